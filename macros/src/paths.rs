@@ -1,0 +1,9 @@
+//! The one place that spells the runtime paths generated code uses.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+/// `::mproc::__private`: everything generated code calls goes through here.
+pub(crate) fn private() -> TokenStream {
+    quote!(::mproc::__private)
+}

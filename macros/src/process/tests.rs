@@ -1,0 +1,126 @@
+use quote::quote;
+
+use super::{expand, parse, validate};
+
+fn errors(item: proc_macro2::TokenStream) -> Vec<String> {
+    let parsed = parse::parse(&quote!(), item).expect("parses");
+    match validate::validate(&parsed) {
+        Ok(()) => Vec::new(),
+        Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
+    }
+}
+
+#[test]
+fn a_plain_function_is_valid() {
+    assert!(
+        errors(quote!(
+            fn f(a: u32, b: String) -> Vec<u8> {
+                vec![]
+            }
+        ))
+        .is_empty()
+    );
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let errs = errors(quote!(
+        async unsafe fn f<T>(x: &str, y: impl Clone) -> impl Sized {}
+    ));
+    assert_eq!(errs.len(), 6, "{errs:#?}");
+    assert!(errs[0].contains("cannot be `async`"));
+    assert!(errs[1].contains("cannot be `unsafe`"));
+    assert!(errs[2].contains("type parameters"));
+    assert!(errs[3].contains("must be owned"));
+    assert!(errs[4].contains("argument types cannot be `impl Trait`"));
+    assert!(errs[5].contains("return types cannot be `impl Trait`"));
+}
+
+#[test]
+fn methods_are_refused() {
+    let errs = errors(quote!(
+        fn f(&self, x: u32) {}
+    ));
+    assert_eq!(errs.len(), 1);
+    assert!(errs[0].contains("cannot be used on a method"));
+}
+
+#[test]
+fn the_attribute_takes_no_arguments() {
+    let err = parse::parse(
+        &quote!(name = "x"),
+        quote!(
+            fn f() {}
+        ),
+    )
+    .err()
+    .unwrap();
+    assert!(err.to_string().contains("takes no arguments"));
+}
+
+#[test]
+fn only_functions_are_accepted() {
+    let err = parse::parse(
+        &quote!(),
+        quote!(
+            struct S;
+        ),
+    )
+    .err()
+    .unwrap();
+    assert!(
+        err.to_string()
+            .contains("can only be applied to a function")
+    );
+}
+
+#[test]
+fn on_error_the_function_is_still_emitted() {
+    let out = super::expand(
+        &quote!(),
+        quote!(
+            fn f<T>(t: T) {}
+        ),
+    )
+    .to_string();
+    assert!(out.contains("fn f"), "{out}");
+    assert!(out.contains("compile_error"), "{out}");
+}
+
+#[test]
+fn pattern_arguments_get_generated_names() {
+    let parsed = parse::parse(
+        &quote!(),
+        quote!(
+            fn f((a, b): (u8, u8), mut c: u8) {}
+        ),
+    )
+    .unwrap();
+    let names: Vec<String> = parsed.args.iter().map(|a| a.ident.to_string()).collect();
+    assert_eq!(names, ["__arg0", "c"]);
+}
+
+/// The expansion of a representative function, pretty-printed; set `MPROC_BLESS=1` to rewrite.
+#[test]
+fn expansion_snapshot() {
+    let parsed = parse::parse(
+        &quote!(),
+        quote!(
+            pub fn add(a: u32, b: u32) -> u64 {
+                0
+            }
+        ),
+    )
+    .unwrap();
+    let file: syn::File = syn::parse2(expand::expand(&parsed)).expect("expansion parses");
+    let text = prettyplease::unparse(&file);
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/process/snapshots/add.rs");
+    if std::env::var_os("MPROC_BLESS").is_some() {
+        std::fs::write(path, &text).unwrap();
+    }
+    let expected = std::fs::read_to_string(path).unwrap();
+    assert_eq!(
+        text, expected,
+        "expansion changed (MPROC_BLESS=1 to accept); new text:\n{text}"
+    );
+}

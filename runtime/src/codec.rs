@@ -1,0 +1,443 @@
+//! How values cross process boundaries: postcard bytes plus a side table of file descriptors.
+//!
+//! Every start method, pipe and queue goes through [`encode`] and [`decode`], so a value behaves
+//! the same whichever way it travels. Handles to shared objects (a `Lock`, a `Queue`, a pipe
+//! end) are backed by descriptors; when one is serialized, its descriptor is duplicated into the
+//! side table and only its index is written into the bytes. The transport carries the table
+//! beside the bytes (inherited across `fork`, `SCM_RIGHTS` over sockets), and deserializing the
+//! handle takes its descriptor back out of the table.
+//!
+//! Serializing a handle with any other serde format fails with a clear message: a descriptor
+//! number means nothing in another process.
+
+use std::cell::RefCell;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use serde::de::{DeserializeOwned, Error as _};
+use serde::ser::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::sys;
+
+/// The most descriptors one encoded value may carry (the kernel's `SCM_MAX_FD`).
+pub const MAX_HANDLES: usize = sys::socket::MAX_FDS_PER_MESSAGE;
+
+/// A value in transit: its bytes and the descriptors of the handles it contains.
+#[derive(Debug, Default)]
+pub struct Encoded {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) fds: Vec<OwnedFd>,
+}
+
+impl Encoded {
+    /// The serialized bytes.
+    #[must_use]
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// How many handle descriptors travel with the bytes.
+    #[must_use]
+    pub fn handle_count(&self) -> usize {
+        self.fds.len()
+    }
+}
+
+/// A value could not be serialized or deserialized.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CodecError {
+    /// Serialization failed (a `Serialize` impl returned an error, or a handle could not be
+    /// attached).
+    #[error("cannot serialize `{type_name}`: {detail}")]
+    Serialize {
+        /// The Rust type being serialized.
+        type_name: &'static str,
+        /// What went wrong.
+        detail: String,
+    },
+    /// The bytes do not decode as the expected type (truncated, corrupted, trailing data, or a
+    /// handle whose descriptor did not arrive).
+    #[error("cannot deserialize `{type_name}`: {detail}")]
+    Deserialize {
+        /// The Rust type expected.
+        type_name: &'static str,
+        /// What went wrong.
+        detail: String,
+    },
+}
+
+/// Serializes `value`, collecting the descriptors of any handles it contains.
+///
+/// # Errors
+/// [`CodecError::Serialize`] when `value`'s `Serialize` impl fails, or when it holds more than
+/// [`MAX_HANDLES`] handles.
+pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Encoded, CodecError> {
+    let mut out = Encoded::default();
+    encode_into(value, &mut out.bytes, &mut out.fds)?;
+    Ok(out)
+}
+
+/// Like [`encode`], appending to existing buffers (lets hot paths reuse their allocations).
+///
+/// On error, `bytes` and `fds` are left as they were.
+pub(crate) fn encode_into<T: Serialize + ?Sized>(
+    value: &T,
+    bytes: &mut Vec<u8>,
+    fds: &mut Vec<OwnedFd>,
+) -> Result<(), CodecError> {
+    let (bytes_before, fds_before) = (bytes.len(), fds.len());
+    let scope = SerScope::enter(std::mem::take(fds), fds_before);
+    let result = postcard::to_extend(value, Append(bytes));
+    let (collected, reason) = scope.leave();
+    *fds = collected;
+    match result {
+        Ok(_) => Ok(()),
+        Err(err) => {
+            fds.truncate(fds_before);
+            bytes.truncate(bytes_before);
+            Err(CodecError::Serialize {
+                type_name: std::any::type_name::<T>(),
+                detail: reason.unwrap_or_else(|| err.to_string()),
+            })
+        }
+    }
+}
+
+/// Appends to a borrowed buffer (postcard's `to_extend` takes its writer by value).
+struct Append<'a>(&'a mut Vec<u8>);
+
+impl Extend<u8> for Append<'_> {
+    fn extend<I: IntoIterator<Item = u8>>(&mut self, iter: I) {
+        self.0.extend(iter);
+    }
+}
+
+/// Deserializes a `T` from `bytes`, handing it the descriptors that travelled with them.
+///
+/// Descriptors that no handle claims are closed. Trailing bytes are an error.
+///
+/// # Errors
+/// [`CodecError::Deserialize`] when the bytes do not form exactly one `T`, or a handle's
+/// descriptor is missing.
+pub fn decode<T: DeserializeOwned>(bytes: &[u8], fds: Vec<OwnedFd>) -> Result<T, CodecError> {
+    let scope = DeScope::enter(fds);
+    let result = postcard::take_from_bytes::<T>(bytes);
+    let reason = scope.leave();
+    let fail = |detail: String| CodecError::Deserialize {
+        type_name: std::any::type_name::<T>(),
+        detail,
+    };
+    match result {
+        Ok((value, [])) => Ok(value),
+        Ok((_, rest)) => Err(fail(format!("{} trailing bytes", rest.len()))),
+        Err(err) => Err(fail(reason.unwrap_or_else(|| err.to_string()))),
+    }
+}
+
+/// Serializes a descriptor: duplicates it into the current side table and writes its index.
+///
+/// Handle types call this from their `Serialize` impl; it also works as
+/// `#[serde(serialize_with = "mproc::codec::serialize_fd")]` on a field of a type that is
+/// `AsFd`. Outside mproc's own encoding (for example with `serde_json`) it fails.
+///
+/// # Errors
+/// When called outside an mproc encoding, when the value already holds [`MAX_HANDLES`]
+/// descriptors, or when the descriptor cannot be duplicated.
+pub fn serialize_fd<S: Serializer>(fd: BorrowedFd<'_>, s: S) -> Result<S::Ok, S::Error> {
+    match SER.with(|cell| attach_fd(cell.borrow_mut().as_mut(), fd)) {
+        Ok(index) => s.serialize_u32(index),
+        Err(reason) => {
+            SER.with(|cell| {
+                if let Some(scope) = cell.borrow_mut().as_mut() {
+                    scope.reason.get_or_insert_with(|| reason.clone());
+                }
+            });
+            Err(S::Error::custom(reason))
+        }
+    }
+}
+
+/// Deserializes a descriptor written by [`serialize_fd`], taking it out of the side table.
+///
+/// # Errors
+/// When called outside an mproc decoding, or when the descriptor is missing or already taken.
+pub fn deserialize_fd<'de, D: Deserializer<'de>>(d: D) -> Result<OwnedFd, D::Error> {
+    let index = u32::deserialize(d)?;
+    DE.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        let Some(scope) = cell.as_mut() else {
+            return Err(D::Error::custom(OUTSIDE_MPROC));
+        };
+        let taken = usize::try_from(index)
+            .ok()
+            .and_then(|i| scope.fds.get_mut(i))
+            .and_then(Option::take);
+        taken.ok_or_else(|| {
+            let reason = format!("handle descriptor #{index} is missing or used twice");
+            scope.reason.get_or_insert_with(|| reason.clone());
+            D::Error::custom(reason)
+        })
+    })
+}
+
+/// A file descriptor that can be sent to another process: a process or task argument, a
+/// value on a pipe or a queue. The receiver gets its own descriptor for the same open file
+/// (socket, pipe, memfd...), as with `SCM_RIGHTS`.
+///
+/// ```
+/// use mproc::codec::Fd;
+/// use mproc::Process;
+/// use std::io::Write;
+///
+/// fn write_hello(fd: Fd) {
+///     let mut file = std::fs::File::from(fd.into_inner());
+///     file.write_all(b"hello from the child").unwrap();
+/// }
+///
+/// # fn main() -> mproc::Result<()> {
+/// let path = std::env::temp_dir().join(format!("mproc-fd-doc-{}", std::process::id()));
+/// let file = std::fs::File::create(&path)?;
+/// Process::new(write_hello, Fd::from(std::os::fd::OwnedFd::from(file))).start()?.join()?;
+/// assert_eq!(std::fs::read_to_string(&path)?, "hello from the child");
+/// std::fs::remove_file(path)?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Fd(OwnedFd);
+
+impl Fd {
+    /// The descriptor.
+    #[must_use]
+    pub fn into_inner(self) -> OwnedFd {
+        self.0
+    }
+}
+
+impl From<OwnedFd> for Fd {
+    fn from(fd: OwnedFd) -> Self {
+        Fd(fd)
+    }
+}
+
+impl std::os::fd::AsFd for Fd {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.0.as_fd()
+    }
+}
+
+impl Serialize for Fd {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serialize_fd(self.0.as_fd(), s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Fd {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        deserialize_fd(d).map(Fd)
+    }
+}
+
+const OUTSIDE_MPROC: &str = "an mproc handle can only be sent through mproc \
+     (a process or task argument, a pipe or a queue)";
+
+fn attach_fd(scope: Option<&mut SerState>, fd: BorrowedFd<'_>) -> Result<u32, String> {
+    let scope = scope.ok_or_else(|| OUTSIDE_MPROC.to_owned())?;
+    let index = scope.fds.len() - scope.base;
+    if index >= MAX_HANDLES {
+        return Err(format!("more than {MAX_HANDLES} handles in one value"));
+    }
+    let dup = sys::fd::dup_cloexec(fd).map_err(|e| format!("cannot duplicate a handle: {e}"))?;
+    scope.fds.push(dup);
+    u32::try_from(index).map_err(|_| "handle index overflow".to_owned())
+}
+
+struct SerState {
+    fds: Vec<OwnedFd>,
+    /// Index of this value's first descriptor in `fds` (earlier ones belong to other values).
+    base: usize,
+    reason: Option<String>,
+}
+
+struct DeState {
+    fds: Vec<Option<OwnedFd>>,
+    reason: Option<String>,
+}
+
+thread_local! {
+    static SER: RefCell<Option<SerState>> = const { RefCell::new(None) };
+    static DE: RefCell<Option<DeState>> = const { RefCell::new(None) };
+}
+
+/// Installs a serialization side table for the current thread; restores the previous one (for
+/// nested encodes) when left or dropped during a panic.
+struct SerScope {
+    previous: Option<SerState>,
+    left: bool,
+}
+
+impl SerScope {
+    fn enter(fds: Vec<OwnedFd>, base: usize) -> Self {
+        let state = SerState {
+            fds,
+            base,
+            reason: None,
+        };
+        let previous = SER.with(|cell| cell.borrow_mut().replace(state));
+        Self {
+            previous,
+            left: false,
+        }
+    }
+
+    fn leave(mut self) -> (Vec<OwnedFd>, Option<String>) {
+        self.left = true;
+        let previous = self.previous.take();
+        let state = SER.with(|cell| std::mem::replace(&mut *cell.borrow_mut(), previous));
+        state.map_or_else(Default::default, |s| (s.fds, s.reason))
+    }
+}
+
+impl Drop for SerScope {
+    fn drop(&mut self) {
+        if !self.left {
+            let previous = self.previous.take();
+            SER.with(|cell| *cell.borrow_mut() = previous);
+        }
+    }
+}
+
+/// The deserialization counterpart of [`SerScope`].
+struct DeScope {
+    previous: Option<DeState>,
+    left: bool,
+}
+
+impl DeScope {
+    fn enter(fds: Vec<OwnedFd>) -> Self {
+        let state = DeState {
+            fds: fds.into_iter().map(Some).collect(),
+            reason: None,
+        };
+        let previous = DE.with(|cell| cell.borrow_mut().replace(state));
+        Self {
+            previous,
+            left: false,
+        }
+    }
+
+    fn leave(mut self) -> Option<String> {
+        self.left = true;
+        let previous = self.previous.take();
+        DE.with(|cell| std::mem::replace(&mut *cell.borrow_mut(), previous))
+            .and_then(|s| s.reason)
+    }
+}
+
+impl Drop for DeScope {
+    fn drop(&mut self) {
+        if !self.left {
+            let previous = self.previous.take();
+            DE.with(|cell| *cell.borrow_mut() = previous);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsRawFd;
+
+    fn some_fd() -> OwnedFd {
+        std::fs::File::open("/dev/null").unwrap().into()
+    }
+
+    #[test]
+    fn plain_values_round_trip() {
+        let value = (7u32, String::from("x"), vec![1u8, 2, 3], Some(-4i64));
+        let enc = encode(&value).unwrap();
+        assert_eq!(enc.handle_count(), 0);
+        let back: (u32, String, Vec<u8>, Option<i64>) = decode(&enc.bytes, enc.fds).unwrap();
+        assert_eq!(back, value);
+    }
+
+    #[test]
+    fn handles_travel_in_the_side_table() {
+        let value = (1u8, Fd(some_fd()), Fd(some_fd()));
+        let enc = encode(&value).unwrap();
+        assert_eq!(enc.handle_count(), 2);
+        assert_ne!(
+            enc.fds[0].as_raw_fd(),
+            value.1.0.as_raw_fd(),
+            "a duplicate is sent"
+        );
+        let back: (u8, Fd, Fd) = decode(&enc.bytes, enc.fds).unwrap();
+        assert_eq!(back.0, 1);
+        assert_ne!(back.1.0.as_raw_fd(), back.2.0.as_raw_fd());
+    }
+
+    #[test]
+    fn trailing_bytes_are_rejected() {
+        let mut enc = encode(&5u32).unwrap();
+        enc.bytes.push(0);
+        let err = decode::<u32>(&enc.bytes, enc.fds).unwrap_err();
+        assert!(err.to_string().contains("1 trailing bytes"), "{err}");
+    }
+
+    #[test]
+    fn truncated_bytes_are_rejected() {
+        let enc = encode(&String::from("hello")).unwrap();
+        let err = decode::<String>(&enc.bytes[..3], Vec::new()).unwrap_err();
+        assert!(matches!(err, CodecError::Deserialize { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_missing_descriptor_is_a_typed_error() {
+        let enc = encode(&Fd(some_fd())).unwrap();
+        let err = decode::<Fd>(&enc.bytes, Vec::new()).unwrap_err();
+        assert!(
+            err.to_string().contains("handle descriptor #0 is missing"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_descriptor_cannot_be_claimed_twice() {
+        let enc = encode(&Fd(some_fd())).unwrap();
+        let mut bytes = enc.bytes.clone();
+        bytes.extend_from_slice(&enc.bytes);
+        let err = decode::<(Fd, Fd)>(&bytes, enc.fds).unwrap_err();
+        assert!(err.to_string().contains("used twice"), "{err}");
+    }
+
+    #[test]
+    fn too_many_handles_is_an_error_and_leaves_nothing_behind() {
+        let many: Vec<Fd> = (0..=MAX_HANDLES).map(|_| Fd(some_fd())).collect();
+        let (mut bytes, mut fds) = (vec![9u8], Vec::new());
+        let err = encode_into(&many, &mut bytes, &mut fds).unwrap_err();
+        assert!(err.to_string().contains("more than 253 handles"), "{err}");
+        assert_eq!(bytes, [9]);
+        assert!(fds.is_empty());
+    }
+
+    #[test]
+    fn other_formats_refuse_handles() {
+        let err = serde_json::to_string(&Fd(some_fd())).unwrap_err();
+        assert!(
+            err.to_string().contains("can only be sent through mproc"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn encode_into_appends_after_existing_content() {
+        let (mut bytes, mut fds) = (vec![0xAA], vec![some_fd()]);
+        encode_into(&Fd(some_fd()), &mut bytes, &mut fds).unwrap();
+        assert_eq!(bytes[0], 0xAA);
+        assert_eq!(fds.len(), 2);
+        // Indices are relative to this value, so it decodes from its own slice of the table.
+        let back: Fd = decode(&bytes[1..], fds.split_off(1)).unwrap();
+        assert!(back.0.as_raw_fd() >= 0);
+    }
+}

@@ -1,0 +1,64 @@
+//! # mproc
+//!
+//! Python's `multiprocessing`, rebuilt for Rust: real OS processes with typed arguments and
+//! results, compile-time checked spawning, and (as the crate grows) shared-memory locks,
+//! queues, pipes and pools.
+//!
+//! ```
+//! use mproc::prelude::*;
+//!
+//! #[process]
+//! fn greet(name: String, times: u32) -> String {
+//!     format!("hello {name} x{times} from pid {}", current_process().pid())
+//! }
+//!
+//! # fn main() -> mproc::Result<()> {
+//! let child = greet::spawn("world".into(), 3)?;
+//! let reply = child.join()?;
+//! assert!(reply.starts_with("hello world x3"));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! `greet` stays an ordinary function; `#[process]` adds `greet::spawn(..)` and
+//! `greet::builder()` (name, daemon flag, start method) beside it. Without the macro,
+//! [`Process::new`] takes any `fn` or non-capturing closure.
+//!
+//! ## How it works
+//!
+//! Arguments and results always travel serialized (serde + postcard), whatever the start
+//! method; handles to shared objects travel as file descriptors beside the bytes. A child
+//! finds its function through a typed trampoline: a direct pointer under `Fork`, an offset
+//! within the same executable under `Spawn` (see [`StartMethod`]).
+
+#![warn(missing_docs)]
+
+pub mod codec;
+mod error;
+pub mod process;
+mod sys;
+mod wire;
+
+#[doc(hidden)]
+pub mod __private;
+
+pub use error::{CodecError, Error, ProcessError, Result, SpawnError};
+pub use mproc_macros::process;
+pub use process::{
+    Child, CurrentProcess, ExitStatus, ParentProcess, Process, ProcessHandle, StartMethod,
+    active_children, cpu_count, current_process, parent_process,
+};
+
+/// Diagnostics for tests and leak checks.
+pub mod diag {
+    pub use crate::sys::fd::open_fd_count;
+}
+
+/// The names most programs need: `use mproc::prelude::*;`.
+pub mod prelude {
+    pub use crate::process;
+    pub use crate::{
+        Child, ExitStatus, Process, ProcessError, ProcessHandle, SpawnError, StartMethod,
+        active_children, cpu_count, current_process, parent_process,
+    };
+}

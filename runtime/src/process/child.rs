@@ -1,0 +1,208 @@
+//! `Child<R>`: a started process whose function returns an `R`.
+
+use std::marker::PhantomData;
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use serde::de::DeserializeOwned;
+
+use super::handle::{ChildEntry, ProcessHandle};
+use super::outcome;
+use crate::error::ProcessError;
+use crate::sys::{self, fd::Interest, proc::ExitStatus};
+use crate::wire::{Frame, FrameReader, WireError};
+
+/// A running (or finished) child process whose function returns `R`.
+///
+/// [`join`](Child::join) gives back the function's value. Dropping a `Child` without joining
+/// it does not stop the process: it keeps running, is reaped when it ends (at the latest when
+/// this program exits) and, unless it is a daemon, is waited for when this program exits, as in
+/// Python. Its return value is discarded.
+pub struct Child<R> {
+    handle: ProcessHandle,
+    result: Mutex<ResultState>,
+    _returns: PhantomData<fn() -> R>,
+}
+
+impl<R> std::fmt::Debug for Child<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Child")
+            .field("pid", &self.handle.pid())
+            .field("name", &self.handle.name())
+            .field("daemon", &self.handle.daemon())
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug)]
+struct ResultState {
+    /// The parent's end of the result channel, until the result arrived or cannot arrive.
+    sock: Option<Arc<OwnedFd>>,
+    reader: FrameReader,
+    frame: Option<Frame>,
+    /// A broken result channel, reported by `join` if no result arrived.
+    broken: Option<String>,
+    joined: bool,
+}
+
+impl<R: DeserializeOwned> Child<R> {
+    pub(crate) fn new(entry: Arc<ChildEntry>, sock: Arc<OwnedFd>) -> Self {
+        Self {
+            handle: ProcessHandle { entry },
+            result: Mutex::new(ResultState {
+                sock: Some(sock),
+                reader: FrameReader::new(u64::MAX),
+                frame: None,
+                broken: None,
+                joined: false,
+            }),
+            _returns: PhantomData,
+        }
+    }
+
+    /// Waits for the process to end and returns its function's value.
+    ///
+    /// # Errors
+    /// [`ProcessError::Panicked`], [`ProcessError::Exited`] or [`ProcessError::Killed`] when the
+    /// function did not return; [`ProcessError::AlreadyJoined`] on a second call; the others
+    /// when the result could not travel.
+    pub fn join(&self) -> Result<R, ProcessError> {
+        self.join_until(None)
+    }
+
+    /// Like [`join`](Child::join), waiting at most `timeout`.
+    ///
+    /// # Errors
+    /// [`ProcessError::Timeout`] if the process is still running (join again later; nothing is
+    /// lost), otherwise as [`join`](Child::join).
+    pub fn join_timeout(&self, timeout: Duration) -> Result<R, ProcessError> {
+        self.join_until(Some(Instant::now() + timeout))
+    }
+
+    /// Like [`join`](Child::join), but never waits.
+    ///
+    /// # Errors
+    /// [`ProcessError::Timeout`] if the process is still running, otherwise as
+    /// [`join`](Child::join).
+    pub fn try_join(&self) -> Result<R, ProcessError> {
+        self.join_until(Some(Instant::now()))
+    }
+
+    fn join_until(&self, deadline: Option<Instant>) -> Result<R, ProcessError> {
+        let mut st = self.result.lock().unwrap_or_else(PoisonError::into_inner);
+        if st.joined {
+            return Err(ProcessError::AlreadyJoined);
+        }
+        let entry = &self.handle.entry;
+        let status = loop {
+            st.pump();
+            if let Some(status) = entry.try_reap()? {
+                // Everything the child wrote before it ended is in the socket now.
+                st.pump();
+                st.sock = None;
+                break status;
+            }
+            let ready = match st.sock.clone() {
+                Some(sock) => sys::fd::poll(
+                    [Interest::read(sock.as_fd()), Interest::read(entry.pidfd())],
+                    deadline,
+                )
+                .map(|r| r.is_some()),
+                None => {
+                    sys::fd::poll([Interest::read(entry.pidfd())], deadline).map(|r| r.is_some())
+                }
+            }
+            .map_err(ProcessError::os("poll"))?;
+            if !ready {
+                return Err(ProcessError::Timeout);
+            }
+        };
+        st.joined = true;
+        let frame = st.frame.take();
+        if frame.is_none()
+            && let Some(reason) = st.broken.take()
+        {
+            return Err(ProcessError::Corrupted(reason));
+        }
+        outcome::interpret(frame, status)
+    }
+}
+
+impl ResultState {
+    /// Reads whatever the result channel holds without blocking.
+    fn pump(&mut self) {
+        let Some(sock) = self.sock.clone() else {
+            return;
+        };
+        match self.reader.try_read(sock.as_fd()) {
+            Ok(None) => {}
+            Ok(Some(frame)) => {
+                self.frame = Some(frame);
+                self.sock = None;
+            }
+            // The child ended (or closed the channel) without a result: the exit status tells.
+            Err(WireError::Eof | WireError::Truncated) => self.sock = None,
+            Err(e) => {
+                self.broken = Some(e.to_string());
+                self.sock = None;
+            }
+        }
+    }
+}
+
+impl<R> Child<R> {
+    /// The process id.
+    #[must_use]
+    pub fn pid(&self) -> i32 {
+        self.handle.pid()
+    }
+
+    /// The process name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        self.handle.name()
+    }
+
+    /// Whether the process is a daemon.
+    #[must_use]
+    pub fn daemon(&self) -> bool {
+        self.handle.daemon()
+    }
+
+    /// Whether the process is still running.
+    #[must_use]
+    pub fn is_alive(&self) -> bool {
+        self.handle.is_alive()
+    }
+
+    /// How the process ended, or `None` while it runs. Never blocks.
+    ///
+    /// # Errors
+    /// [`ProcessError::Os`] if the kernel refuses to report the status.
+    pub fn exit_status(&self) -> Result<Option<ExitStatus>, ProcessError> {
+        self.handle.exit_status()
+    }
+
+    /// Sends `SIGTERM`; a no-op once the process has been reaped.
+    ///
+    /// # Errors
+    /// [`ProcessError::Os`] if the signal cannot be sent.
+    pub fn terminate(&self) -> Result<(), ProcessError> {
+        self.handle.terminate()
+    }
+
+    /// Sends `SIGKILL`; a no-op once the process has been reaped.
+    ///
+    /// # Errors
+    /// [`ProcessError::Os`] if the signal cannot be sent.
+    pub fn kill(&self) -> Result<(), ProcessError> {
+        self.handle.kill()
+    }
+
+    /// An untyped handle to the same process (cheap to clone, no access to the result).
+    #[must_use]
+    pub fn handle(&self) -> ProcessHandle {
+        self.handle.clone()
+    }
+}

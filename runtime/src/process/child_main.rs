@@ -1,0 +1,60 @@
+//! What every child runs once its arguments are at hand, whatever started it.
+
+use std::io::Write;
+use std::os::fd::{AsFd, OwnedFd};
+
+use super::entry::{EntryPoint, Outcome};
+use super::identity::{self, Identity};
+use super::{outcome, registry};
+use crate::codec::Encoded;
+use crate::sys;
+
+/// Everything a child needs besides its arguments.
+#[derive(Debug)]
+pub(crate) struct ChildSpec {
+    pub(crate) entry: EntryPoint,
+    pub(crate) identity: Identity,
+    pub(crate) parent_pid: libc::pid_t,
+    pub(crate) parent_name: String,
+}
+
+/// Runs the child's function, reports its outcome on `sock`, and ends the process.
+pub(crate) fn run(spec: ChildSpec, args: Encoded, sock: OwnedFd) -> ! {
+    if spec.identity.daemon {
+        // The kernel kills us when the parent goes; if it already went, getppid() says so
+        // (we were reparented), and we must not run at all.
+        if sys::proc::set_parent_death_signal().is_err() || sys::proc::getppid() != spec.parent_pid
+        {
+            sys::proc::exit_now(1);
+        }
+    }
+    identity::install_child(spec.identity, spec.parent_pid, spec.parent_name);
+    // As in Python, children do not read the parent's stdin.
+    let _ = sys::fd::stdin_to_dev_null();
+    let outcome = spec.entry.call(&args.bytes, args.fds);
+    let code = i32::from(!matches!(outcome, Outcome::Returned(_)));
+    // A parent that dropped its `Child` closed the channel: the value is simply not wanted.
+    let _ = outcome::send(sock.as_fd(), &outcome);
+    drop(outcome);
+    drop(sock);
+    finish(code)
+}
+
+/// Ends a child: its own children are handled as at any exit, stdio is flushed, and the
+/// process exits without running the parent's inherited exit handlers (as Python's
+/// `os._exit` after `run()`).
+pub(crate) fn finish(code: i32) -> ! {
+    registry::shutdown();
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    sys::proc::exit_now(code)
+}
+
+/// Reports a child that could not even start its function, then ends it.
+pub(crate) fn fail(sock: Option<&OwnedFd>, message: String) -> ! {
+    let _ = writeln!(std::io::stderr(), "mproc: child start-up failed: {message}");
+    if let Some(sock) = sock {
+        let _ = outcome::send(sock.as_fd(), &Outcome::BadArguments(message));
+    }
+    finish(1)
+}

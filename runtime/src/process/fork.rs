@@ -1,0 +1,64 @@
+//! The `Fork` start method: the child is a copy of the parent at the moment of the call.
+
+use std::io::{StderrLock, StdoutLock, Write};
+use std::os::fd::OwnedFd;
+use std::sync::MutexGuard;
+
+use super::child_main::{self, ChildSpec};
+use super::registry::Registry;
+use crate::codec::Encoded;
+use crate::error::SpawnError;
+use crate::sys::{self, proc::Forked};
+
+/// Forks a child that runs `spec` with `args`, reporting on `child_sock`.
+///
+/// The registry lock is held across the fork (and reset in the child) so the child never
+/// inherits it locked by another thread; stdout and stderr are flushed and held for the same
+/// reason (a child that prints would otherwise deadlock on a lock copied mid-use).
+pub(crate) fn start(
+    mut registry: MutexGuard<'static, Registry>,
+    spec: ChildSpec,
+    args: Encoded,
+    parent_sock: OwnedFd,
+    child_sock: OwnedFd,
+) -> Result<(libc::pid_t, OwnedFd, MutexGuard<'static, Registry>), SpawnError> {
+    let stdio = StdioLock::acquire();
+    // SAFETY: the child only uses locks this thread holds (registry, stdio), which it resets or
+    // releases first. Other threads' state is the documented hazard of `Fork` in a
+    // multithreaded program (see `StartMethod::Fork`).
+    match unsafe { sys::proc::fork() } {
+        Err(e) => Err(SpawnError::os("fork")(e)),
+        Ok(Forked::Parent(pid)) => {
+            drop(stdio);
+            drop(child_sock);
+            drop(args);
+            Ok((pid, parent_sock, registry))
+        }
+        Ok(Forked::Child) => {
+            registry.reset_in_child();
+            drop(registry);
+            drop(stdio);
+            drop(parent_sock);
+            child_main::run(spec, args, child_sock)
+        }
+    }
+}
+
+/// Flushed and locked stdout and stderr, held across `fork`.
+struct StdioLock {
+    _out: StdoutLock<'static>,
+    _err: StderrLock<'static>,
+}
+
+impl StdioLock {
+    fn acquire() -> Self {
+        let mut out = std::io::stdout().lock();
+        let _ = out.flush();
+        let mut err = std::io::stderr().lock();
+        let _ = err.flush();
+        Self {
+            _out: out,
+            _err: err,
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! The untyped side of a child: its pid, pidfd, exit status, and signals.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::{Duration, Instant};
+
+use crate::error::ProcessError;
+use crate::sys::{self, fd::Interest, proc::ExitStatus};
+
+/// What the parent knows of one child. Shared by the registry, [`ProcessHandle`]s and the
+/// typed [`Child`](super::Child).
+#[derive(Debug)]
+pub(crate) struct ChildEntry {
+    pub(crate) pid: libc::pid_t,
+    pub(crate) name: String,
+    pub(crate) daemon: bool,
+    pidfd: OwnedFd,
+    /// Set once the child is reaped; reaping happens under this lock, exactly once.
+    status: Mutex<Option<ExitStatus>>,
+    /// The parent's end of the result channel while a `Child` holds it; at program exit it is
+    /// shut down so a child blocked writing an unread result can finish.
+    result_sock: Weak<OwnedFd>,
+}
+
+impl ChildEntry {
+    pub(crate) fn new(
+        pid: libc::pid_t,
+        pidfd: OwnedFd,
+        name: String,
+        daemon: bool,
+        result_sock: Weak<OwnedFd>,
+    ) -> Self {
+        Self {
+            pid,
+            name,
+            daemon,
+            pidfd,
+            status: Mutex::new(None),
+            result_sock,
+        }
+    }
+
+    pub(crate) fn pidfd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.pidfd.as_fd()
+    }
+
+    /// The exit status if the child has ended (reaping it if that was not done yet).
+    pub(crate) fn try_reap(&self) -> Result<Option<ExitStatus>, ProcessError> {
+        let mut status = self.status.lock().unwrap_or_else(PoisonError::into_inner);
+        if status.is_none() {
+            *status =
+                sys::proc::try_reap(self.pidfd.as_fd()).map_err(ProcessError::os("waitid"))?;
+        }
+        Ok(*status)
+    }
+
+    /// Waits for the child to end, until `deadline`.
+    pub(crate) fn wait(&self, deadline: Option<Instant>) -> Result<ExitStatus, ProcessError> {
+        loop {
+            if let Some(status) = self.try_reap()? {
+                return Ok(status);
+            }
+            let ready = sys::fd::poll([Interest::read(self.pidfd.as_fd())], deadline)
+                .map_err(ProcessError::os("poll"))?;
+            if ready.is_none() {
+                return Err(ProcessError::Timeout);
+            }
+        }
+    }
+
+    /// Sends `signal` unless the child was already reaped (then it is a no-op, as in Python).
+    pub(crate) fn signal(&self, signal: i32) -> Result<(), ProcessError> {
+        let status = self.status.lock().unwrap_or_else(PoisonError::into_inner);
+        if status.is_some() {
+            return Ok(());
+        }
+        // Holding the lock keeps the child unreaped, so the pidfd still names it.
+        sys::proc::pidfd_send_signal(self.pidfd.as_fd(), signal)
+            .map_err(ProcessError::os("pidfd_send_signal"))
+    }
+
+    /// Unblocks a child stuck writing a result that nobody will read.
+    pub(crate) fn abandon_result(&self) {
+        if let Some(sock) = self.result_sock.upgrade() {
+            let _ = sys::socket::shutdown_read(sock.as_fd());
+        }
+    }
+}
+
+/// A child process without its result: what `active_children()` returns, and what a
+/// [`Child`](super::Child) hands out with [`Child::handle`](super::Child::handle).
+///
+/// Cloning is cheap; all clones name the same process.
+#[derive(Debug, Clone)]
+pub struct ProcessHandle {
+    pub(crate) entry: Arc<ChildEntry>,
+}
+
+impl ProcessHandle {
+    /// The process id.
+    #[must_use]
+    pub fn pid(&self) -> i32 {
+        self.entry.pid
+    }
+
+    /// The process name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.entry.name
+    }
+
+    /// Whether the process is a daemon.
+    #[must_use]
+    pub fn daemon(&self) -> bool {
+        self.entry.daemon
+    }
+
+    /// Whether the process is still running. A finished process is reaped here.
+    #[must_use]
+    pub fn is_alive(&self) -> bool {
+        matches!(self.entry.try_reap(), Ok(None))
+    }
+
+    /// How the process ended, or `None` while it runs. Never blocks.
+    ///
+    /// # Errors
+    /// [`ProcessError::Os`] if the kernel refuses to report the status.
+    pub fn exit_status(&self) -> Result<Option<ExitStatus>, ProcessError> {
+        self.entry.try_reap()
+    }
+
+    /// Waits for the process to end and returns how it ended.
+    ///
+    /// # Errors
+    /// [`ProcessError::Os`] if waiting fails.
+    pub fn wait(&self) -> Result<ExitStatus, ProcessError> {
+        self.entry.wait(None)
+    }
+
+    /// Waits at most `timeout` for the process to end.
+    ///
+    /// # Errors
+    /// [`ProcessError::Timeout`] if it is still running; [`ProcessError::Os`] if waiting fails.
+    pub fn wait_timeout(&self, timeout: Duration) -> Result<ExitStatus, ProcessError> {
+        self.entry.wait(Some(Instant::now() + timeout))
+    }
+
+    /// Sends `SIGTERM` (Python's `terminate()`); a no-op once the process has been reaped.
+    ///
+    /// # Errors
+    /// [`ProcessError::Os`] if the signal cannot be sent.
+    pub fn terminate(&self) -> Result<(), ProcessError> {
+        self.entry.signal(libc::SIGTERM)
+    }
+
+    /// Sends `SIGKILL` (Python's `kill()`); a no-op once the process has been reaped.
+    ///
+    /// # Errors
+    /// [`ProcessError::Os`] if the signal cannot be sent.
+    pub fn kill(&self) -> Result<(), ProcessError> {
+        self.entry.signal(libc::SIGKILL)
+    }
+}

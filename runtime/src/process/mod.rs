@@ -1,0 +1,254 @@
+//! Processes: start a function in a child process and get its value back.
+//!
+//! ```
+//! use mproc::{Process, StartMethod};
+//!
+//! fn square(x: u64) -> u64 {
+//!     x * x
+//! }
+//!
+//! # fn main() -> mproc::Result<()> {
+//! let child = Process::new(square, 12).name("squarer").start()?;
+//! assert_eq!(child.join()?, 144);
+//!
+//! // Same function, fresh executable image instead of a fork.
+//! let child = Process::new(square, 3).start_method(StartMethod::Spawn).start()?;
+//! assert_eq!(child.join()?, 9);
+//! # Ok(())
+//! # }
+//! ```
+
+mod child;
+mod child_main;
+mod entry;
+mod fork;
+mod handle;
+mod identity;
+mod outcome;
+mod registry;
+mod spawn;
+
+pub use child::Child;
+pub use handle::ProcessHandle;
+pub use identity::{CurrentProcess, ParentProcess, cpu_count, current_process, parent_process};
+
+pub use crate::sys::proc::{ExitStatus, signal_name};
+
+use std::os::fd::OwnedFd;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use self::child_main::ChildSpec;
+use self::entry::EntryPoint;
+use self::handle::ChildEntry;
+use self::identity::Identity;
+use crate::codec::{self, Encoded};
+use crate::error::SpawnError;
+use crate::sys;
+
+/// How a child process is created.
+///
+/// Arguments and results are serialized under every method, so a function behaves the same
+/// whichever method runs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum StartMethod {
+    /// `fork()`: the child is a copy of the parent; the fastest start.
+    ///
+    /// In a program with several threads, the child has only the thread that forked, and any
+    /// lock another thread held at that moment stays locked in the child. mproc holds its own
+    /// locks and stdio across the fork, but cannot do so for other libraries' locks (the
+    /// environment lock of `std::env`, a logger, an allocator other than glibc's). Python 3.14
+    /// moved away from fork as default for this reason.
+    #[default]
+    Fork,
+    /// Re-execution of this program's executable (`/proc/self/exe`). The child starts clean,
+    /// single-threaded, and is intercepted before `main` runs (nothing to add to `main`, also
+    /// in test binaries). Slower to start than `Fork`. The target must be in the main
+    /// executable, not a shared library.
+    Spawn,
+}
+
+/// Options shared by [`Process`] and the builders that `#[process]` generates.
+#[doc(hidden)]
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    name: Option<String>,
+    daemon: Option<bool>,
+    method: Option<StartMethod>,
+}
+
+impl Options {
+    /// Sets the child's name.
+    #[must_use]
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Sets the daemon flag.
+    #[must_use]
+    pub fn daemon(mut self, daemon: bool) -> Self {
+        self.daemon = Some(daemon);
+        self
+    }
+
+    /// Sets the start method.
+    #[must_use]
+    pub fn start_method(mut self, method: StartMethod) -> Self {
+        self.method = Some(method);
+        self
+    }
+}
+
+/// A process to start: Python's `Process(target=..., args=...)`.
+///
+/// The target is a plain function pointer, so any `fn` item or non-capturing closure works and
+/// a capturing closure is a compile error (its captures could not travel to the child). For
+/// several arguments, take a tuple. Python's "subclass `Process` and override `run`" is
+/// `Process::new(MyJob::run, job)` for a `fn run(self) -> R` method on a serializable `MyJob`.
+pub struct Process<A, R> {
+    target: fn(A) -> R,
+    args: A,
+    options: Options,
+}
+
+impl<A, R> std::fmt::Debug for Process<A, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Process")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<A, R> Process<A, R>
+where
+    A: Serialize + DeserializeOwned + 'static,
+    R: Serialize + DeserializeOwned + 'static,
+{
+    /// A process that will run `target(args)`.
+    pub fn new(target: fn(A) -> R, args: A) -> Self {
+        Self {
+            target,
+            args,
+            options: Options::default(),
+        }
+    }
+
+    #[doc(hidden)]
+    pub fn with_options(target: fn(A) -> R, args: A, options: Options) -> Self {
+        Self {
+            target,
+            args,
+            options,
+        }
+    }
+
+    /// Names the process (default `Process-N`, as in Python).
+    #[must_use]
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.options = self.options.name(name);
+        self
+    }
+
+    /// Makes the process a daemon: it is terminated when this process exits, and killed if this
+    /// process dies abruptly. Defaults to this process's own flag, as in Python.
+    ///
+    /// On Linux the kernel ties the abrupt-death signal to the *thread* that started the child:
+    /// a daemon started from a thread that later exits is killed then. Start long-lived daemons
+    /// from the main thread, or a thread that lives as long as they should.
+    #[must_use]
+    pub fn daemon(mut self, daemon: bool) -> Self {
+        self.options = self.options.daemon(daemon);
+        self
+    }
+
+    /// Chooses how the child is created (default [`StartMethod::Fork`]).
+    #[must_use]
+    pub fn start_method(mut self, method: StartMethod) -> Self {
+        self.options = self.options.start_method(method);
+        self
+    }
+
+    /// Starts the process.
+    ///
+    /// # Errors
+    /// [`SpawnError::Encode`] if the arguments cannot be serialized,
+    /// [`SpawnError::TargetNotInExecutable`] for a `Spawn` target outside the main executable,
+    /// [`SpawnError::Os`] if the OS refuses.
+    pub fn start(self) -> Result<Child<R>, SpawnError> {
+        let args = codec::encode(&self.args).map_err(SpawnError::Encode)?;
+        let (entry, sock) = launch(EntryPoint::of(self.target), args, self.options)?;
+        Ok(Child::new(entry, sock))
+    }
+}
+
+/// Starts a child for `entry`: the untyped part of [`Process::start`].
+fn launch(
+    entry: EntryPoint,
+    args: Encoded,
+    options: Options,
+) -> Result<(Arc<ChildEntry>, Arc<OwnedFd>), SpawnError> {
+    let me = identity::current_identity();
+    let daemon = options.daemon.unwrap_or(me.daemon);
+    let method = options.method.unwrap_or_default();
+    let (parent_sock, child_sock) =
+        sys::socket::socketpair().map_err(SpawnError::os("socketpair"))?;
+
+    let mut registry = registry::lock();
+    registry.reap_finished();
+    let path = registry.next_path(&me.path);
+    let name = options
+        .name
+        .unwrap_or_else(|| identity::default_name(&path));
+    let spec = ChildSpec {
+        entry,
+        identity: Identity {
+            name: name.clone(),
+            daemon,
+            path,
+        },
+        parent_pid: sys::proc::getpid(),
+        parent_name: me.name,
+    };
+    let (pid, parent_sock, mut registry) = match method {
+        StartMethod::Fork => fork::start(registry, spec, args, parent_sock, child_sock)?,
+        StartMethod::Spawn => {
+            spawn::keep_hook();
+            drop(registry); // exec does not copy our memory; let others start meanwhile
+            let pid = spawn::start(&spec, &args, &parent_sock, child_sock)?;
+            (pid, parent_sock, registry::lock())
+        }
+    };
+    let pidfd = match sys::proc::pidfd_open(pid) {
+        Ok(fd) => fd,
+        Err(e) => {
+            // Cannot watch it: do not leave it behind.
+            sys::proc::kill_and_reap(pid);
+            return Err(SpawnError::os("pidfd_open")(e));
+        }
+    };
+    let sock = Arc::new(parent_sock);
+    let entry = Arc::new(ChildEntry::new(
+        pid,
+        pidfd,
+        name,
+        daemon,
+        Arc::downgrade(&sock),
+    ));
+    registry.add(Arc::clone(&entry));
+    Ok((entry, sock))
+}
+
+/// The children of this process that are still running; finished ones are reaped (as Python's
+/// `active_children()`).
+#[must_use]
+pub fn active_children() -> Vec<ProcessHandle> {
+    registry::lock()
+        .live()
+        .into_iter()
+        .map(|entry| ProcessHandle { entry })
+        .collect()
+}

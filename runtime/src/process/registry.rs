@@ -1,0 +1,100 @@
+//! The table of this process's children: naming, reaping, and what happens at exit.
+//!
+//! Finished children are reaped whenever the table is touched (each start, each
+//! `active_children()`), by `join`/`is_alive`/`exit_status` on their handles, and at exit, as
+//! Python does. At normal exit (return from `main`, `std::process::exit`, a panic that unwinds
+//! out of `main`) daemon children are sent `SIGTERM` (then `SIGKILL` if they linger), and
+//! non-daemon children are waited for. If the parent dies abruptly, daemon children die by
+//! `PR_SET_PDEATHSIG`.
+
+use std::sync::{Arc, Mutex, MutexGuard, Once, PoisonError};
+use std::time::{Duration, Instant};
+
+use super::handle::ChildEntry;
+
+pub(crate) struct Registry {
+    /// The children's counter for default names (Python's `_process_counter`).
+    counter: u32,
+    children: Vec<Arc<ChildEntry>>,
+}
+
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
+    counter: 0,
+    children: Vec::new(),
+});
+
+/// How long daemon children get between `SIGTERM` and `SIGKILL` at exit.
+const DAEMON_GRACE: Duration = Duration::from_secs(1);
+
+/// Locks the table (a panic elsewhere never makes it unusable).
+pub(crate) fn lock() -> MutexGuard<'static, Registry> {
+    REGISTRY.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Registry {
+    /// The next child's identity path.
+    pub(crate) fn next_path(&mut self, parent: &[u32]) -> Vec<u32> {
+        self.counter += 1;
+        let mut path = parent.to_vec();
+        path.push(self.counter);
+        path
+    }
+
+    pub(crate) fn add(&mut self, entry: Arc<ChildEntry>) {
+        register_exit_hook();
+        self.children.push(entry);
+    }
+
+    /// Reaps finished children and forgets them.
+    pub(crate) fn reap_finished(&mut self) {
+        self.children.retain(|c| matches!(c.try_reap(), Ok(None)));
+    }
+
+    /// The children still running.
+    pub(crate) fn live(&mut self) -> Vec<Arc<ChildEntry>> {
+        self.reap_finished();
+        self.children.clone()
+    }
+
+    /// In a freshly forked child: the parent's children are not ours, and our counter restarts.
+    pub(crate) fn reset_in_child(&mut self) {
+        self.children.clear();
+        self.counter = 0;
+    }
+}
+
+fn register_exit_hook() {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        // SAFETY: `at_exit` is an `extern "C" fn()` that never unwinds; registering it has no
+        // other precondition. A failure (table full) only loses the exit-time cleanup.
+        unsafe { libc::atexit(at_exit) };
+    });
+}
+
+extern "C" fn at_exit() {
+    // Never unwind across the C boundary.
+    let _ = std::panic::catch_unwind(shutdown);
+}
+
+/// Ends this process's children as Python does at exit: daemons are terminated, the others are
+/// waited for. Also run by a child when its function has returned.
+pub(crate) fn shutdown() {
+    let children = lock().live();
+    for child in children.iter().filter(|c| c.daemon) {
+        let _ = child.signal(libc::SIGTERM);
+    }
+    let grace = Instant::now() + DAEMON_GRACE;
+    for child in &children {
+        child.abandon_result();
+        if child.daemon {
+            if child.wait(Some(grace)).is_err() {
+                let _ = child.signal(libc::SIGKILL);
+                let _ = child.wait(None);
+            }
+        } else {
+            let _ = child.wait(None);
+        }
+    }
+    lock().reap_finished();
+}

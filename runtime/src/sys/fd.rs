@@ -1,0 +1,130 @@
+//! File descriptor helpers: flags, duplication and waiting with a deadline.
+
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::time::{Duration, Instant};
+
+use super::{cvt, cvt_retry};
+
+/// Duplicates `fd` to a new descriptor with `FD_CLOEXEC` set.
+pub(crate) fn dup_cloexec(fd: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    dup_cloexec_at_least(fd, 0)
+}
+
+/// Duplicates `fd` to the lowest free descriptor `>= min`, with `FD_CLOEXEC` set.
+pub(crate) fn dup_cloexec_at_least(fd: BorrowedFd<'_>, min: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: `fd` is a valid open descriptor for the call's duration (it is borrowed), and
+    // F_DUPFD_CLOEXEC only creates a new descriptor.
+    let new = cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, min) })?;
+    // SAFETY: `new` was just returned by fcntl, so it is open and owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(new) })
+}
+
+/// Replaces descriptor 0 with `/dev/null`, as Python does in its children.
+pub(crate) fn stdin_to_dev_null() -> io::Result<()> {
+    let null = std::fs::File::open("/dev/null")?;
+    // SAFETY: `null` is open; dup2 atomically replaces descriptor 0, which the process owns.
+    cvt_retry(|| unsafe { libc::dup2(null.as_raw_fd(), 0) })?;
+    Ok(())
+}
+
+/// What `poll` reported for one descriptor.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Ready {
+    /// Readable, or the peer hung up, or an error is pending (a read will not block).
+    pub(crate) readable: bool,
+    /// Writable, or an error is pending (a write will not block).
+    pub(crate) writable: bool,
+}
+
+/// What to wait for on one descriptor.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Interest<'fd> {
+    pub(crate) fd: BorrowedFd<'fd>,
+    pub(crate) read: bool,
+    pub(crate) write: bool,
+}
+
+impl<'fd> Interest<'fd> {
+    pub(crate) fn read(fd: BorrowedFd<'fd>) -> Self {
+        Self {
+            fd,
+            read: true,
+            write: false,
+        }
+    }
+
+    pub(crate) fn write(fd: BorrowedFd<'fd>) -> Self {
+        Self {
+            fd,
+            read: false,
+            write: true,
+        }
+    }
+}
+
+/// Waits until one of `interests` is ready or `deadline` passes (`None`: wait forever).
+///
+/// Returns `Ok(None)` on timeout. Retries transparently on `EINTR`, recomputing the remaining
+/// time from the monotonic clock.
+pub(crate) fn poll<const N: usize>(
+    interests: [Interest<'_>; N],
+    deadline: Option<Instant>,
+) -> io::Result<Option<[Ready; N]>> {
+    let mut fds = interests.map(|i| {
+        let mut events = 0;
+        if i.read {
+            events |= libc::POLLIN;
+        }
+        if i.write {
+            events |= libc::POLLOUT;
+        }
+        libc::pollfd {
+            fd: i.fd.as_raw_fd(),
+            events,
+            revents: 0,
+        }
+    });
+    loop {
+        let timeout = deadline.map(|d| timespec(d.saturating_duration_since(Instant::now())));
+        let tp = timeout
+            .as_ref()
+            .map_or(std::ptr::null(), std::ptr::from_ref);
+        // SAFETY: `fds` is a valid array of N pollfd structures that outlives the call, the
+        // descriptors are borrowed for the same duration, and `tp` is null or points at a live
+        // timespec.
+        let ret = unsafe { libc::ppoll(fds.as_mut_ptr(), N as libc::nfds_t, tp, std::ptr::null()) };
+        match cvt(ret) {
+            Ok(0) => return Ok(None),
+            Ok(_) => {
+                return Ok(Some(fds.map(|p| {
+                    let err = p.revents & (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0;
+                    Ready {
+                        readable: p.revents & libc::POLLIN != 0 || err,
+                        writable: p.revents & libc::POLLOUT != 0 || err,
+                    }
+                })));
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn timespec(d: Duration) -> libc::timespec {
+    libc::timespec {
+        tv_sec: libc::time_t::try_from(d.as_secs()).unwrap_or(libc::time_t::MAX),
+        tv_nsec: libc::c_long::from(d.subsec_nanos().cast_signed()),
+    }
+}
+
+/// Counts this process's open descriptors (`/proc/self/fd`), for leak checks.
+///
+/// # Errors
+/// Reading `/proc/self/fd` failed.
+pub fn open_fd_count() -> io::Result<usize> {
+    // The directory handle itself is one of the entries while iterating.
+    Ok(std::fs::read_dir("/proc/self/fd")?
+        .count()
+        .saturating_sub(1))
+}

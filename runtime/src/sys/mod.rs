@@ -1,0 +1,44 @@
+//! The OS layer: every system call mproc makes goes through here.
+//!
+//! Everything above this module is safe Rust. Each `unsafe` block below carries a `SAFETY:`
+//! note naming the invariant it relies on.
+
+pub(crate) mod fd;
+pub(crate) mod proc;
+pub(crate) mod socket;
+
+use std::io;
+
+/// Turns a `-1`-on-error libc return value into an `io::Result`.
+pub(crate) fn cvt<T: IsMinusOne>(ret: T) -> io::Result<T> {
+    if ret.is_minus_one() {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+/// Like [`cvt`], but retries on `EINTR`.
+pub(crate) fn cvt_retry<T: IsMinusOne>(mut f: impl FnMut() -> T) -> io::Result<T> {
+    loop {
+        match cvt(f()) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            other => return other,
+        }
+    }
+}
+
+pub(crate) trait IsMinusOne: Copy {
+    fn is_minus_one(self) -> bool;
+}
+
+macro_rules! impl_is_minus_one {
+    ($($t:ty)*) => {$(
+        impl IsMinusOne for $t {
+            fn is_minus_one(self) -> bool {
+                self == -1
+            }
+        }
+    )*};
+}
+impl_is_minus_one! { i32 i64 isize }

@@ -38,16 +38,16 @@ fn main() -> mproc::Result<()> {
         current_process().pid(),
         current_process().name()
     );
-    let (pid, ppid, name) = whoami::builder().name("worker-A").spawn()?.join()?;
-    println!("child:  pid {pid}, ppid {ppid}, name {name}");
-    let (pid, ppid, name) = whoami::builder()
+    let (pid, parent, name) = whoami::builder().name("worker-A").spawn()?.join()?;
+    println!("child:  pid {pid}, ppid {parent}, name {name}");
+    let (pid, parent, name) = whoami::builder()
         .start_method(StartMethod::Spawn)
         .spawn()?
         .join()?;
-    println!("spawned (re-executed) child: pid {pid}, ppid {ppid}, name {name}");
+    println!("spawned (re-executed) child: pid {pid}, ppid {parent}, name {name}");
 
     section("failures are typed");
-    let boom = Process::new(|_: ()| -> u8 { panic!("no tickets left") }, ()).start()?;
+    let boom = Process::new(|(): ()| -> u8 { panic!("no tickets left") }, ()).start()?;
     println!("a panicking child: {}", boom.join().unwrap_err());
     let exits = Process::new(exit_with, 3).start()?;
     println!("a child calling exit(3): {}", exits.join().unwrap_err());

@@ -181,7 +181,7 @@ mod tests {
         let args = codec::encode(&21u32).unwrap();
         match ep.call(&args.bytes, args.fds) {
             Outcome::Returned(enc) => {
-                assert_eq!(codec::decode::<u32>(&enc.bytes, enc.fds).unwrap(), 42)
+                assert_eq!(codec::decode::<u32>(&enc.bytes, enc.fds).unwrap(), 42);
             }
             other => panic!("{other:?}"),
         }

@@ -37,8 +37,8 @@ pub use crate::sys::proc::{ExitStatus, signal_name};
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
 
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use self::child_main::ChildSpec;
 use self::entry::EntryPoint;
@@ -52,7 +52,7 @@ use crate::sys;
 ///
 /// Arguments and results are serialized under every method, so a function behaves the same
 /// whichever method runs it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum StartMethod {
     /// `fork()`: the child is a copy of the parent; the fastest start.

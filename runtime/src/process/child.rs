@@ -10,8 +10,8 @@ use serde::de::DeserializeOwned;
 use super::handle::{ChildEntry, ProcessHandle};
 use super::outcome;
 use crate::error::ProcessError;
-use crate::sys::{self, fd::Interest, proc::ExitStatus};
-use crate::wire::{Frame, FrameReader, WireError};
+use crate::sys::proc::ExitStatus;
+use crate::wire::{FrameReader, WireError};
 
 /// A running (or finished) child process whose function returns `R`.
 ///
@@ -37,24 +37,17 @@ impl<R> std::fmt::Debug for Child<R> {
 
 #[derive(Debug)]
 struct ResultState {
-    /// The parent's end of the result channel, until the result arrived or cannot arrive.
-    sock: Option<Arc<OwnedFd>>,
-    reader: FrameReader,
-    frame: Option<Frame>,
-    /// A broken result channel, reported by `join` if no result arrived.
-    broken: Option<String>,
+    /// The parent's end of the result channel; read once, after the child has ended.
+    sock: OwnedFd,
     joined: bool,
 }
 
 impl<R: DeserializeOwned> Child<R> {
-    pub(crate) fn new(entry: Arc<ChildEntry>, sock: Arc<OwnedFd>) -> Self {
+    pub(crate) fn new(entry: Arc<ChildEntry>, sock: OwnedFd) -> Self {
         Self {
             handle: ProcessHandle { entry },
             result: Mutex::new(ResultState {
-                sock: Some(sock),
-                reader: FrameReader::new(u64::MAX),
-                frame: None,
-                broken: None,
+                sock,
                 joined: false,
             }),
             _returns: PhantomData,
@@ -94,60 +87,18 @@ impl<R: DeserializeOwned> Child<R> {
         if st.joined {
             return Err(ProcessError::AlreadyJoined);
         }
-        let entry = &self.handle.entry;
-        let status = loop {
-            st.pump();
-            if let Some(status) = entry.try_reap()? {
-                // Everything the child wrote before it ended is in the socket now.
-                st.pump();
-                st.sock = None;
-                break status;
-            }
-            let ready = match st.sock.clone() {
-                Some(sock) => sys::fd::poll(
-                    [Interest::read(sock.as_fd()), Interest::read(entry.pidfd())],
-                    deadline,
-                )
-                .map(|r| r.is_some()),
-                None => {
-                    sys::fd::poll([Interest::read(entry.pidfd())], deadline).map(|r| r.is_some())
-                }
-            }
-            .map_err(ProcessError::os("poll"))?;
-            if !ready {
-                return Err(ProcessError::Timeout);
-            }
-        };
+        // The child never blocks on its result (see `outcome`), so waiting for its end alone is
+        // enough: one wake-up per join.
+        let status = self.handle.entry.wait(deadline)?;
         st.joined = true;
-        let frame = st.frame.take();
-        if frame.is_none()
-            && let Some(reason) = st.broken.take()
-        {
-            return Err(ProcessError::Corrupted(reason));
-        }
-        outcome::interpret(frame, status)
-    }
-}
-
-impl ResultState {
-    /// Reads whatever the result channel holds without blocking.
-    fn pump(&mut self) {
-        let Some(sock) = self.sock.clone() else {
-            return;
+        // Everything the child wrote before it ended is in the socket now.
+        let frame = match FrameReader::with_buffer(u64::MAX, 512).try_read(st.sock.as_fd()) {
+            Ok(frame) => frame,
+            // Ended (or crashed mid-write) without a whole result: the exit status tells.
+            Err(WireError::Eof | WireError::Truncated) => None,
+            Err(e) => return Err(ProcessError::Corrupted(e.to_string())),
         };
-        match self.reader.try_read(sock.as_fd()) {
-            Ok(None) => {}
-            Ok(Some(frame)) => {
-                self.frame = Some(frame);
-                self.sock = None;
-            }
-            // The child ended (or closed the channel) without a result: the exit status tells.
-            Err(WireError::Eof | WireError::Truncated) => self.sock = None,
-            Err(e) => {
-                self.broken = Some(e.to_string());
-                self.sock = None;
-            }
-        }
+        outcome::interpret(frame, status)
     }
 }
 

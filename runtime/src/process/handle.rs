@@ -1,7 +1,7 @@
 //! The untyped side of a child: its pid, pidfd, exit status, and signals.
 
 use std::os::fd::{AsFd, OwnedFd};
-use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::error::ProcessError;
@@ -17,31 +17,17 @@ pub(crate) struct ChildEntry {
     pidfd: OwnedFd,
     /// Set once the child is reaped; reaping happens under this lock, exactly once.
     status: Mutex<Option<ExitStatus>>,
-    /// The parent's end of the result channel while a `Child` holds it; at program exit it is
-    /// shut down so a child blocked writing an unread result can finish.
-    result_sock: Weak<OwnedFd>,
 }
 
 impl ChildEntry {
-    pub(crate) fn new(
-        pid: libc::pid_t,
-        pidfd: OwnedFd,
-        name: String,
-        daemon: bool,
-        result_sock: Weak<OwnedFd>,
-    ) -> Self {
+    pub(crate) fn new(pid: libc::pid_t, pidfd: OwnedFd, name: String, daemon: bool) -> Self {
         Self {
             pid,
             name,
             daemon,
             pidfd,
             status: Mutex::new(None),
-            result_sock,
         }
-    }
-
-    pub(crate) fn pidfd(&self) -> std::os::fd::BorrowedFd<'_> {
-        self.pidfd.as_fd()
     }
 
     /// The exit status if the child has ended (reaping it if that was not done yet).
@@ -77,13 +63,6 @@ impl ChildEntry {
         // Holding the lock keeps the child unreaped, so the pidfd still names it.
         sys::proc::pidfd_send_signal(self.pidfd.as_fd(), signal)
             .map_err(ProcessError::os("pidfd_send_signal"))
-    }
-
-    /// Unblocks a child stuck writing a result that nobody will read.
-    pub(crate) fn abandon_result(&self) {
-        if let Some(sock) = self.result_sock.upgrade() {
-            let _ = sys::socket::shutdown_read(sock.as_fd());
-        }
     }
 }
 

@@ -1,7 +1,6 @@
 //! Who this process is: its name, daemon flag, position in the process tree, and its parent.
 
-use std::os::fd::{AsFd, OwnedFd};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{PoisonError, RwLock};
 
 use crate::sys;
 
@@ -30,7 +29,6 @@ pub(crate) fn install_child(identity: Identity, parent_pid: libc::pid_t, parent_
     let parent = ParentProcess {
         pid: parent_pid,
         name: parent_name,
-        pidfd: sys::proc::pidfd_open(parent_pid).ok().map(Arc::new),
     };
     *CURRENT.write().unwrap_or_else(PoisonError::into_inner) = Some(Current {
         identity,
@@ -112,7 +110,6 @@ pub fn parent_process() -> Option<ParentProcess> {
 pub struct ParentProcess {
     pid: libc::pid_t,
     name: String,
-    pidfd: Option<Arc<OwnedFd>>,
 }
 
 impl ParentProcess {
@@ -128,19 +125,11 @@ impl ParentProcess {
         &self.name
     }
 
-    /// Whether the parent is still running (watched through a pidfd, immune to pid reuse).
+    /// Whether the parent is still running. A process whose parent ends is re-parented (to
+    /// init or a sub-reaper), so this is exact and immune to pid reuse.
     #[must_use]
     pub fn is_alive(&self) -> bool {
-        match &self.pidfd {
-            Some(fd) => {
-                let ready = sys::fd::poll(
-                    [sys::fd::Interest::read(fd.as_fd())],
-                    Some(std::time::Instant::now()),
-                );
-                matches!(ready, Ok(None))
-            }
-            None => sys::proc::getppid() == self.pid,
-        }
+        sys::proc::getppid() == self.pid
     }
 }
 

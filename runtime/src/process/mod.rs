@@ -190,12 +190,13 @@ fn launch(
     entry: EntryPoint,
     args: Encoded,
     options: Options,
-) -> Result<(Arc<ChildEntry>, Arc<OwnedFd>), SpawnError> {
+) -> Result<(Arc<ChildEntry>, OwnedFd), SpawnError> {
     let me = identity::current_identity();
     let daemon = options.daemon.unwrap_or(me.daemon);
     let method = options.method.unwrap_or_default();
     let (parent_sock, child_sock) =
         sys::socket::socketpair().map_err(SpawnError::os("socketpair"))?;
+    sys::fd::prepare_dev_null().map_err(SpawnError::os("opening /dev/null"))?;
 
     let mut registry = registry::lock();
     registry.reap_finished();
@@ -230,16 +231,9 @@ fn launch(
             return Err(SpawnError::os("pidfd_open")(e));
         }
     };
-    let sock = Arc::new(parent_sock);
-    let entry = Arc::new(ChildEntry::new(
-        pid,
-        pidfd,
-        name,
-        daemon,
-        Arc::downgrade(&sock),
-    ));
+    let entry = Arc::new(ChildEntry::new(pid, pidfd, name, daemon));
     registry.add(Arc::clone(&entry));
-    Ok((entry, sock))
+    Ok((entry, parent_sock))
 }
 
 /// The children of this process that are still running; finished ones are reaped (as Python's

@@ -86,7 +86,6 @@ pub(crate) fn shutdown() {
     }
     let grace = Instant::now() + DAEMON_GRACE;
     for child in &children {
-        child.abandon_result();
         if child.daemon {
             if child.wait(Some(grace)).is_err() {
                 let _ = child.signal(libc::SIGKILL);

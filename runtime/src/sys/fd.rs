@@ -20,9 +20,22 @@ pub(crate) fn dup_cloexec_at_least(fd: BorrowedFd<'_>, min: RawFd) -> io::Result
     Ok(unsafe { OwnedFd::from_raw_fd(new) })
 }
 
+/// Opens `/dev/null` once per process, so a forked child only has to `dup2` it (opening a
+/// path in every child costs page faults and a lookup on the start path).
+pub(crate) fn prepare_dev_null() -> io::Result<()> {
+    if DEV_NULL.get().is_none() {
+        let null = std::fs::File::open("/dev/null")?;
+        let _ = DEV_NULL.set(null.into());
+    }
+    Ok(())
+}
+
+static DEV_NULL: std::sync::OnceLock<OwnedFd> = std::sync::OnceLock::new();
+
 /// Replaces descriptor 0 with `/dev/null`, as Python does in its children.
 pub(crate) fn stdin_to_dev_null() -> io::Result<()> {
-    let null = std::fs::File::open("/dev/null")?;
+    prepare_dev_null()?;
+    let null = DEV_NULL.get().expect("invariant: prepared above");
     // SAFETY: `null` is open; dup2 atomically replaces descriptor 0, which the process owns.
     cvt_retry(|| unsafe { libc::dup2(null.as_raw_fd(), 0) })?;
     Ok(())
@@ -127,4 +140,10 @@ pub fn open_fd_count() -> io::Result<usize> {
     Ok(std::fs::read_dir("/proc/self/fd")?
         .count()
         .saturating_sub(1))
+}
+
+/// A new anonymous memory file (`memfd_create`, close-on-exec).
+pub(crate) fn memfd(name: &std::ffi::CStr) -> io::Result<OwnedFd> {
+    nix::sys::memfd::memfd_create(name, nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
+        .map_err(io::Error::from)
 }

@@ -89,9 +89,3 @@ pub(crate) fn recv(
     }
     Ok(msg.bytes)
 }
-
-/// Shuts down the reading side of `sock`; a peer blocked writing into it gets `EPIPE`.
-pub(crate) fn shutdown_read(sock: BorrowedFd<'_>) -> io::Result<()> {
-    nix::sys::socket::shutdown(sock.as_raw_fd(), nix::sys::socket::Shutdown::Read)
-        .map_err(io::Error::from)
-}

@@ -28,6 +28,8 @@ pub(crate) struct FrameReader {
     skipping: u64,
     eof: bool,
     max_len: u64,
+    /// Size of `buf` once allocated.
+    chunk: usize,
 }
 
 #[derive(Debug)]
@@ -40,7 +42,14 @@ struct Pending {
 impl FrameReader {
     /// A reader that refuses (skips) frames longer than `max_len` bytes.
     pub(crate) fn new(max_len: u64) -> Self {
+        Self::with_buffer(max_len, CHUNK)
+    }
+
+    /// Like [`FrameReader::new`] with a receive buffer of `chunk` bytes (a one-shot reader of a
+    /// short message does not need 64 KiB).
+    pub(crate) fn with_buffer(max_len: u64, chunk: usize) -> Self {
         Self {
+            chunk: chunk.max(64),
             buf: Box::default(),
             start: 0,
             end: 0,
@@ -182,7 +191,7 @@ impl FrameReader {
             return self.after_recv(got);
         }
         if self.buf.is_empty() {
-            self.buf = vec![0; CHUNK].into_boxed_slice();
+            self.buf = vec![0; self.chunk].into_boxed_slice();
         }
         // Keep at most a partial header (< 13 bytes) at the front; everything else was consumed.
         self.buf.copy_within(self.start..self.end, 0);

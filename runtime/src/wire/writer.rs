@@ -23,28 +23,40 @@ pub(crate) fn write_frame(
     fds: &[BorrowedFd<'_>],
     deadline: Option<Instant>,
 ) -> Result<(), WireError> {
+    if parts.len() > MAX_PARTS {
+        // Callers pass one to three parts; join the rest rather than fail.
+        let joined = parts.concat();
+        return write_frame(sock, &[&joined], fds, deadline);
+    }
     let nfds = u8::try_from(fds.len())
         .ok()
         .filter(|&n| usize::from(n) <= MAX_FDS_PER_MESSAGE)
         .ok_or(WireError::Corrupt("more than 253 descriptors in one frame"))?;
     let total: u64 = parts.iter().map(|p| p.len() as u64).sum();
     let (head, head_len) = header(total, nfds);
-    let raw_fds: Vec<RawFd> = fds.iter().map(AsRawFd::as_raw_fd).collect();
+    let mut raw_fds = [0 as RawFd; MAX_FDS_PER_MESSAGE];
+    for (slot, fd) in raw_fds.iter_mut().zip(fds) {
+        *slot = fd.as_raw_fd();
+    }
+    let raw_fds = &raw_fds[..fds.len()];
 
-    let mut slices: Vec<&[u8]> = Vec::with_capacity(parts.len() + 1);
-    slices.push(&head[..head_len]);
-    slices.extend(parts.iter().copied().filter(|p| !p.is_empty()));
+    // The frame as up to MAX_PARTS + 1 slices, without allocating.
+    let mut slices: [&[u8]; MAX_PARTS + 1] = [&[]; MAX_PARTS + 1];
+    slices[0] = &head[..head_len];
+    slices[1..=parts.len()].copy_from_slice(parts);
+    let slices = &slices[..=parts.len()];
     let mut skip = 0usize; // bytes of `slices` already written
     let mut first = true;
     loop {
-        let iov = remaining_iov(&slices, skip);
-        if iov.is_empty() {
+        let mut iov = [IoSlice::new(&[]); MAX_PARTS + 1];
+        let n = remaining_iov(slices, skip, &mut iov);
+        if n == 0 {
             return Ok(());
         }
-        let attach: &[RawFd] = if first { &raw_fds } else { &[] };
-        match sys::socket::send(sock, &iov, attach, true) {
-            Ok(n) => {
-                skip += n;
+        let attach: &[RawFd] = if first { raw_fds } else { &[] };
+        match sys::socket::send(sock, &iov[..n], attach, true) {
+            Ok(sent) => {
+                skip += sent;
                 first = false;
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -58,16 +70,21 @@ pub(crate) fn write_frame(
     }
 }
 
-/// The not-yet-written tail of `slices`, after skipping `skip` bytes.
-fn remaining_iov<'a>(slices: &[&'a [u8]], mut skip: usize) -> Vec<IoSlice<'a>> {
-    let mut out = Vec::with_capacity(slices.len());
+/// The most payload parts one frame is written from.
+const MAX_PARTS: usize = 4;
+
+/// Fills `out` with the not-yet-written tail of `slices` after `skip` bytes; returns how many
+/// entries it used (empty slices are left out).
+fn remaining_iov<'a>(slices: &[&'a [u8]], mut skip: usize, out: &mut [IoSlice<'a>]) -> usize {
+    let mut n = 0;
     for s in slices {
         if skip >= s.len() {
             skip -= s.len();
             continue;
         }
-        out.push(IoSlice::new(&s[skip..]));
+        out[n] = IoSlice::new(&s[skip..]);
+        n += 1;
         skip = 0;
     }
-    out
+    n
 }

@@ -19,8 +19,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::sys;
 
-/// The most descriptors one encoded value may carry (the kernel's `SCM_MAX_FD`).
-pub const MAX_HANDLES: usize = sys::socket::MAX_FDS_PER_MESSAGE;
+/// The most handles (descriptors) one encoded value may carry: the kernel's `SCM_MAX_FD`
+/// (253), less one kept for the message layer.
+pub const MAX_HANDLES: usize = crate::wire::MAX_HANDLE_FDS;
 
 /// A value in transit: its bytes and the descriptors of the handles it contains.
 #[derive(Debug, Default)]
@@ -416,7 +417,7 @@ mod tests {
         let many: Vec<Fd> = (0..=MAX_HANDLES).map(|_| Fd(some_fd())).collect();
         let (mut bytes, mut fds) = (vec![9u8], Vec::new());
         let err = encode_into(&many, &mut bytes, &mut fds).unwrap_err();
-        assert!(err.to_string().contains("more than 253 handles"), "{err}");
+        assert!(err.to_string().contains("more than 252 handles"), "{err}");
         assert_eq!(bytes, [9]);
         assert!(fds.is_empty());
     }

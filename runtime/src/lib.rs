@@ -35,6 +35,7 @@
 
 pub mod codec;
 mod error;
+pub mod pipe;
 pub mod process;
 mod sys;
 mod wire;
@@ -42,8 +43,9 @@ mod wire;
 #[doc(hidden)]
 pub mod __private;
 
-pub use error::{CodecError, Error, ProcessError, Result, SpawnError};
+pub use error::{CodecError, Error, PipeError, ProcessError, Result, SpawnError};
 pub use mproc_macros::process;
+pub use pipe::{Connection, Pipe};
 pub use process::{
     Child, CurrentProcess, ExitStatus, ParentProcess, Process, ProcessHandle, StartMethod,
     active_children, cpu_count, current_process, parent_process,
@@ -58,7 +60,7 @@ pub mod diag {
 pub mod prelude {
     pub use crate::process;
     pub use crate::{
-        Child, ExitStatus, Process, ProcessError, ProcessHandle, SpawnError, StartMethod,
-        active_children, cpu_count, current_process, parent_process,
+        Child, Connection, ExitStatus, Pipe, PipeError, Process, ProcessError, ProcessHandle,
+        SpawnError, StartMethod, active_children, cpu_count, current_process, parent_process,
     };
 }

@@ -11,7 +11,6 @@ use super::handle::{ChildEntry, ProcessHandle};
 use super::outcome;
 use crate::error::ProcessError;
 use crate::sys::proc::ExitStatus;
-use crate::wire::{FrameReader, WireError};
 
 /// A running (or finished) child process whose function returns `R`.
 ///
@@ -91,14 +90,7 @@ impl<R: DeserializeOwned> Child<R> {
         // enough: one wake-up per join.
         let status = self.handle.entry.wait(deadline)?;
         st.joined = true;
-        // Everything the child wrote before it ended is in the socket now.
-        let frame = match FrameReader::with_buffer(u64::MAX, 512).try_read(st.sock.as_fd()) {
-            Ok(frame) => frame,
-            // Ended (or crashed mid-write) without a whole result: the exit status tells.
-            Err(WireError::Eof | WireError::Truncated) => None,
-            Err(e) => return Err(ProcessError::Corrupted(e.to_string())),
-        };
-        outcome::interpret(frame, status)
+        outcome::receive(st.sock.as_fd(), status)
     }
 }
 

@@ -22,14 +22,20 @@ pub(crate) fn start(
     parent_sock: OwnedFd,
     child_sock: OwnedFd,
 ) -> Result<(libc::pid_t, OwnedFd, MutexGuard<'static, Registry>), SpawnError> {
+    let pipe_ends = crate::pipe::inherited::lock_for_fork();
     let stdio = StdioLock::acquire();
     // SAFETY: the child only uses locks this thread holds (registry, stdio), which it resets or
     // releases first. Other threads' state is the documented hazard of `Fork` in a
     // multithreaded program (see `StartMethod::Fork`).
     match unsafe { sys::proc::fork() } {
-        Err(e) => Err(SpawnError::os("fork")(e)),
+        Err(e) => {
+            drop(stdio);
+            drop(pipe_ends);
+            Err(SpawnError::os("fork")(e))
+        }
         Ok(Forked::Parent(pid)) => {
             drop(stdio);
+            drop(pipe_ends);
             drop(child_sock);
             drop(args);
             Ok((pid, parent_sock, registry))
@@ -38,6 +44,7 @@ pub(crate) fn start(
             registry.reset_in_child();
             drop(registry);
             drop(stdio);
+            pipe_ends.release_in_child();
             drop(parent_sock);
             child_main::run(spec, args, child_sock)
         }

@@ -20,7 +20,7 @@ use super::identity::Identity;
 use crate::codec::Encoded;
 use crate::error::SpawnError;
 use crate::sys;
-use crate::wire::{self, FrameReader};
+use crate::wire;
 
 /// The environment marker; its value is `PROTOCOL:parent-pid`.
 const MARKER: &str = "__MPROC_SPAWNED_CHILD";
@@ -68,7 +68,7 @@ pub(crate) fn start(
     drop(child); // no pipes were requested; reaping is ours (pidfd)
 
     let fds: Vec<BorrowedFd<'_>> = args.fds.iter().map(AsFd::as_fd).collect();
-    if let Err(e) = wire::write_frame(parent_sock.as_fd(), &[&message], &fds, None) {
+    if let Err(e) = wire::send(parent_sock.as_fd(), &[&message], &fds, None) {
         sys::proc::kill_and_reap(pid);
         return Err(SpawnError::os("sending the bootstrap message")(
             std::io::Error::other(e),
@@ -119,13 +119,13 @@ fn run_spawned_child(marker: &OsStr) -> ! {
     if let Err(e) = sys::fd::stdin_to_dev_null() {
         child_main::fail(Some(&sock), format!("redirecting stdin: {e}"));
     }
-    let frame = match FrameReader::new(u64::MAX).read(sock.as_fd(), None) {
-        Ok(f) => f,
+    let received = wire::recv(sock.as_fd(), u64::MAX, None, |payload, fds| {
+        postcard::from_bytes::<Boot>(&payload).map(|boot| (boot, fds))
+    });
+    let (boot, fds) = match received {
+        Ok(Ok(decoded)) => decoded,
+        Ok(Err(e)) => child_main::fail(Some(&sock), format!("decoding the bootstrap message: {e}")),
         Err(e) => child_main::fail(None, format!("reading the bootstrap message: {e}")),
-    };
-    let boot: Boot = match postcard::from_bytes(&frame.payload) {
-        Ok(b) => b,
-        Err(e) => child_main::fail(Some(&sock), format!("decoding the bootstrap message: {e}")),
     };
     // SAFETY: the offsets come from our parent, which exec'd this same executable file and sent
     // them over a socket only it and we hold.
@@ -148,7 +148,7 @@ fn run_spawned_child(marker: &OsStr) -> ! {
         spec,
         Encoded {
             bytes: boot.args,
-            fds: frame.fds,
+            fds,
         },
         sock,
     )

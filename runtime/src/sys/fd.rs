@@ -32,6 +32,16 @@ pub(crate) fn prepare_dev_null() -> io::Result<()> {
 
 static DEV_NULL: std::sync::OnceLock<OwnedFd> = std::sync::OnceLock::new();
 
+/// Points descriptor `fd` at `/dev/null` (atomically, keeping the number allocated).
+pub(crate) fn replace_with_dev_null(fd: RawFd) -> io::Result<()> {
+    prepare_dev_null()?;
+    let null = DEV_NULL.get().expect("invariant: prepared above");
+    // SAFETY: dup2 atomically re-targets `fd`; the caller owns the number (it is a descriptor
+    // this process registered) and keeps it allocated, so no other owner is affected.
+    cvt_retry(|| unsafe { libc::dup2(null.as_raw_fd(), fd) })?;
+    Ok(())
+}
+
 /// Replaces descriptor 0 with `/dev/null`, as Python does in its children.
 pub(crate) fn stdin_to_dev_null() -> io::Result<()> {
     prepare_dev_null()?;
@@ -142,8 +152,27 @@ pub fn open_fd_count() -> io::Result<usize> {
         .saturating_sub(1))
 }
 
-/// A new anonymous memory file (`memfd_create`, close-on-exec).
-pub(crate) fn memfd(name: &std::ffi::CStr) -> io::Result<OwnedFd> {
-    nix::sys::memfd::memfd_create(name, nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
+/// A new anonymous memory file that can be sealed (`memfd_create`, close-on-exec).
+pub(crate) fn sealable_memfd(name: &std::ffi::CStr) -> io::Result<OwnedFd> {
+    use nix::sys::memfd::MFdFlags;
+    nix::sys::memfd::memfd_create(name, MFdFlags::MFD_CLOEXEC | MFdFlags::MFD_ALLOW_SEALING)
         .map_err(io::Error::from)
+}
+
+/// The seals that make a memfd immutable: no write, no resize, no further seal changes.
+const FROZEN: libc::c_int =
+    libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
+
+/// Seals a memfd against every change, so a receiver can trust its size and content.
+pub(crate) fn seal_memfd(fd: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: `fd` is open for the call; F_ADD_SEALS only changes the file's seal set.
+    cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, FROZEN) })?;
+    Ok(())
+}
+
+/// Whether a memfd carries every seal of [`seal_memfd`].
+pub(crate) fn memfd_is_sealed(fd: BorrowedFd<'_>) -> bool {
+    // SAFETY: `fd` is open for the call; F_GET_SEALS only reads the seal set.
+    let seals = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GET_SEALS) };
+    seals >= 0 && seals & FROZEN == FROZEN
 }

@@ -10,15 +10,26 @@ use nix::sys::socket::{
 /// The kernel's limit on descriptors in one `SCM_RIGHTS` message (`SCM_MAX_FD`).
 pub(crate) const MAX_FDS_PER_MESSAGE: usize = 253;
 
-/// A connected pair of `AF_UNIX` stream sockets, both close-on-exec.
+/// A connected pair of `AF_UNIX` `SOCK_SEQPACKET` sockets, both close-on-exec: the kernel keeps
+/// message boundaries, and each `sendmsg`/`recvmsg` moves exactly one whole message.
 pub(crate) fn socketpair() -> io::Result<(OwnedFd, OwnedFd)> {
     nix::sys::socket::socketpair(
         AddressFamily::Unix,
-        SockType::Stream,
+        SockType::SeqPacket,
         None,
         SockFlag::SOCK_CLOEXEC,
     )
     .map_err(io::Error::from)
+}
+
+/// Shuts down one direction of `sock` for every process holding it.
+pub(crate) fn shutdown(sock: BorrowedFd<'_>, read: bool) -> io::Result<()> {
+    let how = if read {
+        nix::sys::socket::Shutdown::Read
+    } else {
+        nix::sys::socket::Shutdown::Write
+    };
+    nix::sys::socket::shutdown(sock.as_raw_fd(), how).map_err(io::Error::from)
 }
 
 /// Sends as much of `bufs` as the socket takes in one `sendmsg`, with `fds` attached to the
@@ -45,10 +56,20 @@ pub(crate) fn send(
     }
 }
 
+/// What one `recvmsg` got.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Received {
+    /// Bytes placed in the buffer (0 at end of stream).
+    pub(crate) len: usize,
+    /// The message was longer than the buffer (only with `peek`: its full length is `len`);
+    /// without `peek`, the kernel discarded the rest.
+    pub(crate) truncated: bool,
+}
+
 /// One `recvmsg` into `buf`; descriptors that arrived with the data are appended to `fds`.
 ///
-/// Returns the number of bytes read (0 at end of stream). With `nonblocking`, an empty socket
-/// gives `WouldBlock`.
+/// With `nonblocking`, an empty socket gives `WouldBlock`. With `peek`, the message stays in
+/// the socket and `len` is its full length (`MSG_TRUNC`).
 ///
 /// # Errors
 /// Besides OS errors, `InvalidData` when the kernel truncated the descriptor list (it closes
@@ -58,10 +79,14 @@ pub(crate) fn recv(
     buf: &mut [u8],
     fds: &mut Vec<OwnedFd>,
     nonblocking: bool,
-) -> io::Result<usize> {
+    peek: bool,
+) -> io::Result<Received> {
     let mut flags = MsgFlags::MSG_CMSG_CLOEXEC;
     if nonblocking {
         flags |= MsgFlags::MSG_DONTWAIT;
+    }
+    if peek {
+        flags |= MsgFlags::MSG_PEEK | MsgFlags::MSG_TRUNC;
     }
     let mut space = nix::cmsg_space!([RawFd; MAX_FDS_PER_MESSAGE]);
     let mut iov = [IoSliceMut::new(buf)];
@@ -71,7 +96,8 @@ pub(crate) fn recv(
             other => break other.map_err(io::Error::from)?,
         }
     };
-    let truncated = msg.flags.contains(MsgFlags::MSG_CTRUNC);
+    let fds_truncated = msg.flags.contains(MsgFlags::MSG_CTRUNC);
+    let truncated = msg.flags.contains(MsgFlags::MSG_TRUNC);
     for cmsg in msg.cmsgs().map_err(io::Error::from)? {
         if let ControlMessageOwned::ScmRights(raw) = cmsg {
             for fd in raw {
@@ -81,11 +107,14 @@ pub(crate) fn recv(
             }
         }
     }
-    if truncated {
+    if fds_truncated {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
             "descriptor list truncated by the kernel",
         ));
     }
-    Ok(msg.bytes)
+    Ok(Received {
+        len: msg.bytes,
+        truncated,
+    })
 }

@@ -1,0 +1,246 @@
+//! What every pipe end shares: a socket, this end's message-size limit, and the operations.
+
+use std::cell::RefCell;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::inherited;
+use crate::codec;
+use crate::error::PipeError;
+use crate::wire::{self, WireError};
+
+/// The default limit on one received message: 1 GiB. Raise it with `set_max_message_len`.
+pub const DEFAULT_MAX_MESSAGE_LEN: u64 = 1 << 30;
+
+/// One end of a pipe, untyped.
+#[derive(Debug)]
+pub(crate) struct Endpoint {
+    sock: OwnedFd,
+    max_len: u64,
+}
+
+thread_local! {
+    /// Each thread's encoding buffers, reused across sends.
+    static ENCODE: RefCell<(Vec<u8>, Vec<OwnedFd>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+}
+
+impl Endpoint {
+    pub(crate) fn new(sock: OwnedFd) -> Self {
+        inherited::register(sock.as_raw_fd());
+        Self {
+            sock,
+            max_len: DEFAULT_MAX_MESSAGE_LEN,
+        }
+    }
+
+    /// Adopts a received descriptor, checking that it is an mproc pipe socket.
+    pub(crate) fn adopt(sock: OwnedFd) -> Result<Self, PipeError> {
+        use nix::sys::socket::{SockType, getsockopt, sockopt};
+        match getsockopt(&sock, sockopt::SockType) {
+            Ok(SockType::SeqPacket) => Ok(Self::new(sock)),
+            _ => Err(PipeError::NotAPipe),
+        }
+    }
+
+    /// Another handle to the same end (a duplicated descriptor), with the same limit.
+    pub(crate) fn try_clone(&self) -> Result<Self, PipeError> {
+        let sock = crate::sys::fd::dup_cloexec(self.fd())
+            .map_err(|source| PipeError::Os { op: "dup", source })?;
+        let mut end = Self::new(sock);
+        end.max_len = self.max_len;
+        Ok(end)
+    }
+
+    pub(crate) fn set_max_len(&mut self, max: u64) {
+        self.max_len = max;
+    }
+
+    pub(crate) fn max_len(&self) -> u64 {
+        self.max_len
+    }
+
+    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
+        self.sock.as_fd()
+    }
+
+    pub(crate) fn send<T: Serialize + ?Sized>(
+        &self,
+        value: &T,
+        deadline: Option<Instant>,
+    ) -> Result<(), PipeError> {
+        ENCODE.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut buffers) => {
+                let (bytes, fds) = &mut *buffers;
+                bytes.clear();
+                fds.clear();
+                self.send_encoded(value, bytes, fds, deadline)
+            }
+            // Re-entered on this thread (a value serializing itself by sending): fresh buffers.
+            Err(_) => self.send_encoded(value, &mut Vec::new(), &mut Vec::new(), deadline),
+        })
+    }
+
+    fn send_encoded<T: Serialize + ?Sized>(
+        &self,
+        value: &T,
+        bytes: &mut Vec<u8>,
+        fds: &mut Vec<OwnedFd>,
+        deadline: Option<Instant>,
+    ) -> Result<(), PipeError> {
+        codec::encode_into(value, bytes, fds).map_err(PipeError::Encode)?;
+        let borrowed: Vec<BorrowedFd<'_>> = fds.iter().map(AsFd::as_fd).collect();
+        let sent = wire::send(self.fd(), &[bytes], &borrowed, deadline).map_err(send_error);
+        drop(borrowed);
+        fds.clear(); // close our duplicates of the handles' descriptors now
+        sent
+    }
+
+    pub(crate) fn recv<T: DeserializeOwned>(
+        &self,
+        deadline: Option<Instant>,
+    ) -> Result<T, PipeError> {
+        wire::recv(self.fd(), self.max_len, deadline, |payload, fds| {
+            codec::decode(&payload, fds)
+        })
+        .map_err(recv_error)?
+        .map_err(PipeError::Decode)
+    }
+
+    pub(crate) fn send_bytes(
+        &self,
+        buf: &[u8],
+        deadline: Option<Instant>,
+    ) -> Result<(), PipeError> {
+        wire::send(self.fd(), &[buf], &[], deadline).map_err(send_error)
+    }
+
+    pub(crate) fn recv_bytes(&self, deadline: Option<Instant>) -> Result<Vec<u8>, PipeError> {
+        wire::recv(self.fd(), self.max_len, deadline, |payload, _| {
+            payload.into_vec()
+        })
+        .map_err(recv_error)
+    }
+
+    /// Leaves a too-long message in the pipe (another call can still take it).
+    pub(crate) fn recv_bytes_max(
+        &self,
+        max: usize,
+        deadline: Option<Instant>,
+    ) -> Result<Vec<u8>, PipeError> {
+        let len = wire::peek_len(self.fd(), deadline).map_err(recv_error)?;
+        if len > max as u64 {
+            return Err(PipeError::TooLarge {
+                len,
+                max: max as u64,
+            });
+        }
+        // Another process sharing this end may have taken the peeked message: the one received
+        // here is checked again.
+        let limit = self.max_len.min(max as u64);
+        wire::recv(self.fd(), limit, deadline, |payload, _| payload.into_vec()).map_err(recv_error)
+    }
+
+    pub(crate) fn recv_bytes_into(
+        &self,
+        buf: &mut [u8],
+        offset: usize,
+        deadline: Option<Instant>,
+    ) -> Result<usize, PipeError> {
+        if offset > buf.len() {
+            return Err(PipeError::OutOfBounds {
+                offset,
+                size: None,
+                len: buf.len(),
+            });
+        }
+        let room = &mut buf[offset..];
+        wire::recv(self.fd(), self.max_len, deadline, |payload, _| {
+            if payload.len() > room.len() {
+                return Err(PipeError::BufferTooShort {
+                    message: payload.into_vec(),
+                });
+            }
+            room[..payload.len()].copy_from_slice(&payload);
+            Ok(payload.len())
+        })
+        .map_err(recv_error)?
+    }
+
+    /// Whether a message (or the end of the stream) can be received now, waiting at most
+    /// `timeout` (`None`: as long as it takes).
+    pub(crate) fn poll(&self, timeout: Option<Duration>) -> Result<bool, PipeError> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        wire::readable(self.fd(), deadline).map_err(|source| PipeError::Os { op: "poll", source })
+    }
+
+    /// Stops this direction for every process holding the socket (simplex pipes).
+    pub(crate) fn shutdown(&self, read: bool) -> Result<(), PipeError> {
+        crate::sys::socket::shutdown(self.fd(), read).map_err(|source| PipeError::Os {
+            op: "shutdown",
+            source,
+        })
+    }
+
+    pub(crate) fn raw_fd(&self) -> i32 {
+        self.sock.as_raw_fd()
+    }
+}
+
+impl Drop for Endpoint {
+    fn drop(&mut self) {
+        inherited::unregister(self.sock.as_raw_fd());
+    }
+}
+
+fn send_error(e: WireError) -> PipeError {
+    match e {
+        WireError::Io(e) if matches!(e.raw_os_error(), Some(libc::EPIPE | libc::ECONNRESET)) => {
+            PipeError::Disconnected
+        }
+        other => common_error(other, "sendmsg"),
+    }
+}
+
+fn recv_error(e: WireError) -> PipeError {
+    common_error(e, "recvmsg")
+}
+
+fn common_error(e: WireError, op: &'static str) -> PipeError {
+    match e {
+        WireError::Eof => PipeError::Eof,
+        WireError::Timeout => PipeError::Timeout,
+        WireError::TooLarge { len, max } => PipeError::TooLarge { len, max },
+        WireError::Malformed(what) => PipeError::Malformed(what),
+        WireError::TooManyFds => PipeError::Malformed("too many descriptors for one message"),
+        WireError::Io(source) => PipeError::Os { op, source },
+    }
+}
+
+/// Checks Python's `send_bytes(buf, offset, size)` arguments; returns the part to send.
+pub(crate) fn byte_range(
+    buf: &[u8],
+    offset: usize,
+    size: Option<usize>,
+) -> Result<&[u8], PipeError> {
+    let out = || PipeError::OutOfBounds {
+        offset,
+        size,
+        len: buf.len(),
+    };
+    let end = match size {
+        None => buf.len(),
+        Some(size) => offset.checked_add(size).ok_or_else(out)?,
+    };
+    if offset > buf.len() || end > buf.len() {
+        return Err(out());
+    }
+    Ok(&buf[offset..end])
+}
+
+/// A deadline `timeout` from now (`None`, meaning no deadline, if that is beyond the clock).
+pub(crate) fn deadline_in(timeout: Duration) -> Option<Instant> {
+    Instant::now().checked_add(timeout)
+}

@@ -6,14 +6,22 @@ pub use ::core;
 pub use ::serde;
 
 /// The bound every argument and return type of a `#[process]` function must meet.
+///
+/// Generated code names each user type as an explicit generic argument bounded by this trait, so
+/// a type that falls short gets exactly one error, at the type as the user wrote it, with the
+/// message below. `do_not_recommend` keeps rustc from looking through the blanket impl: without
+/// it, a type missing both `Serialize` and `Deserialize` would get one error per missing trait
+/// and the `Send` case would lose this message to the compiler's own.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot cross a process boundary",
     label = "this type must be `Serialize + DeserializeOwned + Send + 'static`",
-    note = "arguments and results of `#[process]` functions are serialized with serde; \
-            derive `Serialize` and `Deserialize` for it, or pass an owned serializable value"
+    note = "arguments and results of `#[process]` functions travel between processes \
+            serialized with serde: derive `Serialize` and `Deserialize` for the type, and \
+            keep it `Send` and free of borrowed data"
 )]
 pub trait ProcessValue: serde::Serialize + serde::de::DeserializeOwned + Send + 'static {}
 
+#[diagnostic::do_not_recommend]
 impl<T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static> ProcessValue for T {}
 
 /// Fails to compile, at the type's span, when `T` is not a [`ProcessValue`].

@@ -1,3 +1,4 @@
+#[allow(clippy::needless_pass_by_value)]
 pub fn add(a: u32, b: u32) -> u64 {
     0
 }
@@ -69,13 +70,23 @@ When the arguments cannot be serialized or the OS refuses to start a process.*/
         ::mproc::__private::Child<u64>,
         ::mproc::__private::SpawnError,
     > {
-        ::mproc::__private::assert_process_value::<u32>();
-        ::mproc::__private::assert_process_value::<u32>();
-        ::mproc::__private::assert_process_value::<u64>();
         fn __mproc_entry((a, b): (u32, u32)) -> u64 {
             add(a, b)
         }
-        ::mproc::__private::Process::with_options(__mproc_entry, (a, b), self.__options)
-            .start()
+        fn __mproc_start<
+            __A0: ::mproc::__private::ProcessValue,
+            __A1: ::mproc::__private::ProcessValue,
+            __R: ::mproc::__private::ProcessValue,
+        >(
+            entry: fn((__A0, __A1)) -> __R,
+            args: (__A0, __A1),
+            options: ::mproc::__private::Options,
+        ) -> ::core::result::Result<
+            ::mproc::__private::Child<__R>,
+            ::mproc::__private::SpawnError,
+        > {
+            ::mproc::__private::Process::with_options(entry, args, options).start()
+        }
+        __mproc_start::<u32, u32, u64>(__mproc_entry, (a, b), self.__options)
     }
 }

@@ -3,7 +3,7 @@
 use proc_macro2::{Span, TokenStream};
 use quote::format_ident;
 use syn::spanned::Spanned;
-use syn::{FnArg, Ident, ItemFn, Pat, ReturnType, Type};
+use syn::{FnArg, Ident, ItemFn, Pat, PatType, ReturnType, Type};
 
 /// A function under `#[process]`, with what validation and expansion need, spans kept.
 pub(crate) struct ProcessFn {
@@ -22,6 +22,8 @@ pub(crate) struct Arg {
     /// The name the generated `spawn` uses for it (the user's, or `__argN` for a pattern).
     pub(crate) ident: Ident,
     pub(crate) ty: Type,
+    /// The argument as written, `pattern: Type`.
+    pub(crate) source: PatType,
 }
 
 /// Parses `#[process(<args>)] <item>`.
@@ -45,6 +47,7 @@ pub(crate) fn parse(args: &TokenStream, item: TokenStream) -> syn::Result<Proces
             FnArg::Typed(t) => parsed.push(Arg {
                 ident: binding(&t.pat).unwrap_or_else(|| format_ident!("__arg{index}")),
                 ty: (*t.ty).clone(),
+                source: t.clone(),
             }),
         }
     }

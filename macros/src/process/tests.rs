@@ -37,6 +37,48 @@ fn every_problem_is_reported_at_once() {
 }
 
 #[test]
+fn borrowed_and_impl_types_are_refused_wherever_nested() {
+    let errs = errors(quote!(
+        fn f(a: Vec<&str>, b: Cow<'_, str>, c: Option<Vec<impl Clone>>) -> Box<dyn Fn(&u8)> {}
+    ));
+    assert_eq!(errs.len(), 3, "{errs:#?}");
+    assert!(errs[0].contains("must be owned"));
+    assert!(errs[1].contains("must be `'static`"));
+    assert!(errs[2].contains("argument types cannot be `impl Trait`"));
+}
+
+#[test]
+fn a_lifetime_parameter_is_reported_once() {
+    let errs = errors(quote!(
+        fn f<'a>(a: Cow<'a, str>) -> Cow<'a, str> {}
+    ));
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    assert!(errs[0].contains("lifetime parameters"));
+}
+
+#[test]
+fn static_lifetimes_are_accepted() {
+    assert!(
+        errors(quote!(
+            fn f(a: Cow<'static, str>) -> Vec<Cow<'static, [u8]>> {
+                vec![]
+            }
+        ))
+        .is_empty()
+    );
+}
+
+#[test]
+fn at_most_sixteen_arguments() {
+    let args = (0..17).map(|i| quote::format_ident!("a{i}"));
+    let seventeen = errors(quote!(fn f(#(#args: u8),*) {}));
+    assert_eq!(seventeen.len(), 1, "{seventeen:#?}");
+    assert!(seventeen[0].contains("at most 16 arguments"));
+    let args = (0..16).map(|i| quote::format_ident!("a{i}"));
+    assert!(errors(quote!(fn f(#(#args: u8),*) {})).is_empty());
+}
+
+#[test]
 fn methods_are_refused() {
     let errs = errors(quote!(
         fn f(&self, x: u32) {}

@@ -1,0 +1,8 @@
+use mproc::process;
+
+#[process]
+async fn fetch(id: u32) -> u32 {
+    id
+}
+
+fn main() {}

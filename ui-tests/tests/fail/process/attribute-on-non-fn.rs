@@ -1,0 +1,8 @@
+use mproc::process;
+
+#[process]
+struct Worker {
+    id: u32,
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use mproc::process;
+
+#[process(daemon = true)]
+fn heartbeat() {}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use mproc::process;
+
+#[process]
+fn total(values: impl IntoIterator<Item = u32>) -> u32 {
+    values.into_iter().sum()
+}
+
+fn main() {}

@@ -1,0 +1,11 @@
+use mproc::process;
+
+#[process]
+fn double(x: u32) -> u32
+where
+    u32: Copy,
+{
+    x * 2
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+//! Compile-time behaviour of the macros: what must compile (and run), and the exact message
+//! each mistake gets. `TRYBUILD=overwrite cargo test -p ui-tests` rewrites the `.stderr` files.
+
+#[test]
+fn ui() {
+    let t = trybuild::TestCases::new();
+    t.compile_fail("tests/fail/process/*.rs");
+    t.pass("tests/pass/*.rs");
+}

@@ -1,4 +1,4 @@
-//! Seed: "奇怪的poll()" — `poll(None)` waits until a message *or the end of the stream* is there.
+//! Seed: "`奇怪的poll()`" — `poll(None)` waits until a message *or the end of the stream* is there.
 //! Two orders of events:
 //!
 //! 1. the producer sends three buns and closes its end later: `poll` says "readable" for each

@@ -1,0 +1,111 @@
+//! BENCHMARKS.md: the machine, how to read the tables, the tables, and what each figure does.
+
+use std::fmt::Write as _;
+
+use super::{memory_table, results_table};
+use crate::runner::{Cell, Report};
+
+/// The whole document.
+pub(crate) fn markdown(report: &Report) -> String {
+    let mut doc = String::new();
+    let m = &report.machine;
+    let python = match &report.python {
+        Ok(py) => format!("Python {} (`{}`)", py.version, py.program.display()),
+        Err(why) => format!("none found ({why})"),
+    };
+    let s = &report.sizes;
+    // Writing to a String cannot fail.
+    let _ = write!(
+        doc,
+        "# Benchmarks\n\n\
+         mproc against Python's `multiprocessing` and against the hardware floor, measured \
+         side by side in one run of `cargo run --release -p bench -- --{mode}` \
+         ({date}, {secs:.0} s).\n\n\
+         ## Machine\n\n\
+         - CPUs (`nproc`): {cpus}\n\
+         - CPU: {cpu}\n\
+         - kernel: {kernel}\n\
+         - rustc: {rustc}\n\
+         - Python: {python}\n\
+         - load average at the start: {load}\n\
+         - CPU pressure (share of the last minute in which a runnable task waited for a \
+           CPU, `/proc/pressure/cpu` some avg60): {pressure_start} at the start, \
+           {pressure_end} at the end\n\n\
+         ## How to read\n\n\
+         - Each cell is the median of {runs} measured runs, after {warmup} warm-up run(s) \
+           that are thrown away, with the spread `[min..max]`. Every figure and side runs in \
+           a fresh process of its own. The machine is shared and noisy: compare ratios \
+           rather than absolute values.\n\
+         - Rates (items/s, ops/s, B/s) carry an SI prefix: `52.1 M` is 52.1 million per \
+           second; B/s are bytes (1 MiB items: 1,048,576 bytes).\n\
+         - `mproc/Python` and `mproc/floor` compare *cost*: time per operation, or the \
+           inverse of a rate or speedup. Below 1 means mproc is faster than the other side; \
+           `mproc/floor` is how far mproc is from what the machine allows.\n\
+         - *Pinned* figures run both processes on CPU 0 (`sched_setaffinity`, as \
+           `taskset -c 0`); unpinned ones let the scheduler place them. Waking a process on \
+           an idle vCPU is much slower than a hand-off on one core.\n\
+         - The Python side uses the `fork` context unless the figure names another start \
+           method.\n\n\
+         ## Results\n\n",
+        mode = report.mode.name(),
+        date = m.date,
+        secs = report.elapsed.as_secs_f64(),
+        cpus = m.cpus,
+        cpu = m.cpu_model,
+        kernel = m.kernel,
+        rustc = m.rustc,
+        load = m.load_average,
+        pressure_start = m.cpu_pressure,
+        pressure_end = report.cpu_pressure_end,
+        runs = s.runs,
+        warmup = s.warmup,
+    );
+    doc.push_str(&results_table(report).to_markdown());
+    if let Some(memory) = memory_table(report) {
+        doc.push_str(
+            "\n## Memory\n\nPeak resident set size (`getrusage`: `RUSAGE_SELF` for the \
+             parent, `RUSAGE_CHILDREN` for the largest worker), as parent / one worker. The \
+             mproc and floor parents are the benchmark binary; the Python parent is the \
+             interpreter running the script.\n\n",
+        );
+        doc.push_str(&memory.to_markdown());
+    }
+    let not_yet: Vec<String> = report
+        .rows
+        .iter()
+        .filter_map(|row| match &row.mproc {
+            Cell::NotYet(what) => Some(format!("- {} — waits for {what}", row.figure.title)),
+            _ => None,
+        })
+        .collect();
+    if !not_yet.is_empty() {
+        doc.push_str(
+            "\n## Not yet measured for mproc\n\nThese mproc figures fill in as the \
+             features land (each has its function in `bench/src/workloads/`):\n\n",
+        );
+        doc.push_str(&not_yet.join("\n"));
+        doc.push('\n');
+    }
+    let failures = report.failures();
+    if !failures.is_empty() {
+        doc.push_str("\n## Failures\n\n");
+        for failure in failures {
+            let _ = writeln!(doc, "- {failure}");
+        }
+    }
+    doc.push_str("\n## What each figure measures\n\n");
+    for row in &report.rows {
+        let _ = writeln!(
+            doc,
+            "- **{}** (`{}`): {}",
+            row.figure.title, row.figure.id, row.figure.about
+        );
+    }
+    let _ = write!(
+        doc,
+        "\n## Sizes ({mode} mode)\n\n```json\n{sizes}\n```\n",
+        mode = report.mode.name(),
+        sizes = serde_json::to_string_pretty(&report.sizes).unwrap_or_default()
+    );
+    doc
+}

@@ -1,0 +1,73 @@
+//! `JoinableQueue`: items with acknowledgements, and a producer that waits until all are done.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Instant;
+
+use super::{Figure, Workload, float, repeat, secs_since};
+use crate::config::Sizes;
+use crate::floor::futex_wait_until;
+use crate::floor::ring::Ring;
+use crate::outcome::{Error, Measured, Outcome, Unit, not_yet};
+use crate::sys::futex;
+use crate::sys::proc::{fork_child, wait_ok};
+use crate::sys::shm::ShmRegion;
+
+const RING_SLOTS: usize = 4096;
+
+pub(crate) const WORKLOAD: Workload = Workload {
+    name: "joinable",
+    script: "mp_joinable.py",
+    figures: &[Figure {
+        id: "joinable.throughput",
+        title: "JoinableQueue put → get + task_done → join",
+        unit: Unit::ItemsPerSec,
+        pinned: false,
+        memory: true,
+        about: "the parent puts N integers and calls `join()`; one consumer process gets each \
+                and calls `task_done()`; items per second until `join()` returns. Python: \
+                `mp.JoinableQueue()`; floor: the shared-memory ring plus an unfinished-task \
+                counter that the consumer decrements and the parent sleeps on (futex) until \
+                it reaches zero",
+        mproc: mproc_joinable,
+        floor: floor_joinable,
+    }],
+};
+
+/// Will put into an `mproc::JoinableQueue` and `join()`, with a `#[process]` consumer calling
+/// `task_done()`.
+fn mproc_joinable(_: &Sizes) -> Result<Outcome, Error> {
+    not_yet("JoinableQueue")
+}
+
+/// The consumer: takes `total` items, marking each done; wakes the parent at zero unfinished.
+fn consume(ring: &Ring, unfinished: &AtomicU32, total: u64) -> Result<(), Error> {
+    let mut consumer = ring.consumer();
+    for _ in 0..total {
+        std::hint::black_box(consumer.pop()?);
+        if unfinished.fetch_sub(1, Ordering::AcqRel) == 1 {
+            futex::wake(unfinished, i32::MAX);
+        }
+    }
+    Ok(())
+}
+
+fn floor_joinable(sizes: &Sizes) -> Result<Outcome, Error> {
+    let ring = Ring::new(RING_SLOTS)?;
+    let shm = ShmRegion::new(64)?;
+    let unfinished = shm.u32_at(0);
+    let items = sizes.joinable_items;
+    let total = items * u64::from(sizes.total_runs());
+    let child = fork_child(|| consume(&ring, unfinished, total))?;
+    let mut producer = ring.producer();
+    let samples = repeat(sizes, || {
+        let start = Instant::now();
+        for item in 0..items {
+            unfinished.fetch_add(1, Ordering::AcqRel);
+            producer.push(item)?;
+        }
+        futex_wait_until(unfinished, |v| v == 0, "every task to be done")?;
+        Ok(float(items) / secs_since(start))
+    });
+    wait_ok(child)?;
+    Ok(Outcome::Measured(Measured::with_rss(samples?)))
+}

@@ -1,0 +1,117 @@
+//! Lock: acquire+release with nobody else around, and two processes fighting for one lock.
+
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use super::{Figure, Workload, float, repeat, secs_since};
+use crate::config::Sizes;
+use crate::floor::mutex::FutexMutex;
+use crate::floor::start::StartLine;
+use crate::outcome::{Error, Measured, Outcome, Unit, fail, not_yet};
+use crate::sys::proc::{fork_child, wait_all_ok};
+use crate::sys::shm::ShmRegion;
+
+pub(crate) const WORKLOAD: Workload = Workload {
+    name: "lock",
+    script: "mp_lock.py",
+    figures: &[
+        Figure {
+            id: "lock.uncontended",
+            title: "Lock acquire+release, uncontended",
+            unit: Unit::Ns,
+            pinned: false,
+            memory: false,
+            about: "one process takes and releases a lock in a loop. Python: `mp.Lock()` \
+                    `acquire()`/`release()`; floor: compare-and-swap 0→1 then a release store, \
+                    on a word in shared memory",
+            mproc: mproc_uncontended,
+            floor: floor_uncontended,
+        },
+        Figure {
+            id: "lock.contended",
+            title: "Lock, 2 processes contending",
+            unit: Unit::OpsPerSec,
+            pinned: false,
+            memory: false,
+            about: "two processes each take the lock, increment a shared counter and release it, \
+                    N times each, released together from a start line; acquire+release pairs \
+                    per second over both (the counter is checked). Python: `mp.Lock` and a \
+                    `RawValue`; floor: a three-state futex mutex in `MAP_SHARED` memory",
+            mproc: mproc_contended,
+            floor: floor_contended,
+        },
+    ],
+};
+
+/// Will take and release an `mproc::Lock` `sizes.lock_ops` times per run.
+fn mproc_uncontended(_: &Sizes) -> Result<Outcome, Error> {
+    not_yet("Lock")
+}
+
+/// Will run two `#[process]` children contending for an `mproc::Lock`.
+fn mproc_contended(_: &Sizes) -> Result<Outcome, Error> {
+    not_yet("Lock")
+}
+
+fn floor_uncontended(sizes: &Sizes) -> Result<Outcome, Error> {
+    let shm = ShmRegion::new(64)?;
+    let word = shm.u32_at(0);
+    let ops = sizes.lock_ops;
+    let samples = repeat(sizes, || {
+        let start = Instant::now();
+        for _ in 0..ops {
+            let word = std::hint::black_box(word);
+            // Nobody else can hold it: a failed swap is a bug, not contention.
+            if word
+                .compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed)
+                .is_err()
+            {
+                return Err(fail("uncontended lock found held"));
+            }
+            word.store(0, Ordering::Release);
+        }
+        Ok(secs_since(start) * 1e9 / float(ops))
+    })?;
+    Ok(Outcome::Measured(Measured::new(samples)))
+}
+
+/// Layout of the contended floor's region.
+const MUTEX: usize = 0;
+const COUNTER: usize = 64;
+
+/// One contending child: `ops` locked increments of the shared counter.
+fn contend(shm: &ShmRegion, line: &StartLine, index: usize, ops: u64) -> Result<(), Error> {
+    let mutex = FutexMutex::new(shm.u32_at(MUTEX));
+    let counter = shm.u64_at(COUNTER);
+    line.ready_and_wait()?;
+    for _ in 0..ops {
+        mutex.lock()?;
+        // A plain load and store, not an atomic increment: only the mutex keeps it exact.
+        let value = counter.load(Ordering::Relaxed);
+        counter.store(value + 1, Ordering::Relaxed);
+        mutex.unlock();
+    }
+    line.finished(index);
+    Ok(())
+}
+
+fn floor_contended(sizes: &Sizes) -> Result<Outcome, Error> {
+    let shm = ShmRegion::new(128)?;
+    let ops = sizes.lock_contended_ops;
+    let samples = repeat(sizes, || {
+        shm.u64_at(COUNTER).store(0, Ordering::Relaxed);
+        let line = StartLine::new(2)?;
+        let pids = (0..2)
+            .map(|index| fork_child(|| contend(&shm, &line, index, ops)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let start = line.fire()?;
+        wait_all_ok(&pids)?;
+        let nanos = line.elapsed_since(start)?;
+        let total = shm.u64_at(COUNTER).load(Ordering::Relaxed);
+        if total != 2 * ops {
+            return Err(fail(format!("counter {total}, expected {}", 2 * ops)));
+        }
+        Ok(float(2 * ops) / (float(nanos) / 1e9))
+    })?;
+    Ok(Outcome::Measured(Measured::new(samples)))
+}

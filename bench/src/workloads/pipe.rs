@@ -1,0 +1,157 @@
+//! Pipe: ping-pong of a small message, and one-way throughput of large messages.
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::time::Instant;
+
+use super::{Figure, Workload, float, repeat, secs_since};
+use crate::config::Sizes;
+use crate::outcome::{Error, Measured, Outcome, Unit, fail, not_yet};
+use crate::sys::proc::{fork_child, wait_ok};
+
+/// The ping-pong message size.
+const SMALL: usize = 16;
+
+const PINGPONG: &str = "a 16-byte message goes to the child and comes back, one round trip \
+                        per iteration. Python: `Pipe()` duplex, `send`/`recv` of a 16-byte \
+                        `bytes`; floor: a `socketpair` with one `write` and one `read` each way";
+const THROUGHPUT: &str = "the parent sends N messages one way, the child receives each whole \
+                          and acknowledges the last; bytes per second. Python: `send_bytes` / \
+                          `recv_bytes`; floor: `socketpair`, `write` and `read` of whole \
+                          messages";
+
+pub(crate) const WORKLOAD: Workload = Workload {
+    name: "pipe",
+    script: "mp_pipe.py",
+    figures: &[
+        Figure {
+            id: "pipe.pingpong.pinned",
+            title: "Pipe ping-pong round trip, 16 B, both on CPU 0",
+            unit: Unit::Us,
+            pinned: true,
+            memory: false,
+            about: PINGPONG,
+            mproc: mproc_pingpong,
+            floor: floor_pingpong,
+        },
+        Figure {
+            id: "pipe.pingpong.unpinned",
+            title: "Pipe ping-pong round trip, 16 B, unpinned",
+            unit: Unit::Us,
+            pinned: false,
+            memory: false,
+            about: PINGPONG,
+            mproc: mproc_pingpong,
+            floor: floor_pingpong,
+        },
+        Figure {
+            id: "pipe.throughput.64k",
+            title: "Pipe throughput, 64 KiB messages",
+            unit: Unit::BytesPerSec,
+            pinned: false,
+            memory: false,
+            about: THROUGHPUT,
+            mproc: mproc_throughput,
+            floor: floor_throughput_64k,
+        },
+        Figure {
+            id: "pipe.throughput.1m",
+            title: "Pipe throughput, 1 MiB messages",
+            unit: Unit::BytesPerSec,
+            pinned: false,
+            memory: false,
+            about: THROUGHPUT,
+            mproc: mproc_throughput,
+            floor: floor_throughput_1m,
+        },
+    ],
+};
+
+/// Will ping-pong a 16-byte message over an `mproc::Pipe` with a `#[process]` child.
+fn mproc_pingpong(_: &Sizes) -> Result<Outcome, Error> {
+    not_yet("Pipe")
+}
+
+/// Will stream messages over an `mproc::Pipe` with `send_bytes`/`recv_bytes`.
+fn mproc_throughput(_: &Sizes) -> Result<Outcome, Error> {
+    not_yet("Pipe")
+}
+
+/// The child's half of the ping-pong: echo `rounds` messages.
+fn echo(stream: &mut UnixStream, rounds: u64) -> std::io::Result<()> {
+    let mut buf = [0u8; SMALL];
+    for _ in 0..rounds {
+        stream.read_exact(&mut buf)?;
+        stream.write_all(&buf)?;
+    }
+    Ok(())
+}
+
+fn floor_pingpong(sizes: &Sizes) -> Result<Outcome, Error> {
+    let (mut parent, mut child_end) = UnixStream::pair()?;
+    let rounds = sizes.pingpong;
+    let child = fork_child(|| echo(&mut child_end, rounds * u64::from(sizes.total_runs())))?;
+    drop(child_end);
+    let message = [7u8; SMALL];
+    let mut back = [0u8; SMALL];
+    let samples = repeat(sizes, || {
+        let start = Instant::now();
+        for _ in 0..rounds {
+            parent.write_all(&message)?;
+            parent.read_exact(&mut back)?;
+        }
+        Ok(secs_since(start) * 1e6 / float(rounds))
+    });
+    drop(parent); // a failed run must not leave the child waiting for more
+    let waited = wait_ok(child);
+    let samples = samples?;
+    waited?;
+    if back != message {
+        return Err(fail("the echo came back changed"));
+    }
+    Ok(Outcome::Measured(Measured::new(samples)))
+}
+
+/// The child's half of the throughput figure: per run, receive `count` whole messages of
+/// `size` bytes, then acknowledge with one byte.
+fn sink(stream: &mut UnixStream, size: usize, count: u64, runs: u32) -> std::io::Result<()> {
+    let mut buf = vec![0u8; size];
+    for _ in 0..runs {
+        for _ in 0..count {
+            stream.read_exact(&mut buf)?;
+        }
+        stream.write_all(&[1])?;
+    }
+    Ok(())
+}
+
+fn floor_throughput(sizes: &Sizes, size: usize) -> Result<Outcome, Error> {
+    let size_u64 = u64::try_from(size)?;
+    let count = (sizes.pipe_bytes / size_u64).max(1);
+    let (mut parent, mut child_end) = UnixStream::pair()?;
+    let runs = sizes.total_runs();
+    let child = fork_child(|| sink(&mut child_end, size, count, runs))?;
+    drop(child_end);
+    let message = vec![7u8; size];
+    let samples = repeat(sizes, || {
+        let start = Instant::now();
+        for _ in 0..count {
+            parent.write_all(&message)?;
+        }
+        parent.read_exact(&mut [0u8])?;
+        Ok(float(count * size_u64) / secs_since(start))
+    });
+    drop(parent); // a failed run must not leave the child waiting for more
+    let waited = wait_ok(child);
+    let samples = samples?;
+    waited?;
+    Ok(Outcome::Measured(Measured::new(samples)))
+}
+
+fn floor_throughput_64k(sizes: &Sizes) -> Result<Outcome, Error> {
+    floor_throughput(sizes, 64 << 10)
+}
+
+fn floor_throughput_1m(sizes: &Sizes) -> Result<Outcome, Error> {
+    floor_throughput(sizes, 1 << 20)
+}

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::outcome::{Error, fail};
-use crate::sys::futex;
+use crate::sys::shm::futex_wait;
 
 /// How long any single wait inside a floor may block before the floor gives up.
 pub(crate) const PATIENCE: Duration = Duration::from_mins(2);
@@ -48,7 +48,7 @@ pub(crate) fn futex_wait_until(
         if done(value) {
             return Ok(());
         }
-        futex::wait(word, value, Duration::from_millis(100));
+        futex_wait(word, value, Duration::from_millis(100));
         deadline.check(what)?;
     }
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use super::Deadline;
 use crate::outcome::Error;
-use crate::sys::futex;
+use crate::sys::shm::{futex_wait, futex_wake};
 
 /// A mutex living in a word of shared memory.
 #[derive(Debug, Clone, Copy)]
@@ -39,7 +39,7 @@ impl<'a> FutexMutex<'a> {
         }
         let mut deadline = Deadline::default();
         while state != 0 {
-            futex::wait(self.word, 2, Duration::from_millis(100));
+            futex_wait(self.word, 2, Duration::from_millis(100));
             deadline.check("the futex mutex")?;
             state = self.word.swap(2, Ordering::Acquire);
         }
@@ -50,7 +50,7 @@ impl<'a> FutexMutex<'a> {
     pub(crate) fn unlock(self) {
         if self.word.fetch_sub(1, Ordering::Release) != 1 {
             self.word.store(0, Ordering::Release);
-            futex::wake(self.word, 1);
+            futex_wake(self.word, 1);
         }
     }
 }

@@ -9,8 +9,7 @@ use std::sync::atomic::Ordering;
 use super::{futex_wait_until, spin_until};
 use crate::outcome::{Error, fail};
 use crate::sys::cpu::mono_ns;
-use crate::sys::futex;
-use crate::sys::shm::ShmRegion;
+use crate::sys::shm::{ShmRegion, futex_wake};
 
 const READY: usize = 0;
 const GO: usize = 64;
@@ -61,7 +60,7 @@ impl StartLine {
         )?;
         let start = mono_ns();
         self.shm.u32_at(GO).store(1, Ordering::Release);
-        futex::wake(self.shm.u32_at(GO), i32::MAX);
+        futex_wake(self.shm.u32_at(GO), i32::MAX);
         Ok(start)
     }
 

@@ -70,6 +70,26 @@ pub(crate) fn markdown(report: &Report) -> String {
         );
         doc.push_str(&memory.to_markdown());
     }
+    not_yet_section(&mut doc, report);
+    let failures = report.failures();
+    if !failures.is_empty() {
+        doc.push_str("\n## Failures\n\n");
+        for failure in failures {
+            let _ = writeln!(doc, "- {failure}");
+        }
+    }
+    descriptions(&mut doc, report);
+    let _ = write!(
+        doc,
+        "\n## Sizes ({mode} mode)\n\n```json\n{sizes}\n```\n",
+        mode = report.mode.name(),
+        sizes = sizes_json(report)
+    );
+    doc
+}
+
+/// The mproc figures waiting for their feature.
+fn not_yet_section(doc: &mut String, report: &Report) {
     let not_yet: Vec<String> = report
         .rows
         .iter()
@@ -86,26 +106,30 @@ pub(crate) fn markdown(report: &Report) -> String {
         doc.push_str(&not_yet.join("\n"));
         doc.push('\n');
     }
-    let failures = report.failures();
-    if !failures.is_empty() {
-        doc.push_str("\n## Failures\n\n");
-        for failure in failures {
-            let _ = writeln!(doc, "- {failure}");
-        }
-    }
+}
+
+/// What each figure does on each side.
+fn descriptions(doc: &mut String, report: &Report) {
     doc.push_str("\n## What each figure measures\n\n");
-    for row in &report.rows {
-        let _ = writeln!(
-            doc,
-            "- **{}** (`{}`): {}",
-            row.figure.title, row.figure.id, row.figure.about
-        );
+    // Figures sharing a description (pinned/unpinned, sizes) are listed together.
+    let mut rows = report.rows.iter().peekable();
+    while let Some(first) = rows.next() {
+        let mut names = vec![format!(
+            "**{}** (`{}`)",
+            first.figure.title, first.figure.id
+        )];
+        while let Some(next) = rows.next_if(|r| r.figure.about == first.figure.about) {
+            names.push(format!("**{}** (`{}`)", next.figure.title, next.figure.id));
+        }
+        let _ = writeln!(doc, "- {}: {}", names.join(", "), first.figure.about);
     }
-    let _ = write!(
-        doc,
-        "\n## Sizes ({mode} mode)\n\n```json\n{sizes}\n```\n",
-        mode = report.mode.name(),
-        sizes = serde_json::to_string_pretty(&report.sizes).unwrap_or_default()
-    );
-    doc
+}
+
+/// The sizes of the run, without the per-figure `pinned` flag.
+fn sizes_json(report: &Report) -> String {
+    let mut sizes = serde_json::to_value(&report.sizes).unwrap_or_default();
+    if let Some(fields) = sizes.as_object_mut() {
+        fields.remove("pinned");
+    }
+    serde_json::to_string_pretty(&sizes).unwrap_or_default()
 }

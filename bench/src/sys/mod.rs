@@ -5,7 +5,6 @@
 //! carries a `SAFETY:` note. The workloads above this module are safe Rust.
 
 pub(crate) mod cpu;
-pub(crate) mod futex;
 pub(crate) mod proc;
 pub(crate) mod shm;
 

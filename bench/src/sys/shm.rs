@@ -1,4 +1,6 @@
-//! Anonymous shared memory (`mmap(MAP_SHARED | MAP_ANONYMOUS)`), inherited across `fork`.
+//! Anonymous shared memory (`mmap(MAP_SHARED | MAP_ANONYMOUS)`), inherited across `fork`, and
+//! process-shared futex waits on its words (no `FUTEX_PRIVATE_FLAG`: the waiters live in
+//! different processes).
 //!
 //! A region is created before the floor forks its children; parent and children then see the
 //! same physical pages at the same address. It is zero-filled and page-aligned, so every
@@ -7,6 +9,7 @@
 use std::io;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, AtomicU64};
+use std::time::Duration;
 
 /// A zero-filled, page-aligned shared mapping of `len` bytes.
 #[derive(Debug)]
@@ -142,5 +145,33 @@ impl Drop for PageBuf {
         unsafe {
             libc::munmap(self.ptr.as_ptr().cast(), self.len);
         }
+    }
+}
+
+/// Sleeps while `*word == expected`, at most `timeout`. Returns on a wake, a changed value,
+/// a signal or the timeout; the caller re-checks its condition in every case.
+pub(crate) fn futex_wait(word: &AtomicU32, expected: u32, timeout: Duration) {
+    let ts = libc::timespec {
+        tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(libc::time_t::MAX),
+        tv_nsec: libc::c_long::from(timeout.subsec_nanos().cast_signed()),
+    };
+    // SAFETY: `word` is a live, aligned 32-bit word (a reference); the kernel only reads it and
+    // `ts` for the duration of the call. EAGAIN/EINTR/ETIMEDOUT are all "re-check".
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAIT,
+            expected,
+            &raw const ts,
+        );
+    }
+}
+
+/// Wakes up to `n` processes sleeping on `word`.
+pub(crate) fn futex_wake(word: &AtomicU32, n: i32) {
+    // SAFETY: `word` is a live, aligned 32-bit word; FUTEX_WAKE does not dereference it.
+    unsafe {
+        libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE, n);
     }
 }

@@ -7,9 +7,8 @@ use super::{Figure, Workload, float, repeat, secs_since};
 use crate::config::Sizes;
 use crate::floor::futex_wait_until;
 use crate::outcome::{Error, Measured, Outcome, Unit, not_yet};
-use crate::sys::futex;
 use crate::sys::proc::{fork_child, wait_ok};
-use crate::sys::shm::ShmRegion;
+use crate::sys::shm::{ShmRegion, futex_wake};
 
 const ABOUT: &str = "the parent sets event A and waits for event B; the child waits for A, \
                      clears it and sets B; one round trip per iteration. Python: two \
@@ -53,7 +52,7 @@ fn pong(turn: &AtomicU32, rounds: u64) -> Result<(), Error> {
     for _ in 0..rounds {
         futex_wait_until(turn, |v| v == 1, "ping")?;
         turn.store(0, Ordering::Release);
-        futex::wake(turn, 1);
+        futex_wake(turn, 1);
     }
     Ok(())
 }
@@ -67,7 +66,7 @@ fn floor_pingpong(sizes: &Sizes) -> Result<Outcome, Error> {
         let start = Instant::now();
         for _ in 0..rounds {
             turn.store(1, Ordering::Release);
-            futex::wake(turn, 1);
+            futex_wake(turn, 1);
             futex_wait_until(turn, |v| v == 0, "pong")?;
         }
         Ok(secs_since(start) * 1e6 / float(rounds))

@@ -8,9 +8,8 @@ use crate::config::Sizes;
 use crate::floor::futex_wait_until;
 use crate::floor::ring::Ring;
 use crate::outcome::{Error, Measured, Outcome, Unit, not_yet};
-use crate::sys::futex;
 use crate::sys::proc::{fork_child, wait_ok};
-use crate::sys::shm::ShmRegion;
+use crate::sys::shm::{ShmRegion, futex_wake};
 
 const RING_SLOTS: usize = 4096;
 
@@ -45,7 +44,7 @@ fn consume(ring: &Ring, unfinished: &AtomicU32, total: u64) -> Result<(), Error>
     for _ in 0..total {
         std::hint::black_box(consumer.pop()?);
         if unfinished.fetch_sub(1, Ordering::AcqRel) == 1 {
-            futex::wake(unfinished, i32::MAX);
+            futex_wake(unfinished, i32::MAX);
         }
     }
     Ok(())

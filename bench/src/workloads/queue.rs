@@ -56,8 +56,9 @@ pub(crate) const WORKLOAD: Workload = Workload {
             memory: true,
             about: "one producer process puts N items of 1 MiB, one consumer process gets \
                     them; bytes per second. Python: `mp.Queue()` of `bytes`; floor: `memcpy` \
-                    of 1 MiB between page-aligned buffers (what any copy through shared \
-                    memory costs at least once), in one process",
+                    of 1 MiB from a page-aligned buffer into 8 page-aligned 1 MiB slots in \
+                    turn (what any copy through shared memory costs at least once), in one \
+                    process",
             mproc: mproc_big,
             floor: floor_big,
         },

@@ -6,7 +6,9 @@ use std::time::Instant;
 
 use super::{Figure, Workload, float, repeat, secs_since};
 use crate::config::Sizes;
-use crate::outcome::{Error, Measured, Outcome, Unit, fail, not_yet};
+use mproc::{Connection, Pipe, Process};
+
+use crate::outcome::{Error, Measured, Outcome, Unit, fail};
 use crate::sys::proc::{fork_child, wait_ok};
 
 /// The ping-pong message size.
@@ -51,7 +53,7 @@ pub(crate) const WORKLOAD: Workload = Workload {
             pinned: false,
             memory: false,
             about: THROUGHPUT,
-            mproc: mproc_throughput,
+            mproc: mproc_throughput_64k,
             floor: floor_throughput_64k,
         },
         Figure {
@@ -61,20 +63,87 @@ pub(crate) const WORKLOAD: Workload = Workload {
             pinned: false,
             memory: false,
             about: THROUGHPUT,
-            mproc: mproc_throughput,
+            mproc: mproc_throughput_1m,
             floor: floor_throughput_1m,
         },
     ],
 };
 
-/// Will ping-pong a 16-byte message over an `mproc::Pipe` with a `#[process]` child.
-fn mproc_pingpong(_: &Sizes) -> Result<Outcome, Error> {
-    not_yet("Pipe")
+/// The child's half of the mproc ping-pong: echo `rounds` typed messages.
+fn mproc_echo((conn, rounds): (Connection<[u8; SMALL]>, u64)) -> Result<(), String> {
+    for _ in 0..rounds {
+        let message = conn.recv().map_err(|e| e.to_string())?;
+        conn.send(&message).map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
-/// Will stream messages over an `mproc::Pipe` with `send_bytes`/`recv_bytes`.
-fn mproc_throughput(_: &Sizes) -> Result<Outcome, Error> {
-    not_yet("Pipe")
+/// Ping-pong of a typed 16-byte message over an `mproc::Pipe`.
+fn mproc_pingpong(sizes: &Sizes) -> Result<Outcome, Error> {
+    let (parent, child_end) = Pipe::<[u8; SMALL]>::new()?;
+    let rounds = sizes.pingpong;
+    let total = rounds * u64::from(sizes.total_runs());
+    let child = Process::new(mproc_echo, (child_end, total)).start()?;
+    let message = [7u8; SMALL];
+    let mut back = [0u8; SMALL];
+    let samples = repeat(sizes, || {
+        let start = Instant::now();
+        for _ in 0..rounds {
+            parent.send(&message)?;
+            back = parent.recv()?;
+        }
+        Ok(secs_since(start) * 1e6 / float(rounds))
+    });
+    drop(parent); // a failed run must not leave the child waiting for more
+    let joined = child.join();
+    let samples = samples?;
+    joined?.map_err(fail)?;
+    if back != message {
+        return Err(fail("the echo came back changed"));
+    }
+    Ok(Outcome::Measured(Measured::new(samples)))
+}
+
+/// The child's half of the mproc throughput figure (as [`sink`]).
+fn mproc_sink((conn, count, runs): (Connection<u8>, u64, u32)) -> Result<(), String> {
+    for _ in 0..runs {
+        for _ in 0..count {
+            conn.recv_bytes().map_err(|e| e.to_string())?;
+        }
+        conn.send(&1).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// One-way throughput of `size`-byte messages over an `mproc::Pipe` (`send_bytes` /
+/// `recv_bytes`).
+fn mproc_throughput(sizes: &Sizes, size: usize) -> Result<Outcome, Error> {
+    let size_u64 = u64::try_from(size)?;
+    let count = (sizes.pipe_bytes / size_u64).max(1);
+    let (parent, child_end) = Pipe::<u8>::new()?;
+    let child = Process::new(mproc_sink, (child_end, count, sizes.total_runs())).start()?;
+    let message = vec![7u8; size];
+    let samples = repeat(sizes, || {
+        let start = Instant::now();
+        for _ in 0..count {
+            parent.send_bytes(&message)?;
+        }
+        parent.recv()?;
+        Ok(float(count * size_u64) / secs_since(start))
+    });
+    drop(parent); // a failed run must not leave the child waiting for more
+    let joined = child.join();
+    let samples = samples?;
+    joined?.map_err(fail)?;
+    Ok(Outcome::Measured(Measured::new(samples)))
+}
+
+fn mproc_throughput_64k(sizes: &Sizes) -> Result<Outcome, Error> {
+    mproc_throughput(sizes, 64 << 10)
+}
+
+fn mproc_throughput_1m(sizes: &Sizes) -> Result<Outcome, Error> {
+    mproc_throughput(sizes, 1 << 20)
 }
 
 /// The child's half of the ping-pong: echo `rounds` messages.

@@ -1,4 +1,5 @@
-//! No descriptor and no zombie is left behind by any way a child can end.
+//! No descriptor, mapping or zombie is left behind: by any way a child can end, or by pipes
+//! (every message path, handles passed through them, ends shared between processes).
 //!
 //! One test in its own binary, so nothing else runs concurrently and the counts are exact.
 
@@ -11,6 +12,7 @@ use std::time::Duration;
 
 use integration_tests::gate::{self, Gate, Passed};
 use integration_tests::{METHODS, TIMEOUT, procs};
+use mproc::codec::Fd;
 use mproc::prelude::*;
 
 fn wait_at(gate: Gate) -> u8 {
@@ -77,17 +79,54 @@ fn every_ending(method: StartMethod) {
     assert!(procs::wait_for_exit(pid, TIMEOUT));
 }
 
+fn pipe_echo(conn: Connection<(Vec<u8>, Option<Fd>)>) {
+    while let Ok((bytes, fd)) = conn.recv() {
+        conn.send(&(bytes, fd)).unwrap();
+    }
+}
+
+fn every_pipe_path(method: StartMethod) {
+    let (here, there) = Pipe::<(Vec<u8>, Option<Fd>)>::new().unwrap();
+    let child = Process::new(pipe_echo, there.try_clone().unwrap())
+        .start_method(method)
+        .start();
+    let child = child.unwrap();
+    drop(there);
+    for len in [0, 100, 70_000, 1 << 20] {
+        let file: std::os::fd::OwnedFd = std::fs::File::open("/dev/null").unwrap().into();
+        here.send(&(vec![1; len], Some(Fd::from(file)))).unwrap();
+        let (back, fd) = here.recv_timeout(TIMEOUT).unwrap();
+        assert_eq!((back.len(), fd.is_some()), (len, true));
+    }
+    here.send_bytes(b"not a tuple").unwrap(); // the child's recv fails to decode and it exits
+    assert!(matches!(here.recv_timeout(TIMEOUT), Err(PipeError::Eof)));
+    procs::join(&child).unwrap();
+
+    let (rx, tx) = Pipe::<u8>::simplex().unwrap();
+    let mut big = rx.try_clone().unwrap();
+    big.set_max_message_len(1);
+    tx.send_bytes(&[0; 100_000]).unwrap();
+    assert!(
+        matches!(big.recv_bytes(), Err(PipeError::TooLarge { .. })),
+        "refused memfd closed"
+    );
+    drop((rx, tx, big));
+}
+
 #[test]
-fn no_descriptor_or_zombie_is_left_behind() {
-    // Warm up lazily created state (the spawn hook, the exit handler) before counting.
+fn nothing_is_left_behind() {
+    // Warm up lazily created state (the spawn hook, the exit handler, thread buffers) first.
     every_ending(StartMethod::Fork);
+    every_pipe_path(StartMethod::Fork);
     assert!(active_children().is_empty());
     let fds = procs::fd_count();
+    let maps = procs::mapping_count();
     assert!(procs::children_of_self().is_empty());
 
     for method in METHODS {
         for _ in 0..3 {
             every_ending(method);
+            every_pipe_path(method);
         }
     }
 
@@ -98,4 +137,5 @@ fn no_descriptor_or_zombie_is_left_behind() {
         "no zombie remains"
     );
     assert_eq!(procs::fd_count(), fds, "no descriptor leaked");
+    assert_eq!(procs::mapping_count(), maps, "no mapping leaked");
 }

@@ -305,15 +305,39 @@ pub(crate) fn readable(sock: BorrowedFd<'_>, deadline: Option<Instant>) -> io::R
     Ok(sys::fd::poll([Interest::read(sock)], deadline)?.is_some())
 }
 
-/// Runs a receive: one blocking call without a deadline, else non-blocking calls with `poll`
-/// in between until `deadline`.
+/// How long a receiver keeps trying without sleeping before it blocks. A message that comes
+/// back within this time (a request answered at once) is picked up without the cost of waking
+/// a sleeping process on another CPU (tens of µs on a 2-vCPU machine: measured 40-50 µs round
+/// trips become ~6 µs); a longer wait costs at most this much CPU.
+const SPIN: std::time::Duration = std::time::Duration::from_micros(20);
+
+/// Spinning only helps when the sender can run meanwhile: never on a single CPU (where it
+/// would delay the very process it waits for: measured 12 µs round trips became 50 µs).
+fn may_spin() -> bool {
+    static MAY_SPIN: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *MAY_SPIN.get_or_init(|| sys::proc::affinity_cpu_count() > 1)
+}
+
+/// Runs a receive: non-blocking attempts for up to [`SPIN`] (never past `deadline`), then one
+/// blocking call without a deadline, else non-blocking calls with `poll` in between.
 fn wait_for(
     sock: BorrowedFd<'_>,
     deadline: Option<Instant>,
     mut attempt: impl FnMut(bool) -> io::Result<sys::socket::Received>,
 ) -> Result<sys::socket::Received, WireError> {
+    let spin_until = Instant::now()
+        + if may_spin() {
+            SPIN
+        } else {
+            std::time::Duration::ZERO
+        };
+    let spin_until = deadline.map_or(spin_until, |d| d.min(spin_until));
     loop {
-        match attempt(deadline.is_some()) {
+        let spinning = Instant::now() < spin_until;
+        match attempt(deadline.is_some() || spinning) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock && spinning => {
+                std::hint::spin_loop();
+            }
             Ok(got) => return Ok(got),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 if !readable(sock, deadline)? {

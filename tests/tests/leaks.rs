@@ -105,7 +105,7 @@ fn every_pipe_path(method: StartMethod) {
     let (rx, tx) = Pipe::<u8>::simplex().unwrap();
     let mut big = rx.try_clone().unwrap();
     big.set_max_message_len(1);
-    tx.send_bytes(&[0; 100_000]).unwrap();
+    tx.send_bytes(&vec![0; 100_000]).unwrap();
     assert!(
         matches!(big.recv_bytes(), Err(PipeError::TooLarge { .. })),
         "refused memfd closed"

@@ -114,6 +114,12 @@ pub enum Error {
     /// See [`PipeError`].
     #[error(transparent)]
     Pipe(#[from] PipeError),
+    /// See [`PoolError`].
+    #[error(transparent)]
+    Pool(#[from] PoolError),
+    /// See [`TaskError`].
+    #[error(transparent)]
+    Task(#[from] TaskError),
     /// An I/O error from code around mproc (files, sockets the user opened).
     #[error(transparent)]
     Io(#[from] io::Error),
@@ -183,4 +189,116 @@ pub enum PipeError {
         #[source]
         source: io::Error,
     },
+}
+
+/// A pool could not be built or used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PoolError {
+    /// `processes` was 0 (Python: "Number of processes must be at least 1").
+    #[error("a pool needs at least one process")]
+    NoProcesses,
+    /// `maxtasksperchild` was 0.
+    #[error("maxtasksperchild must be at least 1")]
+    ZeroMaxTasks,
+    /// A chunk size of 0 (Python: "Chunksize must be 1+, not 0").
+    #[error("chunksize must be at least 1")]
+    ZeroChunksize,
+    /// The pool was closed or terminated: it takes no new tasks (Python: "Pool not running").
+    #[error("the pool is not running")]
+    NotRunning,
+    /// `join` before `close` or `terminate` (Python: "Pool is still running").
+    #[error("the pool is still running: call close() or terminate() before join()")]
+    StillRunning,
+    /// A worker's initializer failed; the pool stopped taking tasks.
+    #[error("a worker's initializer failed: {message}")]
+    InitializerFailed {
+        /// What the initializer reported (its panic message).
+        message: String,
+    },
+    /// A worker could not be started.
+    #[error("cannot start a pool worker: {message}")]
+    Spawn {
+        /// The start error, as text (the pool keeps running with the workers it has).
+        message: String,
+    },
+    /// `successful()` on a result that is not ready.
+    #[error("the result is not ready")]
+    NotReady,
+    /// `join_timeout` ran out of time: the workers are still finishing.
+    #[error("timed out waiting for the pool's workers")]
+    Timeout,
+}
+
+/// A task (or a chunk of tasks) did not produce its value.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TaskError {
+    /// The task panicked; the worker survives.
+    #[error("task `{task}` panicked: {message}")]
+    Panicked {
+        /// The task's name (the function's path).
+        task: &'static str,
+        /// The panic message.
+        message: String,
+    },
+    /// The worker running the task died (killed, aborted, crashed, exited). Only the task it
+    /// was running fails this way; the worker is replaced and the pool goes on.
+    #[error("task `{task}` lost its worker (pid {pid}, {})", describe_end(*signal, *code))]
+    WorkerLost {
+        /// The task's name.
+        task: &'static str,
+        /// The worker's pid.
+        pid: i32,
+        /// The signal that ended it, if a signal did.
+        signal: Option<i32>,
+        /// Its exit code, if it exited.
+        code: Option<i32>,
+    },
+    /// The task's arguments could not be serialized (nothing was submitted).
+    #[error("cannot serialize the arguments of task `{task}`")]
+    EncodeArgs {
+        /// The task's name.
+        task: &'static str,
+        /// The serialization error.
+        #[source]
+        source: CodecError,
+    },
+    /// The task returned a value that could not be serialized (in the worker).
+    #[error("task `{task}` returned a value that cannot be serialized: {message}")]
+    EncodeResult {
+        /// The task's name.
+        task: &'static str,
+        /// The error, as the worker saw it.
+        message: String,
+    },
+    /// The result arrived but does not decode as the expected type.
+    #[error("cannot decode the result of task `{task}`")]
+    DecodeResult {
+        /// The task's name.
+        task: &'static str,
+        /// The decoding error.
+        #[source]
+        source: CodecError,
+    },
+    /// The deadline passed before the result was ready; ask again later.
+    #[error("timed out waiting for the result")]
+    Timeout,
+    /// The pool was terminated before the task finished.
+    #[error("the pool was terminated before task `{task}` finished")]
+    Terminated {
+        /// The task's name.
+        task: &'static str,
+    },
+    /// The pool refused the task or stopped (see [`PoolError`]).
+    #[error(transparent)]
+    Pool(#[from] PoolError),
+}
+
+fn describe_end(signal: Option<i32>, code: Option<i32>) -> String {
+    match (signal, code) {
+        (Some(s), _) => format!("killed by signal {s} ({})", signal_name(s)),
+        (None, Some(c)) => format!("exited with code {c}"),
+        (None, None) => "ended".to_owned(),
+    }
 }

@@ -36,6 +36,7 @@
 pub mod codec;
 mod error;
 pub mod pipe;
+pub mod pool;
 pub mod process;
 mod sys;
 mod wire;
@@ -43,9 +44,12 @@ mod wire;
 #[doc(hidden)]
 pub mod __private;
 
-pub use error::{CodecError, Error, PipeError, ProcessError, Result, SpawnError};
+pub use error::{
+    CodecError, Error, PipeError, PoolError, ProcessError, Result, SpawnError, TaskError,
+};
 pub use mproc_macros::process;
 pub use pipe::{Connection, Pipe};
+pub use pool::{AsyncResult, Pool};
 pub use process::{
     Child, CurrentProcess, ExitStatus, ParentProcess, Process, ProcessHandle, StartMethod,
     active_children, cpu_count, current_process, parent_process,
@@ -60,7 +64,8 @@ pub mod diag {
 pub mod prelude {
     pub use crate::process;
     pub use crate::{
-        Child, Connection, ExitStatus, Pipe, PipeError, Process, ProcessError, ProcessHandle,
-        SpawnError, StartMethod, active_children, cpu_count, current_process, parent_process,
+        AsyncResult, Child, Connection, ExitStatus, Pipe, PipeError, Pool, PoolError, Process,
+        ProcessError, ProcessHandle, SpawnError, StartMethod, TaskError, active_children,
+        cpu_count, current_process, parent_process,
     };
 }

@@ -4,6 +4,7 @@
 //! Every wait here is bounded by [`TIMEOUT`], so a bug fails a test instead of hanging CI.
 
 pub mod gate;
+pub mod pools;
 pub mod procs;
 
 use std::time::Duration;

@@ -1,5 +1,6 @@
-//! No descriptor, mapping or zombie is left behind: by any way a child can end, or by pipes
-//! (every message path, handles passed through them, ends shared between processes).
+//! No descriptor, mapping or zombie is left behind: by any way a child can end, by pipes
+//! (every message path, handles passed through them, ends shared between processes), or by
+//! pools (closed, terminated, dropped, with a worker crashing).
 //!
 //! One test in its own binary, so nothing else runs concurrently and the counts are exact.
 
@@ -113,11 +114,57 @@ fn every_pipe_path(method: StartMethod) {
     drop((rx, tx, big));
 }
 
+fn abort_task(_: ()) -> u8 {
+    std::process::abort()
+}
+
+fn every_pool_ending(method: StartMethod) {
+    // Closed and joined, with a crash along the way.
+    let pool = Pool::builder()
+        .processes(2)
+        .start_method(method)
+        .build()
+        .unwrap();
+    let squares = pool
+        .map_async(|x: u64| x * x, 0..100)
+        .unwrap()
+        .get_timeout(TIMEOUT)
+        .unwrap();
+    assert_eq!(squares.len(), 100);
+    let lost = pool
+        .apply_async(abort_task, ())
+        .unwrap()
+        .get_timeout(TIMEOUT);
+    assert!(matches!(lost, Err(TaskError::WorkerLost { .. })));
+    let (here, there) = Pipe::<u8>::new().unwrap();
+    let sent = pool
+        .apply_async(|c: Connection<u8>| c.send(&7).unwrap(), there)
+        .unwrap();
+    sent.get_timeout(TIMEOUT).unwrap();
+    assert_eq!(here.recv_timeout(TIMEOUT).unwrap(), 7);
+    pool.close();
+    pool.join().unwrap();
+    // Terminated with work pending.
+    let pool = Pool::builder()
+        .processes(2)
+        .start_method(method)
+        .build()
+        .unwrap();
+    let pending = pool.map_async_chunked(|x: u64| x + 1, 0..5000, 1).unwrap();
+    pool.terminate();
+    assert!(pending.get_timeout(TIMEOUT).is_ok() || !pending.successful().unwrap());
+    // Dropped while running.
+    let pool = Pool::new(1).unwrap();
+    let _ = pool.apply_async(|x: u8| x, 1).unwrap();
+    drop(pool);
+}
+
 #[test]
 fn nothing_is_left_behind() {
     // Warm up lazily created state (the spawn hook, the exit handler, thread buffers) first.
     every_ending(StartMethod::Fork);
     every_pipe_path(StartMethod::Fork);
+    every_pool_ending(StartMethod::Fork);
     assert!(active_children().is_empty());
     let fds = procs::fd_count();
     let maps = procs::mapping_count();
@@ -127,6 +174,7 @@ fn nothing_is_left_behind() {
         for _ in 0..3 {
             every_ending(method);
             every_pipe_path(method);
+            every_pool_ending(method);
         }
     }
 

@@ -19,7 +19,14 @@ pub(crate) struct ChildSpec {
 }
 
 /// Runs the child's function, reports its outcome on `sock`, and ends the process.
-pub(crate) fn run(spec: ChildSpec, args: Encoded, sock: OwnedFd) -> ! {
+///
+/// A forked child passes the identity lock it inherited held (see [`identity::ForkGuard`]).
+pub(crate) fn run(
+    spec: ChildSpec,
+    args: Encoded,
+    sock: OwnedFd,
+    identity_lock: Option<identity::ForkGuard>,
+) -> ! {
     if spec.identity.daemon {
         // The kernel kills us when the parent goes; if it already went, getppid() says so
         // (we were reparented), and we must not run at all.
@@ -28,7 +35,12 @@ pub(crate) fn run(spec: ChildSpec, args: Encoded, sock: OwnedFd) -> ! {
             sys::proc::exit_now(1);
         }
     }
-    identity::install_child(spec.identity, spec.parent_pid, spec.parent_name);
+    identity::install_child(
+        identity_lock,
+        spec.identity,
+        spec.parent_pid,
+        spec.parent_name,
+    );
     // As in Python, children do not read the parent's stdin.
     let _ = sys::fd::stdin_to_dev_null();
     let outcome = spec.entry.call(&args.bytes, args.fds);

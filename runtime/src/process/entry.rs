@@ -120,6 +120,56 @@ impl EntryPoint {
     }
 }
 
+/// The offset of a code address within this executable, valid in every process running it
+/// (fork, spawn or fork-server children); the counterpart of [`code_at`].
+///
+/// # Errors
+/// [`SpawnError::TargetNotInExecutable`] if `addr` is in another loaded object.
+pub(crate) fn code_offset(addr: usize) -> Result<i64, SpawnError> {
+    let base = base();
+    let home = sys::proc::object_base(base);
+    if home.is_none() || sys::proc::object_base(addr) != home {
+        return Err(SpawnError::TargetNotInExecutable);
+    }
+    Ok(distance(addr, base))
+}
+
+/// The function pointer of type `F` at `offset` (from [`code_offset`]) in this process.
+///
+/// # Safety
+/// `offset` must come from `code_offset` of a function pointer of type `F`, taken in a process
+/// running this same executable file.
+pub(crate) unsafe fn code_at<F: Copy>(offset: i64) -> F {
+    const {
+        assert!(
+            size_of::<F>() == size_of::<usize>(),
+            "F must be a function pointer"
+        );
+    }
+    let addr = base().wrapping_add_signed(isize::try_from(offset).unwrap_or(isize::MIN));
+    // SAFETY: per the contract, base + offset is a function of type `F` here; `F` is a function
+    // pointer type, which has the size and representation of a `usize` (asserted above).
+    unsafe { std::mem::transmute_copy::<usize, F>(&addr) }
+}
+
+/// Makes a value of a zero-sized callable type: a function item or a closure that captures
+/// nothing, which carry no data, so there is nothing to send to another process.
+///
+/// # Safety
+/// `T` must be such a type (a function item, or a closure whose captures are all zero-sized
+/// and free of invariants); callers check `size_of::<T>() == 0` at compile time.
+pub(crate) unsafe fn conjure<T>() -> T {
+    const {
+        assert!(
+            size_of::<T>() == 0,
+            "only zero-sized callables carry no data"
+        );
+    }
+    // SAFETY: a zero-sized type has a single value with no bytes; per the contract it has no
+    // safety invariant, so producing it from nothing is that value.
+    unsafe { std::mem::zeroed() }
+}
+
 fn base() -> usize {
     std::ptr::from_ref(&BASE) as usize
 }

@@ -12,9 +12,11 @@ use crate::sys::{self, proc::Forked};
 
 /// Forks a child that runs `spec` with `args`, reporting on `child_sock`.
 ///
-/// The registry lock is held across the fork (and reset in the child) so the child never
-/// inherits it locked by another thread; stdout and stderr are flushed and held for the same
-/// reason (a child that prints would otherwise deadlock on a lock copied mid-use).
+/// Every lock the child will use is held across the fork, so the child never inherits one
+/// locked by a thread that does not exist in it: the registry (reset in the child), the set of
+/// live pipe ends (detached in the child), the identity (rewritten in the child), stdout and
+/// stderr (flushed first; a child that prints would otherwise deadlock). Lazily initialized
+/// state the child reads is initialized before the fork (see `launch`).
 pub(crate) fn start(
     mut registry: MutexGuard<'static, Registry>,
     spec: ChildSpec,
@@ -23,6 +25,7 @@ pub(crate) fn start(
     child_sock: OwnedFd,
 ) -> Result<(libc::pid_t, OwnedFd, MutexGuard<'static, Registry>), SpawnError> {
     let pipe_ends = crate::pipe::inherited::lock_for_fork();
+    let identity = super::identity::lock_for_fork();
     let stdio = StdioLock::acquire();
     // SAFETY: the child only uses locks this thread holds (registry, stdio), which it resets or
     // releases first. Other threads' state is the documented hazard of `Fork` in a
@@ -30,11 +33,13 @@ pub(crate) fn start(
     match unsafe { sys::proc::fork() } {
         Err(e) => {
             drop(stdio);
+            drop(identity);
             drop(pipe_ends);
             Err(SpawnError::os("fork")(e))
         }
         Ok(Forked::Parent(pid)) => {
             drop(stdio);
+            drop(identity);
             drop(pipe_ends);
             drop(child_sock);
             drop(args);
@@ -46,7 +51,7 @@ pub(crate) fn start(
             drop(stdio);
             pipe_ends.release_in_child();
             drop(parent_sock);
-            child_main::run(spec, args, child_sock)
+            child_main::run(spec, args, child_sock, Some(identity))
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The untyped side of a child: its pid, pidfd, exit status, and signals.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -28,6 +28,11 @@ impl ChildEntry {
             pidfd,
             status: Mutex::new(None),
         }
+    }
+
+    /// A descriptor that becomes readable (poll/epoll `POLLIN`) once the child has ended.
+    pub(crate) fn exit_fd(&self) -> BorrowedFd<'_> {
+        self.pidfd.as_fd()
     }
 
     /// The exit status if the child has ended (reaping it if that was not done yet).
@@ -92,6 +97,11 @@ impl ProcessHandle {
     #[must_use]
     pub fn daemon(&self) -> bool {
         self.entry.daemon
+    }
+
+    /// A descriptor that becomes readable once the process has ended.
+    pub(crate) fn exit_fd(&self) -> BorrowedFd<'_> {
+        self.entry.exit_fd()
     }
 
     /// Whether the process is still running. A finished process is reaped here.

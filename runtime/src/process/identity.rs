@@ -1,6 +1,6 @@
 //! Who this process is: its name, daemon flag, position in the process tree, and its parent.
 
-use std::sync::{PoisonError, RwLock};
+use std::sync::{PoisonError, RwLock, RwLockWriteGuard};
 
 use crate::sys;
 
@@ -14,7 +14,8 @@ pub(crate) struct Identity {
     pub(crate) path: Vec<u32>,
 }
 
-struct Current {
+#[derive(Debug)]
+pub(crate) struct Current {
     identity: Identity,
     parent: Option<ParentProcess>,
 }
@@ -24,16 +25,35 @@ static CURRENT: RwLock<Option<Current>> = RwLock::new(None);
 /// The main process's name, as in Python.
 const MAIN_NAME: &str = "MainProcess";
 
-/// Installs the identity of a freshly started child.
-pub(crate) fn install_child(identity: Identity, parent_pid: libc::pid_t, parent_name: String) {
-    let parent = ParentProcess {
-        pid: parent_pid,
-        name: parent_name,
-    };
-    *CURRENT.write().unwrap_or_else(PoisonError::into_inner) = Some(Current {
+/// The identity lock, held across `fork()` so a forked child never finds it held by a thread
+/// that does not exist in the child.
+#[derive(Debug)]
+pub(crate) struct ForkGuard(RwLockWriteGuard<'static, Option<Current>>);
+
+/// Takes the identity lock for a fork.
+pub(crate) fn lock_for_fork() -> ForkGuard {
+    ForkGuard(CURRENT.write().unwrap_or_else(PoisonError::into_inner))
+}
+
+/// Installs the identity of a freshly started child, through the lock held across the fork
+/// (`guard`), or taking it (a re-executed child, which has a single thread).
+pub(crate) fn install_child(
+    guard: Option<ForkGuard>,
+    identity: Identity,
+    parent_pid: libc::pid_t,
+    parent_name: String,
+) {
+    let current = Current {
         identity,
-        parent: Some(parent),
-    });
+        parent: Some(ParentProcess {
+            pid: parent_pid,
+            name: parent_name,
+        }),
+    };
+    match guard {
+        Some(mut held) => *held.0 = Some(current),
+        None => *CURRENT.write().unwrap_or_else(PoisonError::into_inner) = Some(current),
+    }
 }
 
 /// This process's identity (the main process's when none was installed).

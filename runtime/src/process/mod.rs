@@ -20,7 +20,7 @@
 
 mod child;
 mod child_main;
-mod entry;
+pub(crate) mod entry;
 mod fork;
 mod handle;
 mod identity;
@@ -59,9 +59,12 @@ pub enum StartMethod {
     ///
     /// In a program with several threads, the child has only the thread that forked, and any
     /// lock another thread held at that moment stays locked in the child. mproc holds its own
-    /// locks and stdio across the fork, but cannot do so for other libraries' locks (the
-    /// environment lock of `std::env`, a logger, an allocator other than glibc's). Python 3.14
-    /// moved away from fork as default for this reason.
+    /// locks and stdio across the fork, but cannot do so for locks inside std or other
+    /// libraries: the environment lock of `std::env`, a logger's, an allocator other than
+    /// glibc's, and std's panic machinery (a child that panics while another thread of the
+    /// parent was printing a panic at the moment of the fork waits forever). Python 3.14
+    /// moved away from fork as default for this reason; `ForkServer` and `Spawn` children start
+    /// from a single-threaded process and have none of these hazards.
     #[default]
     Fork,
     /// Re-execution of this program's executable (`/proc/self/exe`). The child starts clean,
@@ -197,6 +200,10 @@ fn launch(
     let (parent_sock, child_sock) =
         sys::socket::socketpair().map_err(SpawnError::os("socketpair"))?;
     sys::fd::prepare_dev_null().map_err(SpawnError::os("opening /dev/null"))?;
+    // Lazily initialized state a forked child may read must not be mid-initialization in
+    // another thread at the fork: initialize it now.
+    crate::wire::prepare_for_fork();
+    registry::register_exit_hook();
 
     let mut registry = registry::lock();
     registry.reap_finished();

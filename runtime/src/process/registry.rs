@@ -63,7 +63,7 @@ impl Registry {
     }
 }
 
-fn register_exit_hook() {
+pub(crate) fn register_exit_hook() {
     static HOOK: Once = Once::new();
     HOOK.call_once(|| {
         // SAFETY: `at_exit` is an `extern "C" fn()` that never unwinds; registering it has no

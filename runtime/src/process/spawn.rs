@@ -151,5 +151,6 @@ fn run_spawned_child(marker: &OsStr) -> ! {
             fds,
         },
         sock,
+        None,
     )
 }

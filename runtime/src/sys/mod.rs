@@ -4,6 +4,7 @@
 //! note naming the invariant it relies on.
 
 pub(crate) mod fd;
+pub(crate) mod poller;
 pub(crate) mod proc;
 pub(crate) mod socket;
 

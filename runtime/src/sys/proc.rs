@@ -206,3 +206,9 @@ pub(crate) fn kill_and_reap(pid: libc::pid_t) {
     let _ = nix::sys::signal::kill(pid, nix::sys::signal::SIGKILL);
     let _ = nix::sys::wait::waitpid(pid, None);
 }
+
+/// Ignores `SIGINT` (pool workers leave Ctrl-C to their parent, as Python users arrange by hand).
+pub(crate) fn ignore_sigint() {
+    // SAFETY: SIG_IGN is always a valid disposition; the previous one is not needed.
+    unsafe { libc::signal(libc::SIGINT, libc::SIG_IGN) };
+}

@@ -311,6 +311,11 @@ pub(crate) fn readable(sock: BorrowedFd<'_>, deadline: Option<Instant>) -> io::R
 /// trips become ~6 µs); a longer wait costs at most this much CPU.
 const SPIN: std::time::Duration = std::time::Duration::from_micros(20);
 
+/// Initializes the lazily computed state of this module (before a fork: see `process::fork`).
+pub(crate) fn prepare_for_fork() {
+    let _ = may_spin();
+}
+
 /// Spinning only helps when the sender can run meanwhile: never on a single CPU (where it
 /// would delay the very process it waits for: measured 12 µs round trips became 50 µs).
 fn may_spin() -> bool {

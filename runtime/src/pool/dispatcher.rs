@@ -1,0 +1,471 @@
+//! The pool's own thread: it starts and replaces the workers, hands them chunks, routes their
+//! results to the jobs, and accounts for every chunk when a worker dies.
+//!
+//! It waits in one `epoll` on the waker of [`Shared`], every worker's socket, and every
+//! worker's exit descriptor. Each worker holds a small window of chunks (more when many are
+//! pending, to save messages; fewer near the end, to balance the load). Chunks on a worker run
+//! in the order they were sent and each is reported separately, so when a worker dies the pool
+//! knows exactly which chunk it was running: that one fails with `WorkerLost`, the chunks
+//! queued behind it go back to the head of the queue for another worker, and a replacement is
+//! started. Nothing is lost and nothing hangs (Python's `Pool` hangs here).
+
+use std::collections::VecDeque;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::sync::Arc;
+use std::sync::mpsc::Sender;
+use std::time::Instant;
+
+use super::callbacks::Callbacks;
+use super::job::{Failure, Slot};
+use super::protocol::{self, ChunkHead, FromWorker, ToWorker};
+use super::shared::{Chunk, Mode, Shared};
+use super::worker::{InitCall, WorkerArgs, worker_main};
+use crate::codec::Fd;
+use crate::error::PoolError;
+use crate::pipe::inherited;
+use crate::process::{Child, ExitStatus, Process, StartMethod};
+use crate::sys::{self, poller::Poller};
+use crate::wire::WireError;
+
+/// What a pool is asked to be.
+#[derive(Debug)]
+pub(crate) struct Config {
+    pub(crate) processes: usize,
+    pub(crate) max_chunks: Option<u64>,
+    pub(crate) init: Option<Init>,
+    pub(crate) method: Option<StartMethod>,
+}
+
+/// The initializer, encoded once and given to every worker.
+#[derive(Debug)]
+pub(crate) struct Init {
+    pub(crate) entry: i64,
+    pub(crate) payload: Vec<u8>,
+    pub(crate) fds: Vec<OwnedFd>,
+}
+
+const WAKE: u64 = u64::MAX;
+/// How many workers may end in a row before their initializer finished (at least one per
+/// slot) before the pool gives up on starting workers.
+const MAX_UNREADY_DEATHS: usize = 3;
+/// The most chunks one worker holds at once.
+const MAX_WINDOW: usize = 64;
+
+#[derive(Debug)]
+struct Worker {
+    child: Child<()>,
+    sock: OwnedFd,
+    in_flight: VecDeque<Chunk>,
+    /// Chunks sent so far (a worker with `max_chunks` leaves after that many).
+    sent: u64,
+    /// It said it is ready: its initializer ran. Before that it has started none of its chunks.
+    ready: bool,
+}
+
+/// The thread's state.
+struct Dispatcher {
+    shared: Arc<Shared>,
+    config: Config,
+    callbacks: Arc<Callbacks>,
+    poller: Poller,
+    /// Workers by slot; a slot's generation changes when a new worker takes it, so a late event
+    /// for a former occupant is recognized and dropped.
+    workers: Vec<Option<Worker>>,
+    generations: Vec<u32>,
+    pending: VecDeque<Chunk>,
+    spawned: u64,
+    /// Workers that ended before saying they were ready, since the last one that did.
+    unready_deaths: usize,
+}
+
+/// The thread's entry: starts the workers, reports how that went on `started`, then serves.
+pub(crate) fn run(
+    shared: Arc<Shared>,
+    config: Config,
+    callbacks: Arc<Callbacks>,
+    started: &Sender<Result<(), PoolError>>,
+) {
+    let poller = match Poller::new() {
+        Ok(p) => p,
+        Err(e) => {
+            let _ = started.send(Err(PoolError::Spawn {
+                message: format!("epoll: {e}"),
+            }));
+            return;
+        }
+    };
+    let slots = config.processes;
+    let mut d = Dispatcher {
+        shared,
+        config,
+        callbacks,
+        poller,
+        workers: (0..slots).map(|_| None).collect(),
+        generations: vec![0; slots],
+        pending: VecDeque::new(),
+        spawned: 0,
+        unready_deaths: 0,
+    };
+    let first = d
+        .poller
+        .add(d.shared.waker.as_fd(), WAKE)
+        .map_err(|e| e.to_string());
+    let first = first.and_then(|()| d.fill_slots());
+    let ok = first.is_ok();
+    let _ = started.send(first.map_err(|message| PoolError::Spawn { message }));
+    if ok {
+        d.serve();
+    }
+    d.stop_all();
+    d.shared.mark_stopped();
+}
+
+impl Dispatcher {
+    fn serve(&mut self) {
+        let mut ready = Vec::new();
+        loop {
+            let mode = self.take_inbox();
+            match mode {
+                Mode::Terminating => return,
+                Mode::Broken(e) => {
+                    self.fail_everything(&Failure::Pool(e));
+                    return;
+                }
+                Mode::Closing if self.pending.is_empty() && self.all_idle() => return,
+                Mode::Running | Mode::Closing => {}
+            }
+            if let Err(message) = self.fill_slots() {
+                // Not a single worker could be started: nothing submitted can run.
+                let error = PoolError::Spawn { message };
+                self.fail_everything(&Failure::Pool(error.clone()));
+                self.shared.set_mode(Mode::Broken(error));
+                continue;
+            }
+            self.dispatch();
+            ready.clear();
+            if let Err(e) = self.poller.wait(&mut ready, None) {
+                let error = PoolError::Spawn {
+                    message: format!("epoll_wait: {e}"),
+                };
+                self.shared.set_mode(Mode::Broken(error));
+                continue;
+            }
+            for &token in &ready {
+                self.handle(token);
+            }
+        }
+    }
+
+    /// Moves submitted chunks into the queue; returns the current mode.
+    fn take_inbox(&mut self) -> Mode {
+        self.shared.waker.reset();
+        let mut inbox = self.shared.inbox();
+        self.pending.extend(inbox.chunks.drain(..));
+        inbox.mode.clone()
+    }
+
+    fn all_idle(&self) -> bool {
+        self.workers
+            .iter()
+            .flatten()
+            .all(|w| w.in_flight.is_empty())
+    }
+
+    /// Starts workers in empty slots. `Err` only if no worker is alive afterwards.
+    fn fill_slots(&mut self) -> Result<(), String> {
+        let mut last_error = None;
+        for slot in 0..self.workers.len() {
+            if self.workers[slot].is_none()
+                && let Err(e) = self.spawn(slot)
+            {
+                last_error = Some(e);
+            }
+        }
+        match last_error {
+            Some(e) if self.workers.iter().all(Option::is_none) => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    fn spawn(&mut self, slot: usize) -> Result<(), String> {
+        let (ours, theirs) = sys::socket::socketpair().map_err(|e| format!("socketpair: {e}"))?;
+        let init = match &self.config.init {
+            None => None,
+            Some(init) => Some(InitCall {
+                entry: init.entry,
+                payload: init.payload.clone(),
+                fds: init
+                    .fds
+                    .iter()
+                    .map(|fd| sys::fd::dup_cloexec(fd.as_fd()).map(Fd::from))
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| format!("dup: {e}"))?,
+            }),
+        };
+        let args = WorkerArgs {
+            sock: Fd::from(theirs),
+            init,
+            max_chunks: self.config.max_chunks,
+        };
+        self.spawned += 1;
+        let mut process = Process::new(worker_main, args)
+            .daemon(true)
+            .name(format!("PoolWorker-{}", self.spawned));
+        if let Some(method) = self.config.method {
+            process = process.start_method(method);
+        }
+        let child = process.start().map_err(|e| e.to_string())?;
+        // Later forks (of other workers) must not keep this socket open.
+        inherited::register(ours.as_raw_fd());
+        self.generations[slot] = self.generations[slot].wrapping_add(1);
+        let generation = self.generations[slot];
+        let added = self
+            .poller
+            .add(ours.as_fd(), token(slot, generation, false))
+            .and_then(|()| {
+                self.poller
+                    .add(child.handle().exit_fd(), token(slot, generation, true))
+            });
+        if let Err(e) = added {
+            let _ = child.kill();
+            inherited::unregister(ours.as_raw_fd());
+            return Err(format!("epoll: {e}"));
+        }
+        self.workers[slot] = Some(Worker {
+            child,
+            sock: ours,
+            in_flight: VecDeque::new(),
+            sent: 0,
+            ready: false,
+        });
+        Ok(())
+    }
+
+    /// Hands pending chunks to workers with room.
+    fn dispatch(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let live = self.workers.iter().flatten().count().max(1);
+        // Many pending chunks: bigger batches (fewer messages). Few: small ones, so the last
+        // chunks spread over the workers. Never more than a fair share of what is pending, so
+        // two chunks go to two idle workers, not both to the first.
+        let window = (2 + self.pending.len() / (2 * live)).min(MAX_WINDOW);
+        let fair = self.pending.len().div_ceil(live);
+        for slot in 0..self.workers.len() {
+            let Some(worker) = self.workers[slot].as_mut() else {
+                continue;
+            };
+            let mut room = window.saturating_sub(worker.in_flight.len()).min(fair);
+            if let Some(max) = self.config.max_chunks {
+                let left = max.saturating_sub(worker.sent);
+                room = room.min(usize::try_from(left).unwrap_or(usize::MAX));
+            }
+            let take = room.min(self.pending.len());
+            if take == 0 {
+                continue;
+            }
+            let batch: Vec<Chunk> = self.pending.drain(..take).collect();
+            match send_batch(worker, &batch) {
+                Ok(()) => {
+                    worker.sent += batch.len() as u64;
+                    worker.in_flight.extend(batch);
+                }
+                // The worker's socket is full, or it is going away: keep the chunks queued.
+                Err(_) => {
+                    for chunk in batch.into_iter().rev() {
+                        self.pending.push_front(chunk);
+                    }
+                }
+            }
+            if self.pending.is_empty() {
+                return;
+            }
+        }
+    }
+
+    fn handle(&mut self, token: u64) {
+        if token == WAKE {
+            return; // the inbox is read at the top of the loop
+        }
+        let (slot, generation, exit) = untoken(token);
+        if slot >= self.workers.len() || self.generations[slot] != generation {
+            return; // an event for a worker that is gone
+        }
+        self.read_reports(slot);
+        if exit {
+            self.worker_ended(slot);
+        }
+    }
+
+    /// Receives everything a worker has sent.
+    fn read_reports(&mut self, slot: usize) {
+        loop {
+            let Some(worker) = self.workers[slot].as_mut() else {
+                return;
+            };
+            let received = protocol::recv::<FromWorker>(worker.sock.as_fd(), Some(Instant::now()));
+            let message = match received {
+                Ok(m) => m,
+                Err(WireError::Timeout | WireError::Eof) => return,
+                Err(_) => {
+                    // A garbled report: this worker cannot be trusted; its end will be seen.
+                    let _ = worker.child.kill();
+                    return;
+                }
+            };
+            let finished = match message.header {
+                FromWorker::Ready => {
+                    worker.ready = true;
+                    self.unready_deaths = 0;
+                    continue;
+                }
+                FromWorker::InitFailed(message) => {
+                    let error = PoolError::InitializerFailed { message };
+                    self.shared.set_mode(Mode::Broken(error));
+                    continue;
+                }
+                FromWorker::Done { job, chunk } => {
+                    let slot = Slot::Done {
+                        bytes: message.payload,
+                        fds: message.fds,
+                    };
+                    complete_front(worker, job, chunk, slot)
+                }
+                FromWorker::BadChunk {
+                    job,
+                    chunk,
+                    message,
+                } => complete_front(worker, job, chunk, Slot::Failed(Failure::Protocol(message))),
+            };
+            self.callbacks.run(finished);
+        }
+    }
+
+    /// A worker ended: fail the chunk it was running, requeue the rest, free the slot.
+    fn worker_ended(&mut self, slot: usize) {
+        let Some(mut worker) = self.workers[slot].take() else {
+            return;
+        };
+        self.poller.remove(worker.sock.as_fd());
+        self.poller.remove(worker.child.handle().exit_fd());
+        inherited::unregister(worker.sock.as_raw_fd());
+        let status = worker.child.exit_status().ok().flatten();
+        if !worker.ready {
+            // It ran none of its chunks: they go back to the queue. Workers that keep dying
+            // before they are ready (an initializer that crashes) must not be replaced forever.
+            self.unready_deaths += 1;
+            if self.unready_deaths >= MAX_UNREADY_DEATHS.max(self.workers.len()) {
+                let message = format!(
+                    "{} workers in a row ended before their initializer finished (the last: {})",
+                    self.unready_deaths,
+                    status.map_or_else(|| "unknown status".to_owned(), |s| s.to_string()),
+                );
+                self.shared
+                    .set_mode(Mode::Broken(PoolError::InitializerFailed { message }));
+            }
+        } else if let Some(running) = worker.in_flight.pop_front() {
+            let (signal, code) = match status {
+                Some(ExitStatus::Signaled(s)) => (Some(s), None),
+                Some(ExitStatus::Code(c)) => (None, Some(c)),
+                None => (None, None),
+            };
+            let lost = Failure::WorkerLost {
+                pid: worker.child.pid(),
+                signal,
+                code,
+            };
+            let finished = running.job.complete(running.index, Slot::Failed(lost));
+            self.callbacks.run(finished);
+        }
+        for chunk in worker.in_flight.drain(..).rev() {
+            self.pending.push_front(chunk);
+        }
+    }
+
+    /// Fails every chunk not finished (queued, submitted, or on a worker).
+    fn fail_everything(&mut self, failure: &Failure) {
+        let mut all: Vec<Chunk> = self.pending.drain(..).collect();
+        all.extend(self.shared.inbox().chunks.drain(..));
+        for worker in self.workers.iter_mut().flatten() {
+            all.extend(worker.in_flight.drain(..));
+        }
+        for chunk in all {
+            let finished = chunk
+                .job
+                .complete(chunk.index, Slot::Failed(failure.clone()));
+            self.callbacks.run(finished);
+        }
+    }
+
+    /// Ends every worker: politely when they are idle (closing), by force otherwise.
+    fn stop_all(&mut self) {
+        let polite = matches!(self.shared.inbox().mode, Mode::Closing) && self.pending.is_empty();
+        if !polite {
+            self.fail_everything(&Failure::Terminated);
+        }
+        for worker in self.workers.iter_mut().flatten() {
+            if polite {
+                let _ = protocol::send(worker.sock.as_fd(), &ToWorker::Exit, &[], &[]);
+            } else {
+                let _ = worker.child.kill();
+            }
+        }
+        for worker in self.workers.iter_mut().filter_map(Option::take) {
+            let _ = worker.child.handle().wait();
+            inherited::unregister(worker.sock.as_raw_fd());
+        }
+    }
+}
+
+/// Completes the chunk at the front of `worker`'s queue, which must be `(job, chunk)`.
+fn complete_front(
+    worker: &mut Worker,
+    job: u64,
+    chunk: u32,
+    slot: Slot,
+) -> Vec<Box<dyn FnOnce() + Send>> {
+    match worker.in_flight.front() {
+        Some(front) if front.job.id == job && front.index == chunk => {}
+        _ => {
+            // Out of order: the worker broke the protocol. Its end will fail what it held.
+            let _ = worker.child.kill();
+            return Vec::new();
+        }
+    }
+    let front = worker
+        .in_flight
+        .pop_front()
+        .expect("invariant: checked above");
+    front.job.complete(front.index, slot)
+}
+
+/// Sends chunks to a worker as one message, without waiting for room.
+fn send_batch(worker: &Worker, batch: &[Chunk]) -> Result<(), WireError> {
+    let mut heads = Vec::with_capacity(batch.len());
+    let mut payload = Vec::new();
+    let mut fds = Vec::new();
+    for chunk in batch {
+        heads.push(ChunkHead {
+            job: chunk.job.id,
+            chunk: chunk.index,
+            entry: chunk.task.entry,
+            len: u32::try_from(chunk.payload.len()).map_err(|_| WireError::TooManyFds)?,
+            fds: u16::try_from(chunk.fds.len()).map_err(|_| WireError::TooManyFds)?,
+        });
+        payload.extend_from_slice(&chunk.payload);
+        fds.extend(chunk.fds.iter().map(AsFd::as_fd));
+    }
+    let header = ToWorker::Run(heads);
+    protocol::send_now(worker.sock.as_fd(), &header, &payload, &fds)
+}
+
+fn token(slot: usize, generation: u32, exit: bool) -> u64 {
+    (u64::from(generation) << 32) | ((slot as u64) << 1) | u64::from(exit)
+}
+
+fn untoken(token: u64) -> (usize, u32, bool) {
+    let generation = u32::try_from(token >> 32).unwrap_or(0);
+    let slot = usize::try_from((token & 0xFFFF_FFFF) >> 1).unwrap_or(usize::MAX);
+    (slot, generation, token & 1 == 1)
+}

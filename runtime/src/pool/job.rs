@@ -1,0 +1,259 @@
+//! One submission to the pool (an `apply`, a `map`, an `imap`): its chunks' results as they
+//! arrive, and the means to wait for them.
+//!
+//! Results are kept encoded (bytes and the descriptors of any handles in them) and decoded by
+//! whoever asks for them, in that caller's thread: the pool's own thread only moves bytes.
+
+use std::collections::BTreeMap;
+use std::os::fd::OwnedFd;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
+
+use serde::de::DeserializeOwned;
+
+use super::task::ItemFailure;
+use crate::codec::{self, CodecError};
+use crate::error::{PoolError, TaskError};
+use crate::sys;
+
+/// Why a chunk produced no results. Unlike [`TaskError`] it can be cloned, so a result can be
+/// asked for more than once.
+#[derive(Debug, Clone)]
+pub(crate) enum Failure {
+    WorkerLost {
+        pid: i32,
+        signal: Option<i32>,
+        code: Option<i32>,
+    },
+    Terminated,
+    Protocol(String),
+    Pool(PoolError),
+}
+
+impl Failure {
+    fn to_error(&self, task: &'static str) -> TaskError {
+        match self.clone() {
+            Failure::WorkerLost { pid, signal, code } => TaskError::WorkerLost {
+                task,
+                pid,
+                signal,
+                code,
+            },
+            Failure::Terminated => TaskError::Terminated { task },
+            Failure::Protocol(message) => TaskError::Panicked {
+                task,
+                message: format!("the worker could not read the task: {message}"),
+            },
+            Failure::Pool(e) => TaskError::Pool(e),
+        }
+    }
+}
+
+/// What came back for one chunk.
+#[derive(Debug)]
+pub(crate) enum Slot {
+    /// The chunk ran: a sequence of `Result<Output, ItemFailure>`, with handle descriptors.
+    Done {
+        bytes: Vec<u8>,
+        fds: Vec<OwnedFd>,
+    },
+    Failed(Failure),
+}
+
+#[derive(Default)]
+struct State {
+    slots: BTreeMap<u32, Slot>,
+    /// Chunks that have a result (taken ones included).
+    completed: u32,
+    /// How many chunks the job has, once known (an `imap` learns it at the end of its input).
+    total: Option<u32>,
+    /// Callbacks waiting for the job to finish.
+    on_finish: Vec<Box<dyn FnOnce() + Send>>,
+}
+
+/// A submission's results.
+#[derive(Debug)]
+pub(crate) struct Job {
+    pub(crate) id: u64,
+    pub(crate) task: &'static str,
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("waiting_chunks", &self.slots.len())
+            .field("completed", &self.completed)
+            .field("total", &self.total)
+            .field("callbacks", &self.on_finish.len())
+            .finish()
+    }
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+impl Job {
+    pub(crate) fn new(task: &'static str, total: Option<u32>) -> Self {
+        Self {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            task,
+            state: Mutex::new(State {
+                total,
+                ..State::default()
+            }),
+            changed: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records a chunk's result (from the pool's thread). Returns the callbacks to run if that
+    /// finished the job.
+    pub(crate) fn complete(&self, chunk: u32, slot: Slot) -> Vec<Box<dyn FnOnce() + Send>> {
+        let mut st = self.lock();
+        st.slots.insert(chunk, slot);
+        st.completed += 1;
+        let finished = st.total == Some(st.completed);
+        self.changed.notify_all();
+        if finished {
+            std::mem::take(&mut st.on_finish)
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Sets the number of chunks once known.
+    pub(crate) fn set_total(&self, total: u32) -> Vec<Box<dyn FnOnce() + Send>> {
+        let mut st = self.lock();
+        st.total = Some(total);
+        self.changed.notify_all();
+        if st.completed == total {
+            std::mem::take(&mut st.on_finish)
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Runs `callback` when the job finishes, or returns it if it already has.
+    pub(crate) fn when_finished(
+        &self,
+        callback: Box<dyn FnOnce() + Send>,
+    ) -> Option<Box<dyn FnOnce() + Send>> {
+        let mut st = self.lock();
+        if st.total == Some(st.completed) {
+            Some(callback)
+        } else {
+            st.on_finish.push(callback);
+            None
+        }
+    }
+
+    pub(crate) fn is_finished(&self) -> bool {
+        let st = self.lock();
+        st.total == Some(st.completed)
+    }
+
+    /// Waits until the job is finished (`Ok(false)` if `deadline` passed first).
+    pub(crate) fn wait_finished(&self, deadline: Option<Instant>) -> bool {
+        self.wait_until(deadline, |st| st.total == Some(st.completed))
+            .is_some()
+    }
+
+    fn wait_until(
+        &self,
+        deadline: Option<Instant>,
+        done: impl Fn(&State) -> bool,
+    ) -> Option<MutexGuard<'_, State>> {
+        let mut st = self.lock();
+        loop {
+            if done(&st) {
+                return Some(st);
+            }
+            st = match deadline {
+                None => self
+                    .changed
+                    .wait(st)
+                    .unwrap_or_else(PoisonError::into_inner),
+                Some(d) => {
+                    let left = d.checked_duration_since(Instant::now())?;
+                    self.changed
+                        .wait_timeout(st, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+            };
+        }
+    }
+
+    /// Decodes every chunk, in order, into one vector (the job must be finished).
+    pub(crate) fn decode_all<R: DeserializeOwned>(&self) -> Result<Vec<R>, TaskError> {
+        let st = self.lock();
+        let mut out = Vec::new();
+        for slot in st.slots.values() {
+            out.extend(decode_slot::<R>(slot, self.task)?);
+        }
+        Ok(out)
+    }
+
+    /// Waits for chunk `chunk` (or, with `any`, for the lowest finished chunk), removes it and
+    /// returns it decoded. `Ok(None)` on timeout.
+    pub(crate) fn take<R: DeserializeOwned>(
+        &self,
+        chunk: Option<u32>,
+        deadline: Option<Instant>,
+    ) -> Option<(u32, ChunkResults<R>)> {
+        let mut st = self.wait_until(deadline, |st| match chunk {
+            Some(c) => st.slots.contains_key(&c),
+            None => !st.slots.is_empty(),
+        })?;
+        let (index, slot) = match chunk {
+            Some(c) => (c, st.slots.remove(&c)?),
+            None => st.slots.pop_first()?,
+        };
+        drop(st);
+        Some((index, decode_items::<R>(&slot, self.task)))
+    }
+}
+
+/// A chunk decoded item by item (`Err` for the whole chunk when it produced no results).
+pub(crate) type ChunkResults<R> = Result<Vec<Result<R, TaskError>>, TaskError>;
+
+/// Decodes one chunk; the first failed item fails the whole (as Python's `map` raises).
+fn decode_slot<R: DeserializeOwned>(slot: &Slot, task: &'static str) -> Result<Vec<R>, TaskError> {
+    decode_items::<R>(slot, task)?.into_iter().collect()
+}
+
+/// Decodes one chunk item by item.
+fn decode_items<R: DeserializeOwned>(slot: &Slot, task: &'static str) -> ChunkResults<R> {
+    let (bytes, fds) = match slot {
+        Slot::Done { bytes, fds } => (bytes, fds),
+        Slot::Failed(f) => return Err(f.to_error(task)),
+    };
+    // Duplicate the descriptors, so a result holding handles can be decoded again.
+    let fds: Vec<OwnedFd> = fds
+        .iter()
+        .map(|fd| sys::fd::dup_cloexec(std::os::fd::AsFd::as_fd(fd)))
+        .collect::<Result<_, _>>()
+        .map_err(|e| TaskError::DecodeResult {
+            task,
+            source: CodecError::Deserialize {
+                type_name: std::any::type_name::<R>(),
+                detail: format!("cannot duplicate a handle: {e}"),
+            },
+        })?;
+    let items: Vec<Result<R, ItemFailure>> =
+        codec::decode(bytes, fds).map_err(|source| TaskError::DecodeResult { task, source })?;
+    Ok(items
+        .into_iter()
+        .map(|item| {
+            item.map_err(|f| match f {
+                ItemFailure::Panicked(message) => TaskError::Panicked { task, message },
+                ItemFailure::EncodeResult(message) => TaskError::EncodeResult { task, message },
+            })
+        })
+        .collect())
+}

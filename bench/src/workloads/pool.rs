@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use super::{Figure, Workload, float, repeat, secs_since};
 use crate::config::Sizes;
-use crate::outcome::{Error, Measured, Outcome, Unit, fail, not_yet};
+use crate::outcome::{Error, Measured, Outcome, Unit, fail};
 use crate::sys::proc::{Pid, fork_child, wait_all_ok};
 use crate::sys::shm::ShmRegion;
 
@@ -79,24 +79,85 @@ pub(crate) const WORKLOAD: Workload = Workload {
     ],
 };
 
-/// Will time `mproc::Pool::new(2)?.map(f, 0..n)` with chunksize 1.
-fn mproc_map_chunk1(_: &Sizes) -> Result<Outcome, Error> {
-    not_yet("Pool")
+/// Runs `measure` in the runs of a 2-worker `mproc::Pool`, then closes and joins it (so the
+/// workers are reaped and their peak RSS is counted).
+fn with_mproc_pool(
+    sizes: &Sizes,
+    mut measure: impl FnMut(&mproc::Pool) -> Result<f64, Error>,
+) -> Result<Outcome, Error> {
+    let pool = mproc::Pool::new(WORKERS)?;
+    let samples = repeat(sizes, || measure(&pool));
+    pool.close();
+    pool.join()?;
+    Ok(Outcome::Measured(Measured::with_rss(samples?)))
 }
 
-/// Will time `mproc::Pool::new(2)?.map(f, 0..n)` with the default chunking.
-fn mproc_map_default(_: &Sizes) -> Result<Outcome, Error> {
-    not_yet("Pool")
+/// Microseconds per task of `map` over `tasks` tasks (chunk size `chunk`, or Python's
+/// default), results checked.
+fn mproc_map(sizes: &Sizes, tasks: u64, chunk: Option<usize>) -> Result<Outcome, Error> {
+    with_mproc_pool(sizes, |pool| {
+        let start = Instant::now();
+        let results = match chunk {
+            Some(chunk) => pool.map_chunked(task, 0..tasks, chunk)?,
+            None => pool.map(task, 0..tasks)?,
+        };
+        let micros = secs_since(start) * 1e6 / float(tasks);
+        if results.len() as u64 != tasks || !results.iter().zip(0..).all(|(&r, x)| r == task(x)) {
+            return Err(fail("the mproc pool returned wrong results"));
+        }
+        Ok(micros)
+    })
 }
 
-/// Will time `pool.apply_async(f, i)?.get()` round trips.
-fn mproc_apply_async(_: &Sizes) -> Result<Outcome, Error> {
-    not_yet("Pool")
+fn mproc_map_chunk1(sizes: &Sizes) -> Result<Outcome, Error> {
+    mproc_map(sizes, sizes.pool_tasks_chunk1, Some(1))
 }
 
-/// Will time `Pool::new(2)?.map(work, chunks)` against the same work in-process.
-fn mproc_cpu_speedup(_: &Sizes) -> Result<Outcome, Error> {
-    not_yet("Pool")
+fn mproc_map_default(sizes: &Sizes) -> Result<Outcome, Error> {
+    mproc_map(sizes, sizes.pool_tasks_default, None)
+}
+
+fn mproc_apply_async(sizes: &Sizes) -> Result<Outcome, Error> {
+    let rounds = sizes.pingpong;
+    with_mproc_pool(sizes, |pool| {
+        let start = Instant::now();
+        for x in 0..rounds {
+            if pool.apply_async(task, x)?.get()? != task(x) {
+                return Err(fail("the mproc pool returned a wrong result"));
+            }
+        }
+        Ok(secs_since(start) * 1e6 / float(rounds))
+    })
+}
+
+/// `hash_sum` as a pool task over a range given by its ends.
+fn hash_range((lo, hi): (u64, u64)) -> u64 {
+    hash_sum(lo..hi)
+}
+
+/// The range split in 8 tasks for a 2-worker pool (as the Python side), against the parent
+/// hashing it all.
+fn mproc_cpu_speedup(sizes: &Sizes) -> Result<Outcome, Error> {
+    let iters = sizes.cpu_iters_native;
+    let step = iters.div_ceil(8);
+    let parts: Vec<(u64, u64)> = (0..8)
+        .map(|i| (i * step, ((i + 1) * step).min(iters)))
+        .collect();
+    with_mproc_pool(sizes, |pool| {
+        let start = Instant::now();
+        let alone = std::hint::black_box(hash_sum(0..iters));
+        let one = secs_since(start);
+        let start = Instant::now();
+        let together = pool
+            .map_chunked(hash_range, parts.clone(), 1)?
+            .into_iter()
+            .fold(0u64, u64::wrapping_add);
+        let two = secs_since(start);
+        if together != alone {
+            return Err(fail("the pool's parts do not add up to the whole"));
+        }
+        Ok(one / two)
+    })
 }
 
 /// The trivial task.

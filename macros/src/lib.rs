@@ -3,7 +3,9 @@
 
 mod error;
 mod paths;
+mod pool_task;
 mod process;
+mod signature;
 
 use proc_macro::TokenStream;
 
@@ -12,4 +14,12 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn process(args: TokenStream, item: TokenStream) -> TokenStream {
     process::expand(&args.into(), item.into()).into()
+}
+
+/// Checks that a function can run as a pool task (owned serde arguments and result, no
+/// generics, no `self`, at most 8 arguments), with each error at its own token. The function
+/// is otherwise unchanged; give it to `Pool::map`, `apply` and the others by name.
+#[proc_macro_attribute]
+pub fn pool_task(args: TokenStream, item: TokenStream) -> TokenStream {
+    pool_task::expand(&args.into(), item.into()).into()
 }

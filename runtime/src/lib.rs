@@ -47,7 +47,7 @@ pub mod __private;
 pub use error::{
     CodecError, Error, PipeError, PoolError, ProcessError, Result, SpawnError, TaskError,
 };
-pub use mproc_macros::process;
+pub use mproc_macros::{pool_task, process};
 pub use pipe::{Connection, Pipe};
 pub use pool::{AsyncResult, Pool};
 pub use process::{
@@ -62,10 +62,10 @@ pub mod diag {
 
 /// The names most programs need: `use mproc::prelude::*;`.
 pub mod prelude {
-    pub use crate::process;
     pub use crate::{
         AsyncResult, Child, Connection, ExitStatus, Pipe, PipeError, Pool, PoolError, Process,
         ProcessError, ProcessHandle, SpawnError, StartMethod, TaskError, active_children,
         cpu_count, current_process, parent_process,
     };
+    pub use crate::{pool_task, process};
 }

@@ -79,3 +79,30 @@ pub fn scale_and_negate(
         negated.join_timeout(timeout)?,
     ))
 }
+
+/// The squares of a job's values, as a pool task.
+#[pool_task]
+#[must_use]
+pub fn squares(job: Job) -> Vec<i64> {
+    job.values.iter().map(|v| v * v).collect()
+}
+
+#[pool_task]
+fn offset(value: i64, by: i64) -> i64 {
+    value + by
+}
+
+/// Runs both pool tasks on a pool of `workers`, waiting at most `timeout` for each result.
+///
+/// # Errors
+/// When the pool cannot start or a task fails or does not finish in time.
+pub fn pooled(job: Job, workers: usize, timeout: Duration) -> mproc::Result<(Vec<i64>, Vec<i64>)> {
+    let pool = Pool::new(workers)?;
+    let squared = pool.apply_async(squares, job)?.get_timeout(timeout)?;
+    let offsets = pool
+        .starmap_async(offset, [(1, 10), (2, 20)])?
+        .get_timeout(timeout)?;
+    pool.close();
+    pool.join_timeout(timeout)?;
+    Ok((squared, offsets))
+}

@@ -62,3 +62,14 @@ fn private_functions_spawn() {
     assert_eq!(child.join_timeout(TIMEOUT).expect("joined in time"), 4);
     assert_eq!(halve(8), 4);
 }
+
+#[test]
+fn pool_tasks_run() {
+    let job = Job {
+        id: 2,
+        values: vec![1, -2, 3],
+    };
+    let (squares, offsets) = ui_tests::pooled(job, 2, TIMEOUT).expect("pool tasks");
+    assert_eq!(squares, [1, 4, 9]);
+    assert_eq!(offsets, [11, 22]);
+}

@@ -20,10 +20,10 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::parse::ProcessFn;
 use crate::paths;
+use crate::signature::SignatureFn;
 
-pub(crate) fn expand(f: &ProcessFn) -> TokenStream {
+pub(crate) fn expand(f: &SignatureFn) -> TokenStream {
     let private = paths::private();
     let item = &f.item;
     let vis = &item.vis;

@@ -1,10 +1,11 @@
 use quote::quote;
 
-use super::{expand, parse, validate};
+use super::{RULES, expand};
+use crate::signature;
 
 fn errors(item: proc_macro2::TokenStream) -> Vec<String> {
-    let parsed = parse::parse(&quote!(), item).expect("parses");
-    match validate::validate(&parsed) {
+    let parsed = signature::parse(&RULES, &quote!(), item).expect("parses");
+    match signature::validate(&RULES, &parsed) {
         Ok(()) => Vec::new(),
         Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
     }
@@ -89,7 +90,8 @@ fn methods_are_refused() {
 
 #[test]
 fn the_attribute_takes_no_arguments() {
-    let err = parse::parse(
+    let err = signature::parse(
+        &RULES,
         &quote!(name = "x"),
         quote!(
             fn f() {}
@@ -102,7 +104,8 @@ fn the_attribute_takes_no_arguments() {
 
 #[test]
 fn only_functions_are_accepted() {
-    let err = parse::parse(
+    let err = signature::parse(
+        &RULES,
         &quote!(),
         quote!(
             struct S;
@@ -131,7 +134,8 @@ fn on_error_the_function_is_still_emitted() {
 
 #[test]
 fn pattern_arguments_get_generated_names() {
-    let parsed = parse::parse(
+    let parsed = signature::parse(
+        &RULES,
         &quote!(),
         quote!(
             fn f((a, b): (u8, u8), mut c: u8) {}
@@ -145,7 +149,8 @@ fn pattern_arguments_get_generated_names() {
 /// The expansion of a representative function, pretty-printed; set `MPROC_BLESS=1` to rewrite.
 #[test]
 fn expansion_snapshot() {
-    let parsed = parse::parse(
+    let parsed = signature::parse(
+        &RULES,
         &quote!(),
         quote!(
             pub fn add(a: u32, b: u32) -> u64 {

@@ -1,5 +1,5 @@
-//! Checks the signature of a `#[process]` function; every problem is reported, each at its
-//! own token.
+//! Checks the signature of a function under `#[process]` or `#[pool_task]`; every problem is
+//! reported, each at its own token.
 //!
 //! What types can cross the boundary (`Serialize + DeserializeOwned + Send + 'static`) is a
 //! trait question the compiler answers on the expansion, with the error on the user's type.
@@ -11,43 +11,50 @@ use syn::{
     TypeTraitObject,
 };
 
-use super::parse::ProcessFn;
+use super::Rules;
+use super::parse::SignatureFn;
 use crate::error::Errors;
 
-/// The most arguments a `#[process]` function can take: the largest tuple serde implements.
-const MAX_ARGS: usize = 16;
-
-/// Validates `f`.
+/// Validates `f` under `rules`.
 ///
 /// # Errors
 /// All problems found, combined.
-pub(crate) fn validate(f: &ProcessFn) -> syn::Result<()> {
+pub(crate) fn validate(rules: &Rules, f: &SignatureFn) -> syn::Result<()> {
     let mut errors = Errors::default();
     let sig = &f.item.sig;
+    let attr = rules.attr;
     if let Some(span) = f.receiver {
         errors.push(syn::Error::new(
             span,
-            "`#[process]` cannot be used on a method: a child process cannot receive `self` by \
-             reference; use a free function, or `Process::new(Type::method, value)` with a \
-             `fn method(self)`",
+            format!(
+                "`{attr}` cannot be used on a method: a {} process cannot receive `self` by \
+                 reference; {}",
+                rules.party, rules.method_advice
+            ),
         ));
     }
     if let Some(token) = &sig.asyncness {
         errors.at(
             token,
-            "`#[process]` functions cannot be `async`: a process runs its function \
-             to completion; start a runtime inside the function instead",
+            format!(
+                "`{attr}` functions cannot be `async`: a {} runs its function \
+                 to completion; start a runtime inside the function instead",
+                rules.runner
+            ),
         );
     }
     if let Some(token) = &sig.unsafety {
         errors.at(
             token,
-            "`#[process]` functions cannot be `unsafe`: `spawn` would call them \
-             without an `unsafe` block",
+            format!(
+                "`{attr}` functions cannot be `unsafe`: {} would call them \
+                 without an `unsafe` block",
+                rules.caller
+            ),
         );
     }
     if let Some(dots) = &sig.variadic {
-        errors.at(dots, "`#[process]` functions cannot be variadic");
+        errors.at(dots, format!("`{attr}` functions cannot be variadic"));
     }
     for param in &sig.generics.params {
         let what = match param {
@@ -58,33 +65,37 @@ pub(crate) fn validate(f: &ProcessFn) -> syn::Result<()> {
         errors.at(
             param,
             format!(
-                "`#[process]` functions cannot have {what} parameters: the child must know the \
-             concrete types of its arguments; write a non-generic wrapper"
+                "`{attr}` functions cannot have {what} parameters: the {} must know the \
+             concrete types of its arguments; write a non-generic wrapper",
+                rules.party
             ),
         );
     }
     if let Some(clause) = &sig.generics.where_clause {
         errors.at(
             clause,
-            "`#[process]` functions cannot have a `where` clause: the child must know the \
-             concrete types of its arguments; remove it",
+            format!(
+                "`{attr}` functions cannot have a `where` clause: the {} must know the \
+                 concrete types of its arguments; remove it",
+                rules.party
+            ),
         );
     }
     for arg in &f.args {
-        check_type(&mut errors, sig, &arg.ty, "argument");
+        check_type(&mut errors, rules, sig, &arg.ty, "argument");
     }
-    if let Some(extra) = f.args.get(MAX_ARGS) {
+    if let Some(extra) = f.args.get(rules.max_args) {
         errors.at(
             &extra.source,
             format!(
-                "`#[process]` functions take at most {MAX_ARGS} arguments (the arguments travel \
-                 as one tuple, and serde serializes tuples of up to {MAX_ARGS}); group some \
-                 of them into a struct"
+                "`{attr}` functions take at most {} arguments ({}); group some \
+                 of them into a struct",
+                rules.max_args, rules.max_args_reason
             ),
         );
     }
     if let Some(ty) = &f.output {
-        check_type(&mut errors, sig, ty, "return");
+        check_type(&mut errors, rules, sig, ty, "return");
     }
     errors.finish()
 }
@@ -94,6 +105,7 @@ pub(crate) fn validate(f: &ProcessFn) -> syn::Result<()> {
 /// to the `ProcessValue` bound, which refuses them with its own message.
 struct TypeShape<'e> {
     errors: &'e mut Errors,
+    rules: &'e Rules,
     /// The function's own lifetime parameters: already reported as parameters, so their uses
     /// are not reported again.
     declared: &'e Generics,
@@ -105,9 +117,9 @@ impl<'ast> Visit<'ast> for TypeShape<'_> {
         self.errors.at(
             r,
             format!(
-                "`#[process]` {} types must be owned: a reference cannot cross a process \
+                "`{}` {} types must be owned: a reference cannot cross a process \
                  boundary; use an owned type (`String` for `&str`, `Vec<T>` for `&[T]`)",
-                self.role
+                self.rules.attr, self.role
             ),
         );
     }
@@ -116,9 +128,9 @@ impl<'ast> Visit<'ast> for TypeShape<'_> {
         self.errors.at(
             t,
             format!(
-                "`#[process]` {} types cannot be `impl Trait`: the child must know the \
+                "`{}` {} types cannot be `impl Trait`: the {} must know the \
                  concrete type; name it",
-                self.role
+                self.rules.attr, self.role, self.rules.party
             ),
         );
     }
@@ -132,9 +144,9 @@ impl<'ast> Visit<'ast> for TypeShape<'_> {
             self.errors.at(
                 lifetime,
                 format!(
-                    "`#[process]` {} types must be `'static`: borrowed data cannot cross a \
+                    "`{}` {} types must be `'static`: borrowed data cannot cross a \
                      process boundary; use an owned type",
-                    self.role
+                    self.rules.attr, self.role
                 ),
             );
         }
@@ -145,9 +157,10 @@ impl<'ast> Visit<'ast> for TypeShape<'_> {
     fn visit_type_bare_fn(&mut self, _: &'ast TypeBareFn) {}
 }
 
-fn check_type(errors: &mut Errors, sig: &Signature, ty: &Type, role: &'static str) {
+fn check_type(errors: &mut Errors, rules: &Rules, sig: &Signature, ty: &Type, role: &'static str) {
     TypeShape {
         errors,
+        rules,
         declared: &sig.generics,
         role,
     }

@@ -1,12 +1,15 @@
-//! Parses the attributed item into a typed description of the process function.
+//! Parses the attributed item into a typed description of the function.
 
 use proc_macro2::{Span, TokenStream};
 use quote::format_ident;
 use syn::spanned::Spanned;
 use syn::{FnArg, Ident, ItemFn, Pat, PatType, ReturnType, Type};
 
-/// A function under `#[process]`, with what validation and expansion need, spans kept.
-pub(crate) struct ProcessFn {
+use super::Rules;
+
+/// A function under `#[process]` or `#[pool_task]`, with what validation and expansion need,
+/// spans kept.
+pub(crate) struct SignatureFn {
     /// The user's function, re-emitted unchanged.
     pub(crate) item: ItemFn,
     /// Its typed arguments (a `self` receiver is kept aside in `receiver`).
@@ -26,19 +29,27 @@ pub(crate) struct Arg {
     pub(crate) source: PatType,
 }
 
-/// Parses `#[process(<args>)] <item>`.
+/// Parses `#[<attr>(<args>)] <item>`.
 ///
 /// # Errors
 /// When the attribute has arguments or the item is not a function.
-pub(crate) fn parse(args: &TokenStream, item: TokenStream) -> syn::Result<ProcessFn> {
+pub(crate) fn parse(
+    rules: &Rules,
+    args: &TokenStream,
+    item: TokenStream,
+) -> syn::Result<SignatureFn> {
     if !args.is_empty() {
         return Err(syn::Error::new(
             args.span(),
-            "`#[process]` takes no arguments",
+            format!("`{}` takes no arguments", rules.attr),
         ));
     }
-    let item: ItemFn = syn::parse2(item)
-        .map_err(|e| syn::Error::new(e.span(), "`#[process]` can only be applied to a function"))?;
+    let item: ItemFn = syn::parse2(item).map_err(|e| {
+        syn::Error::new(
+            e.span(),
+            format!("`{}` can only be applied to a function", rules.attr),
+        )
+    })?;
     let mut receiver = None;
     let mut parsed = Vec::new();
     for (index, arg) in item.sig.inputs.iter().enumerate() {
@@ -55,7 +66,7 @@ pub(crate) fn parse(args: &TokenStream, item: TokenStream) -> syn::Result<Proces
         ReturnType::Default => None,
         ReturnType::Type(_, ty) => Some((**ty).clone()),
     };
-    Ok(ProcessFn {
+    Ok(SignatureFn {
         item,
         args: parsed,
         receiver,

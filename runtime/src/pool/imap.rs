@@ -134,3 +134,17 @@ impl<M: 'static, T: Task<M>, I: Iterator<Item = T::Args>> Iterator for IMap<'_, 
         self.next_until(None)
     }
 }
+
+#[cfg(feature = "progress")]
+impl<M: 'static, T: Task<M>, I: Iterator<Item = T::Args>> IMap<'_, M, T, I> {
+    /// Shows a progress bar on stderr as results are taken, out of `total` (Python users wrap
+    /// `imap` in tqdm for this). Requires the `progress` feature.
+    pub fn progress(self, total: u64) -> indicatif::ProgressBarIter<Self> {
+        use indicatif::ProgressIterator;
+        let style = indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} tasks, {per_sec}, eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+        self.progress_count(total).with_style(style)
+    }
+}

@@ -436,6 +436,25 @@ impl Pool {
         Ok(self.imap_with(task, items, chunksize, false))
     }
 
+    /// [`map`](Self::map) showing a progress bar on stderr as tasks finish (with Python's
+    /// default chunk size). Requires the `progress` feature.
+    ///
+    /// # Errors
+    /// The first failed task's [`TaskError`].
+    #[cfg(feature = "progress")]
+    pub fn map_progress<M: 'static, T: Task<M>>(
+        &self,
+        task: T,
+        items: impl IntoIterator<Item = T::Args>,
+    ) -> Result<Vec<T::Output>, TaskError> {
+        let items: Vec<T::Args> = items.into_iter().collect();
+        let total = items.len() as u64;
+        let chunksize = default_chunksize(items.len(), self.processes);
+        self.imap_with(task, items, chunksize, true)
+            .progress(total)
+            .collect()
+    }
+
     /// Stops taking tasks; the workers finish what was submitted, then leave (Python's
     /// `close`).
     pub fn close(&self) {

@@ -342,7 +342,7 @@ fn serialization_errors_are_typed_and_the_worker_is_not_lost() {
     ));
     match p.apply(make_unsendable, 0) {
         Err(TaskError::EncodeResult { message, .. }) => {
-            assert!(message.contains("Unsendable"), "{message}");
+            assert!(message.contains("refuses to travel"), "{message}");
         }
         other => panic!("{other:?}"),
     }

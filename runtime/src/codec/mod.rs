@@ -19,6 +19,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::sys;
 
+mod probe;
+
 /// The most handles (descriptors) one encoded value may carry: the kernel's `SCM_MAX_FD`
 /// (253), less one kept for the message layer.
 pub const MAX_HANDLES: usize = crate::wire::MAX_HANDLE_FDS;
@@ -97,9 +99,23 @@ pub(crate) fn encode_into<T: Serialize + ?Sized>(
         Err(err) => {
             fds.truncate(fds_before);
             bytes.truncate(bytes_before);
+            // postcard keeps no text for a `Serialize` impl's own error: ask the value again.
+            let detail = reason
+                .or_else(|| {
+                    matches!(err, postcard::Error::SerdeSerCustom)
+                        .then(|| {
+                            // Handles serialize normally meanwhile (into a table thrown away).
+                            let scope = SerScope::enter(Vec::new(), 0);
+                            let message = probe::failure_message(value);
+                            drop(scope.leave());
+                            message
+                        })
+                        .flatten()
+                })
+                .unwrap_or_else(|| err.to_string());
             Err(CodecError::Serialize {
                 type_name: std::any::type_name::<T>(),
-                detail: reason.unwrap_or_else(|| err.to_string()),
+                detail,
             })
         }
     }
@@ -420,6 +436,25 @@ mod tests {
         assert!(err.to_string().contains("more than 252 handles"), "{err}");
         assert_eq!(bytes, [9]);
         assert!(fds.is_empty());
+    }
+
+    /// A value whose `Serialize` impl fails with its own message, inside other values.
+    struct Refuses;
+
+    impl Serialize for Refuses {
+        fn serialize<S: Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+            Err(serde::ser::Error::custom("this value refuses to travel"))
+        }
+    }
+
+    #[test]
+    fn a_serialize_impls_own_message_is_kept() {
+        let nested = (1u8, Fd(some_fd()), vec![Some(Refuses)]);
+        let err = encode(&nested).unwrap_err();
+        assert!(
+            err.to_string().contains("this value refuses to travel"),
+            "{err}"
+        );
     }
 
     #[test]

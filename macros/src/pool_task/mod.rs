@@ -5,7 +5,6 @@ mod expand;
 
 use proc_macro2::TokenStream;
 
-use crate::error;
 use crate::signature::{self, Rules};
 
 /// How `#[pool_task]` words its checks.
@@ -20,17 +19,9 @@ pub(crate) const RULES: Rules = Rules {
                       arguments are supported",
 };
 
-/// The whole attribute: never panics, always returns tokens (the function plus errors on
-/// failure).
+/// The whole attribute (see [`signature::attribute`]).
 pub(crate) fn expand(args: &TokenStream, item: TokenStream) -> TokenStream {
-    let parsed = match signature::parse(&RULES, args, item.clone()) {
-        Ok(parsed) => parsed,
-        Err(e) => return error::with_item(item, &e),
-    };
-    match signature::validate(&RULES, &parsed) {
-        Ok(()) => expand::expand(&parsed),
-        Err(e) => error::with_item(&parsed.item, &e),
-    }
+    signature::attribute(&RULES, args, item, expand::expand)
 }
 
 #[cfg(test)]

@@ -4,11 +4,7 @@ use super::{RULES, expand};
 use crate::signature;
 
 fn errors(item: proc_macro2::TokenStream) -> Vec<String> {
-    let parsed = signature::parse(&RULES, &quote!(), item).expect("parses");
-    match signature::validate(&RULES, &parsed) {
-        Ok(()) => Vec::new(),
-        Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
-    }
+    signature::errors_of(&RULES, item)
 }
 
 #[test]

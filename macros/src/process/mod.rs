@@ -4,7 +4,6 @@ mod expand;
 
 use proc_macro2::TokenStream;
 
-use crate::error;
 use crate::signature::{self, Rules};
 
 /// How `#[process]` words its checks.
@@ -19,17 +18,9 @@ pub(crate) const RULES: Rules = Rules {
     max_args_reason: "the arguments travel as one tuple, and serde serializes tuples of up to 16",
 };
 
-/// The whole attribute: never panics, always returns tokens (the function plus errors on
-/// failure, so its other uses still resolve).
+/// The whole attribute (see [`signature::attribute`]).
 pub(crate) fn expand(args: &TokenStream, item: TokenStream) -> TokenStream {
-    let parsed = match signature::parse(&RULES, args, item.clone()) {
-        Ok(parsed) => parsed,
-        Err(e) => return error::with_item(item, &e),
-    };
-    match signature::validate(&RULES, &parsed) {
-        Ok(()) => expand::expand(&parsed),
-        Err(e) => error::with_item(&parsed.item, &e),
-    }
+    signature::attribute(&RULES, args, item, expand::expand)
 }
 
 #[cfg(test)]

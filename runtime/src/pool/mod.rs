@@ -405,10 +405,7 @@ impl Pool {
         items: I,
         chunksize: usize,
     ) -> Result<IMap<'_, M, T, I::IntoIter>, PoolError> {
-        if chunksize == 0 {
-            return Err(PoolError::ZeroChunksize);
-        }
-        Ok(self.imap_with(task, items, chunksize, true))
+        self.imap_checked(task, items, chunksize, true)
     }
 
     /// Like [`imap`](Self::imap), in the order the tasks finish (Python's `imap_unordered`).
@@ -430,10 +427,7 @@ impl Pool {
         items: I,
         chunksize: usize,
     ) -> Result<IMap<'_, M, T, I::IntoIter>, PoolError> {
-        if chunksize == 0 {
-            return Err(PoolError::ZeroChunksize);
-        }
-        Ok(self.imap_with(task, items, chunksize, false))
+        self.imap_checked(task, items, chunksize, false)
     }
 
     /// [`map`](Self::map) showing a progress bar on stderr as tasks finish (with Python's
@@ -507,6 +501,19 @@ impl Pool {
             let _ = thread.join();
         }
         self.callbacks.finish();
+    }
+
+    fn imap_checked<M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>>(
+        &self,
+        task: T,
+        items: I,
+        chunksize: usize,
+        ordered: bool,
+    ) -> Result<IMap<'_, M, T, I::IntoIter>, PoolError> {
+        if chunksize == 0 {
+            return Err(PoolError::ZeroChunksize);
+        }
+        Ok(self.imap_with(task, items, chunksize, ordered))
     }
 
     fn imap_with<M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>>(

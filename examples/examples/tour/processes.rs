@@ -1,8 +1,8 @@
-//! A tour of mproc through the seed scenarios: `cargo run --release --example tour`.
-//!
-//! Each section is a Python `multiprocessing` idiom and its mproc port.
+//! Processes: spawn, join, values back, names, start methods, typed failures.
 
 use mproc::prelude::*;
+
+use super::section;
 
 /// Python: `Process(target=f, args=(..)).start(); p.join()` — but the value comes back.
 #[process]
@@ -22,11 +22,7 @@ fn exit_with(code: i32) {
     std::process::exit(code)
 }
 
-fn section(title: &str) {
-    println!("\n== {title}");
-}
-
-fn main() -> mproc::Result<()> {
+pub(crate) fn run() -> mproc::Result<()> {
     section("processes: spawn, join, return values");
     let children: Vec<_> = (1..=4).map(square::spawn).collect::<Result<_, _>>()?;
     let squares: Vec<u64> = children.iter().map(Child::join).collect::<Result<_, _>>()?;

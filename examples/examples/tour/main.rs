@@ -1,0 +1,21 @@
+//! A tour of mproc through the seed scenarios: `cargo run --release --example tour`.
+//!
+//! Each section is a Python `multiprocessing` idiom and its mproc port, with what mproc does
+//! that Python cannot. The per-scenario examples (`cargo run --example <name>`) go deeper.
+
+mod pipes;
+mod pool;
+mod processes;
+
+/// Prints a section heading.
+fn section(title: &str) {
+    println!("\n== {title}");
+}
+
+fn main() -> mproc::Result<()> {
+    processes::run()?;
+    pipes::run()?;
+    pool::run()?;
+    println!("\ntour complete");
+    Ok(())
+}

@@ -29,7 +29,7 @@ pub(crate) struct InitCall {
 /// The worker's life: run the initializer, say ready, then run chunks in order until told to
 /// exit, until the pool's end is gone, or until `max_chunks` chunks ran.
 pub(crate) fn worker_main(args: WorkerArgs) {
-    crate::sys::proc::ignore_sigint();
+    crate::sys::proc::ignore_sigint(true);
     let sock: OwnedFd = args.sock.into_inner();
     let sock = sock.as_fd();
     if let Some(init) = args.init

@@ -176,3 +176,36 @@ pub(crate) fn memfd_is_sealed(fd: BorrowedFd<'_>) -> bool {
     let seals = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GET_SEALS) };
     seals >= 0 && seals & FROZEN == FROZEN
 }
+
+/// Waits until one of `fds` is readable (or hung up, or in error) or `deadline` passes
+/// (`None`: wait forever). Returns, for each descriptor, whether it is ready (all `false` on
+/// timeout). Retries on `EINTR`.
+pub(crate) fn poll_readable(
+    fds: &[BorrowedFd<'_>],
+    deadline: Option<Instant>,
+) -> io::Result<Vec<bool>> {
+    let mut set: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|fd| libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    let count = libc::nfds_t::try_from(set.len())
+        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    loop {
+        let timeout = deadline.map(|d| timespec(d.saturating_duration_since(Instant::now())));
+        let tp = timeout
+            .as_ref()
+            .map_or(std::ptr::null(), std::ptr::from_ref);
+        // SAFETY: `set` holds `count` pollfd structures and outlives the call; the descriptors
+        // are borrowed for the same duration; `tp` is null or points at a live timespec.
+        let ret = unsafe { libc::ppoll(set.as_mut_ptr(), count, tp, std::ptr::null()) };
+        match cvt(ret) {
+            Ok(_) => return Ok(set.iter().map(|p| p.revents != 0).collect()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}

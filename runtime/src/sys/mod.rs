@@ -3,9 +3,12 @@
 //! Everything above this module is safe Rust. Each `unsafe` block below carries a `SAFETY:`
 //! note naming the invariant it relies on.
 
+pub(crate) mod clone;
 pub(crate) mod fd;
+pub(crate) mod listener;
 pub(crate) mod poller;
 pub(crate) mod proc;
+pub(crate) mod random;
 pub(crate) mod socket;
 
 use std::io;

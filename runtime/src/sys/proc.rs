@@ -207,8 +207,10 @@ pub(crate) fn kill_and_reap(pid: libc::pid_t) {
     let _ = nix::sys::wait::waitpid(pid, None);
 }
 
-/// Ignores `SIGINT` (pool workers leave Ctrl-C to their parent, as Python users arrange by hand).
-pub(crate) fn ignore_sigint() {
-    // SAFETY: SIG_IGN is always a valid disposition; the previous one is not needed.
-    unsafe { libc::signal(libc::SIGINT, libc::SIG_IGN) };
+/// Ignores `SIGINT` (`true`) or restores its default action (`false`). The fork server ignores
+/// it so a terminal's Ctrl-C reaches only the program, which decides; its children restore it.
+pub(crate) fn ignore_sigint(ignore: bool) {
+    let action = if ignore { libc::SIG_IGN } else { libc::SIG_DFL };
+    // SAFETY: SIG_IGN and SIG_DFL are always valid dispositions; the previous one is not needed.
+    unsafe { libc::signal(libc::SIGINT, action) };
 }

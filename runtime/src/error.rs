@@ -4,6 +4,7 @@
 use std::io;
 
 pub use crate::codec::CodecError;
+use crate::process::StartMethod;
 use crate::sys::proc::signal_name;
 
 /// Starting a process failed; no child is left behind.
@@ -25,6 +26,44 @@ pub enum SpawnError {
         /// The OS error.
         #[source]
         source: io::Error,
+    },
+    /// No start method was given and the default cannot be determined (a bad
+    /// `MPROC_START_METHOD`).
+    #[error("cannot start a process: no valid start method")]
+    StartMethod(#[from] StartMethodError),
+    /// The fork server could not start the process, or could not be started or reached.
+    #[error("the fork server cannot start a process: {reason}")]
+    ForkServer {
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+/// Choosing a start method failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartMethodError {
+    /// The program's start method was already fixed, by an earlier
+    /// [`set_start_method`](crate::set_start_method) or by the first use of the default
+    /// (Python's `RuntimeError("context has already been set")`).
+    #[error("the start method has already been set (to `{current}`)")]
+    AlreadySet {
+        /// The method in force.
+        current: StartMethod,
+    },
+    /// A name that is not `fork`, `spawn` or `forkserver`.
+    #[error("unknown start method `{name}`: expected `fork`, `spawn` or `forkserver`")]
+    Unknown {
+        /// The name given.
+        name: String,
+    },
+    /// The `MPROC_START_METHOD` environment variable names no method.
+    #[error(
+        "environment variable MPROC_START_METHOD is `{value}`: expected `fork`, `spawn` or `forkserver`"
+    )]
+    Environment {
+        /// The variable's value (lossily decoded).
+        value: String,
     },
 }
 
@@ -111,6 +150,9 @@ pub enum Error {
     /// See [`CodecError`].
     #[error(transparent)]
     Codec(#[from] CodecError),
+    /// See [`StartMethodError`].
+    #[error(transparent)]
+    StartMethod(#[from] StartMethodError),
     /// See [`PipeError`].
     #[error(transparent)]
     Pipe(#[from] PipeError),

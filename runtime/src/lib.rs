@@ -29,7 +29,7 @@
 //! Arguments and results always travel serialized (serde + postcard), whatever the start
 //! method; handles to shared objects travel as file descriptors beside the bytes. A child
 //! finds its function through a typed trampoline: a direct pointer under `Fork`, an offset
-//! within the same executable under `Spawn` (see [`StartMethod`]).
+//! within the same executable under `Spawn` and `ForkServer` (see [`StartMethod`]).
 
 #![warn(missing_docs)]
 
@@ -45,18 +45,21 @@ mod wire;
 pub mod __private;
 
 pub use error::{
-    CodecError, Error, PipeError, PoolError, ProcessError, Result, SpawnError, TaskError,
+    CodecError, Error, PipeError, PoolError, ProcessError, Result, SpawnError, StartMethodError,
+    TaskError,
 };
 pub use mproc_macros::{pool_task, process};
 pub use pipe::{Connection, Pipe};
 pub use pool::{AsyncResult, Pool};
 pub use process::{
-    Child, CurrentProcess, ExitStatus, ParentProcess, Process, ProcessHandle, StartMethod,
-    active_children, cpu_count, current_process, parent_process,
+    Child, CurrentProcess, ExitStatus, ParentProcess, Process, ProcessHandle, START_METHOD_ENV,
+    StartMethod, active_children, cpu_count, current_process, get_start_method, parent_process,
+    set_start_method,
 };
 
 /// Diagnostics for tests and leak checks.
 pub mod diag {
+    pub use crate::process::{fork_server_pid, started_by};
     pub use crate::sys::fd::open_fd_count;
 }
 
@@ -65,7 +68,7 @@ pub mod prelude {
     pub use crate::{
         AsyncResult, Child, Connection, ExitStatus, Pipe, PipeError, Pool, PoolError, Process,
         ProcessError, ProcessHandle, SpawnError, StartMethod, TaskError, active_children,
-        cpu_count, current_process, parent_process,
+        cpu_count, current_process, get_start_method, parent_process, set_start_method,
     };
     pub use crate::{pool_task, process};
 }

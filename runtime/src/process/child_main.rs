@@ -5,7 +5,7 @@ use std::os::fd::{AsFd, OwnedFd};
 
 use super::entry::{EntryPoint, Outcome};
 use super::identity::{self, Identity};
-use super::{outcome, registry};
+use super::{StartMethod, outcome, registry};
 use crate::codec::Encoded;
 use crate::sys;
 
@@ -16,6 +16,8 @@ pub(crate) struct ChildSpec {
     pub(crate) identity: Identity,
     pub(crate) parent_pid: libc::pid_t,
     pub(crate) parent_name: String,
+    /// How the child is being created.
+    pub(crate) method: StartMethod,
 }
 
 /// Runs the child's function, reports its outcome on `sock`, and ends the process.
@@ -40,6 +42,7 @@ pub(crate) fn run(
         spec.identity,
         spec.parent_pid,
         spec.parent_name,
+        spec.method,
     );
     // As in Python, children do not read the parent's stdin.
     let _ = sys::fd::stdin_to_dev_null();

@@ -14,9 +14,10 @@ use crate::sys::{self, proc::Forked};
 ///
 /// Every lock the child will use is held across the fork, so the child never inherits one
 /// locked by a thread that does not exist in it: the registry (reset in the child), the set of
-/// live pipe ends (detached in the child), the identity (rewritten in the child), stdout and
-/// stderr (flushed first; a child that prints would otherwise deadlock). Lazily initialized
-/// state the child reads is initialized before the fork (see `launch`).
+/// live pipe ends (detached in the child), the identity (rewritten in the child), the fork
+/// server's state (the child lets go of this process's server), stdout and stderr (flushed
+/// first; a child that prints would otherwise deadlock). Lazily initialized state the child
+/// reads is initialized before the fork (see `launch`).
 pub(crate) fn start(
     mut registry: MutexGuard<'static, Registry>,
     spec: ChildSpec,
@@ -27,17 +28,20 @@ pub(crate) fn start(
     let pipe_ends = crate::pipe::inherited::lock_for_fork();
     let identity = super::identity::lock_for_fork();
     let stdio = StdioLock::acquire();
+    let server = super::forkserver::lock_for_fork();
     // SAFETY: the child only uses locks this thread holds (registry, stdio), which it resets or
     // releases first. Other threads' state is the documented hazard of `Fork` in a
     // multithreaded program (see `StartMethod::Fork`).
     match unsafe { sys::proc::fork() } {
         Err(e) => {
+            drop(server);
             drop(stdio);
             drop(identity);
             drop(pipe_ends);
             Err(SpawnError::os("fork")(e))
         }
         Ok(Forked::Parent(pid)) => {
+            drop(server);
             drop(stdio);
             drop(identity);
             drop(pipe_ends);
@@ -48,6 +52,7 @@ pub(crate) fn start(
         Ok(Forked::Child) => {
             registry.reset_in_child();
             drop(registry);
+            server.release_in_child();
             drop(stdio);
             pipe_ends.release_in_child();
             drop(parent_sock);

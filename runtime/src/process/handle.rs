@@ -30,7 +30,9 @@ impl ChildEntry {
         }
     }
 
-    /// A descriptor that becomes readable (poll/epoll `POLLIN`) once the child has ended.
+    /// A descriptor that becomes readable (`POLLIN`, for `poll` or `epoll`) when the child has
+    /// ended, whatever its start method: its pidfd (every child, including a fork server's, is
+    /// a child of this process). Readiness does not reap: call [`ChildEntry::try_reap`].
     pub(crate) fn exit_fd(&self) -> BorrowedFd<'_> {
         self.pidfd.as_fd()
     }
@@ -51,7 +53,7 @@ impl ChildEntry {
             if let Some(status) = self.try_reap()? {
                 return Ok(status);
             }
-            let ready = sys::fd::poll([Interest::read(self.pidfd.as_fd())], deadline)
+            let ready = sys::fd::poll([Interest::read(self.exit_fd())], deadline)
                 .map_err(ProcessError::os("poll"))?;
             if ready.is_none() {
                 return Err(ProcessError::Timeout);
@@ -99,7 +101,8 @@ impl ProcessHandle {
         self.entry.daemon
     }
 
-    /// A descriptor that becomes readable once the process has ended.
+    /// A descriptor that becomes readable when the process has ended (see
+    /// [`ChildEntry::exit_fd`]); for waiting on many processes at once (the pool).
     pub(crate) fn exit_fd(&self) -> BorrowedFd<'_> {
         self.entry.exit_fd()
     }

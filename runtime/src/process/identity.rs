@@ -2,6 +2,7 @@
 
 use std::sync::{PoisonError, RwLock, RwLockWriteGuard};
 
+use super::StartMethod;
 use crate::sys;
 
 /// The identity a child is given by its parent.
@@ -18,12 +19,19 @@ pub(crate) struct Identity {
 pub(crate) struct Current {
     identity: Identity,
     parent: Option<ParentProcess>,
+    method: StartMethod,
 }
 
 static CURRENT: RwLock<Option<Current>> = RwLock::new(None);
 
 /// The main process's name, as in Python.
 const MAIN_NAME: &str = "MainProcess";
+
+/// How this process was created: `None` in the main process.
+pub(crate) fn started_by() -> Option<StartMethod> {
+    let guard = CURRENT.read().unwrap_or_else(PoisonError::into_inner);
+    guard.as_ref().map(|c| c.method)
+}
 
 /// The identity lock, held across `fork()` so a forked child never finds it held by a thread
 /// that does not exist in the child.
@@ -42,6 +50,7 @@ pub(crate) fn install_child(
     identity: Identity,
     parent_pid: libc::pid_t,
     parent_name: String,
+    method: StartMethod,
 ) {
     let current = Current {
         identity,
@@ -49,6 +58,7 @@ pub(crate) fn install_child(
             pid: parent_pid,
             name: parent_name,
         }),
+        method,
     };
     match guard {
         Some(mut held) => *held.0 = Some(current),

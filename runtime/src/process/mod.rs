@@ -22,23 +22,26 @@ mod child;
 mod child_main;
 pub(crate) mod entry;
 mod fork;
+mod forkserver;
 mod handle;
 mod identity;
 mod outcome;
 mod registry;
 mod spawn;
+mod start_method;
 
 pub use child::Child;
 pub use handle::ProcessHandle;
 pub use identity::{CurrentProcess, ParentProcess, cpu_count, current_process, parent_process};
+pub use start_method::{START_METHOD_ENV, StartMethod, get_start_method, set_start_method};
 
 pub use crate::sys::proc::{ExitStatus, signal_name};
 
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
 
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 
 use self::child_main::ChildSpec;
 use self::entry::EntryPoint;
@@ -47,32 +50,6 @@ use self::identity::Identity;
 use crate::codec::{self, Encoded};
 use crate::error::SpawnError;
 use crate::sys;
-
-/// How a child process is created.
-///
-/// Arguments and results are serialized under every method, so a function behaves the same
-/// whichever method runs it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[non_exhaustive]
-pub enum StartMethod {
-    /// `fork()`: the child is a copy of the parent; the fastest start.
-    ///
-    /// In a program with several threads, the child has only the thread that forked, and any
-    /// lock another thread held at that moment stays locked in the child. mproc holds its own
-    /// locks and stdio across the fork, but cannot do so for locks inside std or other
-    /// libraries: the environment lock of `std::env`, a logger's, an allocator other than
-    /// glibc's, and std's panic machinery (a child that panics while another thread of the
-    /// parent was printing a panic at the moment of the fork waits forever). Python 3.14
-    /// moved away from fork as default for this reason; `ForkServer` and `Spawn` children start
-    /// from a single-threaded process and have none of these hazards.
-    #[default]
-    Fork,
-    /// Re-execution of this program's executable (`/proc/self/exe`). The child starts clean,
-    /// single-threaded, and is intercepted before `main` runs (nothing to add to `main`, also
-    /// in test binaries). Slower to start than `Fork`. The target must be in the main
-    /// executable, not a shared library.
-    Spawn,
-}
 
 /// Options shared by [`Process`] and the builders that `#[process]` generates.
 #[doc(hidden)]
@@ -159,16 +136,17 @@ where
     /// Makes the process a daemon: it is terminated when this process exits, and killed if this
     /// process dies abruptly. Defaults to this process's own flag, as in Python.
     ///
-    /// On Linux the kernel ties the abrupt-death signal to the *thread* that started the child:
-    /// a daemon started from a thread that later exits is killed then. Start long-lived daemons
-    /// from the main thread, or a thread that lives as long as they should.
+    /// Under `Fork` and `Spawn`, the kernel ties the abrupt-death signal to the *thread* that
+    /// started the child: a daemon started from a thread that later exits is killed then. Start
+    /// long-lived daemons from the main thread, or a thread that lives as long as they should.
+    /// Under `ForkServer`, a daemon is tied to the program's life, whatever thread started it.
     #[must_use]
     pub fn daemon(mut self, daemon: bool) -> Self {
         self.options = self.options.daemon(daemon);
         self
     }
 
-    /// Chooses how the child is created (default [`StartMethod::Fork`]).
+    /// Chooses how the child is created (default: [`get_start_method`]).
     #[must_use]
     pub fn start_method(mut self, method: StartMethod) -> Self {
         self.options = self.options.start_method(method);
@@ -179,7 +157,9 @@ where
     ///
     /// # Errors
     /// [`SpawnError::Encode`] if the arguments cannot be serialized,
-    /// [`SpawnError::TargetNotInExecutable`] for a `Spawn` target outside the main executable,
+    /// [`SpawnError::TargetNotInExecutable`] for a `Spawn` or `ForkServer` target outside the
+    /// main executable, [`SpawnError::StartMethod`] if no method was given and
+    /// `MPROC_START_METHOD` is invalid, [`SpawnError::ForkServer`] if the fork server fails,
     /// [`SpawnError::Os`] if the OS refuses.
     pub fn start(self) -> Result<Child<R>, SpawnError> {
         let args = codec::encode(&self.args).map_err(SpawnError::Encode)?;
@@ -196,7 +176,10 @@ fn launch(
 ) -> Result<(Arc<ChildEntry>, OwnedFd), SpawnError> {
     let me = identity::current_identity();
     let daemon = options.daemon.unwrap_or(me.daemon);
-    let method = options.method.unwrap_or_default();
+    let method = match options.method {
+        Some(method) => method,
+        None => get_start_method()?,
+    };
     let (parent_sock, child_sock) =
         sys::socket::socketpair().map_err(SpawnError::os("socketpair"))?;
     sys::fd::prepare_dev_null().map_err(SpawnError::os("opening /dev/null"))?;
@@ -220,6 +203,7 @@ fn launch(
         },
         parent_pid: sys::proc::getpid(),
         parent_name: me.name,
+        method,
     };
     let (pid, parent_sock, mut registry) = match method {
         StartMethod::Fork => fork::start(registry, spec, args, parent_sock, child_sock)?,
@@ -227,6 +211,11 @@ fn launch(
             spawn::keep_hook();
             drop(registry); // exec does not copy our memory; let others start meanwhile
             let pid = spawn::start(&spec, &args, &parent_sock, child_sock)?;
+            (pid, parent_sock, registry::lock())
+        }
+        StartMethod::ForkServer => {
+            drop(registry); // the server does the forking; let others start meanwhile
+            let (pid, parent_sock) = forkserver::start(&spec, &args, parent_sock, child_sock)?;
             (pid, parent_sock, registry::lock())
         }
     };
@@ -252,4 +241,18 @@ pub fn active_children() -> Vec<ProcessHandle> {
         .into_iter()
         .map(|entry| ProcessHandle { entry })
         .collect()
+}
+
+/// The pid of this process's fork server, while one runs (for tests and diagnostics; the
+/// server is started by the first `ForkServer` start and replaced if it dies).
+#[must_use]
+pub fn fork_server_pid() -> Option<i32> {
+    forkserver::server_pid()
+}
+
+/// The start method that created this process: `None` in the main process (for tests and
+/// diagnostics).
+#[must_use]
+pub fn started_by() -> Option<StartMethod> {
+    identity::started_by()
 }

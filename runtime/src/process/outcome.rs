@@ -1,7 +1,9 @@
 //! The result message a child sends its parent: one message on the result channel.
 //!
 //! Payload: one tag byte, then the tag's body: the encoded value (with the descriptors of its
-//! handles on the message), or a UTF-8 text. The message layer sends large values through a
+//! handles on the message), or a UTF-8 text. A child of the fork server first sends a *hello*
+//! with its pid, which the program reads when it starts the child (see `forkserver::client`);
+//! the result message follows it. The message layer sends large values through a
 //! memfd, so a child never waits for its parent to read and exits at once; the parent then
 //! wakes only once per join, when the child has ended, and reads the message.
 
@@ -20,6 +22,40 @@ const RETURNED: u8 = 0;
 const PANICKED: u8 = 1;
 const BAD_ARGUMENTS: u8 = 2;
 const BAD_RESULT: u8 = 3;
+const HELLO: u8 = 4;
+const REFUSED: u8 = 5;
+
+/// Says this child's pid on its result socket (a fork server's child does so first thing).
+pub(crate) fn send_hello(sock: BorrowedFd<'_>, pid: libc::pid_t) -> Result<(), WireError> {
+    wire::send(sock, &[&[HELLO], &pid.to_le_bytes()], &[], None)
+}
+
+/// Says, in place of a child that could not be forked, why (the fork server does).
+pub(crate) fn send_refused(sock: BorrowedFd<'_>, reason: &str) -> Result<(), WireError> {
+    wire::send(sock, &[&[REFUSED], reason.as_bytes()], &[], None)
+}
+
+/// The first message on a fork server child's result socket.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Greeting {
+    /// The child runs, with this pid.
+    Hello(libc::pid_t),
+    /// The server did not fork it, for this reason.
+    Refused(String),
+    /// Anything else.
+    Other,
+}
+
+/// Reads a [`Greeting`].
+pub(crate) fn parse_greeting(payload: &[u8]) -> Greeting {
+    match payload.split_first() {
+        Some((&HELLO, pid)) => pid.try_into().map_or(Greeting::Other, |pid| {
+            Greeting::Hello(libc::pid_t::from_le_bytes(pid))
+        }),
+        Some((&REFUSED, reason)) => Greeting::Refused(String::from_utf8_lossy(reason).into_owned()),
+        _ => Greeting::Other,
+    }
+}
 
 /// Sends `outcome` to the parent; never waits for the parent to read.
 pub(crate) fn send(sock: BorrowedFd<'_>, outcome: &Outcome) -> Result<(), WireError> {

@@ -96,4 +96,6 @@ pub(crate) fn shutdown() {
         }
     }
     lock().reap_finished();
+    // The fork server is needed no more; stopped here it leaves no orphan behind.
+    super::forkserver::shutdown();
 }

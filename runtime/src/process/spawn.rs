@@ -14,6 +14,7 @@ use std::process::{Command, Stdio};
 
 use serde::{Deserialize, Serialize};
 
+use super::StartMethod;
 use super::child_main::{self, ChildSpec};
 use super::entry::{EntryPoint, Offsets};
 use super::identity::Identity;
@@ -142,6 +143,7 @@ fn run_spawned_child(marker: &OsStr) -> ! {
         },
         parent_pid,
         parent_name: boot.parent_name,
+        method: StartMethod::Spawn,
     };
     debug_assert!(sock.as_raw_fd() >= 3);
     child_main::run(

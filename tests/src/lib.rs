@@ -15,4 +15,8 @@ use mproc::StartMethod;
 pub const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The start methods every cross-process behaviour is tested under.
-pub const METHODS: [StartMethod; 2] = [StartMethod::Fork, StartMethod::Spawn];
+pub const METHODS: [StartMethod; 3] = [
+    StartMethod::Fork,
+    StartMethod::Spawn,
+    StartMethod::ForkServer,
+];

@@ -9,7 +9,7 @@ use mproc::{Process, StartMethod};
 
 use super::{Figure, Workload, float, repeat, secs_since};
 use crate::config::Sizes;
-use crate::outcome::{Error, Measured, Outcome, Unit, not_yet};
+use crate::outcome::{Error, Measured, Outcome, Unit};
 use crate::sys::proc::{fork_child, fork_exec, fork_exit_now, wait_ok};
 
 pub(crate) const WORKLOAD: Workload = Workload {
@@ -93,9 +93,9 @@ fn mproc_spawn(sizes: &Sizes) -> Result<Outcome, Error> {
     mproc_with(sizes, StartMethod::Spawn, sizes.spawn_exec)
 }
 
-/// Will be `mproc_with(sizes, StartMethod::ForkServer, sizes.spawn_exec)`.
-fn mproc_forkserver(_: &Sizes) -> Result<Outcome, Error> {
-    not_yet("ForkServer start method")
+/// The server starts during the first (warm-up) run, as Python's.
+fn mproc_forkserver(sizes: &Sizes) -> Result<Outcome, Error> {
+    mproc_with(sizes, StartMethod::ForkServer, sizes.spawn_exec)
 }
 
 fn floor_fork(sizes: &Sizes) -> Result<Outcome, Error> {

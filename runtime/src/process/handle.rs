@@ -153,3 +153,45 @@ impl ProcessHandle {
         self.entry.signal(libc::SIGKILL)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use crate::pipe::{Pipe, Receiver};
+    use crate::process::{Process, StartMethod};
+    use crate::sys::fd::{Interest, poll};
+
+    /// Blocks until its pipe's sending end is closed everywhere. (A pipe end, unlike a raw
+    /// descriptor, is not kept open by a forked child that inherited it.)
+    fn wait_for_close(rx: Receiver<u8>) {
+        let _ = rx.recv();
+    }
+
+    #[test]
+    fn the_exit_descriptor_becomes_readable_when_the_child_ends_under_every_method() {
+        for method in StartMethod::ALL {
+            let (rx, tx) = Pipe::<u8>::simplex().unwrap();
+            let child = Process::new(wait_for_close, rx)
+                .start_method(method)
+                .start()
+                .unwrap();
+            let handle = child.handle();
+            let running = poll([Interest::read(handle.exit_fd())], Some(Instant::now())).unwrap();
+            assert!(running.is_none(), "{method}: readable while the child runs");
+            drop(tx);
+            let deadline = Some(Instant::now() + Duration::from_secs(30));
+            let ended = poll([Interest::read(handle.exit_fd())], deadline).unwrap();
+            assert!(ended.is_some_and(|[r]| r.readable), "{method}");
+            // Readiness does not reap; try_reap then does.
+            assert!(
+                handle
+                    .entry
+                    .try_reap()
+                    .unwrap()
+                    .is_some_and(|s| s.success())
+            );
+            child.join().unwrap();
+        }
+    }
+}

@@ -82,7 +82,7 @@ fn serve(marker: &OsStr) -> i32 {
     let startup = wire::recv(lifeline.as_fd(), 1024, deadline, |payload, _fds| {
         postcard::from_bytes::<Startup>(&payload).ok()
     });
-    let Ok(Some(startup)) = startup else {
+    let Ok(Some(mut startup)) = startup else {
         return 1;
     };
     let ready = SiblingFork::prepare()
@@ -110,6 +110,7 @@ fn serve(marker: &OsStr) -> i32 {
         conns: Vec::new(),
         prep,
     };
+    forget_key(&mut startup.key);
     match server.run() {
         Ended::Done => 0,
         Ended::Child(start) => start.run(),
@@ -138,6 +139,19 @@ enum ConnState {
     },
     /// Authenticated: its messages are requests.
     Trusted,
+}
+
+impl Drop for Server {
+    /// The children are copies of the server: they should not find the key in their memory
+    /// (best effort: the server is dropped in each child before its function runs).
+    fn drop(&mut self) {
+        forget_key(&mut self.key);
+    }
+}
+
+fn forget_key(key: &mut Key) {
+    key.fill(0);
+    std::hint::black_box(key);
 }
 
 /// How a server's loop ended: the program is gone, or this is a freshly forked child.

@@ -161,11 +161,13 @@ mod tests {
     use crate::pipe::{Pipe, Receiver};
     use crate::process::{Process, StartMethod};
     use crate::sys::fd::{Interest, poll};
+    use crate::sys::proc::ExitStatus;
 
     /// Blocks until its pipe's sending end is closed everywhere. (A pipe end, unlike a raw
     /// descriptor, is not kept open by a forked child that inherited it.)
     fn wait_for_close(rx: Receiver<u8>) {
         let _ = rx.recv();
+        drop(rx);
     }
 
     #[test]
@@ -189,7 +191,7 @@ mod tests {
                     .entry
                     .try_reap()
                     .unwrap()
-                    .is_some_and(|s| s.success())
+                    .is_some_and(ExitStatus::success)
             );
             child.join().unwrap();
         }

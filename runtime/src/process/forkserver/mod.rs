@@ -23,7 +23,6 @@
 //! - **What a child inherits** is the server's state at its start: the program's environment,
 //!   working directory and executable *as they were when the server started*.
 
-mod child;
 mod client;
 mod launch;
 mod protocol;

@@ -10,11 +10,10 @@ use std::ffi::{OsStr, c_char, c_int};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::time::{Duration, Instant};
 
-use super::child::ChildStart;
 use super::protocol::{self, Key, MAC_LEN, NONCE_LEN, Ready, Startup};
 use crate::codec::Encoded;
 use crate::process::StartMethod;
-use crate::process::child_main::ChildSpec;
+use crate::process::child_main::{self, ChildSpec};
 use crate::process::entry::EntryPoint;
 use crate::process::identity::Identity;
 use crate::process::outcome;
@@ -347,4 +346,24 @@ fn check_answer(key: &Key, nonce: &[u8], sock: BorrowedFd<'_>) -> Option<[u8; MA
     })
     .ok()
     .flatten()
+}
+
+/// Everything a freshly forked child needs; the server's own descriptors are closed by then.
+#[derive(Debug)]
+struct ChildStart {
+    spec: ChildSpec,
+    args: Encoded,
+    /// The child's end of its result socket.
+    sock: OwnedFd,
+}
+
+impl ChildStart {
+    /// Runs the child: it first says its pid on its result socket, which answers the request
+    /// (see `client`), then runs the function.
+    fn run(self) -> ! {
+        // The server ignores Ctrl-C; the program's children do not.
+        sys::proc::ignore_sigint(false);
+        let _ = outcome::send_hello(self.sock.as_fd(), sys::proc::getpid());
+        child_main::run(self.spec, self.args, self.sock, None)
+    }
 }

@@ -5,6 +5,8 @@ use std::io;
 
 pub use crate::codec::CodecError;
 use crate::process::StartMethod;
+use crate::shm::ShmError;
+use crate::sync::{ArrayError, BarrierError, ConditionError, LockError, SemaphoreError};
 use crate::sys::proc::signal_name;
 
 /// Starting a process failed; no child is left behind.
@@ -162,6 +164,24 @@ pub enum Error {
     /// See [`TaskError`].
     #[error(transparent)]
     Task(#[from] TaskError),
+    /// See [`ShmError`].
+    #[error(transparent)]
+    Shm(#[from] ShmError),
+    /// See [`LockError`].
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    /// See [`SemaphoreError`].
+    #[error(transparent)]
+    Semaphore(#[from] SemaphoreError),
+    /// See [`ConditionError`].
+    #[error(transparent)]
+    Condition(#[from] ConditionError),
+    /// See [`BarrierError`].
+    #[error(transparent)]
+    Barrier(#[from] BarrierError),
+    /// See [`ArrayError`].
+    #[error(transparent)]
+    Array(#[from] ArrayError),
     /// An I/O error from code around mproc (files, sockets the user opened).
     #[error(transparent)]
     Io(#[from] io::Error),

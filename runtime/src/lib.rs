@@ -38,6 +38,9 @@ mod error;
 pub mod pipe;
 pub mod pool;
 pub mod process;
+pub mod shared;
+pub mod shm;
+pub mod sync;
 mod sys;
 mod wire;
 
@@ -51,6 +54,12 @@ pub use error::{
 pub use mproc_macros::{pool_task, process};
 pub use pipe::{Connection, Pipe};
 pub use pool::{AsyncResult, Pool};
+pub use shared::{Array, ArrayGuard, Value, ValueGuard};
+pub use shm::{ShmError, ShmSafe};
+pub use sync::{
+    ArrayError, Barrier, BarrierError, BoundedSemaphore, Condition, ConditionError, Event, Lock,
+    LockError, OwnerDied, RLock, Semaphore, SemaphoreError, TryLockError,
+};
 pub use process::{
     Child, CurrentProcess, ExitStatus, ParentProcess, Process, ProcessHandle, START_METHOD_ENV,
     StartMethod, active_children, cpu_count, current_process, get_start_method, parent_process,
@@ -66,9 +75,11 @@ pub mod diag {
 /// The names most programs need: `use mproc::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        AsyncResult, Child, Connection, ExitStatus, Pipe, PipeError, Pool, PoolError, Process,
-        ProcessError, ProcessHandle, SpawnError, StartMethod, TaskError, active_children,
-        cpu_count, current_process, get_start_method, parent_process, set_start_method,
+        Array, AsyncResult, Barrier, BoundedSemaphore, Child, Condition, Connection, Event,
+        ExitStatus, Lock, LockError, Pipe, PipeError, Pool, PoolError, Process, ProcessError,
+        ProcessHandle, RLock, Semaphore, ShmSafe, SpawnError, StartMethod, TaskError, Value,
+        active_children, cpu_count, current_process, get_start_method, parent_process,
+        set_start_method,
     };
     pub use crate::{pool_task, process};
 }

@@ -170,6 +170,25 @@ pub(crate) unsafe fn conjure<T>() -> T {
     unsafe { std::mem::zeroed() }
 }
 
+/// A plain `fn()` as a distance from the base marker, with the layout marker of this
+/// executable, valid in any process running it (forked, re-executed or served). `None` if it
+/// lives outside the main executable.
+pub(crate) fn fn_to_offset(f: fn()) -> Option<(i64, i64)> {
+    code_offset(f as usize).ok().map(|offset| (offset, layout_marker()))
+}
+
+/// Rebuilds a `fn()` from [`fn_to_offset`]; `None` if `layout` shows another executable.
+///
+/// # Safety
+/// `(offset, layout)` must come from `fn_to_offset` in a process running this executable.
+pub(crate) unsafe fn fn_from_offset(offset: i64, layout: i64) -> Option<fn()> {
+    if layout != layout_marker() {
+        return None;
+    }
+    // SAFETY: per the contract, the offset names a `fn()` of this same image.
+    Some(unsafe { code_at::<fn()>(offset) })
+}
+
 fn base() -> usize {
     std::ptr::from_ref(&BASE) as usize
 }

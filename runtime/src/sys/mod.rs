@@ -5,7 +5,10 @@
 
 pub(crate) mod clone;
 pub(crate) mod fd;
+pub(crate) mod futex;
 pub(crate) mod listener;
+pub(crate) mod mman;
+pub(crate) mod owner;
 pub(crate) mod poller;
 pub(crate) mod proc;
 pub(crate) mod random;

@@ -1,0 +1,354 @@
+//! [`Array`]: a fixed-length array of [`ShmSafe`] elements in shared memory, with its lock.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::ops::{Deref, DerefMut};
+use std::ptr::NonNull;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::data::{ArrayState, DataHandle};
+use crate::shm::{ShmBox, ShmError, ShmSafe, type_tag};
+use crate::sync::{
+    AcquireFailed, ArrayError, LockResult, OwnerDied, RLock, RLockState, TryLockError,
+    TryLockResult, deadline_after,
+};
+
+/// A fixed-length array in shared memory, guarded by an [`RLock`]: Python's
+/// `multiprocessing.Array`.
+///
+/// Element access (`get`, `set`, `to_vec`, `copy_from_slice`) takes the lock for each call;
+/// [`lock`](Array::lock) gives a guard that derefs to `[T]` for several operations at once.
+/// An array made with [`Array::new`] is zero-filled.
+///
+/// ```
+/// use mproc::{Array, Process};
+///
+/// fn fill(a: Array<u32>) {
+///     let mut slots = a.lock().unwrap();
+///     for (i, x) in slots.iter_mut().enumerate() {
+///         *x = i as u32 * 10;
+///     }
+/// }
+///
+/// # fn main() -> mproc::Result<()> {
+/// let a = Array::<u32>::new(4)?;
+/// Process::new(fill, a.clone()).start()?.join()?;
+/// assert_eq!(a.to_vec(), [0, 10, 20, 30]);
+/// # Ok(())
+/// # }
+/// ```
+///
+/// Owner death and consistency work as for [`Value`](crate::Value).
+pub struct Array<T> {
+    lock: RLock,
+    shm: ShmBox<ArrayState>,
+    len: usize,
+    _t: PhantomData<T>,
+}
+
+impl<T> Clone for Array<T> {
+    fn clone(&self) -> Self {
+        Self {
+            lock: self.lock.clone(),
+            shm: self.shm.clone(),
+            len: self.len,
+            _t: PhantomData,
+        }
+    }
+}
+
+impl<T: ShmSafe> Array<T> {
+    /// A zero-filled array of `len` elements, with a new lock.
+    ///
+    /// # Errors
+    /// [`ShmError`] if the shared memory cannot be created (or `len` elements do not fit).
+    pub fn new(len: usize) -> Result<Self, ShmError> {
+        Self::create(len, RLock::new()?, |_| {})
+    }
+
+    /// An array holding a copy of `items`, with a new lock.
+    ///
+    /// # Errors
+    /// As [`new`](Array::new).
+    pub fn from_slice(items: &[T]) -> Result<Self, ShmError> {
+        Self::with_lock(items, RLock::new()?)
+    }
+
+    /// An array holding a copy of `items`, guarded by `lock`.
+    ///
+    /// # Errors
+    /// As [`new`](Array::new).
+    pub fn with_lock(items: &[T], lock: RLock) -> Result<Self, ShmError> {
+        Self::create(items.len(), lock, |dst| {
+            // SAFETY: the fresh area holds exactly `items.len()` elements and is not shared
+            // yet; the source is a distinct slice.
+            unsafe {
+                std::ptr::copy_nonoverlapping(items.as_ptr(), dst.as_ptr(), items.len());
+            }
+        })
+    }
+
+    fn create(len: usize, lock: RLock, init: impl FnOnce(NonNull<T>)) -> Result<Self, ShmError> {
+        const { assert!(align_of::<T>() <= 64, "ShmSafe types are at most 64-byte aligned") };
+        let bytes = len
+            .checked_mul(size_of::<T>())
+            .ok_or(ShmError::TooLarge(usize::MAX))?;
+        let shm = ShmBox::create(type_tag::<T>(), bytes, |s: &ArrayState, data| {
+            s.set_len(len as u64);
+            init(data.cast());
+        })?;
+        Ok(Self {
+            lock,
+            shm,
+            len,
+            _t: PhantomData,
+        })
+    }
+
+    fn ptr(&self) -> NonNull<T> {
+        self.shm.data().cast()
+    }
+
+    fn state(&self) -> &RLockState {
+        self.lock.state()
+    }
+
+    /// The number of elements.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the array has no elements.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn with<R>(&self, f: impl FnOnce(NonNull<T>) -> R) -> R {
+        // As in `Value::with`: cannot time out; an owner death is recorded in the lock.
+        let _ = self.state().acquire(None, false);
+        let r = f(self.ptr());
+        let _ = self.state().release();
+        r
+    }
+
+    fn check(&self, index: usize) -> Result<(), ArrayError> {
+        if index < self.len {
+            Ok(())
+        } else {
+            Err(ArrayError::IndexOutOfRange {
+                index,
+                len: self.len,
+            })
+        }
+    }
+
+    /// The element at `index`.
+    ///
+    /// # Errors
+    /// [`ArrayError::IndexOutOfRange`].
+    pub fn get(&self, index: usize) -> Result<T, ArrayError> {
+        self.check(index)?;
+        // SAFETY: in bounds; the lock is held; every element is a valid T.
+        Ok(self.with(|p| unsafe { p.add(index).read() }))
+    }
+
+    /// Replaces the element at `index`.
+    ///
+    /// # Errors
+    /// [`ArrayError::IndexOutOfRange`].
+    pub fn set(&self, index: usize, value: T) -> Result<(), ArrayError> {
+        self.check(index)?;
+        // SAFETY: in bounds; the lock is held.
+        self.with(|p| unsafe { p.add(index).write(value) });
+        Ok(())
+    }
+
+    /// A copy of all elements.
+    #[must_use]
+    pub fn to_vec(&self) -> Vec<T> {
+        // SAFETY: `len` valid elements; the lock is held while copying.
+        self.with(|p| unsafe { std::slice::from_raw_parts(p.as_ptr(), self.len) }.to_vec())
+    }
+
+    /// Replaces all elements with `items` (Python's `a[:] = items`).
+    ///
+    /// # Errors
+    /// [`ArrayError::LengthMismatch`] if `items` has another length.
+    pub fn copy_from_slice(&self, items: &[T]) -> Result<(), ArrayError> {
+        if items.len() != self.len {
+            return Err(ArrayError::LengthMismatch {
+                expected: self.len,
+                got: items.len(),
+            });
+        }
+        // SAFETY: `len` elements; the lock is held; `items` is process-local memory.
+        self.with(|p| unsafe {
+            std::ptr::copy_nonoverlapping(items.as_ptr(), p.as_ptr(), self.len);
+        });
+        Ok(())
+    }
+
+    /// The array's lock (Python's `get_lock()`).
+    #[must_use]
+    pub fn get_lock(&self) -> &RLock {
+        &self.lock
+    }
+
+    /// Whether no process died (and no guard panicked) while holding the lock since the
+    /// last [`mark_consistent`](Array::mark_consistent).
+    #[must_use]
+    pub fn is_consistent(&self) -> bool {
+        self.state().died().is_none()
+    }
+
+    /// Declares the array consistent again after an owner died.
+    pub fn mark_consistent(&self) {
+        self.state().set_died(None);
+    }
+
+    /// Locks the array; the guard derefs to `[T]`.
+    ///
+    /// # Errors
+    /// [`OwnerDied`] (holding the guard) while the array is marked inconsistent.
+    ///
+    /// # Panics
+    /// If this thread already holds the array's lock (through another guard or
+    /// `get_lock()`): two guards would alias the same `&mut [T]`. [`try_lock`](Array::try_lock)
+    /// reports it as [`TryLockError::WouldBlock`] instead.
+    pub fn lock(&self) -> LockResult<ArrayGuard<'_, T>> {
+        assert!(
+            !self.state().is_owned_by_caller(),
+            "Array::lock while this thread already holds the array's lock"
+        );
+        let _ = self.state().acquire(None, false);
+        self.guard()
+    }
+
+    /// Like [`lock`](Array::lock), but never waits.
+    ///
+    /// # Errors
+    /// [`TryLockError::WouldBlock`] if another thread or process holds the lock, or this
+    /// thread does; [`TryLockError::OwnerDied`] as for [`lock`](Array::lock).
+    pub fn try_lock(&self) -> TryLockResult<ArrayGuard<'_, T>> {
+        if self.state().is_owned_by_caller() {
+            return Err(TryLockError::WouldBlock);
+        }
+        self.state()
+            .acquire(None, true)
+            .map_err(|_| TryLockError::WouldBlock)?;
+        Ok(self.guard()?)
+    }
+
+    /// Like [`lock`](Array::lock), waiting at most `timeout`.
+    ///
+    /// # Errors
+    /// [`TryLockError::Timeout`] if not acquired in time; [`TryLockError::WouldBlock`] if
+    /// this thread already holds the lock; [`TryLockError::OwnerDied`] as for
+    /// [`lock`](Array::lock).
+    pub fn lock_timeout(&self, timeout: Duration) -> TryLockResult<ArrayGuard<'_, T>> {
+        if self.state().is_owned_by_caller() {
+            return Err(TryLockError::WouldBlock);
+        }
+        self.state()
+            .acquire(deadline_after(timeout), false)
+            .map_err(|e| match e {
+                AcquireFailed::Busy => TryLockError::Timeout,
+                AcquireFailed::Overflow => TryLockError::WouldBlock,
+            })?;
+        Ok(self.guard()?)
+    }
+
+    fn guard(&self) -> LockResult<ArrayGuard<'_, T>> {
+        let guard = ArrayGuard { array: self };
+        match self.state().died() {
+            None => Ok(guard),
+            Some(pid) => Err(OwnerDied::new(guard, pid)),
+        }
+    }
+}
+
+/// Holds an [`Array`]'s lock and derefs to its elements. Releases on drop; a panic while it
+/// is held marks the array inconsistent.
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct ArrayGuard<'a, T: ShmSafe> {
+    array: &'a Array<T>,
+}
+
+impl<T: ShmSafe> ArrayGuard<'_, T> {
+    /// Declares the array consistent again (see [`Array::mark_consistent`]).
+    pub fn mark_consistent(&self) {
+        self.array.mark_consistent();
+    }
+}
+
+impl<T: ShmSafe> Deref for ArrayGuard<'_, T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        // SAFETY: the guard holds the lock (not recursively: `lock` refuses that), so nothing
+        // else in any process writes the `len` valid elements while this borrow lives.
+        unsafe { std::slice::from_raw_parts(self.array.ptr().as_ptr(), self.array.len) }
+    }
+}
+
+impl<T: ShmSafe> DerefMut for ArrayGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        // SAFETY: as in `deref`; the `&mut self` borrow makes this the only reference.
+        unsafe { std::slice::from_raw_parts_mut(self.array.ptr().as_ptr(), self.array.len) }
+    }
+}
+
+impl<T: ShmSafe> Drop for ArrayGuard<'_, T> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.array.state().set_died(Some(0));
+        }
+        let _ = self.array.state().release();
+    }
+}
+
+impl<T: ShmSafe + fmt::Debug> fmt::Debug for ArrayGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ArrayGuard").field(&&**self).finish()
+    }
+}
+
+impl<T: ShmSafe + fmt::Debug> fmt::Debug for Array<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Array")
+            .field("len", &self.len)
+            .field("consistent", &self.is_consistent())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: ShmSafe> Serialize for Array<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (&self.lock, DataHandle::<T, _>::new(self.shm.clone())).serialize(s)
+    }
+}
+
+impl<'de, T: ShmSafe> Deserialize<'de> for Array<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let (lock, data) = <(RLock, DataHandle<T, ArrayState>)>::deserialize(d)?;
+        let len = usize::try_from(data.0.state().len()).unwrap_or(usize::MAX);
+        let fits = len
+            .checked_mul(size_of::<T>())
+            .is_some_and(|b| b <= data.0.data_len());
+        if !fits {
+            return Err(D::Error::custom(
+                "a received Array claims more elements than its segment holds",
+            ));
+        }
+        Ok(Self {
+            lock,
+            shm: data.0,
+            len,
+            _t: PhantomData,
+        })
+    }
+}

@@ -1,0 +1,9 @@
+//! Shared data: [`Value`] and [`Array`] of [`ShmSafe`](crate::ShmSafe) elements in shared
+//! memory, each guarded by an [`RLock`](crate::RLock).
+
+mod array;
+mod data;
+mod value;
+
+pub use array::{Array, ArrayGuard};
+pub use value::{ShmInteger, Value, ValueGuard};

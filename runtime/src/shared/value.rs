@@ -1,0 +1,334 @@
+//! [`Value`]: one [`ShmSafe`] value in shared memory, with its lock.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::ptr::NonNull;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::data::{DataHandle, ValueState};
+use crate::shm::{ShmBox, ShmError, ShmSafe, type_tag};
+use crate::sync::{
+    AcquireFailed, LockResult, OwnerDied, RLock, RLockState, TryLockError, TryLockResult,
+    deadline_after,
+};
+
+/// A `T` in shared memory, guarded by an [`RLock`]: Python's `multiprocessing.Value`.
+///
+/// `get`, `set`, `update` and (for integers) `fetch_add` each take the lock for the whole
+/// operation, so unlike Python's `v.value += 1`, `v.update(|x| x + 1)` and `v.fetch_add(1)`
+/// never lose an increment.
+///
+/// ```
+/// use mproc::{Process, Value};
+///
+/// fn add_many(v: Value<u64>) {
+///     for _ in 0..1000 {
+///         v.fetch_add(1);
+///     }
+/// }
+///
+/// # fn main() -> mproc::Result<()> {
+/// let v = Value::new(0u64)?;
+/// let kids = [
+///     Process::new(add_many, v.clone()).start()?,
+///     Process::new(add_many, v.clone()).start()?,
+/// ];
+/// for k in kids {
+///     k.join()?;
+/// }
+/// assert_eq!(v.get(), 2000);
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Owner death and consistency
+/// If a process dies holding the value's lock (killed in the middle of an update, or while
+/// holding a guard or `get_lock()`), the next acquirer takes the lock over and the value is
+/// marked *inconsistent*: it still holds a valid `T` (see [`ShmSafe`]), but possibly the old
+/// value, the new one, or (for values wider than one machine word written in the middle) a mix
+/// of both. `get`, `set`, `update` and `fetch_add` keep working (as Python's would, had it
+/// not hung); [`is_consistent`](Value::is_consistent) reports the mark, [`lock`](Value::lock)
+/// returns [`OwnerDied`] (with the guard) while it is set, and
+/// [`mark_consistent`](Value::mark_consistent) clears it once the program has checked or
+/// repaired the value. This is `std::sync::Mutex` poisoning, across processes; a panic while
+/// holding a [`ValueGuard`] marks the value the same way.
+pub struct Value<T> {
+    lock: RLock,
+    shm: ShmBox<ValueState>,
+    _t: PhantomData<T>,
+}
+
+impl<T> Clone for Value<T> {
+    fn clone(&self) -> Self {
+        Self {
+            lock: self.lock.clone(),
+            shm: self.shm.clone(),
+            _t: PhantomData,
+        }
+    }
+}
+
+impl<T: ShmSafe> Value<T> {
+    /// A shared value holding `value`, with a new lock.
+    ///
+    /// # Errors
+    /// [`ShmError`] if the shared memory cannot be created.
+    pub fn new(value: T) -> Result<Self, ShmError> {
+        Self::with_lock(value, RLock::new()?)
+    }
+
+    /// A shared value guarded by `lock` (Python's `Value(..., lock=rlock)`).
+    ///
+    /// # Errors
+    /// [`ShmError`] if the shared memory cannot be created.
+    pub fn with_lock(value: T, lock: RLock) -> Result<Self, ShmError> {
+        const { assert!(align_of::<T>() <= 64, "ShmSafe types are at most 64-byte aligned") };
+        let shm = ShmBox::create(type_tag::<T>(), size_of::<T>(), |s: &ValueState, data| {
+            s.set_len(1);
+            // SAFETY: the data area is size_of::<T>() bytes, 64-byte aligned (>= align_of::<T>()),
+            // and not yet shared.
+            unsafe { data.cast::<T>().write(value) };
+        })?;
+        Ok(Self {
+            lock,
+            shm,
+            _t: PhantomData,
+        })
+    }
+
+    fn ptr(&self) -> NonNull<T> {
+        self.shm.data().cast()
+    }
+
+    fn state(&self) -> &RLockState {
+        self.lock.state()
+    }
+
+    /// Runs `f` on the value with the lock held (recursively, so it works inside
+    /// `get_lock()`).
+    fn with<R>(&self, f: impl FnOnce(NonNull<T>) -> R) -> R {
+        // `Overflow` needs u32::MAX nested holds; `Busy` cannot happen without a deadline.
+        // An owner death is recorded in the lock (the value reads as inconsistent).
+        let _ = self.state().acquire(None, false);
+        let r = f(self.ptr());
+        let _ = self.state().release();
+        r
+    }
+
+    /// The value.
+    #[must_use]
+    pub fn get(&self) -> T {
+        // SAFETY: the lock is held, so no other party writes; the area holds a valid T
+        // (ShmSafe: any mix of valid values' bytes is valid).
+        self.with(|p| unsafe { p.read() })
+    }
+
+    /// Replaces the value.
+    pub fn set(&self, value: T) {
+        // SAFETY: the lock is held; the area is a T.
+        self.with(|p| unsafe { p.write(value) });
+    }
+
+    /// Replaces the value with `f(old)` atomically (under the lock); returns the new value.
+    pub fn update(&self, f: impl FnOnce(T) -> T) -> T {
+        self.with(|p| {
+            // SAFETY: the lock is held for the read and the write.
+            let new = f(unsafe { p.read() });
+            // SAFETY: as above.
+            unsafe { p.write(new) };
+            new
+        })
+    }
+
+    /// The value's lock (Python's `get_lock()`): hold it to make several operations one.
+    #[must_use]
+    pub fn get_lock(&self) -> &RLock {
+        &self.lock
+    }
+
+    /// Whether no process died (and no guard panicked) while holding the lock since the
+    /// last [`mark_consistent`](Value::mark_consistent).
+    #[must_use]
+    pub fn is_consistent(&self) -> bool {
+        self.state().died().is_none()
+    }
+
+    /// Declares the value consistent again after an owner died.
+    pub fn mark_consistent(&self) {
+        self.state().set_died(None);
+    }
+
+    /// Locks the value and returns a guard to read and write it.
+    ///
+    /// # Errors
+    /// [`OwnerDied`] (holding the guard) while the value is marked inconsistent.
+    pub fn lock(&self) -> LockResult<ValueGuard<'_, T>> {
+        // See `with` for why the acquire cannot fail here.
+        let _ = self.state().acquire(None, false);
+        self.guard()
+    }
+
+    /// Like [`lock`](Value::lock), but never waits.
+    ///
+    /// # Errors
+    /// [`TryLockError::WouldBlock`] if another thread or process holds the lock;
+    /// [`TryLockError::OwnerDied`] as for [`lock`](Value::lock).
+    pub fn try_lock(&self) -> TryLockResult<ValueGuard<'_, T>> {
+        self.state()
+            .acquire(None, true)
+            .map_err(|_| TryLockError::WouldBlock)?;
+        Ok(self.guard()?)
+    }
+
+    /// Like [`lock`](Value::lock), waiting at most `timeout`.
+    ///
+    /// # Errors
+    /// [`TryLockError::Timeout`] if not acquired in time; [`TryLockError::OwnerDied`] as for
+    /// [`lock`](Value::lock).
+    pub fn lock_timeout(&self, timeout: Duration) -> TryLockResult<ValueGuard<'_, T>> {
+        self.state()
+            .acquire(deadline_after(timeout), false)
+            .map_err(|e| match e {
+                AcquireFailed::Busy => TryLockError::Timeout,
+                AcquireFailed::Overflow => TryLockError::WouldBlock,
+            })?;
+        Ok(self.guard()?)
+    }
+
+    fn guard(&self) -> LockResult<ValueGuard<'_, T>> {
+        let guard = ValueGuard { value: self };
+        match self.state().died() {
+            None => Ok(guard),
+            Some(pid) => Err(OwnerDied::new(guard, pid)),
+        }
+    }
+}
+
+/// Integer types: [`Value::fetch_add`] and [`Value::fetch_sub`].
+pub trait ShmInteger: ShmSafe + sealed::Sealed {
+    #[doc(hidden)]
+    fn wrapping_add_(self, rhs: Self) -> Self;
+    #[doc(hidden)]
+    fn wrapping_sub_(self, rhs: Self) -> Self;
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+macro_rules! shm_integer {
+    ($($t:ty)*) => {$(
+        impl sealed::Sealed for $t {}
+        impl ShmInteger for $t {
+            fn wrapping_add_(self, rhs: Self) -> Self {
+                self.wrapping_add(rhs)
+            }
+            fn wrapping_sub_(self, rhs: Self) -> Self {
+                self.wrapping_sub(rhs)
+            }
+        }
+    )*};
+}
+shm_integer! { u8 u16 u32 u64 u128 usize i8 i16 i32 i64 i128 isize }
+
+impl<T: ShmInteger> Value<T> {
+    /// Adds `n` (wrapping on overflow, as C integers in Python's `Value` do) and returns the
+    /// previous value; atomic with respect to every other operation on the value.
+    pub fn fetch_add(&self, n: T) -> T {
+        let mut old = n;
+        self.update(|v| {
+            old = v;
+            v.wrapping_add_(n)
+        });
+        old
+    }
+
+    /// Subtracts `n` (wrapping) and returns the previous value; atomic like
+    /// [`fetch_add`](Value::fetch_add).
+    pub fn fetch_sub(&self, n: T) -> T {
+        let mut old = n;
+        self.update(|v| {
+            old = v;
+            v.wrapping_sub_(n)
+        });
+        old
+    }
+}
+
+/// Holds a [`Value`]'s lock; reads and writes the value. Releases on drop; a panic while it
+/// is held marks the value inconsistent (see [`Value`]).
+///
+/// The guard copies values in and out (no reference into shared memory), so holding several
+/// (the lock is recursive) is sound.
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct ValueGuard<'a, T: ShmSafe> {
+    value: &'a Value<T>,
+}
+
+impl<T: ShmSafe> ValueGuard<'_, T> {
+    /// The value.
+    #[must_use]
+    pub fn get(&self) -> T {
+        // SAFETY: this guard holds the lock; the area is a valid T.
+        unsafe { self.value.ptr().read() }
+    }
+
+    /// Replaces the value.
+    pub fn set(&mut self, value: T) {
+        // SAFETY: this guard holds the lock; the area is a T.
+        unsafe { self.value.ptr().write(value) };
+    }
+
+    /// Declares the value consistent again (see [`Value::mark_consistent`]).
+    pub fn mark_consistent(&self) {
+        self.value.mark_consistent();
+    }
+}
+
+impl<T: ShmSafe> Drop for ValueGuard<'_, T> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.value.state().set_died(Some(0));
+        }
+        let _ = self.value.state().release();
+    }
+}
+
+impl<T: ShmSafe + fmt::Debug> fmt::Debug for ValueGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ValueGuard").field(&self.get()).finish()
+    }
+}
+
+impl<T: ShmSafe + fmt::Debug> fmt::Debug for Value<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Value")
+            .field("value", &self.get())
+            .field("consistent", &self.is_consistent())
+            .finish()
+    }
+}
+
+impl<T: ShmSafe> Serialize for Value<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (&self.lock, DataHandle::<T, _>::new(self.shm.clone())).serialize(s)
+    }
+}
+
+impl<'de, T: ShmSafe> Deserialize<'de> for Value<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let (lock, data) = <(RLock, DataHandle<T, ValueState>)>::deserialize(d)?;
+        if data.0.state().len() != 1 || data.0.data_len() < size_of::<T>() {
+            return Err(D::Error::custom("a received Value has the wrong size"));
+        }
+        Ok(Self {
+            lock,
+            shm: data.0,
+            _t: PhantomData,
+        })
+    }
+}
+

@@ -1,0 +1,452 @@
+//! [`Barrier`]: Python's `multiprocessing.Barrier`, robust to the death of a party.
+//!
+//! The state machine is Python's (`threading.Barrier`): *filling* while parties arrive;
+//! the last one runs the action and switches to *draining*, which lets everyone leave; the
+//! last to leave switches back to *filling*. `reset` (while parties wait) switches to
+//! *resetting*: those waiting leave with [`BarrierError::Broken`], and the last to leave
+//! makes the barrier usable again. `abort`, a timeout, a panicking action or a dead party
+//! switch to *broken* until `reset`. Arrivals during draining or resetting wait for it to
+//! finish, so a slow leaver can never be confused by a later generation.
+//!
+//! The state is guarded by a robust lock word (see `raw_lock`) in the segment; state changes
+//! bump a sequence word and wake every parked party (a condition variable without a
+//! separate lock). Each party inside `wait` writes its process identity into a slot; a parked
+//! party wakes periodically to check that the others in the slots are alive, and a dead one
+//! breaks the barrier with [`BarrierError::PartyDied`].
+
+use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::time::{Duration, Instant};
+
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::atomic::{AtomicI32, AtomicU32, AtomicU64};
+use super::deadline;
+use super::error::BarrierError;
+use super::park::{Os, Park, Waited};
+use super::raw_lock::{self, Acquired};
+use super::self_id;
+use crate::process::entry;
+use crate::shm::{Kind, ShmBox, ShmState};
+
+const FILLING: i32 = 0;
+const DRAINING: i32 = 1;
+const RESETTING: i32 = -1;
+const BROKEN: i32 = -2;
+
+/// The most parties a barrier supports.
+const MAX_PARTIES: u32 = 1 << 16;
+const CHECK_FIRST: Duration = Duration::from_millis(2);
+const CHECK_MAX: Duration = Duration::from_millis(100);
+
+/// The shared state of a [`Barrier`]; the data area holds one `AtomicU64` slot per party.
+#[repr(C)]
+pub(crate) struct BarrierState {
+    lock: AtomicU64,
+    seq: AtomicU32,
+    parties: AtomicU32,
+    count: AtomicU32,
+    state: AtomicI32,
+    broken_by: AtomicU32,
+    has_action: AtomicU32,
+    action: AtomicU64,
+    action_layout: AtomicU64,
+}
+
+#[cfg(not(loom))]
+const _: () = assert!(size_of::<BarrierState>() == 48);
+
+// SAFETY: atomics only; every value is checked before use (unknown states count as broken,
+// the party count is validated against the data area when the segment is opened).
+unsafe impl ShmState for BarrierState {
+    const KIND: Kind = Kind::Barrier;
+}
+
+/// A synchronization point for a fixed number of processes: Python's
+/// `multiprocessing.Barrier`.
+///
+/// Each party calls [`wait`](Barrier::wait); all return once the last has arrived, each with
+/// a distinct index in `0..parties` (so exactly one gets 0). An optional action (a plain
+/// `fn()`) runs once per round, in the last party to arrive, before the others are released.
+///
+/// ```
+/// use mproc::{Barrier, Process};
+/// use std::time::Duration;
+///
+/// fn party(b: Barrier) -> u32 {
+///     b.wait_timeout(Duration::from_secs(10)).unwrap()
+/// }
+///
+/// # fn main() -> mproc::Result<()> {
+/// let b = Barrier::new(2)?;
+/// let child = Process::new(party, b.clone()).start()?;
+/// let mine = b.wait_timeout(Duration::from_secs(10))?;
+/// assert_eq!(mine + child.join()?, 1); // indices 0 and 1
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Barrier {
+    shm: ShmBox<BarrierState>,
+    /// Read once (and validated) when the handle was made; the shared copy is not trusted.
+    parties: u32,
+}
+
+/// The internal lock, held.
+struct Held<'a> {
+    b: &'a Barrier,
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        let _ = raw_lock::unlock::<Os>(&self.b.state().lock);
+    }
+}
+
+impl Barrier {
+    /// A barrier for `parties` processes (or threads).
+    ///
+    /// # Errors
+    /// [`BarrierError::InvalidParties`] for 0 (Python accepts it and hangs) or more than
+    /// 65536; [`ShmError`](crate::ShmError) if the shared memory cannot be created.
+    pub fn new(parties: u32) -> crate::Result<Self> {
+        Self::create(parties, None)
+    }
+
+    /// A barrier whose `action` runs once per round, in the last party to arrive, before the
+    /// parties are released. If it panics, that party gets
+    /// [`BarrierError::ActionPanicked`] and the barrier breaks.
+    ///
+    /// # Errors
+    /// As [`new`](Barrier::new); [`BarrierError::ActionNotInExecutable`] if `action` is not in
+    /// the main executable (a spawned process could not call it).
+    pub fn with_action(parties: u32, action: fn()) -> crate::Result<Self> {
+        let encoded = entry::fn_to_offset(action).ok_or(BarrierError::ActionNotInExecutable)?;
+        Self::create(parties, Some(encoded))
+    }
+
+    fn create(parties: u32, action: Option<(i64, i64)>) -> crate::Result<Self> {
+        if parties == 0 || parties > MAX_PARTIES {
+            return Err(BarrierError::InvalidParties {
+                parties: u64::from(parties),
+                max: MAX_PARTIES,
+            }
+            .into());
+        }
+        let slots = parties as usize * size_of::<AtomicU64>();
+        let shm = ShmBox::create(0, slots, |s: &BarrierState, _| {
+            s.parties.store(parties, Relaxed);
+            if let Some((offset, layout)) = action {
+                s.has_action.store(1, Relaxed);
+                s.action.store(offset.cast_unsigned(), Relaxed);
+                s.action_layout.store(layout.cast_unsigned(), Relaxed);
+            }
+        })?;
+        Ok(Self { shm, parties })
+    }
+
+    fn state(&self) -> &BarrierState {
+        self.shm.state()
+    }
+
+    fn slots(&self) -> &[AtomicU64] {
+        // SAFETY: the data area is 64-byte aligned and holds at least `parties` u64 slots
+        // (made so, or checked when the segment was received); atomics may alias other
+        // processes' writes.
+        unsafe {
+            std::slice::from_raw_parts(
+                self.shm.data().as_ptr().cast::<AtomicU64>(),
+                self.parties as usize,
+            )
+        }
+    }
+
+    /// The number of parties.
+    #[must_use]
+    pub fn parties(&self) -> u32 {
+        self.parties
+    }
+
+    /// How many parties are waiting now.
+    #[must_use]
+    pub fn n_waiting(&self) -> u32 {
+        let s = self.state();
+        if s.state.load(Relaxed) == FILLING {
+            s.count.load(Relaxed)
+        } else {
+            0
+        }
+    }
+
+    /// Whether the barrier is broken (until [`reset`](Barrier::reset)).
+    #[must_use]
+    pub fn is_broken(&self) -> bool {
+        self.state().state.load(Relaxed) == BROKEN
+    }
+
+    /// Waits for all parties; returns this party's arrival index.
+    ///
+    /// # Errors
+    /// [`BarrierError::Broken`] if the barrier is or becomes broken (aborted, reset,
+    /// another party timed out); [`BarrierError::PartyDied`] if a party died while waiting;
+    /// [`BarrierError::ActionPanicked`] in the party whose action panicked.
+    pub fn wait(&self) -> Result<u32, BarrierError> {
+        self.wait_until(None)
+    }
+
+    /// Like [`wait`](Barrier::wait), for at most `timeout`; a timeout breaks the barrier for
+    /// every party (as in Python).
+    ///
+    /// # Errors
+    /// [`BarrierError::Timeout`] for this party when it expires; otherwise as
+    /// [`wait`](Barrier::wait).
+    pub fn wait_timeout(&self, timeout: Duration) -> Result<u32, BarrierError> {
+        self.wait_until(deadline::after(timeout))
+    }
+
+    /// Breaks the barrier: current and future waiters get [`BarrierError::Broken`] until
+    /// [`reset`](Barrier::reset).
+    pub fn abort(&self) {
+        let held = self.lock_state();
+        self.break_with(&held, 0);
+    }
+
+    /// Returns the barrier to its initial state; parties waiting now get
+    /// [`BarrierError::Broken`].
+    pub fn reset(&self) {
+        let held = self.lock_state();
+        let s = self.state();
+        if s.count.load(Relaxed) > 0 {
+            if matches!(s.state.load(Relaxed), FILLING | BROKEN) {
+                s.state.store(RESETTING, Relaxed);
+            }
+        } else {
+            s.state.store(FILLING, Relaxed);
+        }
+        s.broken_by.store(0, Relaxed);
+        self.notify_all(&held);
+    }
+
+    fn wait_until(&self, deadline: Option<Instant>) -> Result<u32, BarrierError> {
+        let me = self_id();
+        let mut held = self.lock_state();
+        // Python's `_enter`: wait for a previous round to drain or reset.
+        while matches!(self.state().state.load(Relaxed), DRAINING | RESETTING) {
+            let (h, waited) = self.park(held, deadline);
+            held = h;
+            if waited == Waited::TimedOut {
+                self.break_with(&held, 0);
+                return Err(BarrierError::Timeout);
+            }
+        }
+        let s = self.state();
+        if s.state.load(Relaxed) != FILLING {
+            return Err(self.broken_error());
+        }
+        let index = s.count.load(Relaxed);
+        if index >= self.parties {
+            // Only a corrupted state gets here; refuse rather than overrun.
+            self.break_with(&held, 0);
+            return Err(BarrierError::Broken);
+        }
+        s.count.store(index + 1, Relaxed);
+        let slot = self.take_slot(me);
+        let result = if index + 1 == self.parties {
+            self.release_round(&held)
+        } else {
+            let (h, r) = self.wait_for_round(held, deadline);
+            held = h;
+            r
+        };
+        self.leave(&held, slot);
+        result.map(|()| index)
+    }
+
+    /// The last party: runs the action, then lets everyone go.
+    fn release_round(&self, held: &Held<'_>) -> Result<(), BarrierError> {
+        if let Some(action) = self.action() {
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(action)) {
+                self.break_with(held, 0);
+                return Err(BarrierError::ActionPanicked {
+                    message: entry::panic_message(&*payload),
+                });
+            }
+        }
+        self.state().state.store(DRAINING, Relaxed);
+        self.notify_all(held);
+        Ok(())
+    }
+
+    /// Python's `_wait`: parked until the round is released or broken.
+    fn wait_for_round<'a>(
+        &'a self,
+        mut held: Held<'a>,
+        deadline: Option<Instant>,
+    ) -> (Held<'a>, Result<(), BarrierError>) {
+        loop {
+            match self.state().state.load(Relaxed) {
+                FILLING => {}
+                DRAINING => return (held, Ok(())),
+                _ => return (held, Err(self.broken_error())),
+            }
+            let (h, waited) = self.park(held, deadline);
+            held = h;
+            if waited == Waited::TimedOut && self.state().state.load(Relaxed) == FILLING {
+                self.break_with(&held, 0);
+                return (held, Err(BarrierError::Timeout));
+            }
+        }
+    }
+
+    /// Python's `_exit`: the last to leave a drained or reset round reopens the barrier.
+    fn leave(&self, held: &Held<'_>, slot: Option<usize>) {
+        let s = self.state();
+        if let Some(i) = slot {
+            self.slots()[i].store(0, Relaxed);
+        }
+        let count = s.count.load(Relaxed).saturating_sub(1);
+        s.count.store(count, Relaxed);
+        if count == 0 && matches!(s.state.load(Relaxed), DRAINING | RESETTING) {
+            s.state.store(FILLING, Relaxed);
+            self.notify_all(held);
+        }
+    }
+
+    fn take_slot(&self, me: u64) -> Option<usize> {
+        let slots = self.slots();
+        let free = slots.iter().position(|s| s.load(Relaxed) == 0)?;
+        slots[free].store(me, Relaxed);
+        Some(free)
+    }
+
+    fn action(&self) -> Option<fn()> {
+        let s = self.state();
+        if s.has_action.load(Relaxed) == 0 {
+            return None;
+        }
+        let offset = s.action.load(Relaxed).cast_signed();
+        let layout = s.action_layout.load(Relaxed).cast_signed();
+        // SAFETY: the creator stored an offset made by `fn_to_offset` in a process running
+        // this executable (the layout marker is checked); the segment is shared only with
+        // processes mproc started from this executable.
+        unsafe { entry::fn_from_offset(offset, layout) }
+    }
+
+    fn broken_error(&self) -> BarrierError {
+        match self.state().broken_by.load(Relaxed) {
+            0 => BarrierError::Broken,
+            pid => BarrierError::PartyDied {
+                pid: pid.cast_signed(),
+            },
+        }
+    }
+
+    fn break_with(&self, held: &Held<'_>, pid: i32) {
+        let s = self.state();
+        s.state.store(BROKEN, Relaxed);
+        s.broken_by.store(pid.cast_unsigned(), Relaxed);
+        self.notify_all(held);
+    }
+
+    fn notify_all(&self, _held: &Held<'_>) {
+        let s = self.state();
+        s.seq.fetch_add(1, Release);
+        Os::wake(&s.seq, u32::MAX);
+    }
+
+    /// Takes the internal lock; if its holder died, the state may be half-updated: the
+    /// barrier breaks.
+    fn lock_state(&self) -> Held<'_> {
+        let taken = raw_lock::lock::<Os>(&self.state().lock, self_id(), None)
+            .expect("invariant: an acquire without deadline does not time out");
+        let held = Held { b: self };
+        if let Acquired::OwnerDied(id) = taken {
+            self.remove_dead();
+            self.break_with(&held, raw_lock::pid_of(id));
+        }
+        held
+    }
+
+    /// Releases the internal lock, parks until a state change, `deadline`, or the next
+    /// liveness check, and takes the lock again.
+    fn park<'a>(&'a self, mut held: Held<'a>, deadline: Option<Instant>) -> (Held<'a>, Waited) {
+        let s = self.state();
+        let mut interval = CHECK_FIRST;
+        loop {
+            let seq = s.seq.load(Relaxed);
+            drop(held);
+            let check = Instant::now() + interval;
+            let until = deadline.map_or(check, |d| d.min(check));
+            let waited = Os::wait(&s.seq, seq, Some(until));
+            held = self.lock_state();
+            if s.seq.load(Acquire) != seq {
+                return (held, Waited::Woken);
+            }
+            if deadline.is_some_and(|d| d <= Instant::now()) {
+                return (held, Waited::TimedOut);
+            }
+            if waited == Waited::TimedOut {
+                if let Some(pid) = self.remove_dead() {
+                    self.break_with(&held, pid);
+                    return (held, Waited::Woken);
+                }
+                interval = (interval * 2).min(CHECK_MAX);
+            }
+        }
+    }
+
+    /// Clears the slots of dead parties (they will never leave) and returns one's pid.
+    fn remove_dead(&self) -> Option<i32> {
+        let me = self_id();
+        let s = self.state();
+        let mut dead = None;
+        for slot in self.slots() {
+            let id = slot.load(Relaxed);
+            if id != 0 && id != me && !Os::alive(id) {
+                slot.store(0, Relaxed);
+                s.count.store(s.count.load(Relaxed).saturating_sub(1), Relaxed);
+                dead = Some(raw_lock::pid_of(id));
+            }
+        }
+        dead
+    }
+}
+
+impl fmt::Debug for Barrier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Barrier")
+            .field("parties", &self.parties)
+            .field("n_waiting", &self.n_waiting())
+            .field("broken", &self.is_broken())
+            .finish()
+    }
+}
+
+impl PartialEq for Barrier {
+    /// Two handles are equal when they share one mapping (clones of each other).
+    fn eq(&self, other: &Self) -> bool {
+        self.shm.same(&other.shm)
+    }
+}
+
+impl Serialize for Barrier {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.shm.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Barrier {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let shm: ShmBox<BarrierState> = ShmBox::deserialize(d, 0, "Barrier")?;
+        let parties = shm.state().parties.load(Relaxed);
+        let room = shm.data_len() / size_of::<AtomicU64>();
+        if parties == 0 || parties > MAX_PARTIES || parties as usize > room {
+            return Err(D::Error::custom(format!(
+                "a received barrier claims {parties} parties but has room for {room}"
+            )));
+        }
+        Ok(Self { shm, parties })
+    }
+}

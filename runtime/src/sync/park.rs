@@ -1,0 +1,79 @@
+//! How the OS-independent algorithms block: [`Park`] abstracts futex waits, process identity
+//! and liveness, so the same code runs on shared memory in real processes ([`Os`]) and on the
+//! heap under `loom` (see `sync::loom_tests`).
+
+use std::time::Instant;
+
+use super::atomic::{AtomicU32, AtomicU64};
+pub(crate) use crate::sys::futex::Waited;
+
+/// Blocking and identity services used by the lock, semaphore, event, condition and barrier
+/// algorithms. All methods are associated functions: implementors are zero-sized markers.
+pub(crate) trait Park {
+    /// Blocks while `*word == expected`, until woken, spuriously, or `deadline`.
+    fn wait(word: &AtomicU32, expected: u32, deadline: Option<Instant>) -> Waited;
+    /// Wakes up to `n` waiters of `word` (`u32::MAX`: all).
+    fn wake(word: &AtomicU32, n: u32);
+    /// [`Park::wait`] on the low 32 bits of a 64-bit word.
+    fn wait_low(word: &AtomicU64, expected: u32, deadline: Option<Instant>) -> Waited;
+    /// [`Park::wake`] for the low 32 bits of a 64-bit word.
+    fn wake_low(word: &AtomicU64, n: u32);
+    /// Whether the owner named by `id` (a process identity) is alive.
+    fn alive(id: u64) -> bool;
+    /// One step of a bounded spin.
+    fn spin();
+}
+
+/// The real thing: futexes on shared memory, pidfd liveness.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Os;
+
+#[cfg(not(loom))]
+impl Park for Os {
+    #[inline]
+    fn wait(word: &AtomicU32, expected: u32, deadline: Option<Instant>) -> Waited {
+        crate::sys::futex::wait(word, expected, deadline)
+    }
+    #[inline]
+    fn wake(word: &AtomicU32, n: u32) {
+        crate::sys::futex::wake(word, n);
+    }
+    #[inline]
+    fn wait_low(word: &AtomicU64, expected: u32, deadline: Option<Instant>) -> Waited {
+        crate::sys::futex::wait_low(word, expected, deadline)
+    }
+    #[inline]
+    fn wake_low(word: &AtomicU64, n: u32) {
+        crate::sys::futex::wake_low(word, n);
+    }
+    fn alive(id: u64) -> bool {
+        id == crate::sys::owner::self_id() || crate::sys::owner::is_alive(id)
+    }
+    #[inline]
+    fn spin() {
+        std::hint::spin_loop();
+    }
+}
+
+/// Under `loom`, shared-memory objects are never used (only the heap models run), but the
+/// crate must still compile: `Os` then panics if called.
+#[cfg(loom)]
+impl Park for Os {
+    fn wait(_: &AtomicU32, _: u32, _: Option<Instant>) -> Waited {
+        unreachable!("shared-memory objects are not used under loom")
+    }
+    fn wake(_: &AtomicU32, _: u32) {}
+    fn wait_low(_: &AtomicU64, _: u32, _: Option<Instant>) -> Waited {
+        unreachable!("shared-memory objects are not used under loom")
+    }
+    fn wake_low(_: &AtomicU64, _: u32) {}
+    fn alive(_: u64) -> bool {
+        true
+    }
+    fn spin() {}
+}
+
+/// How many times a contended operation re-checks before parking: a few microseconds, which
+/// covers a hand-off between two running processes (~0.1 µs) without burning a time slice
+/// when the other side is descheduled.
+pub(crate) const SPIN_LIMIT: u32 = 100;

@@ -1,0 +1,394 @@
+//! [`RLock`]: Python's `multiprocessing.RLock`, robust to the death of its holder.
+
+use std::fmt;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::atomic::{AtomicU32, AtomicU64};
+use super::error::{LockError, OwnerDied, TryLockError};
+use super::lock::{LockResult, TryLockResult};
+use super::park::Os;
+use super::raw_lock::{self, Acquired};
+use super::{deadline, self_id, self_tid};
+use crate::shm::{Kind, ShmBox, ShmError, ShmState};
+
+/// The shared state of a recursive lock (also embedded in `Value`, `Array`).
+#[repr(C)]
+pub(crate) struct RLockState {
+    /// The lock word (see `raw_lock`): the owning process.
+    word: AtomicU64,
+    /// The owning thread's kernel id, while locked.
+    tid: AtomicU32,
+    /// The recursion depth; only the owning thread touches it.
+    count: AtomicU32,
+    /// The pid of the last owner that died holding the lock, until cleared (0: none). A
+    /// `Value` or `Array` guarded by this lock reads it as "inconsistent".
+    died: AtomicU32,
+    reserved: AtomicU32,
+}
+
+#[cfg(not(loom))]
+const _: () = assert!(size_of::<RLockState>() == 24);
+
+// SAFETY: atomics only; all-zero is "unlocked".
+unsafe impl ShmState for RLockState {
+    const KIND: Kind = Kind::RLock;
+}
+
+/// `died` value for "inconsistent, no dead pid known".
+const UNKNOWN_OWNER: u32 = u32::MAX;
+
+/// Who is asking: this process and thread.
+#[derive(Clone, Copy)]
+struct Me {
+    id: u64,
+    tid: u32,
+}
+
+impl Me {
+    fn now() -> Self {
+        Self {
+            id: self_id(),
+            tid: self_tid(),
+        }
+    }
+}
+
+impl RLockState {
+    fn owned_by(&self, me: Me) -> bool {
+        raw_lock::owner(self.word.load(Relaxed)) == me.id && self.tid.load(Relaxed) == me.tid
+    }
+
+    /// Acquires (recursively if `me` owns it already) until `deadline`; `try_` when `try_`.
+    pub(crate) fn acquire(
+        &self,
+        deadline: Option<Instant>,
+        try_: bool,
+    ) -> Result<Acquired, AcquireFailed> {
+        let me = Me::now();
+        if self.owned_by(me) {
+            let count = self.count.load(Relaxed);
+            let next = count.checked_add(1).ok_or(AcquireFailed::Overflow)?;
+            self.count.store(next, Relaxed);
+            return Ok(Acquired::Clean);
+        }
+        let taken = if try_ {
+            raw_lock::try_lock::<Os>(&self.word, me.id)
+        } else {
+            raw_lock::lock::<Os>(&self.word, me.id, deadline)
+        }
+        .map_err(|_| AcquireFailed::Busy)?;
+        self.tid.store(me.tid, Relaxed);
+        self.count.store(1, Relaxed);
+        if let Acquired::OwnerDied(id) = taken {
+            self.set_died(Some(raw_lock::pid_of(id)));
+        }
+        Ok(taken)
+    }
+
+    /// The pid of an owner that died holding the lock, until cleared with [`set_died`](Self::set_died).
+    /// `Some(0)` when the data was marked inconsistent without a dead owner (a panic).
+    pub(crate) fn died(&self) -> Option<i32> {
+        match self.died.load(Relaxed) {
+            0 => None,
+            UNKNOWN_OWNER => Some(0),
+            pid => Some(pid.cast_signed()),
+        }
+    }
+
+    /// Marks the protected data consistent (`None`) or inconsistent because `pid` died
+    /// (`Some(0)`: for another reason, such as a panic while holding a guard).
+    pub(crate) fn set_died(&self, pid: Option<i32>) {
+        let raw = match pid {
+            None => 0,
+            Some(p) if p > 0 => p.cast_unsigned(),
+            Some(_) => UNKNOWN_OWNER,
+        };
+        self.died.store(raw, Relaxed);
+    }
+
+    pub(crate) fn release(&self) -> Result<(), LockError> {
+        let me = Me::now();
+        if !self.owned_by(me) {
+            return Err(LockError::NotOwner);
+        }
+        let count = self.count.load(Relaxed);
+        if count > 1 {
+            self.count.store(count - 1, Relaxed);
+            return Ok(());
+        }
+        self.count.store(0, Relaxed);
+        self.tid.store(0, Relaxed);
+        raw_lock::unlock::<Os>(&self.word)
+            .map(drop)
+            .map_err(|_| LockError::NotOwner)
+    }
+
+    /// Releases every level held by the calling thread; returns the depth to restore.
+    pub(crate) fn release_all(&self) -> Result<u32, LockError> {
+        let me = Me::now();
+        if !self.owned_by(me) {
+            return Err(LockError::NotOwner);
+        }
+        let depth = self.count.load(Relaxed);
+        self.count.store(1, Relaxed);
+        self.release()?;
+        Ok(depth)
+    }
+
+    /// Re-acquires after [`release_all`](Self::release_all), restoring `depth`.
+    pub(crate) fn reacquire(&self, depth: u32) -> Result<(), LockError> {
+        let taken = self.acquire(None, false).map_err(AcquireFailed::into_lock_error)?;
+        self.count.store(depth.max(1), Relaxed);
+        outcome(taken)
+    }
+
+    pub(crate) fn is_owned_by_caller(&self) -> bool {
+        self.owned_by(Me::now())
+    }
+
+    pub(crate) fn depth(&self) -> u32 {
+        if raw_lock::is_locked(&self.word) {
+            self.count.load(Relaxed)
+        } else {
+            0
+        }
+    }
+}
+
+/// Why [`RLockState::acquire`] did not acquire.
+pub(crate) enum AcquireFailed {
+    Busy,
+    Overflow,
+}
+
+impl AcquireFailed {
+    pub(crate) fn into_lock_error(self) -> LockError {
+        match self {
+            AcquireFailed::Busy => LockError::Timeout,
+            AcquireFailed::Overflow => LockError::RecursionOverflow,
+        }
+    }
+}
+
+fn outcome(taken: Acquired) -> Result<(), LockError> {
+    match taken {
+        Acquired::Clean => Ok(()),
+        Acquired::OwnerDied(id) => Err(LockError::OwnerDied {
+            pid: raw_lock::pid_of(id),
+        }),
+    }
+}
+
+/// A recursive lock shared between processes: Python's `multiprocessing.RLock`.
+///
+/// The owner is a (process, thread) pair; the owner may acquire it again, and must release it
+/// as many times. Releasing it from anywhere else is [`LockError::NotOwner`]. Like [`Lock`](
+/// crate::Lock), it survives the death of its holding process: the next acquirer takes it over
+/// and is told ([`LockError::OwnerDied`] / [`OwnerDied`]).
+///
+/// ```
+/// use mproc::RLock;
+///
+/// # fn main() -> mproc::Result<()> {
+/// let lock = RLock::new()?;
+/// let outer = lock.lock()?;
+/// let inner = lock.lock()?; // same thread: no deadlock
+/// drop(inner);
+/// drop(outer);
+/// assert!(lock.release().is_err()); // not held any more
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct RLock {
+    shm: ShmBox<RLockState>,
+}
+
+impl RLock {
+    /// A new, unlocked recursive lock.
+    ///
+    /// # Errors
+    /// [`ShmError`] if the shared memory cannot be created.
+    pub fn new() -> Result<Self, ShmError> {
+        Ok(Self {
+            shm: ShmBox::create(0, 0, |_, _| {})?,
+        })
+    }
+
+    pub(crate) fn state(&self) -> &RLockState {
+        self.shm.state()
+    }
+
+    /// Blocks until the lock is acquired (at once if this thread owns it).
+    ///
+    /// # Errors
+    /// [`LockError::OwnerDied`]: the previous owner died; the lock was taken over and **is now
+    /// held by the caller**. [`LockError::RecursionOverflow`] past `u32::MAX` levels.
+    pub fn acquire(&self) -> Result<(), LockError> {
+        let taken = self
+            .state()
+            .acquire(None, false)
+            .map_err(AcquireFailed::into_lock_error)?;
+        outcome(taken)
+    }
+
+    /// Acquires if free, owned by this thread, or held by a dead process; never waits.
+    ///
+    /// # Errors
+    /// [`LockError::WouldBlock`] if another thread or process holds it; otherwise as
+    /// [`acquire`](RLock::acquire).
+    pub fn try_acquire(&self) -> Result<(), LockError> {
+        let taken = self.state().acquire(None, true).map_err(|e| match e {
+            AcquireFailed::Busy => LockError::WouldBlock,
+            AcquireFailed::Overflow => LockError::RecursionOverflow,
+        })?;
+        outcome(taken)
+    }
+
+    /// Waits at most `timeout` for the lock.
+    ///
+    /// # Errors
+    /// [`LockError::Timeout`] if not acquired in time; otherwise as
+    /// [`acquire`](RLock::acquire).
+    pub fn acquire_timeout(&self, timeout: Duration) -> Result<(), LockError> {
+        let taken = self
+            .state()
+            .acquire(deadline::after(timeout), false)
+            .map_err(AcquireFailed::into_lock_error)?;
+        outcome(taken)
+    }
+
+    /// Releases one level of ownership.
+    ///
+    /// # Errors
+    /// [`LockError::NotOwner`] if the calling thread does not own the lock.
+    pub fn release(&self) -> Result<(), LockError> {
+        self.state().release()
+    }
+
+    /// Whether anyone holds the lock.
+    #[must_use]
+    pub fn is_locked(&self) -> bool {
+        raw_lock::is_locked(&self.state().word)
+    }
+
+    /// Whether the calling thread owns the lock.
+    #[must_use]
+    pub fn is_owned(&self) -> bool {
+        self.state().is_owned_by_caller()
+    }
+
+    /// Blocks until acquired; the guard releases one level on drop.
+    ///
+    /// # Errors
+    /// [`OwnerDied`] (holding the guard) if the previous owner died.
+    ///
+    /// # Panics
+    /// If this thread already holds the lock `u32::MAX` times.
+    pub fn lock(&self) -> LockResult<RLockGuard<'_>> {
+        let taken = match self.state().acquire(None, false) {
+            Ok(t) => t,
+            Err(AcquireFailed::Overflow) => panic!("recursive lock acquired too many times"),
+            Err(AcquireFailed::Busy) => unreachable!("an acquire without deadline waits"),
+        };
+        self.guard(taken)
+    }
+
+    /// Like [`lock`](RLock::lock), but never waits.
+    ///
+    /// # Errors
+    /// [`TryLockError::WouldBlock`] if another thread or process holds it;
+    /// [`TryLockError::OwnerDied`] as for [`lock`](RLock::lock).
+    ///
+    /// # Panics
+    /// As [`lock`](RLock::lock).
+    pub fn try_lock(&self) -> TryLockResult<RLockGuard<'_>> {
+        self.guard_or(self.state().acquire(None, true), TryLockError::WouldBlock)
+    }
+
+    /// Like [`lock`](RLock::lock), waiting at most `timeout`.
+    ///
+    /// # Errors
+    /// [`TryLockError::Timeout`] if not acquired in time; [`TryLockError::OwnerDied`] as for
+    /// [`lock`](RLock::lock).
+    ///
+    /// # Panics
+    /// As [`lock`](RLock::lock).
+    pub fn lock_timeout(&self, timeout: Duration) -> TryLockResult<RLockGuard<'_>> {
+        let r = self.state().acquire(deadline::after(timeout), false);
+        self.guard_or(r, TryLockError::Timeout)
+    }
+
+    fn guard_or<'a>(
+        &'a self,
+        r: Result<Acquired, AcquireFailed>,
+        busy: TryLockError<RLockGuard<'a>>,
+    ) -> TryLockResult<RLockGuard<'a>> {
+        match r {
+            Ok(taken) => Ok(self.guard(taken)?),
+            Err(AcquireFailed::Busy) => Err(busy),
+            Err(AcquireFailed::Overflow) => panic!("recursive lock acquired too many times"),
+        }
+    }
+
+    fn guard(&self, taken: Acquired) -> LockResult<RLockGuard<'_>> {
+        let guard = RLockGuard { lock: self };
+        match taken {
+            Acquired::Clean => Ok(guard),
+            Acquired::OwnerDied(id) => Err(OwnerDied::new(guard, raw_lock::pid_of(id))),
+        }
+    }
+}
+
+/// Holds one level of an [`RLock`]; releases it when dropped (also during a panic).
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct RLockGuard<'a> {
+    lock: &'a RLock,
+}
+
+impl Drop for RLockGuard<'_> {
+    fn drop(&mut self) {
+        // Fails only if a condition wait on another handle left the lock elsewhere.
+        let _ = self.lock.release();
+    }
+}
+
+impl fmt::Debug for RLockGuard<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RLockGuard").finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for RLock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RLock")
+            .field("locked", &self.is_locked())
+            .field("owned_by_caller", &self.is_owned())
+            .field("depth", &self.state().depth())
+            .finish()
+    }
+}
+
+impl PartialEq for RLock {
+    /// Two handles are equal when they share one mapping (clones of each other).
+    fn eq(&self, other: &Self) -> bool {
+        self.shm.same(&other.shm)
+    }
+}
+
+impl Serialize for RLock {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.shm.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for RLock {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Self {
+            shm: ShmBox::deserialize(d, 0, "RLock")?,
+        })
+    }
+}

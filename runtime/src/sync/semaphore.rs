@@ -1,0 +1,357 @@
+//! [`Semaphore`] and [`BoundedSemaphore`]: Python's, on a futex counter.
+//!
+//! The counter is a 32-bit word in shared memory; a separate word counts parked waiters so a
+//! release makes a system call only when someone waits.
+//!
+//! # Memory ordering
+//! Taking a permit is a CAS with `Acquire`; adding permits uses `SeqCst`, as do the waiter's
+//! registration and the releaser's check of the waiter count. This is the Dekker pattern: a
+//! releaser either sees the waiter's registration (and wakes it) or the waiter's futex sees
+//! the new count (and does not sleep).
+
+use std::fmt;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, SeqCst};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::atomic::AtomicU32;
+use super::deadline;
+use super::error::SemaphoreError;
+use super::park::{Os, Park, SPIN_LIMIT, Waited};
+use crate::shm::{Kind, ShmBox, ShmError, ShmState};
+
+/// The shared state of a semaphore; generic over [`Park`] so `loom` can check it on the heap.
+#[repr(C)]
+pub(crate) struct SemState {
+    count: AtomicU32,
+    waiters: AtomicU32,
+    /// The largest allowed count (the initial value for a bounded semaphore).
+    max: AtomicU32,
+    reserved: AtomicU32,
+}
+
+#[cfg(not(loom))]
+const _: () = assert!(size_of::<SemState>() == 16);
+
+// SAFETY: atomics only; any content is a count, a waiter count and a maximum.
+unsafe impl ShmState for SemState {
+    const KIND: Kind = Kind::Semaphore;
+}
+
+/// A release would exceed the maximum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TooMany;
+
+impl SemState {
+    #[cfg(loom)]
+    pub(crate) fn new(count: u32, max: u32) -> Self {
+        Self {
+            count: AtomicU32::new(count),
+            waiters: AtomicU32::new(0),
+            max: AtomicU32::new(max),
+            reserved: AtomicU32::new(0),
+        }
+    }
+
+    fn init(&self, count: u32, max: u32) {
+        self.count.store(count, Relaxed);
+        self.max.store(max, Relaxed);
+    }
+
+    fn try_take(&self) -> bool {
+        let mut c = self.count.load(Relaxed);
+        while c > 0 {
+            match self.count.compare_exchange_weak(c, c - 1, Acquire, Relaxed) {
+                Ok(_) => return true,
+                Err(now) => c = now,
+            }
+        }
+        false
+    }
+
+    /// Takes one permit, waiting until `deadline` (`None`: forever). `false` on timeout.
+    pub(crate) fn acquire<P: Park>(&self, deadline: Option<Instant>) -> bool {
+        if self.try_take() {
+            return true;
+        }
+        if deadline.is_some_and(|d| d <= Instant::now()) {
+            return false;
+        }
+        for _ in 0..SPIN_LIMIT {
+            P::spin();
+            if self.count.load(Relaxed) > 0 && self.try_take() {
+                return true;
+            }
+        }
+        loop {
+            if self.try_take() {
+                return true;
+            }
+            self.waiters.fetch_add(1, SeqCst);
+            let waited = P::wait(&self.count, 0, deadline);
+            self.waiters.fetch_sub(1, Relaxed);
+            if waited == Waited::TimedOut {
+                return self.try_take();
+            }
+        }
+    }
+
+    /// Adds `n` permits and wakes as many waiters.
+    pub(crate) fn release<P: Park>(&self, n: u32) -> Result<(), TooMany> {
+        let max = self.max.load(Relaxed);
+        let mut c = self.count.load(Relaxed);
+        loop {
+            let next = c.checked_add(n).filter(|v| *v <= max).ok_or(TooMany)?;
+            match self.count.compare_exchange_weak(c, next, SeqCst, Relaxed) {
+                Ok(_) => break,
+                Err(now) => c = now,
+            }
+        }
+        if self.waiters.load(SeqCst) > 0 {
+            P::wake(&self.count, n);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn value(&self) -> u32 {
+        self.count.load(Relaxed)
+    }
+}
+
+/// Tag for an unbounded semaphore (a `BoundedSemaphore` handle cannot be received as one).
+const UNBOUNDED: u64 = 1;
+const BOUNDED: u64 = 2;
+
+macro_rules! semaphore_api {
+    ($name:ident, $guard:ident, $tag:expr, $what:literal) => {
+        impl $name {
+            fn state(&self) -> &SemState {
+                self.shm.state()
+            }
+
+            /// Takes a permit, waiting as long as it takes.
+            pub fn acquire(&self) {
+                self.state().acquire::<Os>(None);
+            }
+
+            /// Takes a permit if one is available; never waits.
+            ///
+            /// # Errors
+            /// [`SemaphoreError::WouldBlock`] if the counter is zero.
+            pub fn try_acquire(&self) -> Result<(), SemaphoreError> {
+                if self.state().try_take() {
+                    Ok(())
+                } else {
+                    Err(SemaphoreError::WouldBlock)
+                }
+            }
+
+            /// Takes a permit, waiting at most `timeout`.
+            ///
+            /// # Errors
+            /// [`SemaphoreError::Timeout`] if none became available in time.
+            pub fn acquire_timeout(&self, timeout: Duration) -> Result<(), SemaphoreError> {
+                if self.state().acquire::<Os>(deadline::after(timeout)) {
+                    Ok(())
+                } else {
+                    Err(SemaphoreError::Timeout)
+                }
+            }
+
+            /// Takes a permit and returns a guard that gives it back on drop (Python's
+            /// `with sem:`).
+            pub fn guard(&self) -> $guard<'_> {
+                self.acquire();
+                $guard { sem: self }
+            }
+
+            /// Like [`guard`](Self::guard), but never waits.
+            ///
+            /// # Errors
+            /// [`SemaphoreError::WouldBlock`] if the counter is zero.
+            pub fn try_guard(&self) -> Result<$guard<'_>, SemaphoreError> {
+                self.try_acquire()?;
+                Ok($guard { sem: self })
+            }
+
+            /// Like [`guard`](Self::guard), waiting at most `timeout`.
+            ///
+            /// # Errors
+            /// [`SemaphoreError::Timeout`] if no permit became available in time.
+            pub fn guard_timeout(&self, timeout: Duration) -> Result<$guard<'_>, SemaphoreError> {
+                self.acquire_timeout(timeout)?;
+                Ok($guard { sem: self })
+            }
+
+            /// The current counter (Python's `get_value()`).
+            #[must_use]
+            pub fn value(&self) -> u32 {
+                self.state().value()
+            }
+        }
+
+        /// Holds one permit; gives it back when dropped (also during a panic).
+        #[must_use = "the permit is given back as soon as the guard is dropped"]
+        pub struct $guard<'a> {
+            sem: &'a $name,
+        }
+
+        impl Drop for $guard<'_> {
+            fn drop(&mut self) {
+                // Cannot exceed the maximum: this permit was taken from the counter.
+                let _ = self.sem.state().release::<Os>(1);
+            }
+        }
+
+        impl fmt::Debug for $guard<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($guard)).finish_non_exhaustive()
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct($what)
+                    .field("value", &self.value())
+                    .finish_non_exhaustive()
+            }
+        }
+
+        impl PartialEq for $name {
+            /// Two handles are equal when they share one mapping (clones of each other).
+            fn eq(&self, other: &Self) -> bool {
+                self.shm.same(&other.shm)
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                self.shm.serialize(s)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                Ok(Self {
+                    shm: ShmBox::deserialize(d, $tag, $what)?,
+                })
+            }
+        }
+    };
+}
+
+/// A counting semaphore shared between processes: Python's `multiprocessing.Semaphore`.
+///
+/// `acquire` takes a permit (waiting while there is none), `release` adds one. Releasing more
+/// than was acquired is allowed, up to [`Semaphore::MAX`]. A process that dies holding
+/// permits does not give them back (a semaphore has no owner); use a [`Lock`](crate::Lock)
+/// where that matters.
+///
+/// ```
+/// use mproc::Semaphore;
+///
+/// # fn main() -> mproc::Result<()> {
+/// let seats = Semaphore::new(2)?;
+/// let a = seats.guard();
+/// let b = seats.guard();
+/// assert!(seats.try_acquire().is_err()); // full
+/// drop(a);
+/// assert!(seats.try_acquire().is_ok());
+/// # drop(b);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Semaphore {
+    shm: ShmBox<SemState>,
+}
+
+impl Semaphore {
+    /// The largest counter value.
+    pub const MAX: u32 = u32::MAX;
+
+    /// A semaphore with `value` permits.
+    ///
+    /// # Errors
+    /// [`ShmError`] if the shared memory cannot be created.
+    pub fn new(value: u32) -> Result<Self, ShmError> {
+        Ok(Self {
+            shm: ShmBox::create(UNBOUNDED, 0, |s: &SemState, _| s.init(value, Self::MAX))?,
+        })
+    }
+
+    /// Adds a permit, waking one waiter.
+    ///
+    /// # Errors
+    /// [`SemaphoreError::TooManyReleases`] if the counter is at [`Semaphore::MAX`].
+    pub fn release(&self) -> Result<(), SemaphoreError> {
+        self.release_n(1)
+    }
+
+    /// Adds `n` permits, waking up to `n` waiters.
+    ///
+    /// # Errors
+    /// [`SemaphoreError::TooManyReleases`] if the counter would exceed [`Semaphore::MAX`]
+    /// (nothing is added then).
+    pub fn release_n(&self, n: u32) -> Result<(), SemaphoreError> {
+        self.state()
+            .release::<Os>(n)
+            .map_err(|_| SemaphoreError::TooManyReleases)
+    }
+}
+
+semaphore_api!(Semaphore, SemaphoreGuard, UNBOUNDED, "Semaphore");
+
+/// A semaphore that refuses to be released above its initial value: Python's
+/// `multiprocessing.BoundedSemaphore`.
+///
+/// ```
+/// use mproc::{BoundedSemaphore, SemaphoreError};
+///
+/// # fn main() -> mproc::Result<()> {
+/// let sem = BoundedSemaphore::new(1)?;
+/// assert_eq!(sem.release(), Err(SemaphoreError::TooManyReleases));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct BoundedSemaphore {
+    shm: ShmBox<SemState>,
+}
+
+impl BoundedSemaphore {
+    /// A semaphore with `value` permits, never more.
+    ///
+    /// # Errors
+    /// [`ShmError`] if the shared memory cannot be created.
+    pub fn new(value: u32) -> Result<Self, ShmError> {
+        Ok(Self {
+            shm: ShmBox::create(BOUNDED, 0, |s: &SemState, _| s.init(value, value))?,
+        })
+    }
+
+    /// Gives back a permit, waking one waiter.
+    ///
+    /// # Errors
+    /// [`SemaphoreError::TooManyReleases`] if the counter is already at its initial value
+    /// (checked atomically with the increment).
+    pub fn release(&self) -> Result<(), SemaphoreError> {
+        self.state()
+            .release::<Os>(1)
+            .map_err(|_| SemaphoreError::TooManyReleases)
+    }
+
+    /// The initial value: the most permits there can be.
+    #[must_use]
+    pub fn max_value(&self) -> u32 {
+        self.state().max.load(Relaxed)
+    }
+}
+
+semaphore_api!(
+    BoundedSemaphore,
+    BoundedSemaphoreGuard,
+    BOUNDED,
+    "BoundedSemaphore"
+);

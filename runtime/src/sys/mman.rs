@@ -1,0 +1,136 @@
+//! Anonymous shared memory: sealed memfds mapped `MAP_SHARED`.
+//!
+//! A segment is a memfd whose size is fixed by seals (`F_SEAL_GROW | F_SEAL_SHRINK`) right
+//! after it is sized, so no process holding the descriptor can truncate it under another's
+//! mapping (which would turn a later access into `SIGBUS`). A received descriptor is mapped only
+//! after its seals and size are checked. Nothing is named: the kernel frees the memory when the
+//! last descriptor and mapping are gone, however the processes end.
+
+use std::ffi::CStr;
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::ptr::NonNull;
+
+use super::cvt;
+
+/// The seals every segment carries.
+const SEALS: libc::c_int = libc::F_SEAL_GROW | libc::F_SEAL_SHRINK | libc::F_SEAL_SEAL;
+
+/// Creates a sealed memfd of exactly `len` bytes (zero-filled), named `name` for diagnostics
+/// (`/proc/<pid>/maps` shows `/memfd:<name>`).
+pub(crate) fn create_sealed(name: &CStr, len: usize) -> io::Result<OwnedFd> {
+    // SAFETY: `name` is a valid NUL-terminated string; the flags are valid memfd flags.
+    let fd = cvt(unsafe {
+        libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING)
+    })?;
+    // SAFETY: memfd_create just returned `fd`; nothing else owns it.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let size = libc::off_t::try_from(len).map_err(|_| io::Error::from_raw_os_error(libc::EFBIG))?;
+    // SAFETY: `fd` is an open memfd we own; ftruncate only changes its size.
+    cvt(unsafe { libc::ftruncate(fd.as_raw_fd(), size) })?;
+    // SAFETY: F_ADD_SEALS on a memfd created with MFD_ALLOW_SEALING; no pointers involved.
+    cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, SEALS) })?;
+    Ok(fd)
+}
+
+/// The size of the file behind `fd`, if it is a memfd sealed against resizing.
+///
+/// `Ok(None)`: the descriptor is not a sealed memfd (any other file could be truncated by
+/// someone else while mapped).
+pub(crate) fn sealed_size(fd: BorrowedFd<'_>) -> io::Result<Option<usize>> {
+    // SAFETY: F_GET_SEALS takes no argument and only reads the file's seals.
+    let seals = match cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GET_SEALS) }) {
+        Ok(s) => s,
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let needed = libc::F_SEAL_GROW | libc::F_SEAL_SHRINK;
+    if seals & needed != needed {
+        return Ok(None);
+    }
+    let stat = nix::sys::stat::fstat(fd).map_err(io::Error::from)?;
+    Ok(usize::try_from(stat.st_size).ok())
+}
+
+/// A `MAP_SHARED` read-write mapping; unmapped on drop.
+#[derive(Debug)]
+pub(crate) struct Mapping {
+    ptr: NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: the mapping is plain memory owned by this value; every access to its contents goes
+// through atomics or is guarded by a lock protocol implemented above this layer.
+unsafe impl Send for Mapping {}
+// SAFETY: as for `Send`: shared access is mediated by atomics in the mapped memory.
+unsafe impl Sync for Mapping {}
+
+impl Mapping {
+    /// Maps the first `len` bytes of `fd` (which must be at least that long and never shrink:
+    /// see [`create_sealed`] and [`sealed_size`]).
+    pub(crate) fn map(fd: BorrowedFd<'_>, len: usize) -> io::Result<Self> {
+        if len == 0 {
+            return Err(io::Error::from_raw_os_error(libc::EINVAL));
+        }
+        // SAFETY: a fresh mapping at an address the kernel chooses; it aliases no Rust object.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                fd.as_raw_fd(),
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let ptr = NonNull::new(ptr.cast::<u8>()).ok_or_else(|| io::Error::other("mmap at 0"))?;
+        Ok(Self { ptr, len })
+    }
+
+    /// The start of the mapping (page aligned).
+    pub(crate) fn ptr(&self) -> NonNull<u8> {
+        self.ptr
+    }
+
+    /// Its length in bytes.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: `ptr`/`len` describe a mapping this value created and nobody else unmaps;
+        // references into it cannot outlive `self` (they borrow from the owning handle).
+        unsafe { libc::munmap(self.ptr.as_ptr().cast(), self.len) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsFd;
+
+    #[test]
+    fn a_sealed_memfd_maps_zeroed_and_keeps_its_size() {
+        let fd = create_sealed(c"mproc-test", 8192).unwrap();
+        assert_eq!(sealed_size(fd.as_fd()).unwrap(), Some(8192));
+        let m = Mapping::map(fd.as_fd(), 8192).unwrap();
+        // SAFETY: the mapping is 8192 bytes long and only this test uses it.
+        let bytes = unsafe { std::slice::from_raw_parts(m.ptr().as_ptr(), m.len()) };
+        assert!(bytes.iter().all(|&b| b == 0));
+        // SAFETY: ftruncate on our own descriptor; the seals must refuse it.
+        let r = unsafe { libc::ftruncate(fd.as_raw_fd(), 10) };
+        assert_eq!(r, -1, "a sealed segment cannot shrink");
+    }
+
+    #[test]
+    fn other_files_are_not_sealed_segments() {
+        let f = std::fs::File::open("/dev/null").unwrap();
+        assert_eq!(sealed_size(f.as_fd()).unwrap(), None);
+    }
+}

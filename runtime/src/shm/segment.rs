@@ -142,10 +142,15 @@ struct Segment {
 }
 
 /// A handle to a segment holding state `S`: clones share the mapping.
-#[derive(Debug)]
 pub(crate) struct ShmBox<S> {
     seg: Arc<Segment>,
     _state: PhantomData<fn() -> S>,
+}
+
+impl<S> std::fmt::Debug for ShmBox<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShmBox").field("seg", &self.seg).finish()
+    }
 }
 
 impl<S> Clone for ShmBox<S> {

@@ -1,12 +1,16 @@
 //! Errors of the synchronization primitives: one enum per family, plus the guard-carrying
 //! [`OwnerDied`] and [`TryLockError`] of the RAII locking forms (as `std::sync`'s
 //! `PoisonError` and `TryLockError`).
+//!
+//! The enums are serializable, so a child process can return them.
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 /// Locking and unlocking a [`Lock`](crate::Lock), [`RLock`](crate::RLock), or the lock of a
 /// [`Value`](crate::Value) or [`Array`](crate::Array).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum LockError {
     /// `try_` form: the lock is held by someone else.
@@ -166,7 +170,7 @@ impl<G> From<TryLockError<G>> for crate::Error {
 
 /// Acquiring or releasing a [`Semaphore`](crate::Semaphore) or
 /// [`BoundedSemaphore`](crate::BoundedSemaphore).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum SemaphoreError {
     /// `try_` form: the counter is zero.
@@ -185,7 +189,7 @@ pub enum SemaphoreError {
 }
 
 /// Waiting on or notifying a [`Condition`](crate::Condition).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum ConditionError {
     /// `wait`/`notify` without holding the condition's lock.
@@ -197,7 +201,7 @@ pub enum ConditionError {
 }
 
 /// Waiting on a [`Barrier`](crate::Barrier).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum BarrierError {
     /// `Barrier::new(0)`, or more parties than supported.
@@ -234,7 +238,7 @@ pub enum BarrierError {
 }
 
 /// Indexing an [`Array`](crate::Array).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum ArrayError {
     /// The index is not below the length.

@@ -35,6 +35,8 @@ mod semaphore;
 
 #[cfg(all(test, loom))]
 mod loom_tests;
+#[cfg(all(test, not(loom)))]
+mod tests;
 
 pub use barrier::Barrier;
 pub use condition::Condition;

@@ -1,0 +1,113 @@
+//! In-process checks of the handles: what a received descriptor is checked for, and the
+//! single-process behaviour the integration tests build on.
+
+use std::time::Duration;
+
+use crate::codec::{decode, encode};
+use crate::{
+    Array, Barrier, BarrierError, BoundedSemaphore, Condition, ConditionError, Event, Lock,
+    LockError, RLock, Semaphore, Value,
+};
+
+fn round_trip<T: serde::Serialize, U: serde::de::DeserializeOwned>(
+    value: &T,
+) -> Result<U, crate::CodecError> {
+    let enc = encode(value)?;
+    decode(&enc.bytes, enc.fds)
+}
+
+#[test]
+fn handles_round_trip_to_the_same_object() {
+    let lock = Lock::new().unwrap();
+    let back: Lock = round_trip(&lock).unwrap();
+    back.acquire().unwrap();
+    assert!(lock.is_locked());
+    let v = Value::new(5u32).unwrap();
+    let back: Value<u32> = round_trip(&v).unwrap();
+    back.set(9);
+    assert_eq!(v.get(), 9);
+    let a = Array::from_slice(&[1u8, 2, 3]).unwrap();
+    let back: Array<u8> = round_trip(&a).unwrap();
+    assert_eq!(back.to_vec(), [1, 2, 3]);
+    let c = Condition::new().unwrap();
+    let back: Condition = round_trip(&c).unwrap();
+    assert_eq!(back.get_lock().is_locked(), c.get_lock().is_locked());
+    let b = Barrier::new(3).unwrap();
+    let back: Barrier = round_trip(&b).unwrap();
+    assert_eq!(back.parties(), 3);
+}
+
+/// The typed `ShmError`s themselves are checked in `shm::segment`; through the codec they
+/// arrive as `CodecError::Deserialize` (postcard keeps no custom message).
+#[test]
+fn a_received_handle_of_another_kind_or_type_is_refused() {
+    let refused = |e: crate::CodecError| matches!(e, crate::CodecError::Deserialize { .. });
+    let sem = Semaphore::new(1).unwrap();
+    assert!(refused(round_trip::<_, BoundedSemaphore>(&sem).unwrap_err()));
+    assert!(refused(round_trip::<_, Lock>(&sem).unwrap_err()));
+    let v = Value::new(1u64).unwrap();
+    assert!(refused(round_trip::<_, Value<i64>>(&v).unwrap_err()));
+    assert!(refused(round_trip::<_, Array<u64>>(&v).unwrap_err()));
+    let null = std::os::fd::OwnedFd::from(std::fs::File::open("/dev/null").unwrap());
+    assert!(refused(
+        round_trip::<_, Event>(&crate::codec::Fd::from(null)).unwrap_err()
+    ));
+    // The right type still arrives.
+    assert!(round_trip::<_, Semaphore>(&sem).is_ok());
+}
+
+#[test]
+fn errors_are_typed_and_lower_case() {
+    let b = Barrier::new(0).unwrap_err();
+    assert_eq!(
+        b.to_string(),
+        "a barrier needs between 1 and 65536 parties, not 0"
+    );
+    assert!(matches!(
+        b,
+        crate::Error::Barrier(BarrierError::InvalidParties { parties: 0, .. })
+    ));
+    let c = Condition::new().unwrap();
+    assert_eq!(c.notify(), Err(ConditionError::NotOwner));
+    assert_eq!(c.wait_timeout(Duration::ZERO), Err(ConditionError::NotOwner));
+    assert_eq!(
+        LockError::OwnerDied { pid: 7 }.to_string(),
+        "the process holding the lock (pid 7) died; the lock was taken over"
+    );
+    assert_eq!(
+        BoundedSemaphore::new(0).unwrap().release().unwrap_err().to_string(),
+        "semaphore released too many times"
+    );
+}
+
+#[test]
+fn threads_contend_on_a_lock_without_losing_updates() {
+    let lock = Lock::new().unwrap();
+    let v = Value::new(0u64).unwrap();
+    let workers: Vec<_> = (0..4)
+        .map(|_| {
+            let (lock, v) = (lock.clone(), v.clone());
+            std::thread::spawn(move || {
+                for _ in 0..2000 {
+                    let _g = lock.lock().unwrap();
+                    // A deliberately non-atomic read-modify-write, protected by `lock`.
+                    let x = v.get();
+                    v.set(x + 1);
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    assert_eq!(v.get(), 8000);
+}
+
+#[test]
+fn rlock_is_per_thread() {
+    let r = RLock::new().unwrap();
+    let _g = r.lock().unwrap();
+    let r2 = r.clone();
+    let t = std::thread::spawn(move || r2.try_acquire());
+    assert_eq!(t.join().unwrap(), Err(LockError::WouldBlock));
+}

@@ -9,6 +9,7 @@
 //! Both identities are cached. The cache is cleared in the child of every `fork` by a
 //! `pthread_atfork` handler: a forked child has a new pid, a new start time and new thread ids.
 
+use std::ffi::{c_char, c_int};
 use std::io;
 use std::os::fd::AsFd;
 use std::sync::Once;
@@ -33,15 +34,31 @@ extern "C" fn after_fork_in_child() {
     FORK_GENERATION.fetch_add(1, Ordering::Relaxed);
 }
 
+/// Registers the fork handler before `main`, while the process has one thread: registering
+/// lazily would race with a `fork` on another thread (a child forked in the middle of a
+/// `Once` would wait for it forever, or keep its parent's cached identity).
+#[used]
+#[unsafe(link_section = ".init_array")]
+static REGISTER_AT_LOAD: extern "C" fn(c_int, *const *const c_char, *const *const c_char) =
+    register_at_load;
+
+extern "C" fn register_at_load(_: c_int, _: *const *const c_char, _: *const *const c_char) {
+    ATFORK.call_once(register);
+}
+
+fn register() {
+    // SAFETY: registers a child handler that only stores to atomics (async-signal-safe).
+    let ret = unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) };
+    if ret != 0 {
+        // ENOMEM: caching would be unsafe across fork, so never cache.
+        NO_CACHE.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Makes sure the handler is registered (normally done at load time, see above).
 fn register_atfork() {
-    ATFORK.call_once(|| {
-        // SAFETY: registers a child handler that only stores to atomics (async-signal-safe);
-        // a failure (ENOMEM) leaves caching unsafe across fork, so we then never cache.
-        let ret = unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) };
-        if ret != 0 {
-            NO_CACHE.store(true, Ordering::Relaxed);
-        }
-    });
+    std::hint::black_box(&REGISTER_AT_LOAD);
+    ATFORK.call_once(register);
 }
 
 static NO_CACHE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);

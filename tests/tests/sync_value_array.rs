@@ -1,0 +1,144 @@
+//! `Value` and `Array` across real processes: exact counts from concurrent increments (the
+//! seed's two workers), Python's `get_lock()` idiom, guarded slice access, error cases.
+
+use integration_tests::sync_support::LIMIT;
+use mproc::prelude::*;
+use mproc::{ArrayError, TryLockError};
+
+const N: u64 = 20_000;
+
+#[process]
+fn increment(v: Value<u64>, how: u8) {
+    for _ in 0..N {
+        match how {
+            0 => {
+                v.fetch_add(1);
+            }
+            1 => {
+                v.update(|x| x + 1);
+            }
+            _ => {
+                // Python's `with v.get_lock(): v.value += 1`.
+                let _held = v.get_lock().lock().unwrap();
+                v.set(v.get() + 1);
+            }
+        }
+    }
+}
+
+#[test]
+fn concurrent_increments_from_two_processes_are_exact() {
+    for how in 0..3u8 {
+        let v = Value::new(0u64).unwrap();
+        let kids = [
+            increment::spawn(v.clone(), how).unwrap(),
+            increment::builder()
+                .start_method(StartMethod::Spawn)
+                .spawn(v.clone(), how)
+                .unwrap(),
+        ];
+        for k in kids {
+            k.join_timeout(LIMIT).unwrap();
+        }
+        assert_eq!(v.get(), 2 * N, "method {how}");
+        assert!(v.is_consistent());
+    }
+}
+
+#[test]
+fn value_operations() {
+    let v = Value::new(10i32).unwrap();
+    assert_eq!(v.fetch_add(5), 10);
+    assert_eq!(v.fetch_sub(20), 15);
+    assert_eq!(v.get(), -5);
+    assert_eq!(v.update(|x| x * 2), -10);
+    v.set(i32::MAX);
+    assert_eq!(v.fetch_add(1), i32::MAX);
+    assert_eq!(v.get(), i32::MIN, "wraps as a C int does");
+    let mut g = v.lock().unwrap();
+    g.set(3);
+    assert_eq!(g.get(), 3);
+    // The lock is recursive: the accessors work while a guard is held.
+    assert_eq!(v.get(), 3);
+    drop(g);
+    let f = Value::new((1.5f64, true, [7u8; 3])).unwrap();
+    assert_eq!(f.get(), (1.5, true, [7, 7, 7]));
+    assert_eq!(format!("{:?}", Value::new(1u8).unwrap()), "Value { value: 1, consistent: true }");
+}
+
+#[test]
+fn values_share_a_lock_when_asked() {
+    let lock = RLock::new().unwrap();
+    let a = Value::with_lock(1u32, lock.clone()).unwrap();
+    let b = Value::with_lock(2u32, lock.clone()).unwrap();
+    let _g = a.get_lock().lock().unwrap();
+    assert!(b.get_lock().is_owned());
+    assert_eq!(a.get() + b.get(), 3);
+}
+
+#[process]
+fn fill_squares(a: Array<u64>) {
+    let mut slots = a.lock().unwrap();
+    for (i, x) in slots.iter_mut().enumerate() {
+        *x = (i as u64) * (i as u64);
+    }
+}
+
+#[test]
+fn a_child_fills_an_array_through_its_guard() {
+    for method in [StartMethod::Fork, StartMethod::Spawn] {
+        let a = Array::<u64>::new(6).unwrap();
+        assert_eq!(a.to_vec(), [0; 6], "zero-filled");
+        fill_squares::builder()
+            .start_method(method)
+            .spawn(a.clone())
+            .unwrap()
+            .join_timeout(LIMIT)
+            .unwrap();
+        assert_eq!(a.to_vec(), [0, 1, 4, 9, 16, 25], "{method:?}");
+    }
+}
+
+#[test]
+fn array_operations_and_errors() {
+    let a = Array::from_slice(&[1i16, 2, 3]).unwrap();
+    assert_eq!(a.len(), 3);
+    assert!(!a.is_empty());
+    assert_eq!(a.get(2), Ok(3));
+    assert_eq!(a.get(3), Err(ArrayError::IndexOutOfRange { index: 3, len: 3 }));
+    assert_eq!(a.set(5, 0), Err(ArrayError::IndexOutOfRange { index: 5, len: 3 }));
+    a.set(0, -1).unwrap();
+    assert_eq!(
+        a.copy_from_slice(&[1, 2]),
+        Err(ArrayError::LengthMismatch { expected: 3, got: 2 })
+    );
+    a.copy_from_slice(&[4, 5, 6]).unwrap();
+    let g = a.lock().unwrap();
+    assert_eq!(&*g, &[4, 5, 6]);
+    // A second guard in the same thread would alias the slice: refused.
+    assert!(matches!(a.try_lock(), Err(TryLockError::WouldBlock)));
+    drop(g);
+    assert!(Array::<u8>::new(0).unwrap().is_empty());
+}
+
+#[test]
+fn a_panic_while_holding_a_guard_marks_the_array_inconsistent() {
+    let a = Array::<u8>::new(2).unwrap();
+    let child = Process::new(
+        |a: Array<u8>| -> () {
+            let mut g = a.lock().unwrap();
+            g[0] = 1;
+            panic!("half-way");
+        },
+        a.clone(),
+    )
+    .start()
+    .unwrap();
+    assert!(child.join_timeout(LIMIT).is_err());
+    assert!(!a.is_consistent());
+    let err = a.lock().unwrap_err();
+    assert_eq!(err.pid(), 0, "not a death: a panic");
+    assert_eq!(&**err.get_ref(), &[1, 0]);
+    err.into_inner().mark_consistent();
+    assert!(a.lock().is_ok());
+}

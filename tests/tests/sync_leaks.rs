@@ -1,0 +1,71 @@
+//! No descriptor or mapping is left behind by the shared-memory objects. One test in its own
+//! binary, so nothing else opens or maps concurrently while it counts.
+
+use integration_tests::sync_support::{LIMIT, mproc_mappings};
+use mproc::prelude::*;
+
+#[process]
+fn use_all(
+    lock: Lock,
+    rlock: RLock,
+    sem: Semaphore,
+    event: Event,
+    cond: Condition,
+    barrier: Barrier,
+    value: Value<u64>,
+    array: Array<u32>,
+) -> u64 {
+    drop(lock.lock().unwrap());
+    drop(rlock.lock().unwrap());
+    drop(sem.guard());
+    event.set();
+    drop(cond.lock().unwrap());
+    barrier.wait_timeout(LIMIT).unwrap();
+    value.fetch_add(1) + u64::from(array.get(0).unwrap())
+}
+
+fn round(method: StartMethod) {
+    let lock = Lock::new().unwrap();
+    let rlock = RLock::new().unwrap();
+    let sem = Semaphore::new(1).unwrap();
+    let event = Event::new().unwrap();
+    let cond = Condition::new().unwrap();
+    let barrier = Barrier::new(2).unwrap();
+    let value = Value::new(1u64).unwrap();
+    let array = Array::from_slice(&[2u32, 3]).unwrap();
+    let child = use_all::builder()
+        .start_method(method)
+        .spawn(
+            lock.clone(),
+            rlock.clone(),
+            sem.clone(),
+            event.clone(),
+            cond.clone(),
+            barrier.clone(),
+            value.clone(),
+            array.clone(),
+        )
+        .unwrap();
+    barrier.wait_timeout(LIMIT).unwrap();
+    assert_eq!(child.join_timeout(LIMIT).unwrap(), 3);
+    assert!(event.is_set());
+    assert_eq!(value.get(), 2);
+    // A failed creation leaves nothing either.
+    assert!(Barrier::new(0).is_err());
+}
+
+#[test]
+fn nothing_leaks() {
+    // Warm up lazily created process-wide state (the child registry, cached identities).
+    round(StartMethod::Fork);
+    round(StartMethod::Spawn);
+    let fds = mproc::diag::open_fd_count().unwrap();
+    let maps = mproc_mappings();
+    assert_eq!(maps, 0, "every object of the warm-up rounds is gone");
+    for _ in 0..5 {
+        round(StartMethod::Fork);
+        round(StartMethod::Spawn);
+    }
+    assert_eq!(mproc::diag::open_fd_count().unwrap(), fds, "descriptors leaked");
+    assert_eq!(mproc_mappings(), 0, "mappings leaked");
+}

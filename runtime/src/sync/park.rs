@@ -76,4 +76,8 @@ impl Park for Os {
 /// How many times a contended operation re-checks before parking: a few microseconds, which
 /// covers a hand-off between two running processes (~0.1 µs) without burning a time slice
 /// when the other side is descheduled.
+#[cfg(not(loom))]
 pub(crate) const SPIN_LIMIT: u32 = 100;
+/// Under `loom` one spin step keeps the explored state space small.
+#[cfg(loom)]
+pub(crate) const SPIN_LIMIT: u32 = 1;

@@ -1,21 +1,23 @@
 //! [`Semaphore`] and [`BoundedSemaphore`]: Python's, on a futex counter.
 //!
-//! The counter is a 32-bit word in shared memory; a separate word counts parked waiters so a
-//! release makes a system call only when someone waits.
+//! One 64-bit word holds the counter (low half, the futex word) and the number of parked
+//! waiters (high half), as glibc's semaphores do: a release sees in the result of its own
+//! atomic add whether anyone waits, so it makes a system call only then, and registration
+//! and release are ordered by the word itself (no fence pairing to get right).
 //!
 //! # Memory ordering
-//! Taking a permit is a CAS with `Acquire`; adding permits uses `SeqCst`, as do the waiter's
-//! registration and the releaser's check of the waiter count. This is the Dekker pattern: a
-//! releaser either sees the waiter's registration (and wakes it) or the waiter's futex sees
-//! the new count (and does not sleep).
+//! Taking a permit is an `Acquire` CAS and adding permits a `Release` RMW: what a releaser
+//! wrote before `release` is visible to the process that takes the permit. Registering as a
+//! waiter is a CAS on the same word, so a release either happens before it (the waiter then
+//! sees the permit and does not sleep) or sees the registration (and wakes).
 
 use std::fmt;
-use std::sync::atomic::Ordering::{Acquire, Relaxed, SeqCst};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::atomic::AtomicU32;
+use super::atomic::{AtomicU32, AtomicU64};
 use super::deadline;
 use super::error::SemaphoreError;
 use super::park::{Os, Park, SPIN_LIMIT, Waited};
@@ -24,8 +26,8 @@ use crate::shm::{Kind, ShmBox, ShmError, ShmState};
 /// The shared state of a semaphore; generic over [`Park`] so `loom` can check it on the heap.
 #[repr(C)]
 pub(crate) struct SemState {
-    count: AtomicU32,
-    waiters: AtomicU32,
+    /// Low 32 bits: the counter. High 32 bits: parked waiters.
+    word: AtomicU64,
     /// The largest allowed count (the initial value for a bounded semaphore).
     max: AtomicU32,
     reserved: AtomicU32,
@@ -43,31 +45,46 @@ unsafe impl ShmState for SemState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct TooMany;
 
+const WAITER: u64 = 1 << 32;
+
+#[allow(clippy::cast_possible_truncation, reason = "the low half is the counter")]
+fn count(word: u64) -> u32 {
+    word as u32
+}
+
 impl SemState {
     #[cfg(loom)]
     pub(crate) fn new(count: u32, max: u32) -> Self {
         Self {
-            count: AtomicU32::new(count),
-            waiters: AtomicU32::new(0),
+            word: AtomicU64::new(u64::from(count)),
             max: AtomicU32::new(max),
             reserved: AtomicU32::new(0),
         }
     }
 
     fn init(&self, count: u32, max: u32) {
-        self.count.store(count, Relaxed);
+        self.word.store(u64::from(count), Relaxed);
         self.max.store(max, Relaxed);
     }
 
-    fn try_take(&self) -> bool {
-        let mut c = self.count.load(Relaxed);
-        while c > 0 {
-            match self.count.compare_exchange_weak(c, c - 1, Acquire, Relaxed) {
+    /// Takes a permit if there is one; `also` is subtracted in the same CAS (a waiter
+    /// deregistering).
+    fn take(&self, also: u64) -> bool {
+        let mut w = self.word.load(Relaxed);
+        while count(w) > 0 {
+            match self
+                .word
+                .compare_exchange_weak(w, w - 1 - also, Acquire, Relaxed)
+            {
                 Ok(_) => return true,
-                Err(now) => c = now,
+                Err(now) => w = now,
             }
         }
         false
+    }
+
+    fn try_take(&self) -> bool {
+        self.take(0)
     }
 
     /// Takes one permit, waiting until `deadline` (`None`: forever). `false` on timeout.
@@ -80,19 +97,34 @@ impl SemState {
         }
         for _ in 0..SPIN_LIMIT {
             P::spin();
-            if self.count.load(Relaxed) > 0 && self.try_take() {
+            if count(self.word.load(Relaxed)) > 0 && self.try_take() {
                 return true;
             }
         }
+        // Register, unless a permit arrived meanwhile.
+        let mut w = self.word.load(Relaxed);
         loop {
-            if self.try_take() {
+            if count(w) > 0 {
+                if self.try_take() {
+                    return true;
+                }
+                w = self.word.load(Relaxed);
+                continue;
+            }
+            match self.word.compare_exchange_weak(w, w + WAITER, Relaxed, Relaxed) {
+                Ok(_) => break,
+                Err(now) => w = now,
+            }
+        }
+        loop {
+            let waited = P::wait_low(&self.word, 0, deadline);
+            if self.take(WAITER) {
                 return true;
             }
-            self.waiters.fetch_add(1, SeqCst);
-            let waited = P::wait(&self.count, 0, deadline);
-            self.waiters.fetch_sub(1, Relaxed);
             if waited == Waited::TimedOut {
-                return self.try_take();
+                // Deregister; a permit that arrives now is left for others.
+                self.word.fetch_sub(WAITER, Relaxed);
+                return false;
             }
         }
     }
@@ -100,22 +132,23 @@ impl SemState {
     /// Adds `n` permits and wakes as many waiters.
     pub(crate) fn release<P: Park>(&self, n: u32) -> Result<(), TooMany> {
         let max = self.max.load(Relaxed);
-        let mut c = self.count.load(Relaxed);
+        let mut w = self.word.load(Relaxed);
         loop {
-            let next = c.checked_add(n).filter(|v| *v <= max).ok_or(TooMany)?;
-            match self.count.compare_exchange_weak(c, next, SeqCst, Relaxed) {
+            let next = count(w).checked_add(n).filter(|v| *v <= max).ok_or(TooMany)?;
+            let new = (w & !u64::from(u32::MAX)) | u64::from(next);
+            match self.word.compare_exchange_weak(w, new, Release, Relaxed) {
                 Ok(_) => break,
-                Err(now) => c = now,
+                Err(now) => w = now,
             }
         }
-        if self.waiters.load(SeqCst) > 0 {
-            P::wake(&self.count, n);
+        if w >> 32 > 0 {
+            P::wake_low(&self.word, n);
         }
         Ok(())
     }
 
     pub(crate) fn value(&self) -> u32 {
-        self.count.load(Relaxed)
+        count(self.word.load(Relaxed))
     }
 }
 

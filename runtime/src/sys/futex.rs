@@ -4,6 +4,8 @@
 //! must key them by the underlying page, not by this process's address space. Timed waits take
 //! an absolute `CLOCK_MONOTONIC` deadline (`FUTEX_WAIT_BITSET` without `FUTEX_CLOCK_REALTIME`),
 //! so a retry after a spurious wakeup or `EINTR` never stretches the timeout.
+// Under `--cfg loom` the algorithms park on a model instead.
+#![cfg_attr(loom, allow(dead_code))]
 
 use std::io;
 use std::sync::atomic::{AtomicU32, AtomicU64};

@@ -1,0 +1,56 @@
+//! Seed 004: two rooms, ten users; whoever cannot get a room within their patience (1-3
+//! "seconds", tenths here) leaves: `Semaphore::acquire_timeout`, Python's
+//! `acquire(block=True, timeout=...)`.
+//!
+//! `cargo run --release -p examples --example 004_rooms_semaphore_timeout` prints (order
+//! varies):
+//!
+//! ```text
+//! user 0 entered a room
+//! user 1 entered a room
+//! user 0 left the room
+//! user 2 entered a room
+//! user 1 left the room
+//! user 3 entered a room
+//! user 5 waited too long, left
+//! ...
+//! 6 users got a room, 4 gave up
+//! ```
+
+use std::time::Duration;
+
+use mproc::prelude::*;
+use mproc::SemaphoreError;
+
+#[process]
+fn enter_room(rooms: Semaphore, who: u32) -> bool {
+    let patience = Duration::from_millis(100 * u64::from(who % 3 + 1));
+    match rooms.acquire_timeout(patience) {
+        Ok(()) => {
+            println!("user {who} entered a room");
+            std::thread::sleep(Duration::from_millis(100));
+            rooms.release().expect("a plain semaphore takes its permit back");
+            println!("user {who} left the room");
+            true
+        }
+        Err(SemaphoreError::Timeout) => {
+            println!("user {who} waited too long, left");
+            false
+        }
+        Err(other) => panic!("unexpected: {other}"),
+    }
+}
+
+fn main() -> mproc::Result<()> {
+    let rooms = Semaphore::new(2)?;
+    let users = (0..10)
+        .map(|i| enter_room::spawn(rooms.clone(), i))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut served = 0;
+    for u in users {
+        served += u32::from(u.join()?);
+    }
+    println!("{served} users got a room, {} gave up", 10 - served);
+    assert_eq!(rooms.value(), 2);
+    Ok(())
+}

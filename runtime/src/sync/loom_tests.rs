@@ -1,0 +1,172 @@
+//! `loom` models of the algorithms that need no OS: the lock word, the semaphore counter and
+//! the event flag, on the heap, with every interleaving of two or three threads explored.
+//!
+//! Run with `RUSTFLAGS="--cfg loom" cargo test -p mproc --lib --release loom`.
+
+use std::time::Instant;
+
+use loom::sync::Arc;
+use loom::sync::atomic::Ordering::{Relaxed, SeqCst};
+use loom::thread;
+
+use super::atomic::{AtomicU32, AtomicU64};
+use super::event::EventState;
+use super::park::{Park, Waited};
+use super::raw_lock::{self, Acquired};
+use super::semaphore::SemState;
+
+/// Parking for the models: a futex emulated with one mutex and condition variable for all
+/// words (wake-ups may be spurious, as with a real futex; callers re-check). A wake the
+/// algorithm forgets leaves a waiter blocked, which loom reports as a deadlock. Every owner
+/// is alive; deadlines are not modelled (the models wait without one).
+struct Model;
+
+loom::lazy_static! {
+    static ref FUTEX: (loom::sync::Mutex<()>, loom::sync::Condvar) =
+        (loom::sync::Mutex::new(()), loom::sync::Condvar::new());
+}
+
+fn futex_wait(current: impl Fn() -> u32, expected: u32) -> Waited {
+    let guard = FUTEX.0.lock().unwrap();
+    if current() == expected {
+        drop(FUTEX.1.wait(guard).unwrap());
+    }
+    Waited::Woken
+}
+
+fn futex_wake() {
+    let _guard = FUTEX.0.lock().unwrap();
+    FUTEX.1.notify_all();
+}
+
+impl Park for Model {
+    fn wait(word: &AtomicU32, expected: u32, _: Option<Instant>) -> Waited {
+        futex_wait(|| word.load(SeqCst), expected)
+    }
+    fn wake(_: &AtomicU32, _: u32) {
+        futex_wake();
+    }
+    fn wait_low(word: &AtomicU64, expected: u32, _: Option<Instant>) -> Waited {
+        #[allow(clippy::cast_possible_truncation, reason = "the low half")]
+        futex_wait(|| word.load(SeqCst) as u32, expected)
+    }
+    fn wake_low(_: &AtomicU64, _: u32) {
+        futex_wake();
+    }
+    fn alive(_: u64) -> bool {
+        true
+    }
+    fn spin() {
+        thread::yield_now();
+    }
+}
+
+/// Runs a model with at most two preemptions per execution unless `LOOM_MAX_PREEMPTIONS`
+/// says otherwise: bugs in these small protocols show within that bound, and the full state
+/// space of the spin-then-park loops would take hours.
+fn model(f: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(2);
+    }
+    builder.check(f);
+}
+
+#[test]
+fn loom_lock_word_gives_mutual_exclusion() {
+    model(|| {
+        let word = Arc::new(AtomicU64::new(0));
+        let inside = Arc::new(AtomicU32::new(0));
+        let threads: Vec<_> = (1..=2u64)
+            .map(|me| {
+                let (word, inside) = (word.clone(), inside.clone());
+                thread::spawn(move || {
+                    let got = raw_lock::lock::<Model>(&word, me, None).unwrap();
+                    assert_eq!(got, Acquired::Clean);
+                    assert_eq!(inside.fetch_add(1, Relaxed), 0, "two holders at once");
+                    inside.fetch_sub(1, Relaxed);
+                    assert_eq!(raw_lock::unlock::<Model>(&word), Ok(me));
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert!(!raw_lock::is_locked(&word));
+    });
+}
+
+#[test]
+fn loom_a_guard_never_releases_someone_elses_lock() {
+    model(|| {
+        let word = Arc::new(AtomicU64::new(0));
+        raw_lock::lock::<Model>(&word, 1, None).unwrap();
+        let w2 = word.clone();
+        // Another process releases it (Python allows that; it may find it already released)
+        // and locks it as 2...
+        let t = thread::spawn(move || {
+            let _ = raw_lock::unlock::<Model>(&w2);
+            raw_lock::lock::<Model>(&w2, 2, None).unwrap();
+        });
+        // ...while 1's guard drops: it may release its own hold, never 2's.
+        raw_lock::unlock_if_owner::<Model>(&word, 1);
+        t.join().unwrap();
+        assert_eq!(raw_lock::owner(word.load(Relaxed)), 2);
+    });
+}
+
+#[test]
+fn loom_semaphore_never_over_grants_and_never_loses_a_wakeup() {
+    model(|| {
+        let sem = Arc::new(SemState::new(0, u32::MAX));
+        let taken = Arc::new(AtomicU32::new(0));
+        let waiters: Vec<_> = (0..2)
+            .map(|_| {
+                let (sem, taken) = (sem.clone(), taken.clone());
+                thread::spawn(move || {
+                    assert!(sem.acquire::<Model>(None));
+                    taken.fetch_add(1, Relaxed);
+                })
+            })
+            .collect();
+        sem.release::<Model>(1).unwrap();
+        sem.release::<Model>(1).unwrap();
+        for w in waiters {
+            w.join().unwrap();
+        }
+        assert_eq!(taken.load(Relaxed), 2);
+        assert_eq!(sem.value(), 0);
+    });
+}
+
+#[test]
+fn loom_bounded_release_is_checked_atomically() {
+    model(|| {
+        let sem = Arc::new(SemState::new(0, 1));
+        let s2 = sem.clone();
+        let t = thread::spawn(move || s2.release::<Model>(1).is_ok());
+        let mine = sem.release::<Model>(1).is_ok();
+        let theirs = t.join().unwrap();
+        assert!(mine ^ theirs, "exactly one release fits under the bound");
+        assert_eq!(sem.value(), 1);
+    });
+}
+
+#[test]
+fn loom_event_set_is_seen_by_every_waiter() {
+    model(|| {
+        let ev = Arc::new(EventState::new());
+        let waiters: Vec<_> = (0..2)
+            .map(|_| {
+                let ev = ev.clone();
+                thread::spawn(move || assert!(ev.wait::<Model>(None)))
+            })
+            .collect();
+        ev.set::<Model>();
+        for w in waiters {
+            w.join().unwrap();
+        }
+        ev.clear();
+        assert!(!ev.is_set());
+    });
+}

@@ -3,16 +3,29 @@
 //! Each singer is a process; `sem.guard()` is Python's `with sema:`. A shared `Value` counts
 //! who is inside, to show the limit holds.
 //!
-//! `cargo run --release -p examples --example 000_ktv_semaphore` prints (order varies):
+//! `cargo run --release -p examples --example 000_ktv_semaphore` prints (one run; the order varies):
 //!
 //! ```text
-//! singer 0 walks into the KTV (1 inside)
-//! singer 1 walks into the KTV (2 inside)
+//! singer 1 walks into the KTV (1 inside)
+//! singer 0 walks into the KTV (2 inside)
 //! singer 2 walks into the KTV (3 inside)
 //! singer 3 walks into the KTV (4 inside)
 //! singer 0 walks out of the KTV
 //! singer 4 walks into the KTV (4 inside)
-//! ...
+//! singer 3 walks out of the KTV
+//! singer 5 walks into the KTV (4 inside)
+//! singer 1 walks out of the KTV
+//! singer 6 walks into the KTV (4 inside)
+//! singer 5 walks out of the KTV
+//! singer 7 walks into the KTV (4 inside)
+//! singer 2 walks out of the KTV
+//! singer 9 walks into the KTV (4 inside)
+//! singer 4 walks out of the KTV
+//! singer 8 walks into the KTV (4 inside)
+//! singer 6 walks out of the KTV
+//! singer 8 walks out of the KTV
+//! singer 9 walks out of the KTV
+//! singer 7 walks out of the KTV
 //! at most 4 singers were inside at once
 //! ```
 

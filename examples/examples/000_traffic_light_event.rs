@@ -3,17 +3,29 @@
 //! The light is a daemon process that flips every 300 ms (the seed: 2 s) and ends with the
 //! program. Cars arrive at random-ish moments; on red they `wait()` for green.
 //!
-//! `cargo run --release -p examples --example 000_traffic_light_event` prints (timing varies):
+//! `cargo run --release -p examples --example 000_traffic_light_event` prints (one run; the timing varies):
 //!
 //! ```text
 //! red light
 //! car 0 waits at the red light
+//! car 1 waits at the red light
+//! car 2 waits at the red light
 //! green light
 //! car 0 passes
 //! car 1 passes
+//! car 2 passes
+//! car 3 passes
+//! car 4 passes
+//! car 5 passes
+//! car 6 passes
 //! red light
-//! car 2 waits at the red light
-//! ...
+//! car 7 waits at the red light
+//! car 8 waits at the red light
+//! car 9 waits at the red light
+//! green light
+//! car 8 passes
+//! car 7 passes
+//! car 9 passes
 //! all cars passed
 //! ```
 

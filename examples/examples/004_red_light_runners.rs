@@ -5,18 +5,23 @@
 //! The seed loops forever; here each of five cars crosses twice and the light (a daemon)
 //! flips every 300 ms (the seed: 5 s).
 //!
-//! `cargo run --release -p examples --example 004_red_light_runners` prints (timing varies):
+//! `cargo run --release -p examples --example 004_red_light_runners` prints (one run; the timing varies):
 //!
 //! ```text
 //! green light
-//! car 4 drives through
-//! car 2 drives through
-//! red light
-//! car 3 runs the red light!
-//! green light
 //! car 0 drives through
-//! ...
-//! 3 of 10 crossings ran the red light
+//! car 0 drives through
+//! car 1 drives through
+//! car 4 drives through
+//! car 4 drives through
+//! red light
+//! car 1 runs the red light!
+//! green light
+//! car 3 drives through
+//! car 3 drives through
+//! car 2 drives through
+//! car 2 drives through
+//! 1 of 10 crossings ran the red light
 //! ```
 
 use std::time::Duration;

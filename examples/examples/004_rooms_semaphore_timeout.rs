@@ -3,7 +3,7 @@
 //! `acquire(block=True, timeout=...)`.
 //!
 //! `cargo run --release -p examples --example 004_rooms_semaphore_timeout` prints (order
-//! varies):
+//! one run; the order varies):
 //!
 //! ```text
 //! user 0 entered a room
@@ -12,9 +12,18 @@
 //! user 2 entered a room
 //! user 1 left the room
 //! user 3 entered a room
-//! user 5 waited too long, left
-//! ...
-//! 6 users got a room, 4 gave up
+//! user 6 waited too long, left
+//! user 9 waited too long, left
+//! user 2 left the room
+//! user 4 entered a room
+//! user 3 left the room
+//! user 5 entered a room
+//! user 7 waited too long, left
+//! user 4 left the room
+//! user 8 entered a room
+//! user 5 left the room
+//! user 8 left the room
+//! 7 users got a room, 3 gave up
 //! ```
 
 use std::time::Duration;

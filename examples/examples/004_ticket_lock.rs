@@ -5,23 +5,28 @@
 //! exactly one does. (A `Barrier` makes every buyer read before anyone writes, so the race
 //! shows on every run instead of most runs.)
 //!
-//! `cargo run --release -p examples --example 004_ticket_lock` prints (order varies):
+//! `cargo run --release -p examples --example 004_ticket_lock` prints (one run; the order varies):
 //!
 //! ```text
 //! == without a lock
+//! buyer 1 sees 1 ticket left
 //! buyer 3 sees 1 ticket left
 //! ...
-//! buyer 7 bought a ticket, 0 left
-//! buyer 2 bought a ticket, 0 left
+//! buyer 2 sees 1 ticket left
+//! buyer 9 bought a ticket, 0 left
+//! buyer 8 bought a ticket, 0 left
 //! ...
+//! buyer 10 bought a ticket, 0 left
 //! sold 10 tickets for 1 seat: oversold!
 //!
 //! == with a lock
 //! buyer 1 sees 1 ticket left
 //! ...
-//! buyer 4 bought a ticket, 0 left
-//! buyer 9 found none left, invite friends to help
+//! buyer 4 sees 1 ticket left
+//! buyer 1 bought a ticket, 0 left
+//! buyer 2 found none left, invite friends to help
 //! ...
+//! buyer 4 found none left, invite friends to help
 //! sold 1 ticket for 1 seat
 //! ```
 

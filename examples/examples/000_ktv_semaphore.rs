@@ -29,6 +29,11 @@
 //! at most 4 singers were inside at once
 //! ```
 
+#![allow(
+    clippy::needless_pass_by_value,
+    reason = "`#[process]` functions receive their arguments by value, deserialized"
+)]
+
 use std::time::Duration;
 
 use mproc::prelude::*;

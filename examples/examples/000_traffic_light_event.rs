@@ -29,6 +29,11 @@
 //! all cars passed
 //! ```
 
+#![allow(
+    clippy::needless_pass_by_value,
+    reason = "`#[process]` functions receive their arguments by value, deserialized"
+)]
+
 use std::time::Duration;
 
 use mproc::prelude::*;
@@ -59,9 +64,7 @@ fn car(green: Event, i: u32) {
 
 fn main() -> mproc::Result<()> {
     let green = Event::new()?;
-    let _light = traffic_light::builder()
-        .daemon(true)
-        .spawn(green.clone())?;
+    let _light = traffic_light::builder().daemon(true).spawn(green.clone())?;
     let mut cars = Vec::new();
     for i in 0..10 {
         cars.push(car::spawn(green.clone(), i)?);

@@ -15,6 +15,11 @@
 //! 4 processes x 20000 fetch_add: 80000 (exact)
 //! ```
 
+#![allow(
+    clippy::needless_pass_by_value,
+    reason = "`#[process]` functions receive their arguments by value, deserialized"
+)]
+
 use mproc::prelude::*;
 
 #[process]

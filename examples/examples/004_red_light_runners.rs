@@ -24,6 +24,11 @@
 //! 1 of 10 crossings ran the red light
 //! ```
 
+#![allow(
+    clippy::needless_pass_by_value,
+    reason = "`#[process]` functions receive their arguments by value, deserialized"
+)]
+
 use std::time::Duration;
 
 use mproc::prelude::*;

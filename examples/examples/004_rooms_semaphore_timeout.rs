@@ -2,8 +2,8 @@
 //! "seconds", tenths here) leaves: `Semaphore::acquire_timeout`, Python's
 //! `acquire(block=True, timeout=...)`.
 //!
-//! `cargo run --release -p examples --example 004_rooms_semaphore_timeout` prints (order
-//! one run; the order varies):
+//! `cargo run --release -p examples --example 004_rooms_semaphore_timeout` prints (one run;
+//! the order varies):
 //!
 //! ```text
 //! user 0 entered a room
@@ -26,10 +26,15 @@
 //! 7 users got a room, 3 gave up
 //! ```
 
+#![allow(
+    clippy::needless_pass_by_value,
+    reason = "`#[process]` functions receive their arguments by value, deserialized"
+)]
+
 use std::time::Duration;
 
-use mproc::prelude::*;
 use mproc::SemaphoreError;
+use mproc::prelude::*;
 
 #[process]
 fn enter_room(rooms: Semaphore, who: u32) -> bool {
@@ -38,7 +43,9 @@ fn enter_room(rooms: Semaphore, who: u32) -> bool {
         Ok(()) => {
             println!("user {who} entered a room");
             std::thread::sleep(Duration::from_millis(100));
-            rooms.release().expect("a plain semaphore takes its permit back");
+            rooms
+                .release()
+                .expect("a plain semaphore takes its permit back");
             println!("user {who} left the room");
             true
         }

@@ -30,6 +30,11 @@
 //! sold 1 ticket for 1 seat
 //! ```
 
+#![allow(
+    clippy::needless_pass_by_value,
+    reason = "`#[process]` functions receive their arguments by value, deserialized"
+)]
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -72,7 +77,9 @@ fn buy(db: &Path, who: u32, seen: u32) -> bool {
 fn buy_without_lock(db: PathBuf, who: u32, all_read: Barrier) -> bool {
     let seen = search(&db, who);
     // Everyone has read "1 left" before anyone writes: the race, every time.
-    all_read.wait_timeout(Duration::from_secs(10)).expect("all buyers arrive");
+    all_read
+        .wait_timeout(Duration::from_secs(10))
+        .expect("all buyers arrive");
     buy(&db, who, seen)
 }
 

@@ -50,7 +50,7 @@ pub fn wait_parked(pid: i32) {
 /// `/proc/self/maps`).
 #[must_use]
 pub fn mproc_mappings() -> usize {
-    std::fs::read_to_string("/proc/self/maps")
-        .map(|m| m.lines().filter(|l| l.contains("/memfd:mproc-")).count())
-        .unwrap_or(usize::MAX)
+    std::fs::read_to_string("/proc/self/maps").map_or(usize::MAX, |m| {
+        m.lines().filter(|l| l.contains("/memfd:mproc-")).count()
+    })
 }

@@ -1,6 +1,11 @@
-//! `Condition` and `Barrier` across real processes: CPython's `_TestCondition` (notify,
-//! notify(n), notify_all, wait timeout, wait_for) and `_TestBarrier` (indices, action, abort,
-//! reset, timeout) behaviours.
+//! `Condition` and `Barrier` across real processes: `CPython`'s `_TestCondition` (`notify`,
+//! `notify(n)`, `notify_all`, `wait` timeout, `wait_for`) and `_TestBarrier` (indices, action,
+//! abort, reset, timeout) behaviours.
+
+#![allow(
+    clippy::needless_pass_by_value,
+    reason = "`#[process]` functions receive their arguments by value, deserialized"
+)]
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -15,15 +20,26 @@ const SHORT: Duration = Duration::from_millis(30);
 fn cond_wait(cond: Condition, woke: Value<u32>) -> Result<bool, ConditionError> {
     let _held = cond.lock().unwrap();
     let notified = cond.wait_timeout(LIMIT)?;
-    assert!(cond.get_lock().is_owned(), "the lock is held again after wait");
+    assert!(
+        cond.get_lock().is_owned(),
+        "the lock is held again after wait"
+    );
     woke.fetch_add(1);
     Ok(notified)
 }
 
-fn start_waiters(cond: &Condition, woke: &Value<u32>, n: u32) -> Vec<Child<Result<bool, ConditionError>>> {
+fn start_waiters(
+    cond: &Condition,
+    woke: &Value<u32>,
+    n: u32,
+) -> Vec<Child<Result<bool, ConditionError>>> {
     let kids: Vec<_> = (0..n)
         .map(|i| {
-            let method = if i % 2 == 0 { StartMethod::Fork } else { StartMethod::Spawn };
+            let method = if i % 2 == 0 {
+                StartMethod::Fork
+            } else {
+                StartMethod::Spawn
+            };
             cond_wait::builder()
                 .start_method(method)
                 .spawn(cond.clone(), woke.clone())
@@ -47,7 +63,9 @@ fn notify_n_wakes_exactly_n_then_notify_all_the_rest() {
         cond.notify().unwrap();
     }
     assert!(eventually(|| woke.get() == 1));
-    assert!(eventually(|| kids.iter().filter(|k| k.is_alive()).count() == 3));
+    assert!(eventually(
+        || kids.iter().filter(|k| k.is_alive()).count() == 3
+    ));
     for k in kids.iter().filter(|k| k.is_alive()) {
         assert!(in_futex_wait(k.pid()), "notify() woke more than one");
     }
@@ -57,7 +75,9 @@ fn notify_n_wakes_exactly_n_then_notify_all_the_rest() {
         cond.notify_n(2).unwrap();
     }
     assert!(eventually(|| woke.get() == 3));
-    assert!(eventually(|| kids.iter().filter(|k| k.is_alive()).count() == 1));
+    assert!(eventually(
+        || kids.iter().filter(|k| k.is_alive()).count() == 1
+    ));
     let last = kids.iter().find(|k| k.is_alive()).unwrap();
     assert!(in_futex_wait(last.pid()), "the fourth is still waiting");
     assert_eq!(woke.get(), 3);
@@ -76,10 +96,10 @@ fn notify_n_wakes_exactly_n_then_notify_all_the_rest() {
 fn wait_timeout_returns_false_and_holds_the_lock_again() {
     let cond = Condition::new().unwrap();
     let _outer = cond.lock().unwrap();
-    let _inner = cond.lock().unwrap(); // wait releases every level, then restores them
+    let inner = cond.lock().unwrap(); // wait releases every level, then restores them
     assert_eq!(cond.wait_timeout(SHORT), Ok(false));
     assert!(cond.get_lock().is_owned());
-    drop(_inner);
+    drop(inner);
     assert!(cond.get_lock().is_owned(), "one level left");
 }
 
@@ -127,14 +147,20 @@ fn each_round_hands_out_distinct_indices() {
     assert_eq!(b.parties(), PARTIES);
     let kids: Vec<_> = (0..PARTIES - 1)
         .map(|i| {
-            let method = if i == 0 { StartMethod::Spawn } else { StartMethod::Fork };
+            let method = if i == 0 {
+                StartMethod::Spawn
+            } else {
+                StartMethod::Fork
+            };
             barrier_rounds::builder()
                 .start_method(method)
                 .spawn(b.clone(), ROUNDS)
                 .unwrap()
         })
         .collect();
-    let mine: Vec<u32> = (0..ROUNDS).map(|_| b.wait_timeout(LIMIT).unwrap()).collect();
+    let mine: Vec<u32> = (0..ROUNDS)
+        .map(|_| b.wait_timeout(LIMIT).unwrap())
+        .collect();
     let theirs: Vec<Vec<u32>> = kids
         .iter()
         .map(|k| k.join_timeout(LIMIT).unwrap().unwrap())
@@ -200,7 +226,10 @@ fn a_panicking_action_breaks_the_barrier() {
             message: "action failed".into()
         })
     );
-    assert_eq!(child.join_timeout(LIMIT).unwrap(), Err(BarrierError::Broken));
+    assert_eq!(
+        child.join_timeout(LIMIT).unwrap(),
+        Err(BarrierError::Broken)
+    );
     assert!(b.is_broken());
 }
 
@@ -210,11 +239,16 @@ fn abort_breaks_it_for_waiters_and_newcomers_until_reset() {
     let child = barrier_rounds::spawn(b.clone(), 1).unwrap();
     assert!(eventually(|| b.n_waiting() == 1));
     b.abort();
-    assert_eq!(child.join_timeout(LIMIT).unwrap(), Err(BarrierError::Broken));
+    assert_eq!(
+        child.join_timeout(LIMIT).unwrap(),
+        Err(BarrierError::Broken)
+    );
     assert_eq!(b.wait_timeout(LIMIT), Err(BarrierError::Broken));
     b.reset();
     assert!(!b.is_broken());
-    let kids: Vec<_> = (0..2).map(|_| barrier_rounds::spawn(b.clone(), 1).unwrap()).collect();
+    let kids: Vec<_> = (0..2)
+        .map(|_| barrier_rounds::spawn(b.clone(), 1).unwrap())
+        .collect();
     b.wait_timeout(LIMIT).unwrap();
     for k in kids {
         assert!(k.join_timeout(LIMIT).unwrap().is_ok());
@@ -224,14 +258,18 @@ fn abort_breaks_it_for_waiters_and_newcomers_until_reset() {
 #[test]
 fn reset_releases_current_waiters_broken_and_reopens() {
     let b = Barrier::new(3).unwrap();
-    let kids: Vec<_> = (0..2).map(|_| barrier_rounds::spawn(b.clone(), 1).unwrap()).collect();
+    let kids: Vec<_> = (0..2)
+        .map(|_| barrier_rounds::spawn(b.clone(), 1).unwrap())
+        .collect();
     assert!(eventually(|| b.n_waiting() == 2));
     b.reset();
     for k in kids {
         assert_eq!(k.join_timeout(LIMIT).unwrap(), Err(BarrierError::Broken));
     }
     assert!(!b.is_broken(), "reset leaves it usable");
-    let kids: Vec<_> = (0..2).map(|_| barrier_rounds::spawn(b.clone(), 2).unwrap()).collect();
+    let kids: Vec<_> = (0..2)
+        .map(|_| barrier_rounds::spawn(b.clone(), 2).unwrap())
+        .collect();
     for _ in 0..2 {
         b.wait_timeout(LIMIT).unwrap();
     }
@@ -246,7 +284,10 @@ fn a_timeout_breaks_it_for_every_party() {
     let child = barrier_rounds::spawn(b.clone(), 1).unwrap();
     assert!(eventually(|| b.n_waiting() == 1));
     assert_eq!(b.wait_timeout(SHORT), Err(BarrierError::Timeout));
-    assert_eq!(child.join_timeout(LIMIT).unwrap(), Err(BarrierError::Broken));
+    assert_eq!(
+        child.join_timeout(LIMIT).unwrap(),
+        Err(BarrierError::Broken)
+    );
     assert!(b.is_broken());
 }
 
@@ -254,6 +295,9 @@ fn a_timeout_breaks_it_for_every_party() {
 fn zero_parties_is_an_error() {
     assert!(matches!(
         Barrier::new(0),
-        Err(mproc::Error::Barrier(BarrierError::InvalidParties { parties: 0, .. }))
+        Err(mproc::Error::Barrier(BarrierError::InvalidParties {
+            parties: 0,
+            ..
+        }))
     ));
 }

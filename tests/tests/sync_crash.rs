@@ -2,6 +2,11 @@
 //! waiting on a condition. Python hangs in each case; here nobody hangs and the survivors are
 //! told what happened.
 
+#![allow(
+    clippy::needless_pass_by_value,
+    reason = "`#[process]` functions receive their arguments by value, deserialized"
+)]
+
 use std::time::Duration;
 
 use integration_tests::sync_support::{LIMIT, wait_parked};
@@ -47,7 +52,11 @@ fn a_killed_lock_holder_is_reported_to_the_next_acquirer() {
         );
         assert!(lock.is_locked(), "the taker holds it");
         lock.release().unwrap();
-        assert_eq!(lock.try_acquire(), Ok(()), "reported once, then a normal lock");
+        assert_eq!(
+            lock.try_acquire(),
+            Ok(()),
+            "reported once, then a normal lock"
+        );
         lock.release().unwrap();
     }
 }
@@ -106,7 +115,10 @@ fn a_killed_rlock_owner_is_reported_and_ownership_moves() {
         Err(TryLockError::OwnerDied(e)) => {
             assert_eq!(e.pid(), pid);
             let g = e.into_inner();
-            assert!(lock.is_owned(), "recursion depth restarts at 1 for the new owner");
+            assert!(
+                lock.is_owned(),
+                "recursion depth restarts at 1 for the new owner"
+            );
             drop(g);
         }
         other => panic!("expected OwnerDied, got {other:?}"),

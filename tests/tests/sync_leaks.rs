@@ -1,11 +1,17 @@
 //! No descriptor or mapping is left behind by the shared-memory objects. One test in its own
 //! binary, so nothing else opens or maps concurrently while it counts.
 
+#![allow(
+    clippy::needless_pass_by_value,
+    reason = "`#[process]` functions receive their arguments by value, deserialized"
+)]
+
 use integration_tests::sync_support::{LIMIT, mproc_mappings};
 use mproc::prelude::*;
 
-#[process]
-fn use_all(
+/// One of every kind of object.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+struct All {
     lock: Lock,
     rlock: RLock,
     sem: Semaphore,
@@ -14,7 +20,20 @@ fn use_all(
     barrier: Barrier,
     value: Value<u64>,
     array: Array<u32>,
-) -> u64 {
+}
+
+#[process]
+fn use_all(all: All) -> u64 {
+    let All {
+        lock,
+        rlock,
+        sem,
+        event,
+        cond,
+        barrier,
+        value,
+        array,
+    } = all;
     drop(lock.lock().unwrap());
     drop(rlock.lock().unwrap());
     drop(sem.guard());
@@ -25,31 +44,24 @@ fn use_all(
 }
 
 fn round(method: StartMethod) {
-    let lock = Lock::new().unwrap();
-    let rlock = RLock::new().unwrap();
-    let sem = Semaphore::new(1).unwrap();
-    let event = Event::new().unwrap();
-    let cond = Condition::new().unwrap();
-    let barrier = Barrier::new(2).unwrap();
-    let value = Value::new(1u64).unwrap();
-    let array = Array::from_slice(&[2u32, 3]).unwrap();
+    let all = All {
+        lock: Lock::new().unwrap(),
+        rlock: RLock::new().unwrap(),
+        sem: Semaphore::new(1).unwrap(),
+        event: Event::new().unwrap(),
+        cond: Condition::new().unwrap(),
+        barrier: Barrier::new(2).unwrap(),
+        value: Value::new(1u64).unwrap(),
+        array: Array::from_slice(&[2u32, 3]).unwrap(),
+    };
     let child = use_all::builder()
         .start_method(method)
-        .spawn(
-            lock.clone(),
-            rlock.clone(),
-            sem.clone(),
-            event.clone(),
-            cond.clone(),
-            barrier.clone(),
-            value.clone(),
-            array.clone(),
-        )
+        .spawn(all.clone())
         .unwrap();
-    barrier.wait_timeout(LIMIT).unwrap();
+    all.barrier.wait_timeout(LIMIT).unwrap();
     assert_eq!(child.join_timeout(LIMIT).unwrap(), 3);
-    assert!(event.is_set());
-    assert_eq!(value.get(), 2);
+    assert!(all.event.is_set());
+    assert_eq!(all.value.get(), 2);
     // A failed creation leaves nothing either.
     assert!(Barrier::new(0).is_err());
 }
@@ -66,6 +78,10 @@ fn nothing_leaks() {
         round(StartMethod::Fork);
         round(StartMethod::Spawn);
     }
-    assert_eq!(mproc::diag::open_fd_count().unwrap(), fds, "descriptors leaked");
+    assert_eq!(
+        mproc::diag::open_fd_count().unwrap(),
+        fds,
+        "descriptors leaked"
+    );
     assert_eq!(mproc_mappings(), 0, "mappings leaked");
 }

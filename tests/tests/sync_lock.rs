@@ -1,5 +1,10 @@
-//! `Lock` and `RLock` across real processes: CPython's `_TestLock` behaviours, the timeout
+//! `Lock` and `RLock` across real processes: `CPython`'s `_TestLock` behaviours, the timeout
 //! matrix, release by another process, guards, and handles under Fork and Spawn.
+
+#![allow(
+    clippy::needless_pass_by_value,
+    reason = "`#[process]` functions receive their arguments by value, deserialized"
+)]
 
 use std::time::Duration;
 
@@ -51,17 +56,30 @@ fn acquire_release_sequence_as_cpython() {
 #[test]
 fn the_timeout_matrix_against_a_holder_in_another_process() {
     for method in [StartMethod::Fork, StartMethod::Spawn] {
-        let (lock, held, go) = (Lock::new().unwrap(), Event::new().unwrap(), Event::new().unwrap());
+        let (lock, held, go) = (
+            Lock::new().unwrap(),
+            Event::new().unwrap(),
+            Event::new().unwrap(),
+        );
         let child = hold_until::builder()
             .start_method(method)
             .spawn(lock.clone(), held.clone(), go.clone())
             .unwrap();
-        assert!(held.wait_timeout(LIMIT), "{method:?}: child never got the lock");
+        assert!(
+            held.wait_timeout(LIMIT),
+            "{method:?}: child never got the lock"
+        );
         assert_eq!(lock.try_acquire(), Err(LockError::WouldBlock));
-        assert_eq!(lock.acquire_timeout(Duration::ZERO), Err(LockError::Timeout));
+        assert_eq!(
+            lock.acquire_timeout(Duration::ZERO),
+            Err(LockError::Timeout)
+        );
         assert_eq!(lock.acquire_timeout(SHORT), Err(LockError::Timeout));
         assert!(matches!(lock.try_lock(), Err(TryLockError::WouldBlock)));
-        assert!(matches!(lock.lock_timeout(SHORT), Err(TryLockError::Timeout)));
+        assert!(matches!(
+            lock.lock_timeout(SHORT),
+            Err(TryLockError::Timeout)
+        ));
         go.set();
         assert_eq!(lock.acquire_timeout(LIMIT), Ok(()), "{method:?}");
         lock.release().unwrap();
@@ -89,7 +107,10 @@ fn any_process_may_release_as_in_python() {
     assert!(!lock.is_locked());
     // And releasing an unlocked lock from a child is the typed error.
     let child = release_it::spawn(lock.clone()).unwrap();
-    assert_eq!(child.join_timeout(LIMIT).unwrap(), Err(LockError::NotLocked));
+    assert_eq!(
+        child.join_timeout(LIMIT).unwrap(),
+        Err(LockError::NotLocked)
+    );
 }
 
 #[test]
@@ -99,7 +120,10 @@ fn the_guard_releases_on_drop_and_on_panic() {
         let _g = lock.lock().unwrap();
         assert!(lock.is_locked());
         let child = try_it::spawn(lock.clone()).unwrap();
-        assert_eq!(child.join_timeout(LIMIT).unwrap(), Err(LockError::WouldBlock));
+        assert_eq!(
+            child.join_timeout(LIMIT).unwrap(),
+            Err(LockError::WouldBlock)
+        );
     }
     assert!(!lock.is_locked());
     let child = Process::new(
@@ -126,7 +150,10 @@ fn a_guard_does_not_release_the_next_holder() {
     let child = try_it::spawn(lock.clone()).unwrap(); // and another process takes it
     assert_eq!(child.join_timeout(LIMIT).unwrap(), Ok(()));
     drop(guard);
-    assert!(lock.is_locked(), "the stale guard left the child's hold alone");
+    assert!(
+        lock.is_locked(),
+        "the stale guard left the child's hold alone"
+    );
     lock.release().unwrap();
 }
 
@@ -151,7 +178,10 @@ fn rlock_recursion_and_ownership() {
     let from_thread = std::thread::spawn(move || (other.release(), other.try_acquire()))
         .join()
         .unwrap();
-    assert_eq!(from_thread, (Err(LockError::NotOwner), Err(LockError::WouldBlock)));
+    assert_eq!(
+        from_thread,
+        (Err(LockError::NotOwner), Err(LockError::WouldBlock))
+    );
     for _ in 0..3 {
         lock.release().unwrap();
     }

@@ -1,11 +1,16 @@
-//! `Semaphore`, `BoundedSemaphore` and `Event` across real processes: CPython's
+//! `Semaphore`, `BoundedSemaphore` and `Event` across real processes: `CPython`'s
 //! `_TestSemaphore` and `_TestEvent` behaviours and the timeout matrix.
+
+#![allow(
+    clippy::needless_pass_by_value,
+    reason = "`#[process]` functions receive their arguments by value, deserialized"
+)]
 
 use std::time::Duration;
 
 use integration_tests::sync_support::{LIMIT, wait_parked};
-use mproc::prelude::*;
 use mproc::SemaphoreError;
+use mproc::prelude::*;
 
 const SHORT: Duration = Duration::from_millis(30);
 
@@ -21,7 +26,10 @@ fn semaphore_counts_as_cpython() {
     assert_eq!(sem.value(), 0);
     assert_eq!(sem.try_acquire(), Err(SemaphoreError::WouldBlock));
     assert_eq!(sem.acquire_timeout(SHORT), Err(SemaphoreError::Timeout));
-    assert_eq!(sem.acquire_timeout(Duration::ZERO), Err(SemaphoreError::Timeout));
+    assert_eq!(
+        sem.acquire_timeout(Duration::ZERO),
+        Err(SemaphoreError::Timeout)
+    );
     sem.release().unwrap();
     sem.release().unwrap();
     sem.release().unwrap();
@@ -75,10 +83,17 @@ fn waiters_in_other_processes_are_woken_one_per_release() {
                 break false;
             }
         };
-        let (done, other, other_event) = if first_is_a { (&a, &b, &e2) } else { (&b, &a, &e1) };
+        let (done, other, other_event) = if first_is_a {
+            (&a, &b, &e2)
+        } else {
+            (&b, &a, &e1)
+        };
         assert!(done.join_timeout(LIMIT).unwrap());
         wait_parked(other.pid());
-        assert!(!other_event.is_set(), "{method:?}: one release let two through");
+        assert!(
+            !other_event.is_set(),
+            "{method:?}: one release let two through"
+        );
         assert_eq!(sem.value(), 0);
         sem.release().unwrap();
         assert!(other.join_timeout(LIMIT).unwrap());
@@ -92,7 +107,10 @@ fn semaphore_guards_give_back_their_permit() {
     {
         let _g = sem.guard();
         assert!(sem.try_guard().is_err());
-        assert!(matches!(sem.guard_timeout(SHORT), Err(SemaphoreError::Timeout)));
+        assert!(matches!(
+            sem.guard_timeout(SHORT),
+            Err(SemaphoreError::Timeout)
+        ));
     }
     assert_eq!(sem.value(), 1);
     let s2 = Semaphore::new(1).unwrap();
@@ -130,7 +148,11 @@ fn one_set_wakes_every_waiting_process() {
     let e = Event::new().unwrap();
     let waiters: Vec<_> = (0..4)
         .map(|i| {
-            let method = if i % 2 == 0 { StartMethod::Fork } else { StartMethod::Spawn };
+            let method = if i % 2 == 0 {
+                StartMethod::Fork
+            } else {
+                StartMethod::Spawn
+            };
             let limit = u64::try_from(LIMIT.as_millis()).unwrap();
             wait_event::builder()
                 .start_method(method)

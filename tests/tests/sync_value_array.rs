@@ -1,6 +1,11 @@
 //! `Value` and `Array` across real processes: exact counts from concurrent increments (the
 //! seed's two workers), Python's `get_lock()` idiom, guarded slice access, error cases.
 
+#![allow(
+    clippy::needless_pass_by_value,
+    reason = "`#[process]` functions receive their arguments by value, deserialized"
+)]
+
 use integration_tests::sync_support::LIMIT;
 use mproc::prelude::*;
 use mproc::{ArrayError, TryLockError};
@@ -63,7 +68,10 @@ fn value_operations() {
     drop(g);
     let f = Value::new((1.5f64, true, [7u8; 3])).unwrap();
     assert_eq!(f.get(), (1.5, true, [7, 7, 7]));
-    assert_eq!(format!("{:?}", Value::new(1u8).unwrap()), "Value { value: 1, consistent: true }");
+    assert_eq!(
+        format!("{:?}", Value::new(1u8).unwrap()),
+        "Value { value: 1, consistent: true }"
+    );
 }
 
 #[test]
@@ -105,12 +113,21 @@ fn array_operations_and_errors() {
     assert_eq!(a.len(), 3);
     assert!(!a.is_empty());
     assert_eq!(a.get(2), Ok(3));
-    assert_eq!(a.get(3), Err(ArrayError::IndexOutOfRange { index: 3, len: 3 }));
-    assert_eq!(a.set(5, 0), Err(ArrayError::IndexOutOfRange { index: 5, len: 3 }));
+    assert_eq!(
+        a.get(3),
+        Err(ArrayError::IndexOutOfRange { index: 3, len: 3 })
+    );
+    assert_eq!(
+        a.set(5, 0),
+        Err(ArrayError::IndexOutOfRange { index: 5, len: 3 })
+    );
     a.set(0, -1).unwrap();
     assert_eq!(
         a.copy_from_slice(&[1, 2]),
-        Err(ArrayError::LengthMismatch { expected: 3, got: 2 })
+        Err(ArrayError::LengthMismatch {
+            expected: 3,
+            got: 2
+        })
     );
     a.copy_from_slice(&[4, 5, 6]).unwrap();
     let g = a.lock().unwrap();

@@ -50,7 +50,6 @@ pub(crate) fn start(
             Ok((pid, parent_sock, registry))
         }
         Ok(Forked::Child) => {
-            drop(identity);
             registry.reset_in_child();
             drop(registry);
             server.release_in_child();

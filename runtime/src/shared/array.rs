@@ -91,7 +91,12 @@ impl<T: ShmSafe> Array<T> {
     }
 
     fn create(len: usize, lock: RLock, init: impl FnOnce(NonNull<T>)) -> Result<Self, ShmError> {
-        const { assert!(align_of::<T>() <= 64, "ShmSafe types are at most 64-byte aligned") };
+        const {
+            assert!(
+                align_of::<T>() <= 64,
+                "ShmSafe types are at most 64-byte aligned"
+            )
+        };
         let bytes = len
             .checked_mul(size_of::<T>())
             .ok_or(ShmError::TooLarge(usize::MAX))?;

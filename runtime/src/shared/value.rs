@@ -84,7 +84,12 @@ impl<T: ShmSafe> Value<T> {
     /// # Errors
     /// [`ShmError`] if the shared memory cannot be created.
     pub fn with_lock(value: T, lock: RLock) -> Result<Self, ShmError> {
-        const { assert!(align_of::<T>() <= 64, "ShmSafe types are at most 64-byte aligned") };
+        const {
+            assert!(
+                align_of::<T>() <= 64,
+                "ShmSafe types are at most 64-byte aligned"
+            )
+        };
         let shm = ShmBox::create(type_tag::<T>(), size_of::<T>(), |s: &ValueState, data| {
             s.set_len(1);
             // SAFETY: the data area is size_of::<T>() bytes, 64-byte aligned (>= align_of::<T>()),
@@ -209,8 +214,10 @@ impl<T: ShmSafe> Value<T> {
 /// Integer types: [`Value::fetch_add`] and [`Value::fetch_sub`].
 pub trait ShmInteger: ShmSafe + sealed::Sealed {
     #[doc(hidden)]
+    #[must_use]
     fn wrapping_add_(self, rhs: Self) -> Self;
     #[doc(hidden)]
+    #[must_use]
     fn wrapping_sub_(self, rhs: Self) -> Self;
 }
 
@@ -331,4 +338,3 @@ impl<'de, T: ShmSafe> Deserialize<'de> for Value<T> {
         })
     }
 }
-

@@ -352,7 +352,10 @@ mod tests {
     fn mismatches_are_typed_errors() {
         let b = ShmBox::<Dummy>::create(7, 0, |_, _| {}).unwrap();
         let e = ShmBox::<Other>::open(dup(&b), 7, "x").unwrap_err();
-        assert_eq!(e.to_string(), "the segment holds an object of kind Event, not Lock");
+        assert_eq!(
+            e.to_string(),
+            "the segment holds an object of kind Event, not Lock"
+        );
         let e = ShmBox::<Dummy>::open(dup(&b), 8, "u64").unwrap_err();
         assert!(matches!(e, ShmError::WrongType { expected: "u64" }), "{e}");
         let file = std::fs::File::open("/dev/null").unwrap();

@@ -155,6 +155,10 @@ impl Barrier {
         // SAFETY: the data area is 64-byte aligned and holds at least `parties` u64 slots
         // (made so, or checked when the segment was received); atomics may alias other
         // processes' writes.
+        #[allow(
+            clippy::cast_ptr_alignment,
+            reason = "the data area is 64-byte aligned"
+        )]
         unsafe {
             std::slice::from_raw_parts(
                 self.shm.data().as_ptr().cast::<AtomicU64>(),
@@ -266,13 +270,13 @@ impl Barrier {
 
     /// The last party: runs the action, then lets everyone go.
     fn release_round(&self, held: &Held<'_>) -> Result<(), BarrierError> {
-        if let Some(action) = self.action() {
-            if let Err(payload) = catch_unwind(AssertUnwindSafe(action)) {
-                self.break_with(held, 0);
-                return Err(BarrierError::ActionPanicked {
-                    message: entry::panic_message(&*payload),
-                });
-            }
+        if let Some(action) = self.action()
+            && let Err(payload) = catch_unwind(AssertUnwindSafe(action))
+        {
+            self.break_with(held, 0);
+            return Err(BarrierError::ActionPanicked {
+                message: entry::panic_message(&*payload),
+            });
         }
         self.state().state.store(DRAINING, Relaxed);
         self.notify_all(held);
@@ -359,8 +363,7 @@ impl Barrier {
     /// Takes the internal lock; if its holder died, the state may be half-updated: the
     /// barrier breaks.
     fn lock_state(&self) -> Held<'_> {
-        let taken = raw_lock::lock::<Os>(&self.state().lock, self_id(), None)
-            .expect("invariant: an acquire without deadline does not time out");
+        let taken = raw_lock::lock_blocking::<Os>(&self.state().lock, self_id());
         let held = Held { b: self };
         if let Acquired::OwnerDied(id) = taken {
             self.remove_dead();
@@ -406,7 +409,8 @@ impl Barrier {
             let id = slot.load(Relaxed);
             if id != 0 && id != me && !Os::alive(id) {
                 slot.store(0, Relaxed);
-                s.count.store(s.count.load(Relaxed).saturating_sub(1), Relaxed);
+                s.count
+                    .store(s.count.load(Relaxed).saturating_sub(1), Relaxed);
                 dead = Some(raw_lock::pid_of(id));
             }
         }
@@ -420,7 +424,7 @@ impl fmt::Debug for Barrier {
             .field("parties", &self.parties)
             .field("n_waiting", &self.n_waiting())
             .field("broken", &self.is_broken())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 

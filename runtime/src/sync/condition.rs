@@ -23,11 +23,11 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::atomic::AtomicU32;
+use super::deadline;
 use super::error::{ConditionError, LockError};
 use super::lock::{LockResult, TryLockResult};
 use super::park::{Os, Park, Waited};
 use super::rlock::{RLock, RLockGuard, RLockState};
-use super::deadline;
 use crate::shm::{Kind, ShmBox, ShmError, ShmState};
 
 /// The shared state of a [`Condition`] (its lock is a separate [`RLock`]).
@@ -302,7 +302,7 @@ impl fmt::Debug for Condition {
         f.debug_struct("Condition")
             .field("lock", &self.lock)
             .field("waiters", &self.waiters())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -337,9 +337,6 @@ impl Serialize for Condition {
 impl<'de> Deserialize<'de> for Condition {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let (lock, state) = <(RLock, StateHandle)>::deserialize(d)?;
-        Ok(Self {
-            lock,
-            shm: state.0,
-        })
+        Ok(Self { lock, shm: state.0 })
     }
 }

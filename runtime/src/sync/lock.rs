@@ -89,9 +89,7 @@ impl Lock {
     /// [`LockError::OwnerDied`]: the previous holder died; the lock was taken over and **is
     /// now held by the caller**.
     pub fn acquire(&self) -> Result<(), LockError> {
-        let taken = raw_lock::lock::<Os>(self.word(), self_id(), None)
-            .expect("invariant: an acquire without deadline does not time out");
-        outcome(taken)
+        outcome(raw_lock::lock_blocking::<Os>(self.word(), self_id()))
     }
 
     /// Acquires the lock if it is free (or held by a dead process); never waits.
@@ -100,8 +98,8 @@ impl Lock {
     /// [`LockError::WouldBlock`] if it is held; [`LockError::OwnerDied`] as for
     /// [`acquire`](Lock::acquire).
     pub fn try_acquire(&self) -> Result<(), LockError> {
-        let taken = raw_lock::try_lock::<Os>(self.word(), self_id())
-            .map_err(|_| LockError::WouldBlock)?;
+        let taken =
+            raw_lock::try_lock::<Os>(self.word(), self_id()).map_err(|_| LockError::WouldBlock)?;
         outcome(taken)
     }
 
@@ -137,9 +135,7 @@ impl Lock {
     /// # Errors
     /// [`OwnerDied`] (holding the guard) if the previous holder died.
     pub fn lock(&self) -> LockResult<LockGuard<'_>> {
-        let taken = raw_lock::lock::<Os>(self.word(), self_id(), None)
-            .expect("invariant: an acquire without deadline does not time out");
-        self.guard(taken)
+        self.guard(raw_lock::lock_blocking::<Os>(self.word(), self_id()))
     }
 
     /// Like [`lock`](Lock::lock), but never waits.

@@ -63,12 +63,18 @@ pub(crate) fn owner(word: u64) -> u64 {
 
 /// The pid part of an identity.
 pub(crate) fn pid_of(id: u64) -> i32 {
-    #[allow(clippy::cast_possible_truncation, reason = "the low half holds the pid")]
-    let low = id as u32;
-    (low & !(WAITERS as u32)).cast_signed()
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "the masked pid fits in 31 bits"
+    )]
+    let pid = (id & (WAITERS - 1)) as u32;
+    pid.cast_signed()
 }
 
-#[allow(clippy::cast_possible_truncation, reason = "futexes watch the low half")]
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "futexes watch the low half"
+)]
 fn low(word: u64) -> u32 {
     word as u32
 }
@@ -116,13 +122,20 @@ fn lock_contended<P: Park>(
         let cur = word.load(Relaxed);
         if cur == 0 {
             // Others may still be parked: keep the flag so our release wakes one.
-            if word.compare_exchange(0, me | WAITERS, Acquire, Relaxed).is_ok() {
+            if word
+                .compare_exchange(0, me | WAITERS, Acquire, Relaxed)
+                .is_ok()
+            {
                 return Ok(Acquired::Clean);
             }
             continue;
         }
         let expected = cur | WAITERS;
-        if cur & WAITERS == 0 && word.compare_exchange(cur, expected, Relaxed, Relaxed).is_err() {
+        if cur & WAITERS == 0
+            && word
+                .compare_exchange(cur, expected, Relaxed, Relaxed)
+                .is_err()
+        {
             continue;
         }
         let until = deadline.map_or(next_check, |d| d.min(next_check));
@@ -160,6 +173,17 @@ fn take_over_if_dead<P: Park>(word: &AtomicU64, me: u64) -> Option<Acquired> {
     word.compare_exchange(cur, me | WAITERS, Acquire, Relaxed)
         .ok()
         .map(|_| Acquired::OwnerDied(dead))
+}
+
+/// Acquires `word` for `me`, waiting as long as it takes.
+#[inline]
+pub(crate) fn lock_blocking<P: Park>(word: &AtomicU64, me: u64) -> Acquired {
+    loop {
+        // Without a deadline `lock` does not give up; the loop only satisfies the types.
+        if let Ok(taken) = lock::<P>(word, me, None) {
+            return taken;
+        }
+    }
 }
 
 /// Acquires without waiting: `Err(TimedOut)` if a live owner holds it.

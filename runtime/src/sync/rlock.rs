@@ -140,7 +140,9 @@ impl RLockState {
 
     /// Re-acquires after [`release_all`](Self::release_all), restoring `depth`.
     pub(crate) fn reacquire(&self, depth: u32) -> Result<(), LockError> {
-        let taken = self.acquire(None, false).map_err(AcquireFailed::into_lock_error)?;
+        let taken = self
+            .acquire(None, false)
+            .map_err(AcquireFailed::into_lock_error)?;
         self.count.store(depth.max(1), Relaxed);
         outcome(taken)
     }
@@ -159,6 +161,7 @@ impl RLockState {
 }
 
 /// Why [`RLockState::acquire`] did not acquire.
+#[derive(Debug, Clone, Copy)]
 pub(crate) enum AcquireFailed {
     Busy,
     Overflow,

@@ -47,7 +47,10 @@ pub(crate) struct TooMany;
 
 const WAITER: u64 = 1 << 32;
 
-#[allow(clippy::cast_possible_truncation, reason = "the low half is the counter")]
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "the low half is the counter"
+)]
 fn count(word: u64) -> u32 {
     word as u32
 }
@@ -111,7 +114,10 @@ impl SemState {
                 w = self.word.load(Relaxed);
                 continue;
             }
-            match self.word.compare_exchange_weak(w, w + WAITER, Relaxed, Relaxed) {
+            match self
+                .word
+                .compare_exchange_weak(w, w + WAITER, Relaxed, Relaxed)
+            {
                 Ok(_) => break,
                 Err(now) => w = now,
             }
@@ -134,7 +140,10 @@ impl SemState {
         let max = self.max.load(Relaxed);
         let mut w = self.word.load(Relaxed);
         loop {
-            let next = count(w).checked_add(n).filter(|v| *v <= max).ok_or(TooMany)?;
+            let next = count(w)
+                .checked_add(n)
+                .filter(|v| *v <= max)
+                .ok_or(TooMany)?;
             let new = (w & !u64::from(u32::MAX)) | u64::from(next);
             match self.word.compare_exchange_weak(w, new, Release, Relaxed) {
                 Ok(_) => break,

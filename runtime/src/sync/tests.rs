@@ -43,7 +43,9 @@ fn handles_round_trip_to_the_same_object() {
 fn a_received_handle_of_another_kind_or_type_is_refused() {
     let refused = |e: crate::CodecError| matches!(e, crate::CodecError::Deserialize { .. });
     let sem = Semaphore::new(1).unwrap();
-    assert!(refused(round_trip::<_, BoundedSemaphore>(&sem).unwrap_err()));
+    assert!(refused(
+        round_trip::<_, BoundedSemaphore>(&sem).unwrap_err()
+    ));
     assert!(refused(round_trip::<_, Lock>(&sem).unwrap_err()));
     let v = Value::new(1u64).unwrap();
     assert!(refused(round_trip::<_, Value<i64>>(&v).unwrap_err()));
@@ -69,13 +71,20 @@ fn errors_are_typed_and_lower_case() {
     ));
     let c = Condition::new().unwrap();
     assert_eq!(c.notify(), Err(ConditionError::NotOwner));
-    assert_eq!(c.wait_timeout(Duration::ZERO), Err(ConditionError::NotOwner));
+    assert_eq!(
+        c.wait_timeout(Duration::ZERO),
+        Err(ConditionError::NotOwner)
+    );
     assert_eq!(
         LockError::OwnerDied { pid: 7 }.to_string(),
         "the process holding the lock (pid 7) died; the lock was taken over"
     );
     assert_eq!(
-        BoundedSemaphore::new(0).unwrap().release().unwrap_err().to_string(),
+        BoundedSemaphore::new(0)
+            .unwrap()
+            .release()
+            .unwrap_err()
+            .to_string(),
         "semaphore released too many times"
     );
 }

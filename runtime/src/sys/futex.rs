@@ -104,6 +104,10 @@ fn monotonic_after(d: std::time::Duration) -> libc::timespec {
     };
     // SAFETY: `now` is a valid out-pointer; CLOCK_MONOTONIC always exists on Linux.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &raw mut now) };
+    #[allow(
+        clippy::useless_conversion,
+        reason = "`c_long` is 32 bits on some targets"
+    )]
     let nanos = i64::from(now.tv_nsec) + i64::from(d.subsec_nanos());
     let secs = i64::try_from(d.as_secs())
         .unwrap_or(i64::MAX / 2)

@@ -86,7 +86,10 @@ fn self_id_slow() -> u64 {
 
 /// Builds an identity from a pid and a start time (only its low 32 bits are kept).
 pub(crate) fn compose(pid: libc::pid_t, start: u64) -> u64 {
-    #[allow(clippy::cast_possible_truncation, reason = "the low 32 bits are the fingerprint")]
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "the low 32 bits are the fingerprint"
+    )]
     let start = start as u32;
     (u64::from(start) << 32) | u64::from(pid.cast_unsigned())
 }

@@ -1,7 +1,7 @@
 //! Shared memory: one sealed memfd segment per object, mapped `MAP_SHARED` in every process
 //! that holds a handle.
 //!
-//! Every segment starts with a [`#[repr(C)]`](Header) header: magic, layout version, the kind
+//! Every segment starts with a `#[repr(C)]` header: magic, layout version, the kind
 //! of object, a type tag (for `Value<T>`/`Array<T>`: which `T`), and where the data starts. A
 //! handle received from another process (its memfd travelled beside the serialized bytes) is
 //! mapped only after that header checks out, so a descriptor of the wrong kind, or a foreign

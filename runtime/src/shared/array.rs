@@ -95,7 +95,7 @@ impl<T: ShmSafe> Array<T> {
             assert!(
                 align_of::<T>() <= 64,
                 "ShmSafe types are at most 64-byte aligned"
-            )
+            );
         };
         let bytes = len
             .checked_mul(size_of::<T>())

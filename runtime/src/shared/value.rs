@@ -88,7 +88,7 @@ impl<T: ShmSafe> Value<T> {
             assert!(
                 align_of::<T>() <= 64,
                 "ShmSafe types are at most 64-byte aligned"
-            )
+            );
         };
         let shm = ShmBox::create(type_tag::<T>(), size_of::<T>(), |s: &ValueState, data| {
             s.set_len(1);

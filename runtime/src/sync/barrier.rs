@@ -151,20 +151,16 @@ impl Barrier {
         self.shm.state()
     }
 
+    #[allow(
+        clippy::cast_ptr_alignment,
+        reason = "the data area is 64-byte aligned"
+    )]
     fn slots(&self) -> &[AtomicU64] {
+        let first = self.shm.data().as_ptr().cast::<AtomicU64>();
         // SAFETY: the data area is 64-byte aligned and holds at least `parties` u64 slots
         // (made so, or checked when the segment was received); atomics may alias other
         // processes' writes.
-        #[allow(
-            clippy::cast_ptr_alignment,
-            reason = "the data area is 64-byte aligned"
-        )]
-        unsafe {
-            std::slice::from_raw_parts(
-                self.shm.data().as_ptr().cast::<AtomicU64>(),
-                self.parties as usize,
-            )
-        }
+        unsafe { std::slice::from_raw_parts(first, self.parties as usize) }
     }
 
     /// The number of parties.

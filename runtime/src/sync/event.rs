@@ -18,7 +18,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::atomic::AtomicU32;
 use super::deadline;
-use super::park::{Os, Park, SPIN_LIMIT, Waited};
+use super::park::{Os, Park, WAIT_SPIN_LIMIT, Waited};
 use crate::shm::{Kind, ShmBox, ShmError, ShmState};
 
 const SET: u32 = 1;
@@ -68,7 +68,7 @@ impl EventState {
         if deadline.is_some_and(|d| d <= Instant::now()) {
             return false;
         }
-        for _ in 0..SPIN_LIMIT {
+        for _ in 0..WAIT_SPIN_LIMIT {
             P::spin();
             if self.is_set() {
                 return true;

@@ -20,7 +20,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::atomic::{AtomicU32, AtomicU64};
 use super::deadline;
 use super::error::SemaphoreError;
-use super::park::{Os, Park, SPIN_LIMIT, Waited};
+use super::park::{Os, Park, WAIT_SPIN_LIMIT, Waited};
 use crate::shm::{Kind, ShmBox, ShmError, ShmState};
 
 /// The shared state of a semaphore; generic over [`Park`] so `loom` can check it on the heap.
@@ -98,7 +98,7 @@ impl SemState {
         if deadline.is_some_and(|d| d <= Instant::now()) {
             return false;
         }
-        for _ in 0..SPIN_LIMIT {
+        for _ in 0..WAIT_SPIN_LIMIT {
             P::spin();
             if count(self.word.load(Relaxed)) > 0 && self.try_take() {
                 return true;

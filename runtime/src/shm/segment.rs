@@ -215,6 +215,9 @@ impl<S: ShmState> ShmBox<S> {
         let size = mman::sealed_size(fd.as_fd())
             .map_err(ShmError::os("inspecting a received segment"))?
             .ok_or(ShmError::NotSealed)?;
+        if size > MAX_SIZE {
+            return Err(ShmError::TooLarge(size));
+        }
         if size < STATE_OFFSET {
             return Err(ShmError::TooSmall {
                 size,

@@ -5,6 +5,7 @@ mod error;
 mod paths;
 mod pool_task;
 mod process;
+mod shm_safe;
 mod signature;
 
 use proc_macro::TokenStream;
@@ -22,4 +23,11 @@ pub fn process(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn pool_task(args: TokenStream, item: TokenStream) -> TokenStream {
     pool_task::expand(&args.into(), item.into()).into()
+}
+
+/// Derives `mproc::ShmSafe` for a `#[repr(C)]` struct whose fields are all `ShmSafe`, so it
+/// can be the element of a `Value` or `Array`. See `mproc::ShmSafe`.
+#[proc_macro_derive(ShmSafe)]
+pub fn derive_shm_safe(input: TokenStream) -> TokenStream {
+    shm_safe::derive(input.into()).into()
 }

@@ -2,6 +2,7 @@
 
 pub use crate::error::SpawnError;
 pub use crate::process::{Child, Options, Process, StartMethod};
+pub use crate::shm::ShmSafe;
 pub use ::core;
 pub use ::serde;
 

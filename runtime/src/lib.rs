@@ -51,7 +51,7 @@ pub use error::{
     CodecError, Error, PipeError, PoolError, ProcessError, Result, SpawnError, StartMethodError,
     TaskError,
 };
-pub use mproc_macros::{pool_task, process};
+pub use mproc_macros::{ShmSafe, pool_task, process};
 pub use pipe::{Connection, Pipe};
 pub use pool::{AsyncResult, Pool};
 pub use shared::{Array, ArrayGuard, Value, ValueGuard};

@@ -84,6 +84,52 @@ fn values_share_a_lock_when_asked() {
     assert_eq!(a.get() + b.get(), 3);
 }
 
+/// A user type in shared memory, through the derive.
+#[derive(Clone, Copy, Debug, PartialEq, ShmSafe)]
+#[repr(C)]
+struct Particle {
+    pos: [f32; 3],
+    alive: bool,
+    hits: u32,
+}
+
+#[process]
+fn hit(p: Value<Particle>, all: Array<Particle>) {
+    p.update(|mut x| {
+        x.hits += 1;
+        x
+    });
+    let mut slots = all.lock().unwrap();
+    for s in slots.iter_mut() {
+        s.alive = true;
+    }
+}
+
+#[test]
+fn derived_shm_safe_types_cross_processes() {
+    let start = Particle {
+        pos: [1.0, 2.0, 3.0],
+        alive: false,
+        hits: 0,
+    };
+    let p = Value::new(start).unwrap();
+    let all = Array::from_slice(&[start; 3]).unwrap();
+    for method in [StartMethod::Fork, StartMethod::Spawn] {
+        hit::builder()
+            .start_method(method)
+            .spawn(p.clone(), all.clone())
+            .unwrap()
+            .join_timeout(LIMIT)
+            .unwrap();
+    }
+    assert_eq!(p.get().hits, 2);
+    assert_eq!(
+        p.get().pos.map(f32::to_bits),
+        [1.0f32, 2.0, 3.0].map(f32::to_bits)
+    );
+    assert!(all.to_vec().iter().all(|x| x.alive));
+}
+
 #[process]
 fn fill_squares(a: Array<u64>) {
     let mut slots = a.lock().unwrap();

@@ -4,8 +4,39 @@
 /// type of [`Value`](crate::Value) and [`Array`](crate::Array).
 ///
 /// Implemented for the integer and floating-point primitives, `bool`, arrays and tuples (up to
-/// four) of `ShmSafe` types. For your own `#[repr(C)]` struct of such fields, implement it
-/// yourself after checking the rules below.
+/// four) of `ShmSafe` types. For your own `#[repr(C)]` struct of such fields, derive it: the
+/// derive checks every field is `ShmSafe` and refuses enums, references and a struct without
+/// `#[repr(C)]`.
+///
+/// ```
+/// use mproc::{ShmSafe, Value};
+///
+/// #[derive(Clone, Copy, Debug, PartialEq, ShmSafe)]
+/// #[repr(C)]
+/// struct Point {
+///     x: f64,
+///     y: f64,
+///     hits: u32,
+/// }
+///
+/// # fn main() -> mproc::Result<()> {
+/// let p = Value::new(Point { x: 1.0, y: 2.0, hits: 0 })?;
+/// p.update(|mut p| {
+///     p.hits += 1;
+///     p
+/// });
+/// assert_eq!(p.get().hits, 1);
+/// # Ok(())
+/// # }
+/// ```
+///
+/// ```compile_fail
+/// #[derive(Clone, Copy, mproc::ShmSafe)]
+/// #[repr(C)]
+/// struct Named {
+///     name: &'static str, // a reference means nothing in another process
+/// }
+/// ```
 ///
 /// # Safety
 ///

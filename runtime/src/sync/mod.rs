@@ -18,8 +18,28 @@
 //!   ([`BarrierError::PartyDied`]).
 //! - [`Condition::notify`] never waits for the woken, so a dead waiter cannot block it.
 //!
+//! What "owner died" means for the data: a [`Lock`] or [`RLock`] protects nothing mproc can
+//! see, so the death is reported once, to the process that takes the lock over (like
+//! `EOWNERDEAD`). A [`Value`](crate::Value) or [`Array`](crate::Array) holds its data, so it
+//! stays marked inconsistent (every guard reports [`OwnerDied`]) until `mark_consistent()`,
+//! as a poisoned `std::sync::Mutex` does until `clear_poison()`.
+//!
+//! # Limits
+//! - Owners are processes named by pid and start time; all processes sharing an object must
+//!   be in one pid namespace. A *thread* that exits holding a lock while its process lives on
+//!   is not detected (Python does not either).
+//! - A [`Semaphore`] has no owner: permits held by a process that dies are not given back.
+//! - [`Condition::notify_n`] may, in a narrow race with a waiter that is just going to sleep,
+//!   wake more than `n`; re-check the predicate ([`Condition::wait_for`]).
+//! - Waits for a dead owner or party are noticed within milliseconds (a parked waiter checks
+//!   after 1 ms (locks) or 2 ms (barriers), backing off to 64 ms and 100 ms), not instantly.
+//! - There is no `try_wait` for a [`Barrier`] or [`Condition`]: a wait that gives up at once
+//!   is `wait_timeout(Duration::ZERO)`, which (as in Python) breaks the barrier.
+//!
 //! The algorithms (lock word, semaphore counter, event, condition sequence, barrier) are
-//! written against a small `Park` interface, so `loom` checks them on the heap.
+//! written against a small `Park` interface, so `loom` checks the lock word, the semaphore
+//! and the event on the heap:
+//! `RUSTFLAGS="--cfg loom" cargo test -p mproc --lib --release loom`.
 
 mod atomic;
 mod barrier;

@@ -54,16 +54,16 @@ pub use error::{
 pub use mproc_macros::{ShmSafe, pool_task, process};
 pub use pipe::{Connection, Pipe};
 pub use pool::{AsyncResult, Pool};
+pub use process::{
+    Child, CurrentProcess, ExitStatus, ParentProcess, Process, ProcessHandle, START_METHOD_ENV,
+    StartMethod, active_children, cpu_count, current_process, get_start_method, parent_process,
+    set_start_method,
+};
 pub use shared::{Array, ArrayGuard, Value, ValueGuard};
 pub use shm::{ShmError, ShmSafe};
 pub use sync::{
     ArrayError, Barrier, BarrierError, BoundedSemaphore, Condition, ConditionError, Event, Lock,
     LockError, OwnerDied, RLock, Semaphore, SemaphoreError, TryLockError,
-};
-pub use process::{
-    Child, CurrentProcess, ExitStatus, ParentProcess, Process, ProcessHandle, START_METHOD_ENV,
-    StartMethod, active_children, cpu_count, current_process, get_start_method, parent_process,
-    set_start_method,
 };
 
 /// Diagnostics for tests and leak checks.

@@ -192,8 +192,10 @@ fn party_with_action(b: Barrier, runs: Value<u32>, rounds: u32) -> Result<Vec<u3
 fn the_action_runs_once_per_round_in_any_process() {
     let runs = Value::new(0u32).unwrap();
     let _ = ACTION_RUNS.set(runs.clone());
-    let b = Barrier::with_action(3, count_action).unwrap();
-    let kids: Vec<_> = [StartMethod::Fork, StartMethod::Spawn]
+    // One child per start method, and this process.
+    let parties = u32::try_from(integration_tests::METHODS.len()).unwrap() + 1;
+    let b = Barrier::with_action(parties, count_action).unwrap();
+    let kids: Vec<_> = integration_tests::METHODS
         .into_iter()
         .map(|m| {
             party_with_action::builder()

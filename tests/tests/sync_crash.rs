@@ -36,7 +36,7 @@ fn kill(child: &Child<impl serde::de::DeserializeOwned>) {
 
 #[test]
 fn a_killed_lock_holder_is_reported_to_the_next_acquirer() {
-    for method in [StartMethod::Fork, StartMethod::Spawn] {
+    for method in integration_tests::METHODS {
         let (lock, held) = (Lock::new().unwrap(), Event::new().unwrap());
         let holder = hold_and_hang::builder()
             .start_method(method)

@@ -55,7 +55,7 @@ fn acquire_release_sequence_as_cpython() {
 
 #[test]
 fn the_timeout_matrix_against_a_holder_in_another_process() {
-    for method in [StartMethod::Fork, StartMethod::Spawn] {
+    for method in integration_tests::METHODS {
         let (lock, held, go) = (
             Lock::new().unwrap(),
             Event::new().unwrap(),
@@ -197,7 +197,7 @@ fn rlock_recursion_and_ownership() {
 
 #[test]
 fn rlock_owned_by_a_child_is_released_by_it() {
-    for method in [StartMethod::Fork, StartMethod::Spawn] {
+    for method in integration_tests::METHODS {
         let lock = RLock::new().unwrap();
         let (held, go) = (Event::new().unwrap(), Event::new().unwrap());
         let child = Process::new(

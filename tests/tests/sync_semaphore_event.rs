@@ -60,7 +60,7 @@ fn take_one(sem: Semaphore, took: Event) -> bool {
 
 #[test]
 fn waiters_in_other_processes_are_woken_one_per_release() {
-    for method in [StartMethod::Fork, StartMethod::Spawn] {
+    for method in integration_tests::METHODS {
         let sem = Semaphore::new(0).unwrap();
         let (e1, e2) = (Event::new().unwrap(), Event::new().unwrap());
         let a = take_one::builder()

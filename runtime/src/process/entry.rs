@@ -174,7 +174,9 @@ pub(crate) unsafe fn conjure<T>() -> T {
 /// executable, valid in any process running it (forked, re-executed or served). `None` if it
 /// lives outside the main executable.
 pub(crate) fn fn_to_offset(f: fn()) -> Option<(i64, i64)> {
-    code_offset(f as usize).ok().map(|offset| (offset, layout_marker()))
+    code_offset(f as usize)
+        .ok()
+        .map(|offset| (offset, layout_marker()))
 }
 
 /// Rebuilds a `fn()` from [`fn_to_offset`]; `None` if `layout` shows another executable.

@@ -10,7 +10,8 @@
 //! `PR_GET_TID_ADDRESS` reveals), and the child registers the robust-mutex list again (the
 //! kernel does not copy that registration). Without the first, process-shared robust and
 //! error-checking pthread mutexes would record the wrong owner in the child. `pthread_atfork`
-//! handlers are not run: the caller must not depend on them (the fork server registers none).
+//! handlers are not run: the caller must not depend on them; mproc's own (the lock-owner
+//! identity cache of `owner`) is called directly in the child.
 
 use std::io;
 
@@ -100,6 +101,9 @@ pub(crate) unsafe fn fork_sibling(prep: &SiblingFork) -> io::Result<Forked> {
     // empty (a single-threaded caller holds no robust mutex while forking), as glibc's fork
     // makes it in the child.
     let _ = unsafe { libc::syscall(libc::SYS_set_robust_list, prep.robust_head, prep.robust_len) };
+    // glibc runs no `pthread_atfork` handler here; mproc's own (the lock-owner identity cache,
+    // which must not keep the server's pid) is run by hand.
+    super::owner::forget_after_fork();
     Ok(Forked::Child)
 }
 

@@ -34,6 +34,12 @@ extern "C" fn after_fork_in_child() {
     FORK_GENERATION.fetch_add(1, Ordering::Relaxed);
 }
 
+/// What the fork handler does, for a child made without glibc's `fork()` (the fork server's
+/// `clone`), where no `pthread_atfork` handler runs.
+pub(crate) fn forget_after_fork() {
+    after_fork_in_child();
+}
+
 /// Registers the fork handler before `main`, while the process has one thread: registering
 /// lazily would race with a `fork` on another thread (a child forked in the middle of a
 /// `Once` would wait for it forever, or keep its parent's cached identity).

@@ -5,8 +5,13 @@
 //! A region is created before the floor forks its children; parent and children then see the
 //! same physical pages at the same address. It is zero-filled and page-aligned, so every
 //! offset that is a multiple of 64 is cache-line aligned.
+//!
+//! An mproc side whose children are not forked from the measuring process (the default start
+//! method is `ForkServer`) backs its region with a memfd instead, and sends the descriptor
+//! along as an `mproc::codec::Fd`.
 
 use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, AtomicU64};
 use std::time::Duration;
@@ -21,16 +26,56 @@ pub(crate) struct ShmRegion {
 impl ShmRegion {
     /// Maps `len` bytes (rounded up to a page by the kernel).
     pub(crate) fn new(len: usize) -> io::Result<Self> {
+        Self::map(len, libc::MAP_ANONYMOUS, -1)
+    }
+
+    /// Maps `len` zero-filled bytes of a new memfd, and returns the memfd too: a process that
+    /// was not forked from this one (an mproc child under `Spawn` or `ForkServer`) maps the
+    /// same pages with [`ShmRegion::from_fd`] once it has the descriptor.
+    pub(crate) fn with_fd(len: usize) -> io::Result<(Self, OwnedFd)> {
+        // SAFETY: the name is a NUL-terminated string; the result is checked below.
+        let raw = unsafe { libc::memfd_create(c"bench-shm".as_ptr(), libc::MFD_CLOEXEC) };
+        if raw < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: the kernel just created `raw` for us; nothing else owns it.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        let size = libc::off_t::try_from(len).map_err(io::Error::other)?;
+        // SAFETY: `fd` is a live memfd owned above; ftruncate only sets its size.
+        if unsafe { libc::ftruncate(fd.as_raw_fd(), size) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok((Self::from_fd(&fd, len)?, fd))
+    }
+
+    /// Maps the first `len` bytes of the shared file `fd` (a memfd from [`ShmRegion::with_fd`],
+    /// received from another process).
+    ///
+    /// # Errors
+    /// If the file is shorter than `len` bytes, or the mapping fails.
+    pub(crate) fn from_fd(fd: &OwnedFd, len: usize) -> io::Result<Self> {
+        let size = std::fs::File::from(fd.try_clone()?).metadata()?.len();
+        if size < u64::try_from(len).map_err(io::Error::other)? {
+            return Err(io::Error::other(format!(
+                "shared file of {size} bytes, expected {len}"
+            )));
+        }
+        Self::map(len, 0, fd.as_raw_fd())
+    }
+
+    /// `mmap(MAP_SHARED | extra)` of `len` bytes of `fd` (-1 for anonymous memory).
+    fn map(len: usize, extra: libc::c_int, fd: libc::c_int) -> io::Result<Self> {
         assert!(len > 0, "invariant: a region has at least one byte");
-        // SAFETY: an anonymous mapping at an address of the kernel's choice touches no existing
-        // memory; the result is checked against MAP_FAILED before use.
+        // SAFETY: a shared mapping at an address of the kernel's choice touches no existing
+        // memory; a file mapping covers bytes the file has (checked by the callers), so no
+        // access faults; the result is checked against MAP_FAILED before use.
         let ptr = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
                 len,
                 libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
-                -1,
+                libc::MAP_SHARED | extra,
+                fd,
                 0,
             )
         };

@@ -6,6 +6,7 @@
 mod pipes;
 mod pool;
 mod processes;
+mod sync;
 
 /// Prints a section heading.
 fn section(title: &str) {
@@ -16,6 +17,7 @@ fn main() -> mproc::Result<()> {
     processes::run()?;
     pipes::run()?;
     pool::run()?;
+    sync::run()?;
     println!("\ntour complete");
     Ok(())
 }

@@ -5,6 +5,7 @@ use std::io;
 
 pub use crate::codec::CodecError;
 use crate::process::StartMethod;
+use crate::queue::QueueError;
 use crate::shm::ShmError;
 use crate::sync::{ArrayError, BarrierError, ConditionError, LockError, SemaphoreError};
 use crate::sys::proc::signal_name;
@@ -161,6 +162,9 @@ pub enum Error {
     /// See [`PoolError`].
     #[error(transparent)]
     Pool(#[from] PoolError),
+    /// See [`QueueError`].
+    #[error(transparent)]
+    Queue(#[from] QueueError),
     /// See [`TaskError`].
     #[error(transparent)]
     Task(#[from] TaskError),

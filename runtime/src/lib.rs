@@ -38,6 +38,7 @@ mod error;
 pub mod pipe;
 pub mod pool;
 pub mod process;
+pub mod queue;
 pub mod shared;
 pub mod shm;
 pub mod sync;
@@ -59,6 +60,7 @@ pub use process::{
     StartMethod, active_children, cpu_count, current_process, get_start_method, parent_process,
     set_start_method,
 };
+pub use queue::{JoinableQueue, Queue, QueueError, SimpleQueue};
 pub use shared::{Array, ArrayGuard, Value, ValueGuard};
 pub use shm::{ShmError, ShmSafe};
 pub use sync::{
@@ -76,10 +78,10 @@ pub mod diag {
 pub mod prelude {
     pub use crate::{
         Array, AsyncResult, Barrier, BoundedSemaphore, Child, Condition, Connection, Event,
-        ExitStatus, Lock, LockError, Pipe, PipeError, Pool, PoolError, Process, ProcessError,
-        ProcessHandle, RLock, Semaphore, ShmSafe, SpawnError, StartMethod, TaskError, Value,
-        active_children, cpu_count, current_process, get_start_method, parent_process,
-        set_start_method,
+        ExitStatus, JoinableQueue, Lock, LockError, Pipe, PipeError, Pool, PoolError, Process,
+        ProcessError, ProcessHandle, Queue, QueueError, RLock, Semaphore, ShmSafe, SimpleQueue,
+        SpawnError, StartMethod, TaskError, Value, active_children, cpu_count, current_process,
+        get_start_method, parent_process, set_start_method,
     };
     pub use crate::{pool_task, process};
 }

@@ -121,6 +121,44 @@ pub(crate) fn encode_into<T: Serialize + ?Sized>(
     }
 }
 
+thread_local! {
+    /// Each thread's encoding buffers, reused by [`with_encoded`].
+    static SCRATCH: RefCell<(Vec<u8>, Vec<OwnedFd>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// Buffers that grew beyond this are given back after use.
+const SCRATCH_KEEP: usize = 4 << 20;
+
+/// Encodes `value` into this thread's reusable buffers and calls `with` on the bytes and the
+/// handles' descriptors (duplicates, closed when `with` returns).
+///
+/// # Errors
+/// As [`encode`]; `with` is not called then.
+pub(crate) fn with_encoded<T: Serialize + ?Sized, R>(
+    value: &T,
+    with: impl FnOnce(&[u8], &[OwnedFd]) -> R,
+) -> Result<R, CodecError> {
+    let run = |bytes: &mut Vec<u8>, fds: &mut Vec<OwnedFd>| {
+        bytes.clear();
+        fds.clear();
+        encode_into(value, bytes, fds)?;
+        let out = with(bytes, fds);
+        fds.clear();
+        if bytes.capacity() > SCRATCH_KEEP {
+            *bytes = Vec::new();
+        }
+        Ok(out)
+    };
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buffers) => {
+            let (bytes, fds) = &mut *buffers;
+            run(bytes, fds)
+        }
+        // Re-entered on this thread (a value serializing itself by sending): fresh buffers.
+        Err(_) => run(&mut Vec::new(), &mut Vec::new()),
+    })
+}
+
 /// Appends to a borrowed buffer (postcard's `to_extend` takes its writer by value).
 struct Append<'a>(&'a mut Vec<u8>);
 

@@ -1,6 +1,5 @@
 //! What every pipe end shares: a socket, this end's message-size limit, and the operations.
 
-use std::cell::RefCell;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::time::{Duration, Instant};
 
@@ -20,11 +19,6 @@ pub const DEFAULT_MAX_MESSAGE_LEN: u64 = 1 << 30;
 pub(crate) struct Endpoint {
     sock: OwnedFd,
     max_len: u64,
-}
-
-thread_local! {
-    /// Each thread's encoding buffers, reused across sends.
-    static ENCODE: RefCell<(Vec<u8>, Vec<OwnedFd>)> = const { RefCell::new((Vec::new(), Vec::new())) };
 }
 
 impl Endpoint {
@@ -71,31 +65,11 @@ impl Endpoint {
         value: &T,
         deadline: Option<Instant>,
     ) -> Result<(), PipeError> {
-        ENCODE.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut buffers) => {
-                let (bytes, fds) = &mut *buffers;
-                bytes.clear();
-                fds.clear();
-                self.send_encoded(value, bytes, fds, deadline)
-            }
-            // Re-entered on this thread (a value serializing itself by sending): fresh buffers.
-            Err(_) => self.send_encoded(value, &mut Vec::new(), &mut Vec::new(), deadline),
+        codec::with_encoded(value, |bytes, fds| {
+            let fds: Vec<BorrowedFd<'_>> = fds.iter().map(AsFd::as_fd).collect();
+            wire::send(self.fd(), &[bytes], &fds, deadline).map_err(send_error)
         })
-    }
-
-    fn send_encoded<T: Serialize + ?Sized>(
-        &self,
-        value: &T,
-        bytes: &mut Vec<u8>,
-        fds: &mut Vec<OwnedFd>,
-        deadline: Option<Instant>,
-    ) -> Result<(), PipeError> {
-        codec::encode_into(value, bytes, fds).map_err(PipeError::Encode)?;
-        let borrowed: Vec<BorrowedFd<'_>> = fds.iter().map(AsFd::as_fd).collect();
-        let sent = wire::send(self.fd(), &[bytes], &borrowed, deadline).map_err(send_error);
-        drop(borrowed);
-        fds.clear(); // close our duplicates of the handles' descriptors now
-        sent
+        .map_err(PipeError::Encode)?
     }
 
     pub(crate) fn recv<T: DeserializeOwned>(

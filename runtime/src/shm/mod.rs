@@ -10,9 +10,10 @@
 //!
 //! User data stored in shared memory must implement [`ShmSafe`].
 
+mod bytes;
 mod error;
 mod safe;
-mod segment;
+pub(crate) mod segment;
 
 pub use error::ShmError;
 pub use safe::ShmSafe;

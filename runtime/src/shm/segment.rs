@@ -39,10 +39,11 @@ pub(crate) enum Kind {
     Barrier = 6,
     Value = 7,
     Array = 8,
+    Queue = 9,
 }
 
 impl Kind {
-    const ALL: [Kind; 8] = [
+    const ALL: [Kind; 9] = [
         Kind::Lock,
         Kind::RLock,
         Kind::Semaphore,
@@ -51,6 +52,7 @@ impl Kind {
         Kind::Barrier,
         Kind::Value,
         Kind::Array,
+        Kind::Queue,
     ];
 
     fn name(self) -> &'static str {
@@ -63,6 +65,7 @@ impl Kind {
             Kind::Barrier => "Barrier",
             Kind::Value => "Value",
             Kind::Array => "Array",
+            Kind::Queue => "Queue",
         }
     }
 
@@ -77,6 +80,7 @@ impl Kind {
             Kind::Barrier => c"mproc-barrier",
             Kind::Value => c"mproc-value",
             Kind::Array => c"mproc-array",
+            Kind::Queue => c"mproc-queue",
         }
     }
 

@@ -19,7 +19,7 @@ use super::semaphore::SemState;
 /// words (wake-ups may be spurious, as with a real futex; callers re-check). A wake the
 /// algorithm forgets leaves a waiter blocked, which loom reports as a deadlock. Every owner
 /// is alive; deadlines are not modelled (the models wait without one).
-struct Model;
+pub(crate) struct Model;
 
 loom::lazy_static! {
     static ref FUTEX: (loom::sync::Mutex<()>, loom::sync::Condvar) =
@@ -64,7 +64,7 @@ impl Park for Model {
 /// Runs a model with at most two preemptions per execution unless `LOOM_MAX_PREEMPTIONS`
 /// says otherwise: bugs in these small protocols show within that bound, and the full state
 /// space of the spin-then-park loops would take hours.
-fn model(f: impl Fn() + Sync + Send + 'static) {
+pub(crate) fn model(f: impl Fn() + Sync + Send + 'static) {
     let mut builder = loom::model::Builder::new();
     if builder.preemption_bound.is_none() {
         builder.preemption_bound = Some(2);

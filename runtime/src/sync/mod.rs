@@ -41,20 +41,20 @@
 //! and the event on the heap:
 //! `RUSTFLAGS="--cfg loom" cargo test -p mproc --lib --release loom`.
 
-mod atomic;
+pub(crate) mod atomic;
 mod barrier;
 mod condition;
-mod deadline;
+pub(crate) mod deadline;
 mod error;
 mod event;
 mod lock;
-mod park;
-mod raw_lock;
+pub(crate) mod park;
+pub(crate) mod raw_lock;
 mod rlock;
 mod semaphore;
 
 #[cfg(all(test, loom))]
-mod loom_tests;
+pub(crate) mod loom_tests;
 #[cfg(all(test, not(loom)))]
 mod tests;
 

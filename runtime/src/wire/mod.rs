@@ -297,6 +297,44 @@ pub(crate) fn peek_len(sock: BorrowedFd<'_>, deadline: Option<Instant>) -> Resul
     }
 }
 
+/// The first `N` payload bytes of the next message, without receiving it; `None` if no message
+/// is waiting (or its payload is shorter). Does not wait.
+///
+/// # Errors
+/// [`WireError::Eof`], [`WireError::Malformed`] or an OS error.
+pub(crate) fn peek_prefix<const N: usize>(
+    sock: BorrowedFd<'_>,
+) -> Result<Option<[u8; N]>, WireError> {
+    let mut head = vec![0u8; 1 + N.max(8)];
+    let mut fds = Vec::new(); // peeked descriptors are duplicates, closed when dropped
+    let got = match sys::socket::recv(sock, &mut head, &mut fds, true, true) {
+        Ok(got) => got,
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+        Err(e) => return Err(WireError::Io(e)),
+    };
+    let mut out = [0u8; N];
+    match (got.len, head[0]) {
+        (0, _) => Err(WireError::Eof),
+        (n, INLINE) if n > N => {
+            out.copy_from_slice(&head[1..=N]);
+            Ok(Some(out))
+        }
+        (_, INLINE) => Ok(None),
+        (MEMFD_HEADER, IN_MEMFD) => {
+            let Some(memfd) = fds.first() else {
+                return Err(WireError::Malformed("memfd record without its memfd"));
+            };
+            let file = std::fs::File::from(memfd.try_clone()?);
+            match file.read_exact_at(&mut out, 0) {
+                Ok(()) => Ok(Some(out)),
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(None),
+                Err(e) => Err(WireError::Io(e)),
+            }
+        }
+        _ => Err(WireError::Malformed("unknown record kind")),
+    }
+}
+
 /// Waits until the socket is readable or closed, without receiving (`Ok(false)` on timeout).
 ///
 /// # Errors
@@ -318,7 +356,7 @@ pub(crate) fn prepare_for_fork() {
 
 /// Spinning only helps when the sender can run meanwhile: never on a single CPU (where it
 /// would delay the very process it waits for: measured 12 µs round trips became 50 µs).
-fn may_spin() -> bool {
+pub(crate) fn may_spin() -> bool {
     static MAY_SPIN: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *MAY_SPIN.get_or_init(|| sys::proc::affinity_cpu_count() > 1)
 }

@@ -1,0 +1,52 @@
+//! Queues between processes: [`Queue`], [`SimpleQueue`] and [`JoinableQueue`] (Python's
+//! `multiprocessing` queues), on a ring of bytes in shared memory.
+//!
+//! # How it works
+//!
+//! A queue is one shared-memory segment: a block of counters (see `state`) and a ring of
+//! records, each an 8-byte header and a serialized item. `put` serializes the item and copies
+//! it into the ring under the producers' lock; `get` decodes it in place under the consumers'
+//! lock. A side waits on a futex only when the other side must wake it, and wakes the other
+//! side only when someone is asleep. Items larger than half the ring, and items carrying
+//! handles (descriptors), also have a message on a side socket (see `side`).
+//!
+//! Unlike Python's queue there is no feeder thread: the item is in shared memory when `put`
+//! returns. So a serialization error is `put`'s error, and a process exits whenever it likes
+//! (Python's "joining a process that has put items" deadlock cannot happen) without losing what
+//! it put, even when it is killed.
+//!
+//! # Crashes
+//!
+//! The locks are robust: a process killed in the middle of an operation is detected by the
+//! next process on the same side, which repairs what it left (see `ring`). What that means:
+//! - a producer killed in `put` either put the item (whole) or not at all; the queue keeps
+//!   working;
+//! - an item whose `put` returned is never lost, whatever happens to its producer;
+//! - a consumer killed in `get` either left the item for the others or took it with it; the
+//!   queue keeps working.
+//!
+//! # Limits
+//!
+//! - An item is at most 1 GiB serialized.
+//! - A few hundred items carrying handles or larger than half the ring can wait in a queue at
+//!   once (the side socket's buffer); past that, `put` waits for consumers.
+//! - `qsize` is exact when nobody is working on the queue, approximate otherwise (as in
+//!   Python).
+
+mod error;
+mod handle;
+mod joinable;
+pub(crate) mod ring;
+mod side;
+mod simple;
+mod state;
+
+#[cfg(all(test, loom))]
+mod loom_tests;
+#[cfg(all(test, not(loom)))]
+mod tests;
+
+pub use error::QueueError;
+pub use handle::{DEFAULT_RING_BYTES, Iter, Queue, QueueBuilder, QueueReader, QueueWriter};
+pub use joinable::JoinableQueue;
+pub use simple::SimpleQueue;

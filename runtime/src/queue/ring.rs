@@ -1,0 +1,661 @@
+//! The ring algorithm: records in, records out, the waiting protocol, and the repairs after a
+//! process died in the middle of an operation. Generic over the bytes ([`Bytes`]) and the
+//! parking ([`Park`]), so the same code runs on a shared-memory segment and, under `loom`, on
+//! the heap.
+//!
+//! # Protocol
+//!
+//! Producers take the producers' lock for a whole `put`; consumers take the consumers' lock for
+//! a whole `get`. So one producer and one consumer never contend, and records are written and
+//! read by one process at a time on each side.
+//!
+//! - **put**: reserve space after `tail` (waiting while the ring is too full, or while the
+//!   queue holds `maxsize` items), send the item's side message if it has one, write the record
+//!   (after a `Wrap` record if it would cross the end of the ring), then *publish*: arm
+//!   `pub_puts`/`pub_tail`, store `puts` and `tail`, disarm.
+//! - **get**: wait until `tail` moves past `head`, read the record in place, then *commit*:
+//!   arm `com_gets`/`com_head`, store `gets` and `head`, disarm.
+//!
+//! Items that carry descriptors, or are larger than half the ring, have a message on the
+//! queue's side socket (see `queue::side`), numbered from `side_seq`; the record holds the
+//! number. The message is sent before the record is published, so a consumer that reads the
+//! record finds the message waiting.
+//!
+//! # Crashes
+//!
+//! A process killed in an operation holds its side's lock; the next process on that side takes
+//! the lock over (see `sync::raw_lock`) and repairs:
+//! - a record is visible only once `tail` is stored after it, so a producer killed while
+//!   writing leaves nothing torn: the next producer writes over the unpublished bytes (a side
+//!   message it had sent is left behind, and skipped by number);
+//! - a producer killed while publishing had armed its marker only after the record was
+//!   complete: the next producer finishes the publication (the stores are idempotent), so the
+//!   item and the counts stay exact;
+//! - a consumer killed before its commit leaves the item in place for the next consumer (the
+//!   item was never returned), unless it had taken the item's side message already: then the
+//!   item went with it (`side_taking` tells the next consumer to check);
+//! - a consumer killed while committing has its commit finished.
+//!
+//! A dead process's stores are all visible to the survivors (the kernel's exit path is a full
+//! barrier), so the markers need no stronger ordering than the stores they guard.
+//!
+//! # Waiting
+//!
+//! A side that must wait spins briefly (when another CPU can make progress meanwhile), then
+//! registers in the other side's sleepers count and sleeps on a sequence word. The other side,
+//! after making progress, checks the count (after a `SeqCst` fence that orders its progress
+//! before the check) and only then bumps the word and wakes. The sleeper re-checks after
+//! registering (behind a fence too), so a wake cannot be lost: either the waker sees the
+//! registration, or the sleeper sees the progress.
+//!
+//! # Memory ordering
+//!
+//! `tail` is stored with `Release` after the record's bytes and loaded with `Acquire` before
+//! reading them; `head` the same way for the space it frees. Each process caches the last
+//! `tail` (for consumers) and `head` (for producers) it loaded: both only grow, so a cached
+//! value is a safe bound, and it was loaded under the side's lock, which orders it for the
+//! process's other threads. With the cache, a consumer that is behind reads the producers'
+//! cache line once per batch of items instead of once per item.
+
+use std::marker::PhantomData;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+
+use std::time::Instant;
+
+use super::state::{HEADER, QueueState, RecordHeader, RecordKind, SIDE, SPILLED, record_size};
+use crate::sync::atomic::{AtomicU32, AtomicU64, fence};
+use crate::sync::park::{Park, Waited};
+use crate::sync::raw_lock::{self, Acquired};
+
+/// The ring's bytes.
+pub(crate) trait Bytes {
+    /// Copies `src` into the ring at offset `at`.
+    ///
+    /// # Safety
+    /// `at..at + src.len()` must lie within the ring and belong to the caller under the
+    /// protocol (a producer's unpublished space).
+    unsafe fn write(&self, at: u64, src: &[u8]);
+
+    /// Calls `f` with the ring's bytes `at..at + len`.
+    ///
+    /// # Safety
+    /// `at..at + len` must lie within the ring and belong to the caller (a consumer's
+    /// published, uncommitted record).
+    unsafe fn read<R>(&self, at: u64, len: u64, f: impl FnOnce(&[u8]) -> R) -> R;
+}
+
+/// What a `put` writes.
+pub(crate) enum Body<'p, E> {
+    /// The item's bytes, in the ring.
+    Plain(&'p [u8]),
+    /// The item's bytes in the ring, and a side message sent by the hook (given the
+    /// message's sequence number) before the record is published.
+    WithSide(&'p [u8], &'p mut dyn FnMut(u64) -> Result<(), E>),
+    /// Only the side message: the item's bytes travel in it.
+    Spilled(&'p mut dyn FnMut(u64) -> Result<(), E>),
+}
+
+/// Why a `put` did not happen.
+#[derive(Debug)]
+pub(crate) enum PutFail<E> {
+    /// No room (or no item slot) before the deadline.
+    Full,
+    /// The queue is closed.
+    Closed,
+    /// The record would take more than half the ring (the caller spills such items).
+    TooLarge,
+    /// The side hook failed.
+    Side(E),
+}
+
+/// Why a `get` returned no item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum GetFail {
+    /// Nothing came before the deadline.
+    Empty,
+    /// The queue is closed and drained.
+    Closed,
+    /// A record that mproc does not write: the queue's memory was corrupted. Every item in the
+    /// ring was discarded.
+    Corrupt,
+}
+
+/// An item as read: its bytes in the ring and its side message, if it has one.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Item<'b> {
+    pub(crate) bytes: &'b [u8],
+    pub(crate) side: Option<SideRef>,
+}
+
+/// The side message that belongs to an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SideRef {
+    /// Its sequence number.
+    pub(crate) seq: u64,
+    /// The item's bytes are in the message, not in the ring.
+    pub(crate) spilled: bool,
+    /// A consumer that died may have taken the message already: check it is still there.
+    pub(crate) maybe_taken: bool,
+}
+
+/// What a process remembers of a ring between operations (see "Memory ordering").
+#[derive(Debug, Default)]
+pub(crate) struct Cache {
+    tail: std::sync::atomic::AtomicU64,
+    head: std::sync::atomic::AtomicU64,
+}
+
+/// Spinning rounds before sleeping (each a CPU pause: a few µs in all).
+#[cfg(not(loom))]
+const SPIN_ROUNDS: u32 = 200;
+#[cfg(loom)]
+const SPIN_ROUNDS: u32 = 1;
+
+/// One process's view of a queue's ring.
+pub(crate) struct Ring<'a, B, P> {
+    st: &'a QueueState,
+    bytes: &'a B,
+    cache: &'a Cache,
+    cap: u64,
+    /// This process's lock identity.
+    me: u64,
+    _park: PhantomData<fn() -> P>,
+}
+
+impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
+    /// A view of the ring in `st` and `bytes`, of `cap` bytes (a power of two, at least 64:
+    /// checked by the caller against the bytes, not read from the shared state, which another
+    /// process could change), for the process with lock identity `me`.
+    pub(crate) fn new(
+        st: &'a QueueState,
+        bytes: &'a B,
+        cache: &'a Cache,
+        cap: u64,
+        me: u64,
+    ) -> Self {
+        debug_assert!(cap.is_power_of_two() && cap >= 64);
+        Self {
+            st,
+            bytes,
+            cache,
+            cap,
+            me,
+            _park: PhantomData,
+        }
+    }
+
+    /// Items in the queue (approximate while others work on it, as Python's `qsize`).
+    pub(crate) fn count(&self) -> u64 {
+        self.st
+            .puts
+            .load(Relaxed)
+            .saturating_sub(self.st.gets.load(Relaxed))
+    }
+
+    /// The `maxsize` limit (0: none).
+    pub(crate) fn maxsize(&self) -> u64 {
+        self.st.maxsize.load(Relaxed)
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.st.closed.load(SeqCst) != 0
+    }
+
+    /// Closes the queue for everyone and wakes every sleeper.
+    pub(crate) fn close(&self) {
+        self.st.closed.store(1, SeqCst);
+        for seq in [&self.st.data_seq, &self.st.space_seq] {
+            seq.fetch_add(1, Release);
+            P::wake(seq, u32::MAX);
+        }
+    }
+
+    /// The largest payload a record holds (`put` refuses larger ones; the caller spills
+    /// them), side sequence number included.
+    pub(crate) fn max_payload(&self) -> u64 {
+        self.cap / 2 - HEADER
+    }
+
+    // ------------------------------------------------------------------ producers
+
+    /// Puts one item.
+    pub(crate) fn put<E>(
+        &self,
+        body: Body<'_, E>,
+        deadline: Option<Instant>,
+    ) -> Result<(), PutFail<E>> {
+        let (bytes, hook, flags): (&[u8], _, u32) = match body {
+            Body::Plain(bytes) => (bytes, None, 0),
+            Body::WithSide(bytes, hook) => (bytes, Some(hook), SIDE),
+            Body::Spilled(hook) => (&[], Some(hook), SIDE | SPILLED),
+        };
+        let prefix = if hook.is_some() { 8 } else { 0 };
+        let len = bytes.len() as u64 + prefix;
+        if len > self.max_payload() {
+            return Err(PutFail::TooLarge);
+        }
+        let size = record_size(len);
+        let _lock = self.lock_producers(deadline).ok_or(PutFail::Full)?;
+        if self.is_closed() {
+            return Err(PutFail::Closed);
+        }
+        let maxsize = self.maxsize();
+        if maxsize > 0 {
+            let has_slot = || self.count() < maxsize || self.is_closed();
+            if !wait::<P>(
+                &self.st.space_seq,
+                &self.st.writers_waiting,
+                has_slot,
+                deadline,
+            ) {
+                return Err(PutFail::Full);
+            }
+            if self.is_closed() {
+                return Err(PutFail::Closed);
+            }
+        }
+        let at = self.reserve(size, deadline)?;
+        let seq = match hook {
+            Some(hook) => {
+                let seq = self.st.side_seq.fetch_add(1, Relaxed);
+                hook(seq).map_err(PutFail::Side)?;
+                Some(seq.to_le_bytes())
+            }
+            None => None,
+        };
+        let seq: &[u8] = seq.as_ref().map_or(&[], |s| s.as_slice());
+        self.write_record(at, RecordKind::Data as u32 | flags, &[seq, bytes]);
+        self.publish(at + size, 1);
+        Ok(())
+    }
+
+    /// Takes the producers' lock, repairing after a producer that died holding it.
+    fn lock_producers(&self, deadline: Option<Instant>) -> Option<SideLock<'a, P>> {
+        match raw_lock::lock::<P>(&self.st.write_lock, self.me, deadline) {
+            Err(_) => None,
+            Ok(Acquired::Clean) => Some(SideLock::new(&self.st.write_lock, self.me)),
+            Ok(Acquired::OwnerDied(_)) => {
+                let lock = SideLock::new(&self.st.write_lock, self.me);
+                let tail = self.st.pub_tail.load(Acquire);
+                if tail != 0 {
+                    // It died publishing: finish its publication.
+                    self.st.puts.store(self.st.pub_puts.load(Acquire), Release);
+                    self.st.tail.store(tail, Release);
+                    self.st.pub_tail.store(0, Release);
+                    wake::<P>(&self.st.data_seq, &self.st.readers_waiting, 1);
+                }
+                Some(lock)
+            }
+        }
+    }
+
+    /// Free bytes for a producer: at least `cap - (tail - head)` with `head` as cached, and
+    /// exactly that once `reload`ed.
+    fn free(&self, tail: u64, reload: bool) -> u64 {
+        let head = if reload {
+            let head = self.st.head.load(Acquire);
+            self.cache.head.store(head, Relaxed);
+            head
+        } else {
+            self.cache.head.load(Relaxed)
+        };
+        // Saturating: corrupted indices must not panic, only starve the producer.
+        self.cap.saturating_sub(tail.wrapping_sub(head))
+    }
+
+    /// Finds room for a record of `size` bytes; returns where it starts. Writes a `Wrap`
+    /// record first if it would cross the end of the ring (published with the record).
+    fn reserve<E>(&self, size: u64, deadline: Option<Instant>) -> Result<u64, PutFail<E>> {
+        let tail = self.st.tail.load(Relaxed);
+        let index = tail & (self.cap - 1);
+        let pad = if index + size > self.cap {
+            self.cap - index
+        } else {
+            0
+        };
+        let need = pad + size;
+        if self.free(tail, false) < need {
+            let fits = || self.free(tail, true) >= need || self.is_closed();
+            if !wait::<P>(&self.st.space_seq, &self.st.writers_waiting, fits, deadline) {
+                return Err(PutFail::Full);
+            }
+            if self.free(tail, true) < need {
+                return Err(PutFail::Closed); // woken by `close`, still full
+            }
+        }
+        if pad > 0 {
+            // A wrap record whose length covers the rest of the ring.
+            let len = u32::try_from(pad - HEADER).unwrap_or(0);
+            let header = RecordHeader {
+                len,
+                kind: RecordKind::Wrap as u32,
+            };
+            // SAFETY: `tail..tail + pad` is free space of ours (checked above) and lies inside
+            // the ring (it ends at its end).
+            unsafe { self.bytes.write(index, &header.to_bytes()) };
+        }
+        Ok(tail + pad)
+    }
+
+    /// Writes a record (header, then `parts` concatenated) at ring position `at`.
+    fn write_record(&self, at: u64, kind: u32, parts: &[&[u8]]) {
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        let header = RecordHeader {
+            len: u32::try_from(len).unwrap_or(u32::MAX),
+            kind,
+        };
+        let mut offset = at & (self.cap - 1);
+        // SAFETY: `reserve` found `at..at + record_size(len)` free, inside the ring and not
+        // crossing its end; it belongs to this producer (holding the lock) until published.
+        unsafe {
+            self.bytes.write(offset, &header.to_bytes());
+            offset += HEADER;
+            for part in parts {
+                self.bytes.write(offset, part);
+                offset += part.len() as u64;
+            }
+        }
+    }
+
+    /// Publishes everything written up to `tail`, counting `items` more items.
+    fn publish(&self, tail: u64, items: u64) {
+        let puts = self.st.puts.load(Relaxed) + items;
+        self.st.pub_puts.store(puts, Release);
+        self.st.pub_tail.store(tail, Release);
+        self.st.puts.store(puts, Release);
+        self.st.tail.store(tail, Release);
+        self.st.pub_tail.store(0, Release);
+        wake::<P>(&self.st.data_seq, &self.st.readers_waiting, 1);
+    }
+
+    // ------------------------------------------------------------------ consumers
+
+    /// Takes one item and hands it to `consume` while it is still in the ring.
+    pub(crate) fn get<R>(
+        &self,
+        deadline: Option<Instant>,
+        consume: impl FnOnce(Item<'_>) -> R,
+    ) -> Result<R, GetFail> {
+        let _lock = self.lock_consumers(deadline).ok_or(GetFail::Empty)?;
+        loop {
+            let head = self.st.head.load(Relaxed);
+            if !self.wait_data(head, deadline) {
+                return Err(if self.is_closed() {
+                    GetFail::Closed
+                } else {
+                    GetFail::Empty
+                });
+            }
+            let header = self.header_at(head)?;
+            let size = record_size(u64::from(header.len));
+            if header.record_kind() == Some(RecordKind::Wrap) {
+                self.commit(head + size, 0);
+                continue;
+            }
+            let out = self.read_item(head, header, consume)?;
+            self.commit(head + size, 1);
+            return Ok(out);
+        }
+    }
+
+    /// Takes the consumers' lock, repairing after a consumer that died holding it.
+    fn lock_consumers(&self, deadline: Option<Instant>) -> Option<SideLock<'a, P>> {
+        match raw_lock::lock::<P>(&self.st.read_lock, self.me, deadline) {
+            Err(_) => None,
+            Ok(Acquired::Clean) => Some(SideLock::new(&self.st.read_lock, self.me)),
+            Ok(Acquired::OwnerDied(_)) => {
+                let lock = SideLock::new(&self.st.read_lock, self.me);
+                let head = self.st.com_head.load(Acquire);
+                if head != 0 {
+                    // It died committing: finish its commit.
+                    self.st.gets.store(self.st.com_gets.load(Acquire), Release);
+                    self.st.head.store(head, Release);
+                    self.st.com_head.store(0, Release);
+                    wake::<P>(&self.st.space_seq, &self.st.writers_waiting, 1);
+                }
+                Some(lock)
+            }
+        }
+    }
+
+    /// Waits until a record is published past `head`; `false` on deadline, or when the queue
+    /// is closed with nothing left.
+    fn wait_data(&self, head: u64, deadline: Option<Instant>) -> bool {
+        if self.cache.tail.load(Relaxed) > head {
+            return true;
+        }
+        let ready = || {
+            let tail = self.st.tail.load(Acquire);
+            self.cache.tail.store(tail, Relaxed);
+            if tail != head {
+                return true;
+            }
+            if !self.is_closed() {
+                return false;
+            }
+            // Items published before the close were published before we saw it: load again
+            // (the first load may predate them).
+            self.cache.tail.store(self.st.tail.load(Acquire), Relaxed);
+            true
+        };
+        wait::<P>(&self.st.data_seq, &self.st.readers_waiting, ready, deadline)
+            && self.cache.tail.load(Relaxed) != head
+    }
+
+    /// Reads and checks the record header at `head`; a corrupt ring is emptied.
+    fn header_at(&self, head: u64) -> Result<RecordHeader, GetFail> {
+        let index = head & (self.cap - 1);
+        let tail = self.cache.tail.load(Relaxed);
+        if tail.wrapping_sub(head) > self.cap || index + HEADER > self.cap {
+            return Err(self.discard_all());
+        }
+        // SAFETY: `head < tail <= head + cap`, so a published record starts at `head`; its
+        // 8-byte header lies within the ring (records are 8-aligned; checked above).
+        let header = unsafe {
+            self.bytes.read(index, HEADER, |b| {
+                RecordHeader::from_bytes(b.try_into().unwrap_or([0; 8]))
+            })
+        };
+        let size = record_size(u64::from(header.len));
+        let in_bounds = size <= tail.wrapping_sub(head) && index + size <= self.cap;
+        match header.record_kind() {
+            Some(_) if in_bounds => Ok(header),
+            // Not a record mproc writes: nothing after it can be trusted either.
+            _ => Err(self.discard_all()),
+        }
+    }
+
+    /// Calls `consume` with the item in the `Data` record at `head`.
+    fn read_item<R>(
+        &self,
+        head: u64,
+        header: RecordHeader,
+        consume: impl FnOnce(Item<'_>) -> R,
+    ) -> Result<R, GetFail> {
+        let index = (head & (self.cap - 1)) + HEADER;
+        let len = u64::from(header.len);
+        let has_side = header.kind & SIDE != 0;
+        let spilled = header.kind & SPILLED != 0;
+        let well_formed = match (has_side, spilled) {
+            (false, false) => true,
+            (true, false) => len >= 8,
+            (true, true) => len == 8,
+            (false, true) => false,
+        };
+        if !well_formed {
+            return Err(self.discard_all());
+        }
+        // SAFETY: the record is published (`head + size <= tail`) and inside the ring (checked
+        // by `header_at`); consumers own it until the commit, and this one holds their lock.
+        Ok(unsafe {
+            self.bytes.read(index, len, |bytes| {
+                if !has_side {
+                    return consume(Item { bytes, side: None });
+                }
+                let (seq, bytes) = bytes.split_at(8);
+                let seq = u64::from_le_bytes(seq.try_into().unwrap_or([0; 8]));
+                let before = self.st.side_taking.swap(seq.wrapping_add(1), SeqCst);
+                let side = SideRef {
+                    seq,
+                    spilled,
+                    maybe_taken: before == seq.wrapping_add(1),
+                };
+                consume(Item {
+                    bytes,
+                    side: Some(side),
+                })
+            })
+        })
+    }
+
+    /// Frees everything up to `head`, counting `items` more items taken.
+    fn commit(&self, head: u64, items: u64) {
+        let gets = self.st.gets.load(Relaxed) + items;
+        self.st.com_gets.store(gets, Release);
+        self.st.com_head.store(head, Release);
+        self.st.gets.store(gets, Release);
+        self.st.head.store(head, Release);
+        self.st.com_head.store(0, Release);
+        wake::<P>(&self.st.space_seq, &self.st.writers_waiting, 1);
+    }
+
+    /// Empties a ring found corrupted: every item in it counts as taken and done (so joiners
+    /// are not left waiting for them).
+    fn discard_all(&self) -> GetFail {
+        let tail = self.st.tail.load(Acquire);
+        let lost = self.count();
+        self.cache.tail.store(tail, Relaxed);
+        self.commit(tail, lost);
+        self.st.done.fetch_add(lost, SeqCst);
+        wake::<P>(&self.st.join_seq, &self.st.joiners_waiting, u32::MAX);
+        GetFail::Corrupt
+    }
+
+    // ------------------------------------------------------------------ joinable
+
+    /// Marks one item done; `false` if every item put was already done.
+    pub(crate) fn task_done(&self) -> bool {
+        loop {
+            let done = self.st.done.load(SeqCst);
+            if done >= self.st.puts.load(SeqCst) {
+                return false;
+            }
+            if self
+                .st
+                .done
+                .compare_exchange(done, done + 1, SeqCst, SeqCst)
+                .is_ok()
+            {
+                if done + 1 == self.st.puts.load(SeqCst) {
+                    wake::<P>(&self.st.join_seq, &self.st.joiners_waiting, u32::MAX);
+                }
+                return true;
+            }
+        }
+    }
+
+    /// Items put and not yet marked done.
+    pub(crate) fn unfinished(&self) -> u64 {
+        self.st
+            .puts
+            .load(SeqCst)
+            .saturating_sub(self.st.done.load(SeqCst))
+    }
+
+    /// Waits until every item put so far is done; `false` on deadline.
+    pub(crate) fn join(&self, deadline: Option<Instant>) -> bool {
+        let target = self.st.puts.load(SeqCst);
+        let all_done = || self.st.done.load(SeqCst) >= target;
+        wait::<P>(
+            &self.st.join_seq,
+            &self.st.joiners_waiting,
+            all_done,
+            deadline,
+        )
+    }
+}
+
+/// Waits until `ready()`, sleeping on `seq` registered in `sleepers`; `false` on deadline.
+fn wait<P: Park>(
+    seq: &AtomicU32,
+    sleepers: &AtomicU32,
+    ready: impl Fn() -> bool,
+    deadline: Option<Instant>,
+) -> bool {
+    if ready() {
+        return true;
+    }
+    let expired = || deadline.is_some_and(|d| Instant::now() >= d);
+    if expired() {
+        return false;
+    }
+    if spin_allowed() {
+        for _ in 0..SPIN_ROUNDS {
+            P::spin();
+            if ready() {
+                return true;
+            }
+        }
+    }
+    loop {
+        sleepers.fetch_add(1, SeqCst);
+        fence(SeqCst);
+        let seen = seq.load(SeqCst);
+        if ready() {
+            sleepers.fetch_sub(1, SeqCst);
+            return true;
+        }
+        let waited = P::wait(seq, seen, deadline);
+        sleepers.fetch_sub(1, SeqCst);
+        if ready() {
+            return true;
+        }
+        if waited == Waited::TimedOut && expired() {
+            return false;
+        }
+    }
+}
+
+/// After making progress: wakes up to `n` sleepers of `seq` if any registered.
+fn wake<P: Park>(seq: &AtomicU32, sleepers: &AtomicU32, n: u32) {
+    fence(SeqCst);
+    if sleepers.load(SeqCst) > 0 {
+        seq.fetch_add(1, Release);
+        P::wake(seq, n);
+    }
+}
+
+/// Whether spinning may help: another CPU can make progress meanwhile.
+fn spin_allowed() -> bool {
+    #[cfg(loom)]
+    {
+        true
+    }
+    #[cfg(not(loom))]
+    {
+        crate::wire::may_spin()
+    }
+}
+
+/// A side's lock, released when dropped (also during a panic).
+struct SideLock<'w, P: Park> {
+    word: &'w AtomicU64,
+    me: u64,
+    _park: PhantomData<fn() -> P>,
+}
+
+impl<'w, P: Park> SideLock<'w, P> {
+    fn new(word: &'w AtomicU64, me: u64) -> Self {
+        Self {
+            word,
+            me,
+            _park: PhantomData,
+        }
+    }
+}
+
+impl<P: Park> Drop for SideLock<'_, P> {
+    fn drop(&mut self) {
+        raw_lock::unlock_if_owner::<P>(self.word, self.me);
+    }
+}

@@ -1,0 +1,191 @@
+//! The queue's shared state: one `#[repr(C)]` block of atomics in the segment, followed by the
+//! ring of bytes.
+//!
+//! Fields are grouped by who writes them, one 64-byte line per group, so a producer and a
+//! consumer running at the same time do not bounce each other's cache lines: the producers'
+//! line (their lock, `tail`, counters), the consumers' line (their lock, `head`, counter), a
+//! rarely written line (capacity, limits, the closed flag, sleepers and their futex words) and
+//! the joinable queue's line.
+//!
+//! # The ring
+//!
+//! `head` and `tail` count bytes since creation (they never wrap; a `u64` of bytes outlives
+//! the machine), and `position % capacity` indexes the ring. The ring holds records, each
+//! 8-byte aligned: an 8-byte [`RecordHeader`] (payload length, kind) and the payload. Bytes in
+//! `head..tail` belong to consumers, the rest to producers; a record becomes visible only when
+//! `tail` is stored past it, after it was written completely.
+
+use super::super::sync::atomic::{AtomicU32, AtomicU64};
+use crate::shm::segment::{Kind, ShmState};
+
+/// The shared state of a queue.
+#[repr(C, align(64))]
+#[derive(Debug)]
+pub(crate) struct QueueState {
+    // Producers' line.
+    /// The producers' lock (see `sync::raw_lock`).
+    pub(crate) write_lock: AtomicU64,
+    /// Bytes published.
+    pub(crate) tail: AtomicU64,
+    /// Items published.
+    pub(crate) puts: AtomicU64,
+    /// A publication in progress: `tail` and `puts` as they will be once stored (0: none).
+    /// Armed only after the record is completely written, so a producer that takes the lock
+    /// over from a dead one can finish the dead one's publication (see `ring`).
+    pub(crate) pub_tail: AtomicU64,
+    pub(crate) pub_puts: AtomicU64,
+    /// Next sequence number of a message on the side socket.
+    pub(crate) side_seq: AtomicU64,
+    _pad0: [u64; 2],
+
+    // Consumers' line.
+    /// The consumers' lock.
+    pub(crate) read_lock: AtomicU64,
+    /// Bytes consumed.
+    pub(crate) head: AtomicU64,
+    /// Items taken.
+    pub(crate) gets: AtomicU64,
+    /// A commit in progress: `head` and `gets` as they will be (0: none), as `pub_tail`.
+    pub(crate) com_head: AtomicU64,
+    pub(crate) com_gets: AtomicU64,
+    /// Items marked done (`task_done`) in a joinable queue.
+    pub(crate) done: AtomicU64,
+    /// One more than the sequence number of the side message a consumer is about to take
+    /// (0: none yet). A consumer that takes the lock over from a dead one finds here whether
+    /// the dead one may have taken the message of the item at the head.
+    pub(crate) side_taking: AtomicU64,
+    _pad1: [u64; 1],
+
+    // Rarely written.
+    /// Ring size in bytes (a power of two), fixed at creation.
+    pub(crate) capacity: AtomicU64,
+    /// The most items the queue holds (Python's `maxsize`); 0: no limit.
+    pub(crate) maxsize: AtomicU64,
+    /// 1 once closed.
+    pub(crate) closed: AtomicU32,
+    /// Bumped when data is published to a sleeping consumer (its futex word).
+    pub(crate) data_seq: AtomicU32,
+    /// Bumped when space is freed for a sleeping producer (its futex word).
+    pub(crate) space_seq: AtomicU32,
+    /// Consumers sleeping (or about to) on `data_seq`.
+    pub(crate) readers_waiting: AtomicU32,
+    /// Producers sleeping (or about to) on `space_seq`.
+    pub(crate) writers_waiting: AtomicU32,
+    _pad2: [u32; 7],
+
+    // Joinable queues (unfinished items: `puts - done`).
+    /// Bumped when every item put is done (the joiners' futex word).
+    pub(crate) join_seq: AtomicU32,
+    /// Joiners sleeping on `join_seq`.
+    pub(crate) joiners_waiting: AtomicU32,
+    _pad3: [u64; 7],
+}
+
+impl QueueState {
+    /// A state on the heap, for the tests and `loom` models of the ring (in shared memory the
+    /// segment starts zero-filled and `Queue` sets the capacity and limit).
+    #[cfg(test)]
+    pub(crate) fn on_heap(capacity: u64, maxsize: u64) -> Self {
+        let z64 = || AtomicU64::new(0);
+        let z32 = || AtomicU32::new(0);
+        Self {
+            write_lock: z64(),
+            tail: z64(),
+            puts: z64(),
+            pub_tail: z64(),
+            pub_puts: z64(),
+            side_seq: z64(),
+            _pad0: [0; 2],
+            read_lock: z64(),
+            head: z64(),
+            gets: z64(),
+            com_head: z64(),
+            com_gets: z64(),
+            done: z64(),
+            side_taking: z64(),
+            _pad1: [0; 1],
+            capacity: AtomicU64::new(capacity),
+            maxsize: AtomicU64::new(maxsize),
+            closed: z32(),
+            data_seq: z32(),
+            space_seq: z32(),
+            readers_waiting: z32(),
+            writers_waiting: z32(),
+            _pad2: [0; 7],
+            join_seq: z32(),
+            joiners_waiting: z32(),
+            _pad3: [0; 7],
+        }
+    }
+}
+
+#[cfg(not(loom))]
+const _: () = assert!(size_of::<QueueState>() == 256);
+const _: () = assert!(align_of::<QueueState>() == 64);
+
+// SAFETY: every field is an atomic integer or padding: valid for any bit pattern, and for
+// shared access from several processes.
+unsafe impl ShmState for QueueState {
+    const KIND: Kind = Kind::Queue;
+}
+
+/// The kind of a record (the low byte of [`RecordHeader::kind`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub(crate) enum RecordKind {
+    /// An item.
+    Data = 1,
+    /// Padding to the end of the ring: the next record starts at position 0.
+    Wrap = 2,
+}
+
+/// Set in [`RecordHeader::kind`] when a message on the side socket belongs to the item (its
+/// descriptors, and maybe its bytes); the payload then starts with the message's sequence
+/// number (`u64`).
+pub(crate) const SIDE: u32 = 1 << 8;
+/// Set with [`SIDE`] when the item's bytes travel in the side message, not in the ring (items
+/// larger than half the ring).
+pub(crate) const SPILLED: u32 = 1 << 9;
+
+/// The 8 bytes before every record's payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RecordHeader {
+    pub(crate) len: u32,
+    pub(crate) kind: u32,
+}
+
+/// Size of a record header.
+pub(crate) const HEADER: u64 = 8;
+
+impl RecordHeader {
+    pub(crate) fn to_bytes(self) -> [u8; 8] {
+        let mut out = [0; 8];
+        out[..4].copy_from_slice(&self.len.to_le_bytes());
+        out[4..].copy_from_slice(&self.kind.to_le_bytes());
+        out
+    }
+
+    pub(crate) fn from_bytes(bytes: [u8; 8]) -> Self {
+        Self {
+            len: u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]),
+            kind: u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]),
+        }
+    }
+
+    /// The record's kind, if it is one mproc writes (known kind, no unknown flag).
+    pub(crate) fn record_kind(self) -> Option<RecordKind> {
+        if self.kind & !(0xFF | SIDE | SPILLED) != 0 {
+            return None;
+        }
+        match self.kind & 0xFF {
+            1 => Some(RecordKind::Data),
+            2 if self.kind == 2 => Some(RecordKind::Wrap),
+            _ => None,
+        }
+    }
+}
+
+/// The bytes a record with `payload` bytes occupies (header included, 8-byte aligned).
+pub(crate) fn record_size(payload: u64) -> u64 {
+    (HEADER + payload).next_multiple_of(8)
+}

@@ -6,6 +6,7 @@
 mod pipes;
 mod pool;
 mod processes;
+mod queues;
 mod sync;
 
 /// Prints a section heading.
@@ -18,6 +19,7 @@ fn main() -> mproc::Result<()> {
     pipes::run()?;
     pool::run()?;
     sync::run()?;
+    queues::run()?;
     println!("\ntour complete");
     Ok(())
 }

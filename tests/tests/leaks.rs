@@ -1,6 +1,7 @@
 //! No descriptor, mapping or zombie is left behind: by any way a child can end, by pipes
-//! (every message path, handles passed through them, ends shared between processes), or by
-//! pools (closed, terminated, dropped, with a worker crashing).
+//! (every message path, handles passed through them, ends shared between processes), by queues
+//! (items in the ring, beside it, with handles; a queue sent through a pipe), or by pools
+//! (closed, terminated, dropped, with a worker crashing).
 //!
 //! One test in its own binary, so nothing else runs concurrently and the counts are exact.
 
@@ -114,6 +115,47 @@ fn every_pipe_path(method: StartMethod) {
     drop((rx, tx, big));
 }
 
+type Parcel = (Vec<u8>, Option<Fd>);
+
+fn queue_echo((from, to): (Queue<Parcel>, Queue<Parcel>)) {
+    for parcel in &from {
+        to.put(&parcel.unwrap()).unwrap();
+    }
+}
+
+fn every_queue_path(method: StartMethod) {
+    let there = Queue::<Parcel>::builder()
+        .ring_bytes(64 << 10)
+        .build()
+        .unwrap();
+    let back = Queue::<Parcel>::new().unwrap();
+    let child = Process::new(queue_echo, (there.clone(), back.clone()))
+        .start_method(method)
+        .start()
+        .unwrap();
+    for len in [0, 100, 40_000, 1 << 20] {
+        let file: std::os::fd::OwnedFd = std::fs::File::open("/dev/null").unwrap().into();
+        there.put_timeout(&(vec![1; len], None), TIMEOUT).unwrap();
+        there
+            .put_timeout(&(vec![2; len], Some(Fd::from(file))), TIMEOUT)
+            .unwrap();
+        assert_eq!(back.get_timeout(TIMEOUT).unwrap().0.len(), len);
+        assert!(back.get_timeout(TIMEOUT).unwrap().1.is_some());
+    }
+    there.close();
+    procs::join(&child).unwrap();
+    // Items left in a dropped queue, and a queue sent through a pipe.
+    let (rx, tx) = Pipe::<JoinableQueue<Parcel>>::simplex().unwrap();
+    let q = JoinableQueue::new().unwrap();
+    let file: std::os::fd::OwnedFd = std::fs::File::open("/dev/null").unwrap().into();
+    q.put_timeout(&(vec![3; 200_000], Some(Fd::from(file))), TIMEOUT)
+        .unwrap();
+    tx.send(&q).unwrap();
+    let received = rx.recv_timeout(TIMEOUT).unwrap();
+    assert_eq!(received.qsize(), 1);
+    drop((q, received, rx, tx, there, back));
+}
+
 fn abort_task(_: ()) -> u8 {
     std::process::abort()
 }
@@ -166,6 +208,7 @@ fn nothing_is_left_behind() {
     for method in METHODS {
         every_ending(method);
         every_pipe_path(method);
+        every_queue_path(method);
         every_pool_ending(method);
     }
     assert!(active_children().is_empty());
@@ -179,6 +222,7 @@ fn nothing_is_left_behind() {
         for _ in 0..3 {
             every_ending(method);
             every_pipe_path(method);
+            every_queue_path(method);
             every_pool_ending(method);
         }
     }

@@ -236,6 +236,19 @@ pub fn deserialize_fd<'de, D: Deserializer<'de>>(d: D) -> Result<OwnedFd, D::Err
     })
 }
 
+/// The error a handle's `Deserialize` returns when its descriptors arrived but do not make a
+/// valid handle (wrong kind, wrong type...). The reason is kept for [`decode`]'s error (the
+/// serde format would keep only a generic message).
+pub(crate) fn invalid_handle<E: serde::de::Error>(reason: impl std::fmt::Display) -> E {
+    let reason = reason.to_string();
+    DE.with(|cell| {
+        if let Some(scope) = cell.borrow_mut().as_mut() {
+            scope.reason.get_or_insert_with(|| reason.clone());
+        }
+    });
+    E::custom(reason)
+}
+
 /// A file descriptor that can be sent to another process: a process or task argument, a
 /// value on a pipe or a queue. The receiver gets its own descriptor for the same open file
 /// (socket, pipe, memfd...), as with `SCM_RIGHTS`.

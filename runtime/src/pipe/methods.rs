@@ -173,7 +173,7 @@ macro_rules! end_traits {
         impl<'de, $($param),+> Deserialize<'de> for $ty<$($param),+> {
             fn deserialize<De: Deserializer<'de>>(d: De) -> Result<Self, De::Error> {
                 let fd = codec::deserialize_fd(d)?;
-                let end = Endpoint::adopt(fd).map_err(serde::de::Error::custom)?;
+                let end = Endpoint::adopt(fd).map_err(crate::codec::invalid_handle)?;
                 Ok(Self { end, _types: PhantomData })
             }
         }

@@ -7,14 +7,14 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
-use serde::de::{DeserializeOwned, Error as _};
+use serde::de::DeserializeOwned;
 use serde::ser::SerializeTuple;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::QueueError;
 use super::ring::{Body, Cache, GetFail, Item, PutFail, Ring};
 use super::side::{MAX_SPILLED, Presence, Side};
 use super::state::QueueState;
+use super::{QueueError, QueueReader, QueueWriter};
 use crate::codec::{self, Fd};
 use crate::shm::{ShmBox, type_tag};
 use crate::sync::deadline;
@@ -208,6 +208,22 @@ impl<T> Queue<T> {
         self.ring().close();
     }
 
+    /// A handle that can only put (for topologies, and to say what a process does).
+    #[must_use]
+    pub fn writer(&self) -> QueueWriter<T> {
+        QueueWriter {
+            queue: self.clone(),
+        }
+    }
+
+    /// A handle that can only get.
+    #[must_use]
+    pub fn reader(&self) -> QueueReader<T> {
+        QueueReader {
+            queue: self.clone(),
+        }
+    }
+
     /// Whether the queue was closed (by any process).
     #[must_use]
     pub fn is_closed(&self) -> bool {
@@ -278,7 +294,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
         let side = &self.inner.side;
         let put = codec::with_encoded(item, |bytes, fds| {
             let len = bytes.len() as u64;
-            let send = |seq: u64, bytes: &[u8]| side.send(seq, bytes, fds, deadline);
+            let send = |seq: u64, spilled| side.send(seq, spilled, fds, deadline);
             if len + 8 > ring.max_payload() {
                 if len > MAX_SPILLED {
                     return Err(PutFail::Side(QueueError::TooLarge {
@@ -286,12 +302,12 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
                         max: MAX_SPILLED,
                     }));
                 }
-                let mut hook = |seq| send(seq, bytes).map_err(send_error);
+                let mut hook = |seq| send(seq, Some(bytes)).map_err(send_error);
                 ring.put(Body::Spilled(&mut hook), deadline)
             } else if fds.is_empty() {
                 ring.put(Body::<QueueError>::Plain(bytes), deadline)
             } else {
-                let mut hook = |seq| send(seq, &[]).map_err(send_error);
+                let mut hook = |seq| send(seq, None).map_err(send_error);
                 ring.put(Body::WithSide(bytes, &mut hook), deadline)
             }
         })
@@ -348,22 +364,6 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
             Err(e) => Some(Err(recv_error(e))),
         }
     }
-
-    /// A handle that can only put (for topologies, and to say what a process does).
-    #[must_use]
-    pub fn writer(&self) -> QueueWriter<T> {
-        QueueWriter {
-            queue: self.clone(),
-        }
-    }
-
-    /// A handle that can only get.
-    #[must_use]
-    pub fn reader(&self) -> QueueReader<T> {
-        QueueReader {
-            queue: self.clone(),
-        }
-    }
 }
 
 fn send_error(e: WireError) -> QueueError {
@@ -409,100 +409,6 @@ impl<T: Serialize + DeserializeOwned> Iterator for Iter<'_, T> {
 }
 
 impl<'q, T: Serialize + DeserializeOwned> IntoIterator for &'q Queue<T> {
-    type Item = Result<T, QueueError>;
-    type IntoIter = Iter<'q, T>;
-
-    fn into_iter(self) -> Iter<'q, T> {
-        self.iter()
-    }
-}
-
-/// The putting half of a [`Queue`]: [`Queue::writer`].
-pub struct QueueWriter<T> {
-    queue: Queue<T>,
-}
-
-/// The getting half of a [`Queue`]: [`Queue::reader`].
-pub struct QueueReader<T> {
-    queue: Queue<T>,
-}
-
-impl<T: Serialize + DeserializeOwned> QueueWriter<T> {
-    /// See [`Queue::put`].
-    ///
-    /// # Errors
-    /// As [`Queue::put`].
-    pub fn put(&self, item: &T) -> Result<(), QueueError> {
-        self.queue.put(item)
-    }
-
-    /// See [`Queue::try_put`].
-    ///
-    /// # Errors
-    /// As [`Queue::try_put`].
-    pub fn try_put(&self, item: &T) -> Result<(), QueueError> {
-        self.queue.try_put(item)
-    }
-
-    /// See [`Queue::put_timeout`].
-    ///
-    /// # Errors
-    /// As [`Queue::put_timeout`].
-    pub fn put_timeout(&self, item: &T, timeout: Duration) -> Result<(), QueueError> {
-        self.queue.put_timeout(item, timeout)
-    }
-
-    /// See [`Queue::close`].
-    pub fn close(&self) {
-        self.queue.close();
-    }
-}
-
-impl<T: Serialize + DeserializeOwned> QueueReader<T> {
-    /// See [`Queue::get`].
-    ///
-    /// # Errors
-    /// As [`Queue::get`].
-    pub fn get(&self) -> Result<T, QueueError> {
-        self.queue.get()
-    }
-
-    /// See [`Queue::try_get`].
-    ///
-    /// # Errors
-    /// As [`Queue::try_get`].
-    pub fn try_get(&self) -> Result<T, QueueError> {
-        self.queue.try_get()
-    }
-
-    /// See [`Queue::get_timeout`].
-    ///
-    /// # Errors
-    /// As [`Queue::get_timeout`].
-    pub fn get_timeout(&self, timeout: Duration) -> Result<T, QueueError> {
-        self.queue.get_timeout(timeout)
-    }
-
-    /// See [`Queue::iter`].
-    #[must_use]
-    pub fn iter(&self) -> Iter<'_, T> {
-        self.queue.iter()
-    }
-
-    /// See [`Queue::qsize`].
-    #[must_use]
-    pub fn qsize(&self) -> usize {
-        self.queue.qsize()
-    }
-
-    /// See [`Queue::is_empty`].
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.queue.is_empty()
-    }
-}
-
-impl<'q, T: Serialize + DeserializeOwned> IntoIterator for &'q QueueReader<T> {
     type Item = Result<T, QueueError>;
     type IntoIter = Iter<'q, T>;
 
@@ -568,19 +474,21 @@ impl<'de, T> Deserialize<'de> for Queue<T> {
             type_tag::<T>(),
             std::any::type_name::<T>(),
         )
-        .map_err(D::Error::custom)?;
+        .map_err(codec::invalid_handle)?;
         let cap = shm.state().capacity.load(Relaxed);
         let fits = (MIN_RING_BYTES as u64..=MAX_RING_BYTES as u64).contains(&cap)
             && cap.is_power_of_two()
             && cap <= shm.data_len() as u64;
         if !fits {
-            return Err(D::Error::custom(
+            return Err(codec::invalid_handle(
                 "the queue's segment has an invalid ring size",
             ));
         }
         let (tx, rx) = (tx.into_inner(), rx.into_inner());
         if !is_seqpacket(&tx) || !is_seqpacket(&rx) {
-            return Err(D::Error::custom("the queue's side socket is not a socket"));
+            return Err(codec::invalid_handle(
+                "the queue's side socket is not an mproc socket",
+            ));
         }
         Ok(Self::from_parts(shm, Side { tx, rx }, cap))
     }
@@ -591,43 +499,38 @@ fn is_seqpacket(fd: &OwnedFd) -> bool {
     matches!(getsockopt(fd, sockopt::SockType), Ok(SockType::SeqPacket))
 }
 
-macro_rules! half_handle_plumbing {
-    ($half:ident) => {
-        impl<T> Clone for $half<T> {
-            fn clone(&self) -> Self {
-                Self {
-                    queue: self.queue.clone(),
-                }
-            }
-        }
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::sync::atomic::Ordering::SeqCst;
 
-        impl<T> fmt::Debug for $half<T> {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.debug_tuple(stringify!($half)).field(&self.queue).finish()
-            }
-        }
+    use super::*;
 
-        impl<T> Serialize for $half<T> {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                self.queue.serialize(s)
-            }
-        }
+    /// A consumer that died after taking an item's side message, before committing the item:
+    /// the next consumer finds the message gone and takes the next item instead (the item went
+    /// with the dead consumer, as one already returned would have).
+    #[test]
+    fn an_item_whose_side_message_was_taken_by_a_dead_consumer_is_skipped() {
+        let q = Queue::<Fd>::new().unwrap();
+        let devnull = || Fd::from(OwnedFd::from(std::fs::File::open("/dev/null").unwrap()));
+        q.put(&devnull()).unwrap();
+        q.put(&devnull()).unwrap();
+        // What the dead consumer did: armed `side_taking` for item 0 and took its message.
+        q.inner.shm.state().side_taking.store(1, SeqCst);
+        let taken = q.inner.side.take(0, |_, fds| fds.len()).unwrap();
+        assert_eq!(taken, Some(1));
+        assert!(q.try_get().is_ok(), "item 1, with its descriptor");
+        assert!(matches!(q.try_get(), Err(QueueError::Empty)));
+        assert_eq!(q.qsize(), 0, "both items count as taken");
+    }
 
-        impl<'de, T> Deserialize<'de> for $half<T> {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                Queue::deserialize(d).map(|queue| Self { queue })
-            }
-        }
-
-        impl<T> $half<T> {
-            /// The queue this half belongs to.
-            #[must_use]
-            pub fn queue(&self) -> &Queue<T> {
-                &self.queue
-            }
-        }
-    };
+    /// The same state, but the dead consumer died before taking the message: the item is
+    /// delivered.
+    #[test]
+    fn an_item_whose_side_message_is_still_there_is_delivered() {
+        let q = Queue::<(u8, Fd)>::new().unwrap();
+        let devnull = || Fd::from(OwnedFd::from(std::fs::File::open("/dev/null").unwrap()));
+        q.put(&(7, devnull())).unwrap();
+        q.inner.shm.state().side_taking.store(1, SeqCst);
+        assert_eq!(q.try_get().unwrap().0, 7);
+    }
 }
-
-half_handle_plumbing!(QueueWriter);
-half_handle_plumbing!(QueueReader);

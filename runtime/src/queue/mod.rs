@@ -28,12 +28,14 @@
 //! # Limits
 //!
 //! - An item is at most 1 GiB serialized.
-//! - A few hundred items carrying handles or larger than half the ring can wait in a queue at
-//!   once (the side socket's buffer); past that, `put` waits for consumers.
+//! - Items carrying handles, and items larger than half the ring, each need room in the
+//!   queue's side socket: a few thousand can wait in a queue at once (about 280 where
+//!   `net.core.wmem_max` is left at the common 208 KiB); past that, `put` waits for consumers.
 //! - `qsize` is exact when nobody is working on the queue, approximate otherwise (as in
 //!   Python).
 
 mod error;
+mod halves;
 mod handle;
 mod joinable;
 pub(crate) mod ring;
@@ -47,6 +49,7 @@ mod loom_tests;
 mod tests;
 
 pub use error::QueueError;
-pub use handle::{DEFAULT_RING_BYTES, Iter, Queue, QueueBuilder, QueueReader, QueueWriter};
+pub use halves::{QueueReader, QueueWriter};
+pub use handle::{DEFAULT_RING_BYTES, Iter, Queue, QueueBuilder};
 pub use joinable::JoinableQueue;
 pub use simple::SimpleQueue;

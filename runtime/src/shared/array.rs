@@ -338,14 +338,13 @@ impl<T: ShmSafe> Serialize for Array<T> {
 
 impl<'de, T: ShmSafe> Deserialize<'de> for Array<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use serde::de::Error as _;
         let (lock, data) = <(RLock, DataHandle<T, ArrayState>)>::deserialize(d)?;
         let len = usize::try_from(data.0.state().len()).unwrap_or(usize::MAX);
         let fits = len
             .checked_mul(size_of::<T>())
             .is_some_and(|b| b <= data.0.data_len());
         if !fits {
-            return Err(D::Error::custom(
+            return Err(crate::codec::invalid_handle(
                 "a received Array claims more elements than its segment holds",
             ));
         }

@@ -326,10 +326,11 @@ impl<T: ShmSafe> Serialize for Value<T> {
 
 impl<'de, T: ShmSafe> Deserialize<'de> for Value<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use serde::de::Error as _;
         let (lock, data) = <(RLock, DataHandle<T, ValueState>)>::deserialize(d)?;
         if data.0.state().len() != 1 || data.0.data_len() < size_of::<T>() {
-            return Err(D::Error::custom("a received Value has the wrong size"));
+            return Err(crate::codec::invalid_handle(
+                "a received Value has the wrong size",
+            ));
         }
         Ok(Self {
             lock,

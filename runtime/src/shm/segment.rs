@@ -12,7 +12,6 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::ptr::NonNull;
 use std::sync::Arc;
 
-use serde::de::Error as _;
 use serde::{Deserializer, Serializer};
 
 use super::error::ShmError;
@@ -311,7 +310,7 @@ impl<S: ShmState> ShmBox<S> {
         type_name: &'static str,
     ) -> Result<Self, D::Error> {
         let fd = codec::deserialize_fd(d)?;
-        Self::open(fd, tag, type_name).map_err(D::Error::custom)
+        Self::open(fd, tag, type_name).map_err(codec::invalid_handle)
     }
 }
 

@@ -19,7 +19,6 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::time::{Duration, Instant};
 
-use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::atomic::{AtomicI32, AtomicU32, AtomicU64};
@@ -443,7 +442,7 @@ impl<'de> Deserialize<'de> for Barrier {
         let parties = shm.state().parties.load(Relaxed);
         let room = shm.data_len() / size_of::<AtomicU64>();
         if parties == 0 || parties > MAX_PARTIES || parties as usize > room {
-            return Err(D::Error::custom(format!(
+            return Err(crate::codec::invalid_handle(format!(
                 "a received barrier claims {parties} parties but has room for {room}"
             )));
         }

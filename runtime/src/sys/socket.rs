@@ -32,6 +32,12 @@ pub(crate) fn shutdown(sock: BorrowedFd<'_>, read: bool) -> io::Result<()> {
     nix::sys::socket::shutdown(sock.as_raw_fd(), how).map_err(io::Error::from)
 }
 
+/// Asks for a send buffer of `bytes` on `sock` (the kernel caps it at `net.core.wmem_max`);
+/// best effort: a refusal leaves the default.
+pub(crate) fn grow_send_buffer(sock: BorrowedFd<'_>, bytes: usize) {
+    let _ = nix::sys::socket::setsockopt(&sock, nix::sys::socket::sockopt::SndBuf, &bytes);
+}
+
 /// Sends as much of `bufs` as the socket takes in one `sendmsg`, with `fds` attached to the
 /// first byte. Never raises `SIGPIPE`: a closed peer is `EPIPE`.
 ///

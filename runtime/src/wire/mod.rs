@@ -91,6 +91,24 @@ pub(crate) fn send(
             other => return other,
         }
     }
+    send_in_memfd(sock, parts, fds, deadline)
+}
+
+/// Like [`send`], with the payload in a memfd whatever its size: the message itself stays a
+/// few bytes, so a socket buffer holds many of them.
+///
+/// # Errors
+/// As [`send`].
+pub(crate) fn send_in_memfd(
+    sock: BorrowedFd<'_>,
+    parts: &[&[u8]],
+    fds: &[BorrowedFd<'_>],
+    deadline: Option<Instant>,
+) -> Result<(), WireError> {
+    if fds.len() > MAX_HANDLE_FDS {
+        return Err(WireError::TooManyFds);
+    }
+    let total: usize = parts.iter().map(|p| p.len()).sum();
     let memfd = spill(parts, total)?;
     let mut header = [0u8; MEMFD_HEADER];
     header[0] = IN_MEMFD;

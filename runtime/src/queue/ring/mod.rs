@@ -63,9 +63,12 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use std::time::Instant;
 
 use super::state::{HEADER, QueueState, RecordHeader, RecordKind, SIDE, SPILLED, record_size};
-use crate::sync::atomic::{AtomicU32, AtomicU64, fence};
-use crate::sync::park::{Park, Waited};
+use crate::sync::park::Park;
 use crate::sync::raw_lock::{self, Acquired};
+
+mod wait;
+
+use wait::{SideLock, wait, wake};
 
 /// The ring's bytes.
 pub(crate) trait Bytes {
@@ -144,12 +147,6 @@ pub(crate) struct Cache {
     tail: std::sync::atomic::AtomicU64,
     head: std::sync::atomic::AtomicU64,
 }
-
-/// Spinning rounds before sleeping (each a CPU pause: a few µs in all).
-#[cfg(not(loom))]
-const SPIN_ROUNDS: u32 = 200;
-#[cfg(loom)]
-const SPIN_ROUNDS: u32 = 1;
 
 /// One process's view of a queue's ring.
 pub(crate) struct Ring<'a, B, P> {
@@ -572,90 +569,5 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
             all_done,
             deadline,
         )
-    }
-}
-
-/// Waits until `ready()`, sleeping on `seq` registered in `sleepers`; `false` on deadline.
-fn wait<P: Park>(
-    seq: &AtomicU32,
-    sleepers: &AtomicU32,
-    ready: impl Fn() -> bool,
-    deadline: Option<Instant>,
-) -> bool {
-    if ready() {
-        return true;
-    }
-    let expired = || deadline.is_some_and(|d| Instant::now() >= d);
-    if expired() {
-        return false;
-    }
-    if spin_allowed() {
-        for _ in 0..SPIN_ROUNDS {
-            P::spin();
-            if ready() {
-                return true;
-            }
-        }
-    }
-    loop {
-        sleepers.fetch_add(1, SeqCst);
-        fence(SeqCst);
-        let seen = seq.load(SeqCst);
-        if ready() {
-            sleepers.fetch_sub(1, SeqCst);
-            return true;
-        }
-        let waited = P::wait(seq, seen, deadline);
-        sleepers.fetch_sub(1, SeqCst);
-        if ready() {
-            return true;
-        }
-        if waited == Waited::TimedOut && expired() {
-            return false;
-        }
-    }
-}
-
-/// After making progress: wakes up to `n` sleepers of `seq` if any registered.
-fn wake<P: Park>(seq: &AtomicU32, sleepers: &AtomicU32, n: u32) {
-    fence(SeqCst);
-    if sleepers.load(SeqCst) > 0 {
-        seq.fetch_add(1, Release);
-        P::wake(seq, n);
-    }
-}
-
-/// Whether spinning may help: another CPU can make progress meanwhile.
-fn spin_allowed() -> bool {
-    #[cfg(loom)]
-    {
-        true
-    }
-    #[cfg(not(loom))]
-    {
-        crate::wire::may_spin()
-    }
-}
-
-/// A side's lock, released when dropped (also during a panic).
-struct SideLock<'w, P: Park> {
-    word: &'w AtomicU64,
-    me: u64,
-    _park: PhantomData<fn() -> P>,
-}
-
-impl<'w, P: Park> SideLock<'w, P> {
-    fn new(word: &'w AtomicU64, me: u64) -> Self {
-        Self {
-            word,
-            me,
-            _park: PhantomData,
-        }
-    }
-}
-
-impl<P: Park> Drop for SideLock<'_, P> {
-    fn drop(&mut self) {
-        raw_lock::unlock_if_owner::<P>(self.word, self.me);
     }
 }

@@ -7,6 +7,7 @@ mod pool_task;
 mod process;
 mod shm_safe;
 mod signature;
+mod topology;
 
 use proc_macro::TokenStream;
 
@@ -30,4 +31,88 @@ pub fn pool_task(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_derive(ShmSafe)]
 pub fn derive_shm_safe(input: TokenStream) -> TokenStream {
     shm_safe::derive(input.into()).into()
+}
+
+/// A topology: processes wired by queues and pipes, checked at compile time. Use it as
+/// `mproc::topology::process!` (the attribute `#[process]` owns the crate-root name).
+///
+/// ```ignore
+/// use mproc::prelude::*;
+/// use mproc::topology::process;
+///
+/// # #[process] fn produce(jobs: QueueWriter<u64>, first: u64) -> u64 { 0 }
+/// # #[process] fn work(jobs: QueueReader<u64>, results: QueueWriter<u64>) -> u64 { 0 }
+/// # #[process] fn collect(results: QueueReader<u64>) -> Vec<u64> { vec![] }
+/// let done = process! {
+///     queue jobs: Queue<u64>, bounded(100);
+///     queue results: Queue<u64>;
+///     producer[i]: produce(jobs.writer(), i as u64 * 1000) * 3;
+///     worker: work(jobs.reader(), results.writer()) * 4;
+///     sink: collect(results.reader());
+/// }
+/// .run()?;
+/// let collected: Vec<u64> = done.sink?; // one `Result` per process, typed
+/// assert_eq!(done.worker.len(), 4);     // one per replica
+/// ```
+///
+/// No process puts a sentinel: `jobs` closes once the last `producer` has ended, however it
+/// ended, so the workers' loops end; then `results` closes after the last worker, and `sink`
+/// returns.
+///
+/// # Grammar
+///
+/// ```text
+/// topology  := statement*
+/// statement := queue | pipe | process                       (each ends with `;`)
+/// queue     := "queue" NAME ":" ("Queue" | "JoinableQueue") "<" TYPE ">" ("," "bounded" "(" EXPR ")")?
+/// pipe      := "pipe" "(" END "," END ")" ":" "Pipe" "<" TYPE ("," TYPE)? ">" ("," "simplex")?
+/// process   := NAME ("[" INDEX "]")? ":" FUNCTION "(" (arg ("," arg)* ","?)? ")" ("*" EXPR)?
+///              ("," "daemon" | "," "start_method" "(" EXPR ")")*
+/// arg       := NAME "." "writer" "(" ")" | NAME "." "reader" "(" ")" | NAME | EXPR
+/// ```
+///
+/// - `queue jobs: Queue<T>;` declares a queue (`JoinableQueue<T>` for one with `task_done` and
+///   `join`); `bounded(n)` limits it to `n` items (Python's `maxsize`).
+/// - `pipe (left, right): Pipe<S, R>;` declares a duplex pipe and names its ends: `left` sends
+///   `S` and receives `R`, `right` the reverse; `Pipe<T>` carries `T` both ways. With
+///   `, simplex` the pipe is one-way, `pipe (rx, tx): Pipe<T>, simplex;`: `rx` receives, `tx`
+///   sends (the order of `Pipe::simplex()` and of Python's `Pipe(duplex=False)`).
+/// - `name: function(args)` starts the `#[process]` function `function` (a path) in a process.
+///   An argument is a queue endpoint — `jobs.writer()` to put, `jobs.reader()` to get, `jobs`
+///   for the whole queue (it then counts as both) — a pipe end by its name, or any other
+///   expression, evaluated at `start()` once per replica.
+/// - `* n` starts `n` replicas (`n`: any `usize` expression); `name[i]` binds the replica's
+///   index (`0..n`, a `usize`) for the arguments. `daemon` makes the process a daemon:
+///   `run()` and `join()` do not wait for it, and stop it when the other processes have ended.
+///   `start_method(m)` chooses how its processes start.
+///
+/// Channel names are in scope in the arguments only as whole arguments: in `NAME.reader()`,
+/// `NAME.writer()` and a lone `NAME`, so the topology knows every writer and reader.
+/// `NAME.reader()` and `NAME.writer()` always name a queue endpoint; to call such a method on a
+/// variable, wrap the call in parentheses.
+///
+/// # Value
+///
+/// The macro evaluates to a topology that does nothing until `run()` (start every process,
+/// wait for the non-daemon ones, stop the daemons, return the results) or `start()` (then
+/// `join()` on what it returns). The results have one field per process, named after it:
+/// `Result<R, ProcessError>` with `R` the function's return type, in a `Vec` (one per replica,
+/// in index order) for a process with `* n`, and in an `Option` for a daemon (`None`: it was
+/// still running when the topology ended, and was stopped). `failures()` lists the processes
+/// that failed.
+///
+/// Each queue is closed once the last process that writes it (through `writer()` or the whole
+/// queue) has ended, crashed ones included: readers drain what is left, then see the end.
+///
+/// # Checked at compile time
+///
+/// Each error points at the offending token, and all are reported together: an unknown queue
+/// (with a "did you mean"), an unknown function (the compiler's error, at the name), a queue
+/// with writers but no reader or readers but no writer, a pipe end given to more than one
+/// process (or to a replicated one) or to none, duplicate process or channel names, a replica
+/// count or capacity of `0`, an argument whose type is not what the function expects (at the
+/// argument), an item type that cannot travel (at the type).
+#[proc_macro]
+pub fn topology(input: TokenStream) -> TokenStream {
+    topology::expand(input.into()).into()
 }

@@ -7,3 +7,8 @@ use quote::quote;
 pub(crate) fn private() -> TokenStream {
     quote!(::mproc::__private)
 }
+
+/// `::mproc::__private::topology`: the runtime side of `process!`.
+pub(crate) fn topology() -> TokenStream {
+    quote!(::mproc::__private::topology)
+}

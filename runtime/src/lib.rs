@@ -68,6 +68,12 @@ pub use sync::{
     LockError, OwnerDied, RLock, Semaphore, SemaphoreError, TryLockError,
 };
 
+/// Topologies: processes wired by queues and pipes, declared and checked at compile time with
+/// [`process!`](crate::topology::process).
+pub mod topology {
+    pub use mproc_macros::topology as process;
+}
+
 /// Diagnostics for tests and leak checks.
 pub mod diag {
     pub use crate::process::{fork_server_pid, started_by};

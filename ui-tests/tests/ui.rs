@@ -6,5 +6,6 @@ fn ui() {
     let t = trybuild::TestCases::new();
     t.compile_fail("tests/fail/process/*.rs");
     t.compile_fail("tests/fail/pool_task/*.rs");
+    t.compile_fail("tests/fail/topology/*.rs");
     t.pass("tests/pass/*.rs");
 }

@@ -1,0 +1,117 @@
+fn topology() {
+    let _ = {
+        /// What each process of the topology returned, one field per process.
+        #[derive(Debug)]
+        #[allow(dead_code)]
+        struct __MprocTopologyResults<__P0, __P1, __P2> {
+            read: ::core::result::Result<
+                __P0,
+                ::mproc::__private::topology::ProcessError,
+            >,
+            transform: ::std::vec::Vec<
+                ::core::option::Option<
+                    ::core::result::Result<
+                        __P1,
+                        ::mproc::__private::topology::ProcessError,
+                    >,
+                >,
+            >,
+            write: ::core::result::Result<
+                __P2,
+                ::mproc::__private::topology::ProcessError,
+            >,
+        }
+        #[allow(dead_code)]
+        impl<__P0, __P1, __P2> __MprocTopologyResults<__P0, __P1, __P2> {
+            /// The processes that failed, in declaration order (replicas in index order).
+            fn failures(
+                &self,
+            ) -> ::std::vec::Vec<::mproc::__private::topology::Failure<'_>> {
+                let mut failures = ::std::vec::Vec::new();
+                ::mproc::__private::topology::failures_of(
+                    &mut failures,
+                    "read",
+                    &self.read,
+                );
+                ::mproc::__private::topology::failures_of(
+                    &mut failures,
+                    "transform",
+                    &self.transform,
+                );
+                ::mproc::__private::topology::failures_of(
+                    &mut failures,
+                    "write",
+                    &self.write,
+                );
+                failures
+            }
+        }
+        ::mproc::__private::topology::Topology::new(|
+            __launcher: &mut ::mproc::__private::topology::Launcher|
+        {
+            let (__mproc_queue_0, lines) = __launcher
+                .queue::<String>("lines", ::core::option::Option::Some(64))?;
+            let (__mproc_queue_1, words) = __launcher
+                .joinable_queue::<Vec<String>>("words", ::core::option::Option::None)?;
+            let (__mproc_queue_2, log) = __launcher
+                .queue::<String>("log", ::core::option::Option::None)?;
+            let __mproc_process_0 = __launcher
+                .single(
+                    ::mproc::__private::topology::Member {
+                        name: "read",
+                        daemon: false,
+                        writes: &[__mproc_queue_0],
+                        reads: &[],
+                    },
+                    |__replica| {
+                        stages::read::builder()
+                            .name(__replica.name())
+                            .daemon(__replica.daemon())
+                            .spawn(path.clone(), lines.writer())
+                    },
+                )?;
+            let __mproc_process_1 = __launcher
+                .replicated(
+                    ::mproc::__private::topology::Member {
+                        name: "transform",
+                        daemon: true,
+                        writes: &[__mproc_queue_1, __mproc_queue_2],
+                        reads: &[__mproc_queue_0, __mproc_queue_2],
+                    },
+                    workers,
+                    |__replica| {
+                        stages::split::builder()
+                            .name(__replica.name())
+                            .daemon(__replica.daemon())
+                            .spawn(
+                                lines.reader(),
+                                words.writer(),
+                                ::core::clone::Clone::clone(&log),
+                            )
+                    },
+                )?;
+            let __mproc_process_2 = __launcher
+                .single(
+                    ::mproc::__private::topology::Member {
+                        name: "write",
+                        daemon: false,
+                        writes: &[],
+                        reads: &[__mproc_queue_1, __mproc_queue_2],
+                    },
+                    |__replica| {
+                        stages::write::builder()
+                            .name(__replica.name())
+                            .daemon(__replica.daemon())
+                            .spawn(words.reader(), log.reader())
+                    },
+                )?;
+            ::core::result::Result::Ok(move |
+                __finish: &::mproc::__private::topology::Finish|
+            __MprocTopologyResults {
+                read: __finish.result(__mproc_process_0),
+                transform: __finish.daemon_results(__mproc_process_1),
+                write: __finish.result(__mproc_process_2),
+            })
+        })
+    };
+}

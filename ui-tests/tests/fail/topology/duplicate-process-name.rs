@@ -1,0 +1,16 @@
+use mproc::prelude::*;
+use mproc::topology::process;
+
+#[process]
+fn produce(_jobs: u8) {}
+
+#[process]
+fn consume(_jobs: u8) {}
+
+fn main() {
+    let _ = process! {
+        queue jobs: Queue<u64>;
+        worker: produce(jobs.writer());
+        worker: consume(jobs.reader());
+    };
+}

@@ -1,0 +1,5 @@
+use mproc::topology::process;
+
+fn main() {
+    let _ = process! {};
+}

@@ -1,0 +1,12 @@
+use mproc::prelude::*;
+use mproc::topology::process;
+
+#[process]
+fn relay(_jobs: u8) {}
+
+fn main() {
+    let _ = process! {
+        queue jobs: Queue<u64>;
+        relay: relay::<u64>(jobs);
+    };
+}

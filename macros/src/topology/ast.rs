@@ -67,6 +67,9 @@ pub(crate) struct ProcessDecl {
     /// The `#[process]` function, as a path (validation refuses generic arguments and
     /// `<T as Trait>::` prefixes).
     pub(crate) callee: ExprPath,
+    /// The parentheses around the arguments (the expansion reuses them for the `spawn` call,
+    /// so "argument missing" errors point here).
+    pub(crate) paren: token::Paren,
     pub(crate) args: Vec<Arg>,
     /// `* count`, if given (even `* 1`): the process is replicated and its results are a `Vec`.
     pub(crate) replicas: Option<Replicas>,

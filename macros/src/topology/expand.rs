@@ -184,14 +184,21 @@ fn start(process: &ProcessDecl, index: usize, wiring: &Wiring, launcher: &Ident)
         .as_ref()
         .map(|index| quote!(let #index: ::core::primitive::usize = #replica.index();));
     let spawn = spawn_call(process, wiring, &replica);
-    let body = quote!(|#replica| { #index_binding #spawn });
+    // At the process's name, so borrow errors about the closure ("captured by this `FnMut`
+    // closure") point at the process, not at the whole macro.
+    let body = quote_spanned!(process.name.span()=> |#replica| { #index_binding #spawn });
     match &process.replicas {
         None => quote! {
             let #children = #launcher.single(#member, #body)?;
         },
         Some(replicas) => {
-            let count = &replicas.count;
+            // Typed where the user wrote `*`, so a count of another type is reported at the
+            // count, "expected due to" the `*`.
+            let count = internal("__count");
+            let usize_at_star = quote_spanned!(replicas.star.span=> ::core::primitive::usize);
+            let expr = &replicas.count;
             quote! {
+                let #count: #usize_at_star = #expr;
                 let #children = #launcher.replicated(#member, #count, #body)?;
             }
         }
@@ -214,23 +221,28 @@ fn spawn_call(process: &ProcessDecl, wiring: &Wiring, replica: &Ident) -> TokenS
         .as_ref()
         .map(|method| quote!(.start_method(#method)));
     let args = process.args.iter().map(|arg| argument(arg, wiring));
+    let mut args_in_parens = TokenStream::new();
+    process.paren.surround(&mut args_in_parens, |tokens| {
+        tokens.extend(quote!(#(#args),*));
+    });
     quote! {
-        #callee::#builder()
+        <#callee>::#builder()
             .name(#replica.name())
             .daemon(#replica.daemon())
             #start_method
-            .#spawn(#(#args),*)
+            .#spawn #args_in_parens
     }
 }
 
 /// One argument, as the user wrote it: an endpoint is the call itself on the queue's binding,
-/// a whole queue is cloned (every replica gets a handle), a pipe end is moved, anything else is
+/// a whole queue is cloned (every replica gets a handle; by method call, so a type mismatch
+/// names the queue's type, not a reference to it), a pipe end is moved, anything else is
 /// passed unchanged.
 fn argument(arg: &Arg, wiring: &Wiring) -> TokenStream {
     match (arg, wiring.names.resolve(arg)) {
         (Arg::Endpoint(endpoint), _) => endpoint_call(endpoint),
         (Arg::Name(name), Use::Handle { .. }) => {
-            quote_spanned!(name.span()=> ::core::clone::Clone::clone(&#name))
+            quote_spanned!(name.span()=> #name.clone())
         }
         (Arg::Name(name), _) => name.to_token_stream(),
         (Arg::Expr(expr), _) => expr.to_token_stream(),

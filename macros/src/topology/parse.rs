@@ -14,8 +14,9 @@ use super::ast::{
 };
 use crate::error::Errors;
 
-/// The DSL's keywords, all contextual: a process may be named `queue` or `daemon`.
-pub(crate) mod kw {
+/// The DSL's keywords, all contextual: a process may be named `queue` or `daemon`. (`reader` and
+/// `writer` are method names, recognized in parsed expressions.)
+mod kw {
     syn::custom_keyword!(queue);
     syn::custom_keyword!(pipe);
     syn::custom_keyword!(Queue);
@@ -25,8 +26,6 @@ pub(crate) mod kw {
     syn::custom_keyword!(simplex);
     syn::custom_keyword!(daemon);
     syn::custom_keyword!(start_method);
-    syn::custom_keyword!(reader);
-    syn::custom_keyword!(writer);
 }
 
 /// Parses a whole topology.
@@ -229,7 +228,7 @@ fn process(input: ParseStream, errors: &mut Errors) -> syn::Result<ProcessDecl> 
         ));
     }
     let content;
-    parenthesized!(content in input);
+    let paren = parenthesized!(content in input);
     let args = Punctuated::<Expr, Token![,]>::parse_terminated(&content)?
         .into_iter()
         .map(classify)
@@ -264,6 +263,7 @@ fn process(input: ParseStream, errors: &mut Errors) -> syn::Result<ProcessDecl> 
         name,
         index,
         callee,
+        paren,
         args,
         replicas,
         daemon,

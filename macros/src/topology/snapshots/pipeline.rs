@@ -64,12 +64,13 @@ fn topology() {
                         reads: &[],
                     },
                     |__replica| {
-                        stages::read::builder()
+                        <stages::read>::builder()
                             .name(__replica.name())
                             .daemon(__replica.daemon())
                             .spawn(path.clone(), lines.writer())
                     },
                 )?;
+            let __count: ::core::primitive::usize = workers;
             let __mproc_process_1 = __launcher
                 .replicated(
                     ::mproc::__private::topology::Member {
@@ -78,16 +79,12 @@ fn topology() {
                         writes: &[__mproc_queue_1, __mproc_queue_2],
                         reads: &[__mproc_queue_0, __mproc_queue_2],
                     },
-                    workers,
+                    __count,
                     |__replica| {
-                        stages::split::builder()
+                        <stages::split>::builder()
                             .name(__replica.name())
                             .daemon(__replica.daemon())
-                            .spawn(
-                                lines.reader(),
-                                words.writer(),
-                                ::core::clone::Clone::clone(&log),
-                            )
+                            .spawn(lines.reader(), words.writer(), log.clone())
                     },
                 )?;
             let __mproc_process_2 = __launcher
@@ -99,7 +96,7 @@ fn topology() {
                         reads: &[__mproc_queue_1, __mproc_queue_2],
                     },
                     |__replica| {
-                        stages::write::builder()
+                        <stages::write>::builder()
                             .name(__replica.name())
                             .daemon(__replica.daemon())
                             .spawn(words.reader(), log.reader())

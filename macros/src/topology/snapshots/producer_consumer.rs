@@ -36,6 +36,7 @@ fn topology() {
         {
             let (__mproc_queue_0, items) = __launcher
                 .queue::<Item>("items", ::core::option::Option::None)?;
+            let __count: ::core::primitive::usize = 3;
             let __mproc_process_0 = __launcher
                 .replicated(
                     ::mproc::__private::topology::Member {
@@ -44,15 +45,16 @@ fn topology() {
                         writes: &[__mproc_queue_0],
                         reads: &[],
                     },
-                    3,
+                    __count,
                     |__replica| {
                         let i: ::core::primitive::usize = __replica.index();
-                        produce::builder()
+                        <produce>::builder()
                             .name(__replica.name())
                             .daemon(__replica.daemon())
                             .spawn(items.writer(), i)
                     },
                 )?;
+            let __count: ::core::primitive::usize = 2;
             let __mproc_process_1 = __launcher
                 .replicated(
                     ::mproc::__private::topology::Member {
@@ -61,9 +63,9 @@ fn topology() {
                         writes: &[],
                         reads: &[__mproc_queue_0],
                     },
-                    2,
+                    __count,
                     |__replica| {
-                        consume::builder()
+                        <consume>::builder()
                             .name(__replica.name())
                             .daemon(__replica.daemon())
                             .spawn(items.reader())

@@ -48,7 +48,7 @@ fn topology() {
                         reads: &[],
                     },
                     |__replica| {
-                        ask::builder()
+                        <ask>::builder()
                             .name(__replica.name())
                             .daemon(__replica.daemon())
                             .spawn(client, events, 10)
@@ -63,7 +63,7 @@ fn topology() {
                         reads: &[],
                     },
                     |__replica| {
-                        answer::builder()
+                        <answer>::builder()
                             .name(__replica.name())
                             .daemon(__replica.daemon())
                             .start_method(StartMethod::Fork)

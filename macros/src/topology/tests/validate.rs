@@ -165,6 +165,35 @@ fn queue_with_readers_but_no_writer() {
 }
 
 #[test]
+fn a_misspelt_whole_queue_is_suggested_where_it_leaves_a_gap() {
+    one_error(
+        quote! {
+            queue jobs: Queue<u8>;
+            producer[i]: f(jobs.writer(), i);
+            consumer: g(jbos);
+        },
+        "queue `jobs` has writers (`producer`) but no reader: pass `jobs.reader()` to the \
+         process that gets its items; is `jbos`, given to `consumer`, a misspelling of `jobs`?",
+    );
+    one_error(
+        quote! {
+            pipe (client, server): Pipe<u8>;
+            a: f(client);
+            b: g(sever);
+        },
+        "; is `sever`, given to `b`, a misspelling of `server`?",
+    );
+    let errors = errors(quote! {
+        queue q: Queue<u8>;
+        a[i]: f(q.writer(), i);
+    });
+    assert!(
+        !errors[0].contains("misspelling"),
+        "not the replica index: {errors:?}"
+    );
+}
+
+#[test]
 fn a_whole_queue_counts_as_writer_and_reader() {
     assert!(errors(quote! { queue jobs: Queue<u8>; a: f(jobs); }).is_empty());
 }

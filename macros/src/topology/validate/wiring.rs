@@ -1,8 +1,11 @@
 //! How the whole is wired: every queue needs a writer and a reader, and each pipe end belongs to
 //! exactly one process.
 
-use super::super::ast::Topology;
-use super::super::resolve::{Channel, Wiring};
+use syn::Ident;
+
+use super::super::ast::{Arg, Topology};
+use super::super::resolve::{Channel, Use, Wiring};
+use super::super::suggest;
 use super::{endpoints, process_list};
 use crate::error::Errors;
 
@@ -36,7 +39,7 @@ pub(super) fn queue_sides(topology: &Topology, wiring: &Wiring, errors: &mut Err
                 process_list(topology, &users.readers)
             ),
         };
-        errors.at(name, message);
+        errors.at(name, message + &misspelling_hint(topology, wiring, name));
     }
 }
 
@@ -111,11 +114,34 @@ pub(super) fn pipe_end_unused(topology: &Topology, wiring: &Wiring, errors: &mut
                     unused,
                     format!(
                         "pipe end `{unused}` is not given to any process: its peer `{peer}` \
-                         (given to {}) would talk to no one; give `{unused}` to a process",
-                        process_list(topology, holder.as_slice())
+                         (given to {}) would talk to no one; give `{unused}` to a process{}",
+                        process_list(topology, holder.as_slice()),
+                        misspelling_hint(topology, wiring, unused)
                     ),
                 );
             }
         }
     }
+}
+
+/// `"; is `jbos`, given to `consumer`, a misspelling of `jobs`?"` when an argument is a lone
+/// name that is no channel but close to the channel `name`: it may be an ordinary variable, so
+/// it is not an error of its own, but it likely explains this one.
+fn misspelling_hint(topology: &Topology, wiring: &Wiring, name: &Ident) -> String {
+    for process in &topology.processes {
+        for arg in &process.args {
+            let (Arg::Name(candidate), Use::Value) = (arg, wiring.names.resolve(arg)) else {
+                continue;
+            };
+            if process.index.as_ref() != Some(candidate)
+                && suggest::closest(&candidate.to_string(), [name]).is_some()
+            {
+                return format!(
+                    "; is `{candidate}`, given to `{}`, a misspelling of `{name}`?",
+                    process.name
+                );
+            }
+        }
+    }
+    String::new()
 }

@@ -85,7 +85,8 @@ pub fn derive_shm_safe(input: TokenStream) -> TokenStream {
 /// - `name: function(args)` runs the `#[process]` function `function` (a path) in a child
 ///   process. An argument is a queue endpoint — `jobs.writer()` to put, `jobs.reader()` to get,
 ///   `jobs` for the whole queue (which counts as both) — a pipe end by its name, or any other
-///   expression, evaluated at `start()` once per replica (clone what several replicas need).
+///   expression, evaluated at `start()` once per replica (clone what several replicas need;
+///   `?` cannot leave your function from there, so evaluate fallible values before the macro).
 /// - `* n` starts `n` replicas (`n`: any `usize` expression); `name[i]` binds the replica's
 ///   index (`0..n`, a `usize`) for the arguments. `daemon` makes the process a daemon: `run()`
 ///   and `join()` do not wait for it, and stop it once the other processes have ended.

@@ -40,3 +40,13 @@ pub trait PoolValue: serde::Serialize + serde::de::DeserializeOwned + Send + 'st
 
 #[diagnostic::do_not_recommend]
 impl<T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static> PoolValue for T {}
+
+/// What `process!` expansions call.
+pub mod topology {
+    pub use crate::error::{ProcessError, SpawnError};
+    pub use crate::pipe::{Connection, Receiver, Sender};
+    pub use crate::process::Child;
+    pub use crate::queue::{JoinableQueue, Queue};
+    pub use crate::topology::private::*;
+    pub use crate::topology::{Failure, Running, Topology, TopologyError};
+}

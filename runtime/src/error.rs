@@ -9,6 +9,7 @@ use crate::queue::QueueError;
 use crate::shm::ShmError;
 use crate::sync::{ArrayError, BarrierError, ConditionError, LockError, SemaphoreError};
 use crate::sys::proc::signal_name;
+use crate::topology::TopologyError;
 
 /// Starting a process failed; no child is left behind.
 #[derive(Debug, thiserror::Error)]
@@ -165,6 +166,9 @@ pub enum Error {
     /// See [`QueueError`].
     #[error(transparent)]
     Queue(#[from] QueueError),
+    /// See [`TopologyError`].
+    #[error(transparent)]
+    Topology(#[from] TopologyError),
     /// See [`TaskError`].
     #[error(transparent)]
     Task(#[from] TaskError),

@@ -43,6 +43,7 @@ pub mod shared;
 pub mod shm;
 pub mod sync;
 mod sys;
+pub mod topology;
 mod wire;
 
 #[doc(hidden)]
@@ -60,19 +61,13 @@ pub use process::{
     StartMethod, active_children, cpu_count, current_process, get_start_method, parent_process,
     set_start_method,
 };
-pub use queue::{JoinableQueue, Queue, QueueError, SimpleQueue};
+pub use queue::{JoinableQueue, Queue, QueueError, QueueReader, QueueWriter, SimpleQueue};
 pub use shared::{Array, ArrayGuard, Value, ValueGuard};
 pub use shm::{ShmError, ShmSafe};
 pub use sync::{
     ArrayError, Barrier, BarrierError, BoundedSemaphore, Condition, ConditionError, Event, Lock,
     LockError, OwnerDied, RLock, Semaphore, SemaphoreError, TryLockError,
 };
-
-/// Topologies: processes wired by queues and pipes, declared and checked at compile time with
-/// [`process!`](crate::topology::process).
-pub mod topology {
-    pub use mproc_macros::topology as process;
-}
 
 /// Diagnostics for tests and leak checks.
 pub mod diag {

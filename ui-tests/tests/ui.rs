@@ -8,4 +8,5 @@ fn ui() {
     t.compile_fail("tests/fail/pool_task/*.rs");
     t.compile_fail("tests/fail/topology/*.rs");
     t.pass("tests/pass/*.rs");
+    t.pass("tests/pass/topology/*.rs");
 }

@@ -77,6 +77,27 @@ struct Inner {
     cache: Cache,
 }
 
+impl Inner {
+    fn ring(&self) -> Ring<'_, ShmBox<QueueState>, Os> {
+        Ring::new(
+            self.shm.state(),
+            &self.shm,
+            &self.cache,
+            self.cap,
+            crate::sys::owner::self_id(),
+        )
+    }
+}
+
+/// Closes a queue (see [`Queue::close`]); it does not know the item type.
+pub(crate) struct Closer(Arc<Inner>);
+
+impl Closer {
+    pub(crate) fn close(&self) {
+        self.0.ring().close();
+    }
+}
+
 /// Builds a [`Queue`] with a `maxsize` or a ring size other than the default.
 #[derive(Debug, Clone)]
 #[must_use]
@@ -162,14 +183,12 @@ impl<T> Queue<T> {
     }
 
     pub(crate) fn ring(&self) -> Ring<'_, ShmBox<QueueState>, Os> {
-        let inner = &*self.inner;
-        Ring::new(
-            inner.shm.state(),
-            &inner.shm,
-            &inner.cache,
-            inner.cap,
-            crate::sys::owner::self_id(),
-        )
+        self.inner.ring()
+    }
+
+    /// A handle that can only close the queue, whatever its item type.
+    pub(crate) fn closer(&self) -> Closer {
+        Closer(Arc::clone(&self.inner))
     }
 
     /// How many items are in the queue (Python's `qsize`; approximate while other processes

@@ -50,6 +50,7 @@ mod tests;
 
 pub use error::QueueError;
 pub use halves::{QueueReader, QueueWriter};
+pub(crate) use handle::Closer;
 pub use handle::{DEFAULT_RING_BYTES, Iter, Queue, QueueBuilder};
 pub use joinable::JoinableQueue;
 pub use simple::SimpleQueue;

@@ -8,6 +8,7 @@ use super::TopologyError;
 use super::finish::Finish;
 use super::launcher::{Launcher, Started};
 use super::supervisor::Supervisor;
+use crate::process::ProcessHandle;
 use crate::sync::deadline;
 
 /// How long a stopped process has to end after `SIGTERM` before it gets `SIGKILL`.
@@ -96,6 +97,18 @@ impl<J> fmt::Debug for Running<J> {
             .field("stopped", &self.stopped)
             .field("joined", &self.finish.is_none())
             .finish_non_exhaustive()
+    }
+}
+
+impl<J> Running<J> {
+    /// The topology's processes: each one's name in the topology, and a handle to it (its pid,
+    /// whether it is alive; `terminate` and `kill` act on it as on any child).
+    #[must_use]
+    pub fn processes(&self) -> Vec<(&'static str, ProcessHandle)> {
+        self.started
+            .iter()
+            .map(|s| (s.process, s.handle.clone()))
+            .collect()
     }
 }
 

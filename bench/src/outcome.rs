@@ -107,6 +107,10 @@ pub(crate) enum Outcome {
     clippy::unnecessary_wraps,
     reason = "has the shape of every side function, which it stands in for"
 )]
+#[allow(
+    dead_code,
+    reason = "every mproc side has landed for now; kept for the next feature's figures"
+)]
 pub(crate) fn not_yet(what: &str) -> Result<Outcome, Error> {
     Ok(Outcome::NotYet(what.to_owned()))
 }

@@ -68,7 +68,7 @@ pub(crate) const WORKLOAD: Workload = Workload {
                     them; bytes per second. mproc: `mproc::Queue` (default 4 MiB ring, so each \
                     item is copied through it) of a 1 MiB buffer serialized as one byte string \
                     (`serialize_bytes`, as `serde_bytes` does: a plain `Vec<u8>` goes through \
-                    serde as 2^20 separate `u8`s and measured 4-5x slower), the consumer \
+                    serde as 2^20 separate `u8`s and measured 3-9x slower), the consumer \
                     checks each item's length, number and last byte; Python: `mp.Queue()` of \
                     `bytes`; floor: `memcpy` \
                     of 1 MiB from a page-aligned buffer into 8 page-aligned 1 MiB slots in \

@@ -17,9 +17,10 @@ use serde::de::{DeserializeOwned, Error as _};
 use serde::ser::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::sys;
-
 mod probe;
+mod scope;
+
+use scope::{DeScope, SerScope};
 
 /// The most handles (descriptors) one encoded value may carry: the kernel's `SCM_MAX_FD`
 /// (253), less one kept for the message layer.
@@ -90,10 +91,9 @@ pub(crate) fn encode_into<T: Serialize + ?Sized>(
     fds: &mut Vec<OwnedFd>,
 ) -> Result<(), CodecError> {
     let (bytes_before, fds_before) = (bytes.len(), fds.len());
-    let scope = SerScope::enter(std::mem::take(fds), fds_before);
+    let scope = SerScope::enter();
     let result = postcard::to_extend(value, Append(bytes));
-    let (collected, reason) = scope.leave();
-    *fds = collected;
+    let reason = scope.leave(fds);
     match result {
         Ok(_) => Ok(()),
         Err(err) => {
@@ -105,9 +105,9 @@ pub(crate) fn encode_into<T: Serialize + ?Sized>(
                     matches!(err, postcard::Error::SerdeSerCustom)
                         .then(|| {
                             // Handles serialize normally meanwhile (into a table thrown away).
-                            let scope = SerScope::enter(Vec::new(), 0);
+                            let scope = SerScope::enter();
                             let message = probe::failure_message(value);
-                            drop(scope.leave());
+                            drop(scope.leave(&mut Vec::new()));
                             message
                         })
                         .flatten()
@@ -200,16 +200,9 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8], fds: Vec<OwnedFd>) -> Result<T,
 /// When called outside an mproc encoding, when the value already holds [`MAX_HANDLES`]
 /// descriptors, or when the descriptor cannot be duplicated.
 pub fn serialize_fd<S: Serializer>(fd: BorrowedFd<'_>, s: S) -> Result<S::Ok, S::Error> {
-    match SER.with(|cell| attach_fd(cell.borrow_mut().as_mut(), fd)) {
+    match scope::attach(fd) {
         Ok(index) => s.serialize_u32(index),
-        Err(reason) => {
-            SER.with(|cell| {
-                if let Some(scope) = cell.borrow_mut().as_mut() {
-                    scope.reason.get_or_insert_with(|| reason.clone());
-                }
-            });
-            Err(S::Error::custom(reason))
-        }
+        Err(reason) => Err(S::Error::custom(reason)),
     }
 }
 
@@ -219,34 +212,14 @@ pub fn serialize_fd<S: Serializer>(fd: BorrowedFd<'_>, s: S) -> Result<S::Ok, S:
 /// When called outside an mproc decoding, or when the descriptor is missing or already taken.
 pub fn deserialize_fd<'de, D: Deserializer<'de>>(d: D) -> Result<OwnedFd, D::Error> {
     let index = u32::deserialize(d)?;
-    DE.with(|cell| {
-        let mut cell = cell.borrow_mut();
-        let Some(scope) = cell.as_mut() else {
-            return Err(D::Error::custom(OUTSIDE_MPROC));
-        };
-        let taken = usize::try_from(index)
-            .ok()
-            .and_then(|i| scope.fds.get_mut(i))
-            .and_then(Option::take);
-        taken.ok_or_else(|| {
-            let reason = format!("handle descriptor #{index} is missing or used twice");
-            scope.reason.get_or_insert_with(|| reason.clone());
-            D::Error::custom(reason)
-        })
-    })
+    scope::take(index).map_err(D::Error::custom)
 }
 
 /// The error a handle's `Deserialize` returns when its descriptors arrived but do not make a
 /// valid handle (wrong kind, wrong type...). The reason is kept for [`decode`]'s error (the
 /// serde format would keep only a generic message).
 pub(crate) fn invalid_handle<E: serde::de::Error>(reason: impl std::fmt::Display) -> E {
-    let reason = reason.to_string();
-    DE.with(|cell| {
-        if let Some(scope) = cell.borrow_mut().as_mut() {
-            scope.reason.get_or_insert_with(|| reason.clone());
-        }
-    });
-    E::custom(reason)
+    E::custom(scope::note_de_failure(reason.to_string()))
 }
 
 /// A file descriptor that can be sent to another process: a process or task argument, a
@@ -304,111 +277,6 @@ impl Serialize for Fd {
 impl<'de> Deserialize<'de> for Fd {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         deserialize_fd(d).map(Fd)
-    }
-}
-
-const OUTSIDE_MPROC: &str = "an mproc handle can only be sent through mproc \
-     (a process or task argument, a pipe or a queue)";
-
-fn attach_fd(scope: Option<&mut SerState>, fd: BorrowedFd<'_>) -> Result<u32, String> {
-    let scope = scope.ok_or_else(|| OUTSIDE_MPROC.to_owned())?;
-    let index = scope.fds.len() - scope.base;
-    if index >= MAX_HANDLES {
-        return Err(format!("more than {MAX_HANDLES} handles in one value"));
-    }
-    let dup = sys::fd::dup_cloexec(fd).map_err(|e| format!("cannot duplicate a handle: {e}"))?;
-    scope.fds.push(dup);
-    u32::try_from(index).map_err(|_| "handle index overflow".to_owned())
-}
-
-struct SerState {
-    fds: Vec<OwnedFd>,
-    /// Index of this value's first descriptor in `fds` (earlier ones belong to other values).
-    base: usize,
-    reason: Option<String>,
-}
-
-struct DeState {
-    fds: Vec<Option<OwnedFd>>,
-    reason: Option<String>,
-}
-
-thread_local! {
-    static SER: RefCell<Option<SerState>> = const { RefCell::new(None) };
-    static DE: RefCell<Option<DeState>> = const { RefCell::new(None) };
-}
-
-/// Installs a serialization side table for the current thread; restores the previous one (for
-/// nested encodes) when left or dropped during a panic.
-struct SerScope {
-    previous: Option<SerState>,
-    left: bool,
-}
-
-impl SerScope {
-    fn enter(fds: Vec<OwnedFd>, base: usize) -> Self {
-        let state = SerState {
-            fds,
-            base,
-            reason: None,
-        };
-        let previous = SER.with(|cell| cell.borrow_mut().replace(state));
-        Self {
-            previous,
-            left: false,
-        }
-    }
-
-    fn leave(mut self) -> (Vec<OwnedFd>, Option<String>) {
-        self.left = true;
-        let previous = self.previous.take();
-        let state = SER.with(|cell| std::mem::replace(&mut *cell.borrow_mut(), previous));
-        state.map_or_else(Default::default, |s| (s.fds, s.reason))
-    }
-}
-
-impl Drop for SerScope {
-    fn drop(&mut self) {
-        if !self.left {
-            let previous = self.previous.take();
-            SER.with(|cell| *cell.borrow_mut() = previous);
-        }
-    }
-}
-
-/// The deserialization counterpart of [`SerScope`].
-struct DeScope {
-    previous: Option<DeState>,
-    left: bool,
-}
-
-impl DeScope {
-    fn enter(fds: Vec<OwnedFd>) -> Self {
-        let state = DeState {
-            fds: fds.into_iter().map(Some).collect(),
-            reason: None,
-        };
-        let previous = DE.with(|cell| cell.borrow_mut().replace(state));
-        Self {
-            previous,
-            left: false,
-        }
-    }
-
-    fn leave(mut self) -> Option<String> {
-        self.left = true;
-        let previous = self.previous.take();
-        DE.with(|cell| std::mem::replace(&mut *cell.borrow_mut(), previous))
-            .and_then(|s| s.reason)
-    }
-}
-
-impl Drop for DeScope {
-    fn drop(&mut self) {
-        if !self.left {
-            let previous = self.previous.take();
-            DE.with(|cell| *cell.borrow_mut() = previous);
-        }
     }
 }
 

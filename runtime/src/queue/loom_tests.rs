@@ -140,3 +140,29 @@ fn loom_ring_maxsize_and_close_wake_the_waiting_side() {
         producer.join().unwrap();
     });
 }
+
+#[test]
+fn loom_ring_join_is_woken_by_the_last_task_done() {
+    model(|| {
+        let s = shared(0);
+        {
+            let cache = Cache::default();
+            let r = ring(&s, &cache, 1);
+            r.put(Body::<()>::Plain(&[1]), None).unwrap();
+            r.put(Body::<()>::Plain(&[2]), None).unwrap();
+        }
+        let c = s.clone();
+        let consumer = thread::spawn(move || {
+            let cache = Cache::default();
+            let r = ring(&c, &cache, 2);
+            for _ in 0..2 {
+                r.get(None, |_| ()).unwrap();
+                assert!(r.task_done());
+            }
+            assert!(!r.task_done(), "one too many");
+        });
+        let cache = Cache::default();
+        assert!(ring(&s, &cache, 1).join(None));
+        consumer.join().unwrap();
+    });
+}

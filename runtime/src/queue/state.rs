@@ -63,22 +63,17 @@ pub(crate) struct QueueState {
     pub(crate) maxsize: AtomicU64,
     /// 1 once closed.
     pub(crate) closed: AtomicU32,
-    /// Bumped when data is published to a sleeping consumer (its futex word).
+    /// Bumped when data is published to a sleeping consumer (its futex word; bit 0: someone
+    /// sleeps on it, see `ring::wait`).
     pub(crate) data_seq: AtomicU32,
-    /// Bumped when space is freed for a sleeping producer (its futex word).
+    /// Bumped when space is freed for a sleeping producer (its futex word, as `data_seq`).
     pub(crate) space_seq: AtomicU32,
-    /// Consumers sleeping (or about to) on `data_seq`.
-    pub(crate) readers_waiting: AtomicU32,
-    /// Producers sleeping (or about to) on `space_seq`.
-    pub(crate) writers_waiting: AtomicU32,
-    _pad2: [u32; 7],
+    _pad2: [u32; 9],
 
     // Joinable queues (unfinished items: `puts - done`).
-    /// Bumped when every item put is done (the joiners' futex word).
+    /// Bumped when every item put is done (the joiners' futex word, as `data_seq`).
     pub(crate) join_seq: AtomicU32,
-    /// Joiners sleeping on `join_seq`.
-    pub(crate) joiners_waiting: AtomicU32,
-    _pad3: [u64; 7],
+    _pad3: [u32; 15],
 }
 
 impl QueueState {
@@ -109,12 +104,9 @@ impl QueueState {
             closed: z32(),
             data_seq: z32(),
             space_seq: z32(),
-            readers_waiting: z32(),
-            writers_waiting: z32(),
-            _pad2: [0; 7],
+            _pad2: [0; 9],
             join_seq: z32(),
-            joiners_waiting: z32(),
-            _pad3: [0; 7],
+            _pad3: [0; 15],
         }
     }
 }

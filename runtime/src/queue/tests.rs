@@ -103,6 +103,15 @@ fn get(ring: &Ring<'_, HeapBytes, Park2>) -> Result<Vec<u8>, GetFail> {
     ring.get(Some(Instant::now()), |item| item.bytes.to_vec())
 }
 
+/// Waits (bounded) until a sleeper has armed `word`.
+fn wait_armed(word: &AtomicU32) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while word.load(SeqCst) & 1 == 0 {
+        assert!(Instant::now() < deadline, "nobody went to sleep");
+        std::thread::yield_now();
+    }
+}
+
 #[test]
 fn items_come_out_in_order_across_many_wraps() {
     let f = Fixture::new(256, 0);
@@ -178,10 +187,8 @@ fn close_wakes_a_sleeping_consumer() {
             let deadline = Instant::now() + Duration::from_secs(30);
             f.ring(&cache).get(Some(deadline), |_| ())
         });
-        // Close only once the consumer is asleep (registered as waiting).
-        while f.st.readers_waiting.load(SeqCst) == 0 {
-            std::thread::yield_now();
-        }
+        // Close only once the consumer is asleep (it armed the word).
+        wait_armed(&f.st.data_seq);
         f.ring(&Cache::default()).close();
         assert_eq!(waiter.join().unwrap(), Err(GetFail::Closed));
     });
@@ -396,9 +403,7 @@ fn task_done_counts_and_join_waits_for_it() {
             let deadline = Instant::now() + Duration::from_secs(30);
             f.ring(&cache).join(Some(deadline))
         });
-        while f.st.joiners_waiting.load(SeqCst) == 0 {
-            std::thread::yield_now();
-        }
+        wait_armed(&f.st.join_seq);
         assert!(r.task_done());
         assert!(joiner.join().unwrap(), "woken, not timed out");
     });

@@ -68,7 +68,7 @@ use crate::sync::raw_lock::{self, Acquired};
 
 mod wait;
 
-use wait::{SideLock, wait, wake};
+use wait::{SideLock, wait, wake, wake_all};
 
 /// The ring's bytes.
 pub(crate) trait Bytes {
@@ -201,10 +201,8 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
     /// Closes the queue for everyone and wakes every sleeper.
     pub(crate) fn close(&self) {
         self.st.closed.store(1, SeqCst);
-        for seq in [&self.st.data_seq, &self.st.space_seq] {
-            seq.fetch_add(1, Release);
-            P::wake(seq, u32::MAX);
-        }
+        wake_all::<P>(&self.st.data_seq);
+        wake_all::<P>(&self.st.space_seq);
     }
 
     /// The largest payload a record holds (`put` refuses larger ones; the caller spills
@@ -239,12 +237,7 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
         let maxsize = self.maxsize();
         if maxsize > 0 {
             let has_slot = || self.count() < maxsize || self.is_closed();
-            if !wait::<P>(
-                &self.st.space_seq,
-                &self.st.writers_waiting,
-                has_slot,
-                deadline,
-            ) {
+            if !wait::<P>(&self.st.space_seq, has_slot, deadline) {
                 return Err(PutFail::Full);
             }
             if self.is_closed() {
@@ -279,7 +272,7 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
                     self.st.puts.store(self.st.pub_puts.load(Acquire), Release);
                     self.st.tail.store(tail, Release);
                     self.st.pub_tail.store(0, Release);
-                    wake::<P>(&self.st.data_seq, &self.st.readers_waiting, 1);
+                    wake::<P>(&self.st.data_seq);
                 }
                 Some(lock)
             }
@@ -313,7 +306,7 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
         let need = pad + size;
         if self.free(tail, false) < need {
             let fits = || self.free(tail, true) >= need || self.is_closed();
-            if !wait::<P>(&self.st.space_seq, &self.st.writers_waiting, fits, deadline) {
+            if !wait::<P>(&self.st.space_seq, fits, deadline) {
                 return Err(PutFail::Full);
             }
             if self.free(tail, true) < need {
@@ -362,7 +355,7 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
         self.st.puts.store(puts, Release);
         self.st.tail.store(tail, Release);
         self.st.pub_tail.store(0, Release);
-        wake::<P>(&self.st.data_seq, &self.st.readers_waiting, 1);
+        wake::<P>(&self.st.data_seq);
     }
 
     // ------------------------------------------------------------------ consumers
@@ -408,7 +401,7 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
                     self.st.gets.store(self.st.com_gets.load(Acquire), Release);
                     self.st.head.store(head, Release);
                     self.st.com_head.store(0, Release);
-                    wake::<P>(&self.st.space_seq, &self.st.writers_waiting, 1);
+                    wake::<P>(&self.st.space_seq);
                 }
                 Some(lock)
             }
@@ -435,8 +428,7 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
             self.cache.tail.store(self.st.tail.load(Acquire), Relaxed);
             true
         };
-        wait::<P>(&self.st.data_seq, &self.st.readers_waiting, ready, deadline)
-            && self.cache.tail.load(Relaxed) != head
+        wait::<P>(&self.st.data_seq, ready, deadline) && self.cache.tail.load(Relaxed) != head
     }
 
     /// Reads and checks the record header at `head`; a corrupt ring is emptied.
@@ -513,7 +505,7 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
         self.st.gets.store(gets, Release);
         self.st.head.store(head, Release);
         self.st.com_head.store(0, Release);
-        wake::<P>(&self.st.space_seq, &self.st.writers_waiting, 1);
+        wake::<P>(&self.st.space_seq);
     }
 
     /// Empties a ring found corrupted: every item in it counts as taken and done (so joiners
@@ -524,7 +516,7 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
         self.cache.tail.store(tail, Relaxed);
         self.commit(tail, lost);
         self.st.done.fetch_add(lost, SeqCst);
-        wake::<P>(&self.st.join_seq, &self.st.joiners_waiting, u32::MAX);
+        wake::<P>(&self.st.join_seq);
         GetFail::Corrupt
     }
 
@@ -534,7 +526,9 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
     pub(crate) fn task_done(&self) -> bool {
         loop {
             let done = self.st.done.load(SeqCst);
-            if done >= self.st.puts.load(SeqCst) {
+            // Items taken are at most items put: below them, the producers' line need not be
+            // read.
+            if done >= self.st.gets.load(SeqCst) && done >= self.st.puts.load(SeqCst) {
                 return false;
             }
             if self
@@ -543,8 +537,9 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
                 .compare_exchange(done, done + 1, SeqCst, SeqCst)
                 .is_ok()
             {
+                // Joiners wait for `done` to catch up with `puts`: only that moment wakes them.
                 if done + 1 == self.st.puts.load(SeqCst) {
-                    wake::<P>(&self.st.join_seq, &self.st.joiners_waiting, u32::MAX);
+                    wake::<P>(&self.st.join_seq);
                 }
                 return true;
             }
@@ -559,15 +554,10 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
             .saturating_sub(self.st.done.load(SeqCst))
     }
 
-    /// Waits until every item put so far is done; `false` on deadline.
+    /// Waits until every item put is done (items put meanwhile included, as in Python);
+    /// `false` on deadline.
     pub(crate) fn join(&self, deadline: Option<Instant>) -> bool {
-        let target = self.st.puts.load(SeqCst);
-        let all_done = || self.st.done.load(SeqCst) >= target;
-        wait::<P>(
-            &self.st.join_seq,
-            &self.st.joiners_waiting,
-            all_done,
-            deadline,
-        )
+        let all_done = || self.st.done.load(SeqCst) >= self.st.puts.load(SeqCst);
+        wait::<P>(&self.st.join_seq, all_done, deadline)
     }
 }

@@ -2,7 +2,7 @@
 //! parent module).
 
 use std::marker::PhantomData;
-use std::sync::atomic::Ordering::{Release, SeqCst};
+use std::sync::atomic::Ordering::SeqCst;
 use std::time::Instant;
 
 use crate::sync::atomic::{AtomicU32, AtomicU64, fence};
@@ -11,14 +11,26 @@ use crate::sync::raw_lock;
 
 /// Spinning rounds before sleeping (each a CPU pause: a few µs in all).
 #[cfg(not(loom))]
-const SPIN_ROUNDS: u32 = 200;
+const SPIN_ROUNDS: u32 = 256;
 #[cfg(loom)]
 const SPIN_ROUNDS: u32 = 1;
+/// Pauses between two checks while spinning: each check reads the other side's cache line,
+/// and taking it away from a side that is writing it slows that side down.
+#[cfg(not(loom))]
+const SPIN_STRIDE: u32 = 16;
+#[cfg(loom)]
+const SPIN_STRIDE: u32 = 1;
 
-/// Waits until `ready()`, sleeping on `seq` registered in `sleepers`; `false` on deadline.
+/// Bit 0 of a sequence word: someone is asleep (or about to be) on the word's current value.
+const ARMED: u32 = 1;
+
+/// Waits until `ready()`, sleeping on the sequence word `seq`; `false` on deadline.
+///
+/// A sleeper arms the word (sets [`ARMED`]), re-checks `ready()`, then sleeps while the word
+/// keeps that value. [`wake`] clears the bit as it bumps the word, so each sleep costs its
+/// waker one system call at most, however much progress is made meanwhile.
 pub(super) fn wait<P: Park>(
     seq: &AtomicU32,
-    sleepers: &AtomicU32,
     ready: impl Fn() -> bool,
     deadline: Option<Instant>,
 ) -> bool {
@@ -30,23 +42,30 @@ pub(super) fn wait<P: Park>(
         return false;
     }
     if spin_allowed() {
-        for _ in 0..SPIN_ROUNDS {
-            P::spin();
+        for _ in 0..SPIN_ROUNDS / SPIN_STRIDE {
+            for _ in 0..SPIN_STRIDE {
+                P::spin();
+            }
             if ready() {
                 return true;
             }
         }
     }
     loop {
-        sleepers.fetch_add(1, SeqCst);
+        let cur = seq.load(SeqCst);
+        if cur & ARMED == 0
+            && seq
+                .compare_exchange(cur, cur | ARMED, SeqCst, SeqCst)
+                .is_err()
+        {
+            continue;
+        }
+        // Armed before this check: either the waker sees the bit, or this sees its progress.
         fence(SeqCst);
-        let seen = seq.load(SeqCst);
         if ready() {
-            sleepers.fetch_sub(1, SeqCst);
             return true;
         }
-        let waited = P::wait(seq, seen, deadline);
-        sleepers.fetch_sub(1, SeqCst);
+        let waited = P::wait(seq, cur | ARMED, deadline);
         if ready() {
             return true;
         }
@@ -56,13 +75,26 @@ pub(super) fn wait<P: Park>(
     }
 }
 
-/// After making progress: wakes up to `n` sleepers of `seq` if any registered.
-pub(super) fn wake<P: Park>(seq: &AtomicU32, sleepers: &AtomicU32, n: u32) {
+/// After making progress: wakes every sleeper of `seq`, if the word is armed.
+pub(super) fn wake<P: Park>(seq: &AtomicU32) {
     fence(SeqCst);
-    if sleepers.load(SeqCst) > 0 {
-        seq.fetch_add(1, Release);
-        P::wake(seq, n);
+    let mut cur = seq.load(SeqCst);
+    while cur & ARMED != 0 {
+        // Adding 1 to an armed word clears the bit and moves the value on.
+        match seq.compare_exchange(cur, cur.wrapping_add(1), SeqCst, SeqCst) {
+            Ok(_) => {
+                P::wake(seq, u32::MAX);
+                return;
+            }
+            Err(now) => cur = now,
+        }
     }
+}
+
+/// Wakes every sleeper of `seq` whether the word is armed or not (after `close`).
+pub(super) fn wake_all<P: Park>(seq: &AtomicU32) {
+    seq.fetch_add(2, SeqCst);
+    P::wake(seq, u32::MAX);
 }
 
 /// Whether spinning may help: another CPU can make progress meanwhile.

@@ -18,7 +18,10 @@
 
 use std::time::Duration;
 
+use mproc::pipe::{Receiver, Sender};
 use mproc::prelude::*;
+use mproc::topology::process;
+use mproc::{QueueReader, QueueWriter};
 use serde::{Deserialize, Serialize};
 
 /// Work for a child.
@@ -105,4 +108,124 @@ pub fn pooled(job: Job, workers: usize, timeout: Duration) -> mproc::Result<(Vec
     pool.close();
     pool.join_timeout(timeout)?;
     Ok((squared, offsets))
+}
+
+/// What each process of [`topology_totals`] returned.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Totals {
+    /// How many values the feeder put.
+    pub fed: usize,
+    /// The sum each adder computed, in replica order.
+    pub per_adder: Vec<i64>,
+    /// The collector's total of the adders' sums.
+    pub collected: i64,
+    /// What the collector reported over the simplex pipe.
+    pub report: String,
+    /// The pinger's total of the echoed numbers.
+    pub echoed: u64,
+    /// How many processes failed: 0, or the first failure would have been returned instead.
+    pub failed: usize,
+    /// How many of the two idle daemons the topology stopped.
+    pub stopped: usize,
+}
+
+#[process]
+fn feed(jobs: QueueWriter<i64>, values: Vec<i64>, flags: QueueWriter<u8>) -> usize {
+    for v in &values {
+        jobs.put(v).expect("put a value");
+    }
+    flags.put(&1).expect("put a flag");
+    values.len()
+}
+
+#[process]
+fn add(jobs: QueueReader<i64>, sums: QueueWriter<i64>, adder: usize) -> i64 {
+    let sum = jobs.iter().map(|v| v.expect("a whole value")).sum();
+    sums.put(&sum).expect("put a sum");
+    assert!(adder < 64, "few adders");
+    sum
+}
+
+#[process]
+fn collect(sums: QueueReader<i64>, flags: JoinableQueue<u8>, report: Sender<String>) -> i64 {
+    let total = sums.iter().map(|v| v.expect("a whole sum")).sum();
+    let flag = flags.get().expect("a flag");
+    flags.task_done().expect("one task_done per get");
+    report
+        .send(&format!("total {total}, flag {flag}"))
+        .expect("send the report");
+    total
+}
+
+#[process]
+fn hear(report: Receiver<String>) -> String {
+    report.recv().expect("the report")
+}
+
+#[process]
+fn ping(link: Connection<u64, u64>, count: u64) -> u64 {
+    (1..=count)
+        .map(|n| {
+            link.send(&n).expect("send");
+            link.recv().expect("echo")
+        })
+        .sum()
+}
+
+mod peers {
+    use mproc::prelude::*;
+
+    #[process]
+    pub(crate) fn echo(link: Connection<u64, u64>) {
+        while let Ok(n) = link.recv() {
+            link.send(&n).expect("send back");
+        }
+    }
+
+    /// Never ends on its own: the topology stops it.
+    #[process]
+    pub(super) fn idle() {
+        loop {
+            std::thread::park();
+        }
+    }
+}
+
+/// Sums `values` in a topology of `adders` replicated processes fed through a bounded queue,
+/// with a joinable queue, a simplex pipe, a duplex pipe and daemons, waiting at most
+/// `timeout`.
+///
+/// # Errors
+/// When the topology cannot start, does not end in time, or one of its processes fails.
+pub fn topology_totals(
+    values: Vec<i64>,
+    adders: usize,
+    timeout: Duration,
+) -> mproc::Result<Totals> {
+    let done = process! {
+        queue jobs: Queue<i64>, bounded(8);
+        queue sums: Queue<i64>;
+        queue flags: JoinableQueue<u8>, bounded(1);
+        pipe (heard, report): Pipe<String>, simplex;
+        pipe (near, far): Pipe<u64>;
+        feeder: feed(jobs.writer(), values, flags.writer());
+        adder[i]: add(jobs.reader(), sums.writer(), i) * adders;
+        collector: collect(sums.reader(), flags, report);
+        listener: hear(heard), start_method(StartMethod::Fork);
+        pinger: ping(near, 3);
+        echoer: peers::echo(far), daemon;
+        idler: peers::idle() * 2, daemon, start_method(StartMethod::Spawn);
+    }
+    .start()?
+    .join_timeout(timeout)?;
+    let failed = done.failures().len();
+    Ok(Totals {
+        failed,
+        stopped: done.idler.iter().filter(|r| r.is_none()).count(),
+        fed: done.feeder?,
+        per_adder: done.adder.into_iter().collect::<Result<_, _>>()?,
+        collected: done.collector?,
+        report: done.listener?,
+        echoed: done.pinger?,
+    })
 }

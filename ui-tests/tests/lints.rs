@@ -73,3 +73,16 @@ fn pool_tasks_run() {
     assert_eq!(squares, [1, 4, 9]);
     assert_eq!(offsets, [11, 22]);
 }
+
+#[test]
+fn topology_runs() {
+    let values: Vec<i64> = (1..=100).collect();
+    let totals = ui_tests::topology_totals(values, 3, TIMEOUT).expect("the topology ran");
+    assert_eq!(totals.fed, 100);
+    assert_eq!(totals.per_adder.len(), 3);
+    assert_eq!(totals.per_adder.iter().sum::<i64>(), 5050);
+    assert_eq!(totals.collected, 5050);
+    assert_eq!(totals.report, "total 5050, flag 1");
+    assert_eq!(totals.echoed, 6);
+    assert_eq!((totals.failed, totals.stopped), (0, 2));
+}

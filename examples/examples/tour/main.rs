@@ -8,6 +8,7 @@ mod pool;
 mod processes;
 mod queues;
 mod sync;
+mod topology;
 
 /// Prints a section heading.
 fn section(title: &str) {
@@ -20,6 +21,7 @@ fn main() -> mproc::Result<()> {
     pool::run()?;
     sync::run()?;
     queues::run()?;
+    topology::run()?;
     println!("\ntour complete");
     Ok(())
 }

@@ -8,7 +8,9 @@
 
 use integration_tests::sync_support::LIMIT;
 use mproc::prelude::*;
-use mproc::{ArrayError, TryLockError};
+use std::time::Duration;
+
+use mproc::{ArrayError, ConditionError, LockError, TryLockError};
 
 const N: u64 = 20_000;
 
@@ -127,7 +129,7 @@ fn derived_shm_safe_types_cross_processes() {
         p.get().pos.map(f32::to_bits),
         [1.0f32, 2.0, 3.0].map(f32::to_bits)
     );
-    assert!(all.to_vec().iter().all(|x| x.alive));
+    assert!(all.to_vec().unwrap().iter().all(|x| x.alive));
 }
 
 #[process]
@@ -142,14 +144,14 @@ fn fill_squares(a: Array<u64>) {
 fn a_child_fills_an_array_through_its_guard() {
     for method in integration_tests::METHODS {
         let a = Array::<u64>::new(6).unwrap();
-        assert_eq!(a.to_vec(), [0; 6], "zero-filled");
+        assert_eq!(a.to_vec().unwrap(), [0; 6], "zero-filled");
         fill_squares::builder()
             .start_method(method)
             .spawn(a.clone())
             .unwrap()
             .join_timeout(LIMIT)
             .unwrap();
-        assert_eq!(a.to_vec(), [0, 1, 4, 9, 16, 25], "{method:?}");
+        assert_eq!(a.to_vec().unwrap(), [0, 1, 4, 9, 16, 25], "{method:?}");
     }
 }
 
@@ -178,10 +180,77 @@ fn array_operations_and_errors() {
     a.copy_from_slice(&[4, 5, 6]).unwrap();
     let g = a.lock().unwrap();
     assert_eq!(&*g, &[4, 5, 6]);
-    // A second guard in the same thread would alias the slice: refused.
+    // A second guard in the same thread would alias the slice: refused, never a panic.
     assert!(matches!(a.try_lock(), Err(TryLockError::WouldBlock)));
+    assert!(matches!(a.lock(), Err(TryLockError::WouldBlock)));
     drop(g);
     assert!(Array::<u8>::new(0).unwrap().is_empty());
+}
+
+#[test]
+fn a_guard_lends_the_elements_to_no_one_else_in_its_thread() {
+    let lock = RLock::new().unwrap();
+    let a = Array::with_lock(&[1u32, 2, 3], lock.clone()).unwrap();
+    let cond = Condition::with_lock(lock.clone()).unwrap();
+    let mut g = a.lock().unwrap();
+    // The per-call accessors would write under the guard's `&mut [u32]`: refused.
+    assert_eq!(a.get(0), Err(ArrayError::Borrowed));
+    assert_eq!(a.set(0, 9), Err(ArrayError::Borrowed));
+    assert_eq!(a.to_vec(), Err(ArrayError::Borrowed));
+    assert_eq!(a.copy_from_slice(&[7, 8, 9]), Err(ArrayError::Borrowed));
+    // The guard's level of the lock is released by dropping the guard, not otherwise.
+    assert_eq!(lock.release(), Err(LockError::HeldByGuard));
+    assert_eq!(
+        cond.wait_timeout(Duration::ZERO),
+        Err(ConditionError::Lock(LockError::HeldByGuard))
+    );
+    // Levels taken on top of the guard's come and go as usual.
+    lock.acquire().unwrap();
+    lock.release().unwrap();
+    g[0] = 10;
+    assert_eq!(&*g, &[10, 2, 3]);
+    drop(g);
+    // Once the guard is gone, everything works again, recursively under `get_lock()` too.
+    assert!(!lock.is_locked());
+    lock.acquire().unwrap();
+    a.set(1, 20).unwrap();
+    assert!(matches!(a.lock(), Err(TryLockError::WouldBlock)));
+    lock.release().unwrap();
+    assert_eq!(a.to_vec().unwrap(), [10, 20, 3]);
+}
+
+#[test]
+fn a_guard_of_a_killed_holder_leaves_no_pin_behind() {
+    let a = Array::<u8>::new(2).unwrap();
+    let (rx, tx) = Pipe::<()>::simplex().unwrap();
+    let child = Process::new(
+        |(a, tx): (Array<u8>, mproc::pipe::Sender<()>)| -> () {
+            let mut g = a.lock().unwrap();
+            g[0] = 1;
+            tx.send(&()).unwrap();
+            // Held until killed.
+            loop {
+                std::thread::park();
+            }
+        },
+        (a.clone(), tx),
+    )
+    .start()
+    .unwrap();
+    rx.recv_timeout(LIMIT).unwrap();
+    child.kill().unwrap();
+    assert!(child.join_timeout(LIMIT).is_err());
+    // The next holder takes the lock over through `get_lock()`; the dead guard's pin is gone
+    // with it: the accessors run under that level, and a plain release ends it.
+    let lock = a.get_lock();
+    assert!(matches!(lock.acquire(), Err(LockError::OwnerDied { .. })));
+    a.set(1, 2).unwrap();
+    assert_eq!(a.to_vec().unwrap(), [1, 2]);
+    lock.release().unwrap();
+    assert!(!lock.is_locked());
+    assert!(!a.is_consistent());
+    a.mark_consistent();
+    assert!(a.lock().is_ok());
 }
 
 #[test]
@@ -199,7 +268,9 @@ fn a_panic_while_holding_a_guard_marks_the_array_inconsistent() {
     .unwrap();
     assert!(child.join_timeout(LIMIT).is_err());
     assert!(!a.is_consistent());
-    let err = a.lock().unwrap_err();
+    let Err(TryLockError::OwnerDied(err)) = a.lock() else {
+        panic!("expected the array to be inconsistent");
+    };
     assert_eq!(err.pid(), 0, "not a death: a panic");
     assert_eq!(&**err.get_ref(), &[1, 0]);
     err.into_inner().mark_consistent();

@@ -18,9 +18,15 @@ use crate::sync::{
 /// A fixed-length array in shared memory, guarded by an [`RLock`]: Python's
 /// `multiprocessing.Array`.
 ///
-/// Element access (`get`, `set`, `to_vec`, `copy_from_slice`) takes the lock for each call;
-/// [`lock`](Array::lock) gives a guard that derefs to `[T]` for several operations at once.
-/// An array made with [`Array::new`] is zero-filled.
+/// Element access (`get`, `set`, `to_vec`, `copy_from_slice`) takes the lock for each call
+/// (recursively, so it also works while this thread holds [`get_lock`](Array::get_lock), as
+/// in Python); [`lock`](Array::lock) gives a guard that derefs to `[T]` for several operations
+/// at once. An array made with [`Array::new`] is zero-filled.
+///
+/// While a guard lends out references, nothing else may write the elements, this thread
+/// included: the per-call accessors then return [`ArrayError::Borrowed`], and releasing the
+/// guard's level of the lock some other way (`get_lock().release()`, a `Condition` wait) is
+/// [`LockError::HeldByGuard`](crate::LockError::HeldByGuard).
 ///
 /// ```
 /// use mproc::{Array, Process};
@@ -35,7 +41,7 @@ use crate::sync::{
 /// # fn main() -> mproc::Result<()> {
 /// let a = Array::<u32>::new(4)?;
 /// Process::new(fill, a.clone()).start()?.join()?;
-/// assert_eq!(a.to_vec(), [0, 10, 20, 30]);
+/// assert_eq!(a.to_vec()?, [0, 10, 20, 30]);
 /// # Ok(())
 /// # }
 /// ```
@@ -132,12 +138,18 @@ impl<T: ShmSafe> Array<T> {
         self.len == 0
     }
 
-    fn with<R>(&self, f: impl FnOnce(NonNull<T>) -> R) -> R {
-        // As in `Value::with`: cannot time out; an owner death is recorded in the lock.
+    /// Runs `f` on the elements with the lock held, unless this thread's [`ArrayGuard`] has
+    /// lent them out.
+    fn with<R>(&self, f: impl FnOnce(NonNull<T>) -> R) -> Result<R, ArrayError> {
+        if self.state().is_pinned_by_caller() {
+            return Err(ArrayError::Borrowed);
+        }
+        // As in `Value::with`: cannot time out; an owner death is recorded in the lock. The
+        // pin cannot appear meanwhile: only a guard of this thread sets it.
         let _ = self.state().acquire(None, false);
         let r = f(self.ptr());
         let _ = self.state().release();
-        r
+        Ok(r)
     }
 
     fn check(&self, index: usize) -> Result<(), ArrayError> {
@@ -154,35 +166,39 @@ impl<T: ShmSafe> Array<T> {
     /// The element at `index`.
     ///
     /// # Errors
-    /// [`ArrayError::IndexOutOfRange`].
+    /// [`ArrayError::IndexOutOfRange`]; [`ArrayError::Borrowed`] while this thread holds an
+    /// [`ArrayGuard`] of the array (read through the guard instead).
     pub fn get(&self, index: usize) -> Result<T, ArrayError> {
         self.check(index)?;
-        // SAFETY: in bounds; the lock is held; every element is a valid T.
-        Ok(self.with(|p| unsafe { p.add(index).read() }))
+        // SAFETY: in bounds; the lock is held and no guard lends the elements out; every
+        // element is a valid T.
+        self.with(|p| unsafe { p.add(index).read() })
     }
 
     /// Replaces the element at `index`.
     ///
     /// # Errors
-    /// [`ArrayError::IndexOutOfRange`].
+    /// [`ArrayError::IndexOutOfRange`]; [`ArrayError::Borrowed`] as for [`get`](Array::get).
     pub fn set(&self, index: usize, value: T) -> Result<(), ArrayError> {
         self.check(index)?;
-        // SAFETY: in bounds; the lock is held.
-        self.with(|p| unsafe { p.add(index).write(value) });
-        Ok(())
+        // SAFETY: in bounds; the lock is held and no guard lends the elements out.
+        self.with(|p| unsafe { p.add(index).write(value) })
     }
 
     /// A copy of all elements.
-    #[must_use]
-    pub fn to_vec(&self) -> Vec<T> {
-        // SAFETY: `len` valid elements; the lock is held while copying.
+    ///
+    /// # Errors
+    /// [`ArrayError::Borrowed`] as for [`get`](Array::get).
+    pub fn to_vec(&self) -> Result<Vec<T>, ArrayError> {
+        // SAFETY: `len` valid elements; the lock is held and no guard lends them out.
         self.with(|p| unsafe { std::slice::from_raw_parts(p.as_ptr(), self.len) }.to_vec())
     }
 
     /// Replaces all elements with `items` (Python's `a[:] = items`).
     ///
     /// # Errors
-    /// [`ArrayError::LengthMismatch`] if `items` has another length.
+    /// [`ArrayError::LengthMismatch`] if `items` has another length; [`ArrayError::Borrowed`]
+    /// as for [`get`](Array::get).
     pub fn copy_from_slice(&self, items: &[T]) -> Result<(), ArrayError> {
         if items.len() != self.len {
             return Err(ArrayError::LengthMismatch {
@@ -190,11 +206,11 @@ impl<T: ShmSafe> Array<T> {
                 got: items.len(),
             });
         }
-        // SAFETY: `len` elements; the lock is held; `items` is process-local memory.
+        // SAFETY: `len` elements; the lock is held and no guard lends them out; `items` is
+        // process-local memory.
         self.with(|p| unsafe {
             std::ptr::copy_nonoverlapping(items.as_ptr(), p.as_ptr(), self.len);
-        });
-        Ok(())
+        })
     }
 
     /// The array's lock (Python's `get_lock()`).
@@ -215,22 +231,19 @@ impl<T: ShmSafe> Array<T> {
         self.state().set_died(None);
     }
 
-    /// Locks the array; the guard derefs to `[T]`.
+    /// Locks the array, waiting as long as it takes; the guard derefs to `[T]`.
     ///
     /// # Errors
-    /// [`OwnerDied`] (holding the guard) while the array is marked inconsistent.
-    ///
-    /// # Panics
-    /// If this thread already holds the array's lock (through another guard or
-    /// `get_lock()`): two guards would alias the same `&mut [T]`. [`try_lock`](Array::try_lock)
-    /// reports it as [`TryLockError::WouldBlock`] instead.
-    pub fn lock(&self) -> LockResult<ArrayGuard<'_, T>> {
-        assert!(
-            !self.state().is_owned_by_caller(),
-            "Array::lock while this thread already holds the array's lock"
-        );
+    /// [`TryLockError::OwnerDied`] (holding the guard) while the array is marked
+    /// inconsistent; [`TryLockError::WouldBlock`] if this thread already holds the array's
+    /// lock (through another guard, whose `&mut [T]` a second guard would alias, or through
+    /// `get_lock()`): waiting for itself would never end.
+    pub fn lock(&self) -> TryLockResult<ArrayGuard<'_, T>> {
+        if self.state().is_owned_by_caller() {
+            return Err(TryLockError::WouldBlock);
+        }
         let _ = self.state().acquire(None, false);
-        self.guard()
+        Ok(self.guard()?)
     }
 
     /// Like [`lock`](Array::lock), but never waits.
@@ -267,7 +280,9 @@ impl<T: ShmSafe> Array<T> {
         Ok(self.guard()?)
     }
 
+    /// Wraps the lock, just acquired at depth 1 by this thread, in a guard.
     fn guard(&self) -> LockResult<ArrayGuard<'_, T>> {
+        self.state().pin();
         let guard = ArrayGuard { array: self };
         match self.state().died() {
             None => Ok(guard),
@@ -293,8 +308,10 @@ impl<T: ShmSafe> ArrayGuard<'_, T> {
 impl<T: ShmSafe> Deref for ArrayGuard<'_, T> {
     type Target = [T];
     fn deref(&self) -> &[T] {
-        // SAFETY: the guard holds the lock (not recursively: `lock` refuses that), so nothing
-        // else in any process writes the `len` valid elements while this borrow lives.
+        // SAFETY: the guard holds the lock and has pinned it: other processes and threads
+        // wait for it, this thread's per-call accessors refuse to run (`Array::with`), and no
+        // one but the guard can release its level (`RLockState::release`), so nothing writes
+        // the `len` valid elements while this borrow lives.
         unsafe { std::slice::from_raw_parts(self.array.ptr().as_ptr(), self.array.len) }
     }
 }
@@ -311,7 +328,7 @@ impl<T: ShmSafe> Drop for ArrayGuard<'_, T> {
         if std::thread::panicking() {
             self.array.state().set_died(Some(0));
         }
-        let _ = self.array.state().release();
+        let _ = self.array.state().release_pinned();
     }
 }
 

@@ -37,6 +37,11 @@ pub enum LockError {
     /// An `RLock` was acquired recursively more than `u32::MAX` times.
     #[error("recursive lock acquired too many times")]
     RecursionOverflow,
+    /// Releasing the last level of an `RLock` that this thread holds through an
+    /// [`ArrayGuard`](crate::ArrayGuard) (directly, or by a `Condition` wait): the guard lends
+    /// out references into the array, so only dropping it releases the lock.
+    #[error("the lock is held by an ArrayGuard of this thread; drop the guard to release it")]
+    HeldByGuard,
 }
 
 /// The lock was acquired, but its previous owner died while holding it: the error of the RAII
@@ -195,7 +200,9 @@ pub enum ConditionError {
     /// `wait`/`notify` without holding the condition's lock.
     #[error("the condition's lock is not held by this thread")]
     NotOwner,
-    /// Re-acquiring the lock after the wait failed (its owner died: the caller holds it).
+    /// Re-acquiring the lock after the wait failed (its owner died: the caller holds it), or
+    /// the wait could not release it because an [`ArrayGuard`](crate::ArrayGuard) of this
+    /// thread holds it ([`LockError::HeldByGuard`]: nothing was released, nothing waited).
     #[error(transparent)]
     Lock(#[from] LockError),
 }
@@ -257,6 +264,11 @@ pub enum ArrayError {
         /// The length given.
         got: usize,
     },
+    /// This thread holds the array's lock through an [`ArrayGuard`](crate::ArrayGuard),
+    /// which lends out references into the elements: use the guard instead (a per-call
+    /// accessor would write under a live `&mut [T]`).
+    #[error("the array is borrowed by an ArrayGuard of this thread; use the guard")]
+    Borrowed,
     /// Locking the array failed (only `LockError::OwnerDied` is possible: the caller got it).
     #[error(transparent)]
     Lock(#[from] LockError),

@@ -26,7 +26,11 @@ pub(crate) struct RLockState {
     /// The pid of the last owner that died holding the lock, until cleared (0: none). A
     /// `Value` or `Array` guarded by this lock reads it as "inconsistent".
     died: AtomicU32,
-    reserved: AtomicU32,
+    /// 1 while an `ArrayGuard` holds the lock at depth 1 and lends out references into the
+    /// array (0 otherwise); only the owning thread touches it. While set, the last level
+    /// cannot be released except by dropping that guard, and the array's per-call accessors
+    /// refuse to run in the owning thread (they would alias the lent `&mut [T]`).
+    pinned: AtomicU32,
 }
 
 #[cfg(not(loom))]
@@ -82,6 +86,9 @@ impl RLockState {
         .map_err(|_| AcquireFailed::Busy)?;
         self.tid.store(me.tid, Relaxed);
         self.count.store(1, Relaxed);
+        // A guard of an owner that died while holding the lock pinned it: its references
+        // died with it.
+        self.pinned.store(0, Relaxed);
         if let Acquired::OwnerDied(id) = taken {
             self.set_died(Some(raw_lock::pid_of(id)));
         }
@@ -115,6 +122,36 @@ impl RLockState {
             return Err(LockError::NotOwner);
         }
         let count = self.count.load(Relaxed);
+        if count == 1 && self.pinned.load(Relaxed) != 0 {
+            return Err(LockError::HeldByGuard);
+        }
+        self.release_level(count)
+    }
+
+    /// Whether the calling thread holds the lock through an `ArrayGuard` that lends out
+    /// references (see [`pin`](Self::pin)).
+    pub(crate) fn is_pinned_by_caller(&self) -> bool {
+        self.owned_by(Me::now()) && self.pinned.load(Relaxed) != 0
+    }
+
+    /// Marks the lock, just acquired at depth 1 by the caller, as held by a reference-lending
+    /// guard; [`release_pinned`](Self::release_pinned) undoes it.
+    pub(crate) fn pin(&self) {
+        debug_assert!(self.is_owned_by_caller() && self.count.load(Relaxed) == 1);
+        self.pinned.store(1, Relaxed);
+    }
+
+    /// The reference-lending guard's release: clears the pin, then releases one level.
+    pub(crate) fn release_pinned(&self) -> Result<(), LockError> {
+        if !self.is_owned_by_caller() {
+            return Err(LockError::NotOwner);
+        }
+        self.pinned.store(0, Relaxed);
+        self.release_level(self.count.load(Relaxed))
+    }
+
+    /// Releases one of the caller's `count` levels (the caller owns the lock).
+    fn release_level(&self, count: u32) -> Result<(), LockError> {
         if count > 1 {
             self.count.store(count - 1, Relaxed);
             return Ok(());
@@ -131,6 +168,9 @@ impl RLockState {
         let me = Me::now();
         if !self.owned_by(me) {
             return Err(LockError::NotOwner);
+        }
+        if self.pinned.load(Relaxed) != 0 {
+            return Err(LockError::HeldByGuard);
         }
         let depth = self.count.load(Relaxed);
         self.count.store(1, Relaxed);
@@ -267,7 +307,9 @@ impl RLock {
     /// Releases one level of ownership.
     ///
     /// # Errors
-    /// [`LockError::NotOwner`] if the calling thread does not own the lock.
+    /// [`LockError::NotOwner`] if the calling thread does not own the lock;
+    /// [`LockError::HeldByGuard`] for the last level when an [`ArrayGuard`](crate::ArrayGuard)
+    /// of this thread holds it (drop the guard instead).
     pub fn release(&self) -> Result<(), LockError> {
         self.state().release()
     }

@@ -28,7 +28,7 @@ fn handles_round_trip_to_the_same_object() {
     assert_eq!(v.get(), 9);
     let a = Array::from_slice(&[1u8, 2, 3]).unwrap();
     let back: Array<u8> = round_trip(&a).unwrap();
-    assert_eq!(back.to_vec(), [1, 2, 3]);
+    assert_eq!(back.to_vec().unwrap(), [1, 2, 3]);
     let c = Condition::new().unwrap();
     let back: Condition = round_trip(&c).unwrap();
     assert_eq!(back.get_lock().is_locked(), c.get_lock().is_locked());

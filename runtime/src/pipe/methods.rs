@@ -105,6 +105,12 @@ macro_rules! recv_methods {
         /// `recv_bytes(maxlength)`). Unlike Python, a longer message is not lost and the
         /// connection stays usable: the message stays in the pipe for another call.
         ///
+        /// With several processes receiving on this end, the length is checked on the message
+        /// at the head of the pipe, and another receiver may take that one first: a longer
+        /// message that moved to the head in between is then refused with
+        /// [`PipeError::TooLarge`] *and consumed*. Give each such receiver its own pipe when a
+        /// refused message must survive.
+        ///
         /// # Errors
         /// [`PipeError::TooLarge`] for a longer message; otherwise as
         /// [`recv_bytes`](Self::recv_bytes).

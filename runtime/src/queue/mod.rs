@@ -28,6 +28,12 @@
 //! # Limits
 //!
 //! - An item is at most 1 GiB serialized.
+//! - A queue without a `maxsize` is still bounded by its ring (4 MiB by default, see
+//!   `QueueBuilder::ring_bytes`): once the ring is full, `put` waits for consumers, and
+//!   `try_put`/`put_timeout` report `Full`, where Python's unbounded `put` never waits (its
+//!   feeder thread waits instead, and the producer's exit after it). A program that puts more
+//!   than the ring holds before starting its consumers needs a larger ring; `is_full` still
+//!   answers Python's question (is `maxsize` reached).
 //! - Items carrying handles, and items larger than half the ring, each need room in the
 //!   queue's side socket: a few thousand can wait in a queue at once (about 280 where
 //!   `net.core.wmem_max` is left at the common 208 KiB); past that, `put` waits for consumers.

@@ -70,6 +70,36 @@ struct State {
     total: Option<u32>,
     /// Callbacks waiting for the job to finish.
     on_finish: Vec<Box<dyn FnOnce() + Send>>,
+    /// Threads asleep until the job finishes, and until a chunk arrives: a new result wakes
+    /// only those it may concern (a `map` of 100,000 chunks wakes its caller once, not 100,000
+    /// times).
+    finish_waiters: u32,
+    chunk_waiters: u32,
+}
+
+/// What a thread waits for.
+#[derive(Clone, Copy)]
+enum Want {
+    Finish,
+    Chunk,
+}
+
+impl State {
+    fn is_finished(&self) -> bool {
+        self.total == Some(self.completed)
+    }
+
+    /// Whether a change that finished the job (or not) concerns a sleeping thread.
+    fn must_wake(&self, finished: bool) -> bool {
+        self.chunk_waiters > 0 || (finished && self.finish_waiters > 0)
+    }
+
+    fn waiters(&mut self, want: Want) -> &mut u32 {
+        match want {
+            Want::Finish => &mut self.finish_waiters,
+            Want::Chunk => &mut self.chunk_waiters,
+        }
+    }
 }
 
 /// A submission's results.
@@ -88,6 +118,8 @@ impl std::fmt::Debug for State {
             .field("completed", &self.completed)
             .field("total", &self.total)
             .field("callbacks", &self.on_finish.len())
+            .field("finish_waiters", &self.finish_waiters)
+            .field("chunk_waiters", &self.chunk_waiters)
             .finish()
     }
 }
@@ -117,8 +149,10 @@ impl Job {
         let mut st = self.lock();
         st.slots.insert(chunk, slot);
         st.completed += 1;
-        let finished = st.total == Some(st.completed);
-        self.changed.notify_all();
+        let finished = st.is_finished();
+        if st.must_wake(finished) {
+            self.changed.notify_all();
+        }
         if finished {
             std::mem::take(&mut st.on_finish)
         } else {
@@ -130,8 +164,11 @@ impl Job {
     pub(crate) fn set_total(&self, total: u32) -> Vec<Box<dyn FnOnce() + Send>> {
         let mut st = self.lock();
         st.total = Some(total);
-        self.changed.notify_all();
-        if st.completed == total {
+        let finished = st.is_finished();
+        if st.must_wake(finished) {
+            self.changed.notify_all();
+        }
+        if finished {
             std::mem::take(&mut st.on_finish)
         } else {
             Vec::new()
@@ -144,7 +181,7 @@ impl Job {
         callback: Box<dyn FnOnce() + Send>,
     ) -> Option<Box<dyn FnOnce() + Send>> {
         let mut st = self.lock();
-        if st.total == Some(st.completed) {
+        if st.is_finished() {
             Some(callback)
         } else {
             st.on_finish.push(callback);
@@ -153,19 +190,21 @@ impl Job {
     }
 
     pub(crate) fn is_finished(&self) -> bool {
-        let st = self.lock();
-        st.total == Some(st.completed)
+        self.lock().is_finished()
     }
 
     /// Waits until the job is finished (`Ok(false)` if `deadline` passed first).
     pub(crate) fn wait_finished(&self, deadline: Option<Instant>) -> bool {
-        self.wait_until(deadline, |st| st.total == Some(st.completed))
+        self.wait_until(deadline, Want::Finish, State::is_finished)
             .is_some()
     }
 
+    /// Sleeps until `done` holds (`None` if `deadline` passes first), counted among the
+    /// threads that want `want`, so that the changes that can satisfy `done` wake it.
     fn wait_until(
         &self,
         deadline: Option<Instant>,
+        want: Want,
         done: impl Fn(&State) -> bool,
     ) -> Option<MutexGuard<'_, State>> {
         let mut st = self.lock();
@@ -173,19 +212,24 @@ impl Job {
             if done(&st) {
                 return Some(st);
             }
-            st = match deadline {
+            let left = match deadline {
+                None => None,
+                Some(d) => Some(d.checked_duration_since(Instant::now())?),
+            };
+            *st.waiters(want) += 1;
+            st = match left {
                 None => self
                     .changed
                     .wait(st)
                     .unwrap_or_else(PoisonError::into_inner),
-                Some(d) => {
-                    let left = d.checked_duration_since(Instant::now())?;
+                Some(left) => {
                     self.changed
                         .wait_timeout(st, left)
                         .unwrap_or_else(PoisonError::into_inner)
                         .0
                 }
             };
+            *st.waiters(want) -= 1;
         }
     }
 
@@ -206,7 +250,7 @@ impl Job {
         chunk: Option<u32>,
         deadline: Option<Instant>,
     ) -> Option<(u32, ChunkResults<R>)> {
-        let mut st = self.wait_until(deadline, |st| match chunk {
+        let mut st = self.wait_until(deadline, Want::Chunk, |st| match chunk {
             Some(c) => st.slots.contains_key(&c),
             None => !st.slots.is_empty(),
         })?;

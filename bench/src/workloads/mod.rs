@@ -14,6 +14,7 @@ pub(crate) mod lock;
 pub(crate) mod pipe;
 pub(crate) mod pool;
 pub(crate) mod queue;
+pub(crate) mod semaphore;
 pub(crate) mod spawn;
 
 use std::time::Instant;
@@ -56,6 +57,7 @@ pub(crate) struct Workload {
 pub(crate) const ALL: &[&Workload] = &[
     &spawn::WORKLOAD,
     &lock::WORKLOAD,
+    &semaphore::WORKLOAD,
     &event::WORKLOAD,
     &pipe::WORKLOAD,
     &queue::WORKLOAD,

@@ -12,9 +12,9 @@ usage: cargo run --release -p bench -- [--quick | --full] [--only NAME]... [--ou
 
   --quick      every workload at a small size (CI; well under two minutes)
   --full       the sizes behind BENCHMARKS.md (default)
-  --only NAME  a workload (spawn, lock, semaphore, event, pipe, queue, joinable, pool), a
-               figure id (pipe.pingpong.pinned) or an id prefix (pool.map); repeat or
-               comma-separate
+  --only NAME  a workload (spawn, lock, semaphore, value, event, pipe, queue, joinable,
+               pool), a figure id (pipe.pingpong.pinned) or an id prefix (pool.map); repeat
+               or comma-separate
   --out PATH   write the Markdown report there (default: BENCHMARKS.md at the workspace root
                in full mode, bench/results/quick.md in quick mode)
   --no-out     print the table only
@@ -156,7 +156,10 @@ mod tests {
                 .collect()
         };
         assert_eq!(picked(&["lock"]), ["lock.uncontended", "lock.contended"]);
-        assert_eq!(picked(&["semaphore"]), ["semaphore.uncontended"]);
+        assert_eq!(
+            picked(&["value", "semaphore"]),
+            ["semaphore.uncontended", "value.fetch_add"]
+        );
         assert_eq!(picked(&["pipe.pingpong.pinned"]), ["pipe.pingpong.pinned"]);
         assert_eq!(
             picked(&["pool.map"]),

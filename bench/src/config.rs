@@ -41,6 +41,8 @@ pub(crate) struct Sizes {
     pub(crate) lock_contended_ops: u64,
     /// Uncontended semaphore acquire+release pairs per run.
     pub(crate) semaphore_ops: u64,
+    /// Increments of a shared `Value` per process per run, two processes contending.
+    pub(crate) value_contended_ops: u64,
     /// Round trips per run (Event and Pipe ping-pong, `apply_async().get()`).
     pub(crate) pingpong: u64,
     /// Bytes sent per run in the pipe throughput figures.
@@ -77,6 +79,7 @@ impl Sizes {
                 lock_ops: 200_000,
                 lock_contended_ops: 20_000,
                 semaphore_ops: 200_000,
+                value_contended_ops: 100_000,
                 pingpong: 500,
                 pipe_bytes: 16 << 20,
                 queue_items: 10_000,
@@ -97,6 +100,7 @@ impl Sizes {
                 lock_ops: 2_000_000,
                 lock_contended_ops: 100_000,
                 semaphore_ops: 2_000_000,
+                value_contended_ops: 1_000_000,
                 pingpong: 5_000,
                 pipe_bytes: 256 << 20,
                 queue_items: 200_000,

@@ -16,6 +16,7 @@ pub(crate) mod pool;
 pub(crate) mod queue;
 pub(crate) mod semaphore;
 pub(crate) mod spawn;
+pub(crate) mod value;
 
 use std::time::Instant;
 
@@ -58,6 +59,7 @@ pub(crate) const ALL: &[&Workload] = &[
     &spawn::WORKLOAD,
     &lock::WORKLOAD,
     &semaphore::WORKLOAD,
+    &value::WORKLOAD,
     &event::WORKLOAD,
     &pipe::WORKLOAD,
     &queue::WORKLOAD,

@@ -1,0 +1,117 @@
+//! Value: two processes incrementing one shared integer, with the exact total checked.
+
+use std::sync::atomic::Ordering;
+
+use mproc::{Barrier, Event, Value, process};
+
+use super::{Figure, Workload, float, repeat};
+use crate::config::Sizes;
+use crate::floor::PATIENCE;
+use crate::floor::start::StartLine;
+use crate::outcome::{Error, Measured, Outcome, Unit, fail};
+use crate::sys::cpu::mono_ns;
+use crate::sys::proc::{fork_child, wait_all_ok};
+use crate::sys::shm::ShmRegion;
+
+pub(crate) const WORKLOAD: Workload = Workload {
+    name: "value",
+    script: "mp_value.py",
+    figures: &[Figure {
+        id: "value.fetch_add",
+        title: "Value fetch_add, 2 processes contending",
+        unit: Unit::OpsPerSec,
+        pinned: false,
+        memory: false,
+        about: "two processes each add 1 to one shared integer N times, released together \
+                from a start line; increments per second over both, and the run fails unless \
+                the final value is exactly 2×N. mproc: `Value<u64>::fetch_add(1)` from two \
+                `#[process]` children, a `Barrier` and an `Event` as start line; Python: the \
+                correct form `with v.get_lock(): v.value += 1` on an `mp.Value(\"q\")`; floor: \
+                `AtomicU64::fetch_add` on a word in `MAP_SHARED` memory, no lock",
+        mproc: mproc_fetch_add,
+        floor: floor_fetch_add,
+    }],
+};
+
+/// One mproc incrementer: says it is `ready`, waits for `go`, then adds 1 to `value` `ops`
+/// times; returns when it finished (`mono_ns`).
+#[process]
+fn mproc_add(value: Value<u64>, ready: Barrier, go: Event, ops: u64) -> Result<u64, String> {
+    ready.wait_timeout(PATIENCE).map_err(|e| e.to_string())?;
+    if !go.wait_timeout(PATIENCE) {
+        return Err("no start signal".to_owned());
+    }
+    for _ in 0..ops {
+        std::hint::black_box(&value).fetch_add(1);
+    }
+    Ok(mono_ns())
+}
+
+/// Runs two `#[process]` children adding to one `mproc::Value`. As in the floor's start line,
+/// the clock starts once both are ready and before they are released (by an `Event`).
+fn mproc_fetch_add(sizes: &Sizes) -> Result<Outcome, Error> {
+    let ops = sizes.value_contended_ops;
+    let samples = repeat(sizes, || {
+        let (value, ready, go) = (Value::new(0u64)?, Barrier::new(3)?, Event::new()?);
+        let children = (0..2)
+            .map(|_| {
+                // Daemons: a failed run ends the measuring process and them with it.
+                Ok(mproc_add::builder().daemon(true).spawn(
+                    value.clone(),
+                    ready.clone(),
+                    go.clone(),
+                    ops,
+                )?)
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        ready.wait_timeout(PATIENCE)?;
+        let start = mono_ns();
+        go.set();
+        let mut last = 0;
+        for child in children {
+            last = last.max(child.join()?.map_err(fail)?);
+        }
+        let total = value.get();
+        if total != 2 * ops {
+            return Err(fail(format!("value {total}, expected {}", 2 * ops)));
+        }
+        Ok(float(2 * ops) / (float(last.saturating_sub(start).max(1)) / 1e9))
+    })?;
+    Ok(Outcome::Measured(Measured::new(samples)))
+}
+
+/// Where the floor's counter lives in its region.
+const COUNTER: usize = 0;
+
+/// One floor incrementer: `ops` atomic increments of the shared counter.
+fn add(shm: &ShmRegion, line: &StartLine, index: usize, ops: u64) -> Result<(), Error> {
+    let counter = shm.u64_at(COUNTER);
+    line.ready_and_wait()?;
+    for _ in 0..ops {
+        // Relaxed: only the count matters, and the parent reads it after reaping both.
+        std::hint::black_box(counter).fetch_add(1, Ordering::Relaxed);
+    }
+    line.finished(index);
+    Ok(())
+}
+
+fn floor_fetch_add(sizes: &Sizes) -> Result<Outcome, Error> {
+    let shm = ShmRegion::new(64)?;
+    let ops = sizes.value_contended_ops;
+    let samples = repeat(sizes, || {
+        shm.u64_at(COUNTER).store(0, Ordering::Relaxed);
+        let line = StartLine::new(2)?;
+        let pids = (0..2)
+            .map(|index| fork_child(|| add(&shm, &line, index, ops)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let start = line.fire()?;
+        wait_all_ok(&pids)?;
+        let nanos = line.elapsed_since(start)?;
+        let total = shm.u64_at(COUNTER).load(Ordering::Relaxed);
+        if total != 2 * ops {
+            return Err(fail(format!("counter {total}, expected {}", 2 * ops)));
+        }
+        Ok(float(2 * ops) / (float(nanos) / 1e9))
+    })?;
+    Ok(Outcome::Measured(Measured::new(samples)))
+}

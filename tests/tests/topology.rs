@@ -77,7 +77,9 @@ fn a_writer_that_crashes_still_closes_its_queue() {
         producer[i]: put_then_maybe_die(items.writer(), i == 1) * 3;
         consumer: consume(items.reader());
     }
-    .run()
+    .start()
+    .unwrap()
+    .join_timeout(TIMEOUT)
     .unwrap();
     let failures = done.failures();
     assert_eq!(failures.len(), 1, "{failures:?}");
@@ -156,7 +158,9 @@ fn daemons_still_running_at_the_end_are_stopped() {
         watcher: forever(), daemon;
         worker: outlive(rx);
     }
-    .run()
+    .start()
+    .unwrap()
+    .join_timeout(TIMEOUT)
     .unwrap();
     assert!(
         done.failures().is_empty(),
@@ -274,7 +278,9 @@ fn request_and_response_over_a_pipe() {
         server: serve(server_end);
         client: ask(client_end);
     }
-    .run();
+    .start()
+    .unwrap()
+    .join_timeout(TIMEOUT);
     // Pipe<S, R>: the first end sends S (u64) and receives R (String).
     let done = done.unwrap();
     assert_eq!(done.client.unwrap(), [2, 4, 6]);

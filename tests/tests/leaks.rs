@@ -185,7 +185,7 @@ fn every_pool_ending(method: StartMethod) {
     sent.get_timeout(TIMEOUT).unwrap();
     assert_eq!(here.recv_timeout(TIMEOUT).unwrap(), 7);
     pool.close();
-    pool.join().unwrap();
+    pool.join_timeout(TIMEOUT).unwrap();
     // Terminated with work pending.
     let pool = Pool::builder()
         .processes(2)

@@ -290,15 +290,15 @@ fn poll_sees_data_then_close_and_close_before_poll() {
         .unwrap();
     procs::join(&child).unwrap();
     assert!(b.poll(Some(TIMEOUT)).unwrap());
-    assert_eq!(b.recv().unwrap(), 1);
+    assert_eq!(b.recv_timeout(TIMEOUT).unwrap(), 1);
     assert!(b.poll(Some(Duration::ZERO)).unwrap(), "closed: readable");
-    assert!(matches!(b.recv(), Err(PipeError::Eof)));
+    assert!(matches!(b.recv_timeout(TIMEOUT), Err(PipeError::Eof)));
     // ... and the other end closes before anything is sent.
     let (a, b) = Pipe::<u8>::new().unwrap();
     let child = Process::new(|c: Connection<u8>| drop(c), a)
         .start()
         .unwrap();
     procs::join(&child).unwrap();
-    assert!(b.poll(None).unwrap());
-    assert!(matches!(b.recv(), Err(PipeError::Eof)));
+    assert!(b.poll(Some(TIMEOUT)).unwrap(), "closed: readable");
+    assert!(matches!(b.recv_timeout(TIMEOUT), Err(PipeError::Eof)));
 }

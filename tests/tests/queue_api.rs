@@ -122,7 +122,7 @@ fn close_ends_the_queue_for_everyone() {
         assert!(matches!(q.put(&9), Err(QueueError::Closed)));
         assert!(matches!(q.try_put(&9), Err(QueueError::Closed)));
         assert_eq!(procs::join(&consumer).unwrap(), [0, 1, 2, 3, 4]);
-        assert!(matches!(q.get(), Err(QueueError::Closed)));
+        assert!(matches!(q.get_timeout(TIMEOUT), Err(QueueError::Closed)));
         assert!(matches!(q.try_get(), Err(QueueError::Closed)));
         assert!(q.iter().next().is_none());
     }

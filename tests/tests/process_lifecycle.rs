@@ -202,6 +202,44 @@ fn the_main_process_has_no_parent_and_a_cpu_count() {
     assert!((1..=online).contains(&n), "{n} of {online}");
 }
 
+/// The CPUs this thread may run on, from `sched_getaffinity`.
+fn allowed_cpus() -> Vec<usize> {
+    let set = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)).unwrap();
+    (0..nix::sched::CpuSet::count())
+        .filter(|&i| set.is_set(i).unwrap())
+        .collect()
+}
+
+/// Narrows this process to the first CPU it is allowed on; returns that CPU, the CPUs allowed
+/// afterwards, and what `cpu_count()` says then.
+fn narrow_to_one_cpu(_: ()) -> (usize, Vec<usize>, usize) {
+    let cpu = allowed_cpus()[0];
+    let mut one = nix::sched::CpuSet::new();
+    one.set(cpu).unwrap();
+    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &one).unwrap();
+    (cpu, allowed_cpus(), cpu_count())
+}
+
+#[test]
+fn cpu_count_follows_the_affinity_mask() {
+    let allowed = allowed_cpus();
+    assert_eq!(cpu_count(), allowed.len(), "allowed: {allowed:?}");
+    for method in METHODS {
+        let child = Process::new(narrow_to_one_cpu, ())
+            .start_method(method)
+            .start()
+            .unwrap();
+        let (cpu, now_allowed, count) = procs::join(&child).unwrap();
+        assert!(
+            allowed.contains(&cpu),
+            "{method:?}: {cpu} not in {allowed:?}"
+        );
+        assert_eq!(now_allowed, [cpu], "{method:?}: the child narrowed itself");
+        assert_eq!(count, 1, "{method:?}: cpu_count() with one CPU allowed");
+    }
+    assert_eq!(cpu_count(), allowed.len(), "the child's mask is its own");
+}
+
 /// Python's "data isolation": a child's change to a global is invisible to the parent.
 static mut COUNTER: u32 = 0;
 

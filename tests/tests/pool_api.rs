@@ -28,6 +28,28 @@ fn whoami(_: u32) -> u32 {
     std::process::id()
 }
 
+/// How the worker running this task was started.
+fn how_started(_: ()) -> Option<StartMethod> {
+    mproc::diag::started_by()
+}
+
+/// Each pool's workers are started its own way, whatever the others use: one pool per method,
+/// all running at once.
+#[test]
+fn each_pool_starts_its_workers_with_its_own_method() {
+    let pools: Vec<_> = METHODS.iter().map(|&m| (m, pool(1, m))).collect();
+    for (method, p) in &pools {
+        assert_eq!(p.apply(how_started, ()).unwrap(), Some(*method));
+    }
+    for (method, p) in pools.iter().rev() {
+        assert_eq!(
+            p.map(how_started, [(), ()]).unwrap(),
+            [Some(*method), Some(*method)],
+            "again, in the other order"
+        );
+    }
+}
+
 #[test]
 fn every_method_returns_the_right_values_in_the_right_order() {
     for method in METHODS {

@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use integration_tests::sync_support::{LIMIT, wait_parked};
+use integration_tests::sync_support::{LIMIT, eventually, in_futex_wait, wait_parked};
 use mproc::prelude::*;
 use mproc::{BarrierError, ConditionError, LockError, TryLockError};
 
@@ -236,4 +236,45 @@ fn a_killed_condition_waiter_never_blocks_notify_all() {
     let _g = cond.lock().unwrap();
     cond.notify().unwrap();
     assert!(!cond.wait_timeout(Duration::from_millis(10)).unwrap());
+}
+
+/// A waiter killed while parked on a condition does not swallow a later `notify()`: that one
+/// wake reaches a live waiter in another process (exactly one of two), and the next `notify()`
+/// the other.
+#[test]
+fn a_killed_condition_waiter_does_not_swallow_notify_one() {
+    let (cond, woke) = (Condition::new().unwrap(), Value::new(0u32).unwrap());
+    // The victim parks first: in a queue of waiters it would be the first one woken.
+    let victim = cond_waiter::spawn(cond.clone(), woke.clone()).unwrap();
+    assert!(eventually(|| cond.waiters() == 1));
+    wait_parked(victim.pid());
+    let live: Vec<_> = (0..2)
+        .map(|_| cond_waiter::spawn(cond.clone(), woke.clone()).unwrap())
+        .collect();
+    assert!(eventually(|| cond.waiters() == 3));
+    for w in &live {
+        wait_parked(w.pid());
+    }
+    kill(&victim);
+    {
+        let _g = cond.lock().unwrap();
+        cond.notify().unwrap();
+    }
+    assert!(
+        eventually(|| live.iter().filter(|w| w.is_alive()).count() == 1),
+        "notify() after the kill woke no live waiter"
+    );
+    let (woken, waiting): (Vec<_>, Vec<_>) = live.iter().partition(|w| !w.is_alive());
+    assert_eq!(woken[0].join_timeout(LIMIT).unwrap(), Ok(true), "notified");
+    assert!(
+        in_futex_wait(waiting[0].pid()),
+        "notify() woke more than one"
+    );
+    assert_eq!(woke.get(), 1);
+    {
+        let _g = cond.lock().unwrap();
+        cond.notify().unwrap();
+    }
+    assert_eq!(waiting[0].join_timeout(LIMIT).unwrap(), Ok(true));
+    assert_eq!(woke.get(), 2);
 }

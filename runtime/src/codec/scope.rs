@@ -25,61 +25,144 @@ pub(super) const OUTSIDE_MPROC: &str = "an mproc handle can only be sent through
      (a process or task argument, a pipe or a queue)";
 
 thread_local! {
+    // The tables and failure reasons: touched only when a value has handles or fails.
     static SER_FDS: RefCell<Vec<OwnedFd>> = const { RefCell::new(Vec::new()) };
-    static SER_BASE: Cell<usize> = const { Cell::new(NONE) };
     static SER_REASON: RefCell<Option<String>> = const { RefCell::new(None) };
     static DE_FDS: RefCell<Vec<Option<OwnedFd>>> = const { RefCell::new(Vec::new()) };
-    static DE_BASE: Cell<usize> = const { Cell::new(NONE) };
     static DE_REASON: RefCell<Option<String>> = const { RefCell::new(None) };
+    // The bookkeeping every scope touches: plain `Copy` cells, no destructor to register,
+    // so entering and leaving a scope costs a few loads and stores.
+    static SER: Marks = const { Marks::new() };
+    static DE: Marks = const { Marks::new() };
+}
+
+/// Where a direction's innermost scope starts, how long its table is, and whether its reason
+/// slot holds something.
+struct Marks {
+    base: Cell<usize>,
+    len: Cell<usize>,
+    has_reason: Cell<bool>,
+}
+
+impl Marks {
+    const fn new() -> Self {
+        Self {
+            base: Cell::new(NONE),
+            len: Cell::new(0),
+            has_reason: Cell::new(false),
+        }
+    }
+}
+
+/// What a scope saves of the enclosing one.
+struct Outer {
+    base: usize,
+    reason: Option<String>,
+}
+
+/// Opens a scope on `marks` whose table starts at `base`; saves the enclosing scope.
+fn open(
+    marks: &'static std::thread::LocalKey<Marks>,
+    reason: &'static std::thread::LocalKey<RefCell<Option<String>>>,
+    base: usize,
+) -> Outer {
+    marks.with(|m| {
+        let saved = if m.has_reason.replace(false) {
+            reason.with(|r| r.borrow_mut().take())
+        } else {
+            None
+        };
+        Outer {
+            base: m.base.replace(base),
+            reason: saved,
+        }
+    })
+}
+
+/// Takes the current scope's failure reason, if any.
+fn take_reason(
+    marks: &'static std::thread::LocalKey<Marks>,
+    reason: &'static std::thread::LocalKey<RefCell<Option<String>>>,
+) -> Option<String> {
+    if marks.with(|m| m.has_reason.replace(false)) {
+        reason.with(|r| r.borrow_mut().take())
+    } else {
+        None
+    }
+}
+
+/// Restores the enclosing scope saved in `outer`.
+fn close(
+    marks: &'static std::thread::LocalKey<Marks>,
+    reason: &'static std::thread::LocalKey<RefCell<Option<String>>>,
+    outer: &mut Outer,
+) {
+    marks.with(|m| {
+        m.base.set(outer.base);
+        let had = m.has_reason.replace(outer.reason.is_some());
+        if had || outer.reason.is_some() {
+            reason.with(|r| *r.borrow_mut() = outer.reason.take());
+        }
+    });
+}
+
+/// Records `text` as the current scope's failure on `marks` (if it is the first).
+fn note(
+    marks: &'static std::thread::LocalKey<Marks>,
+    reason: &'static std::thread::LocalKey<RefCell<Option<String>>>,
+    text: &str,
+) {
+    marks.with(|m| {
+        if m.base.get() != NONE && !m.has_reason.replace(true) {
+            reason.with(|r| *r.borrow_mut() = Some(text.to_owned()));
+        }
+    });
 }
 
 /// An encoding in progress on this thread; restores the enclosing one when left or dropped
 /// (also during a panic).
 pub(super) struct SerScope {
     base: usize,
-    outer_base: usize,
-    outer_reason: Option<String>,
+    outer: Outer,
 }
 
 impl SerScope {
     pub(super) fn enter() -> Self {
-        let base = SER_FDS.with(|t| t.borrow().len());
+        let base = SER.with(|m| m.len.get());
         Self {
             base,
-            outer_base: SER_BASE.replace(base),
-            outer_reason: SER_REASON.take(),
+            outer: open(&SER, &SER_REASON, base),
         }
     }
 
     /// Ends the scope: appends the descriptors collected to `into`, and returns the first
     /// failure reason recorded.
     pub(super) fn leave(self, into: &mut Vec<OwnedFd>) -> Option<String> {
-        SER_FDS.with(|t| {
-            let mut t = t.borrow_mut();
-            if t.len() > self.base {
-                into.extend(t.drain(self.base..));
-            }
-        });
-        SER_REASON.take()
+        if SER.with(|m| m.len.get()) > self.base {
+            SER_FDS.with(|t| into.extend(t.borrow_mut().drain(self.base..)));
+            SER.with(|m| m.len.set(self.base));
+        }
+        take_reason(&SER, &SER_REASON)
         // `drop` restores the enclosing scope.
     }
 }
 
 impl Drop for SerScope {
     fn drop(&mut self) {
-        SER_FDS.with(|t| t.borrow_mut().truncate(self.base));
-        SER_BASE.set(self.outer_base);
-        SER_REASON.set(self.outer_reason.take());
+        if SER.with(|m| m.len.replace(self.base.min(m.len.get()))) > self.base {
+            SER_FDS.with(|t| t.borrow_mut().truncate(self.base));
+        }
+        close(&SER, &SER_REASON, &mut self.outer);
     }
 }
 
 /// Duplicates `fd` into the current encoding's table; returns its index there.
 pub(super) fn attach(fd: BorrowedFd<'_>) -> Result<u32, String> {
-    let base = SER_BASE.get();
+    let (base, len) = SER.with(|m| (m.base.get(), m.len.get()));
     if base == NONE {
         return Err(note_ser_failure(OUTSIDE_MPROC.to_owned()));
     }
-    let index = SER_FDS.with(|t| t.borrow().len()) - base;
+    let index = len - base;
     if index >= MAX_HANDLES {
         return Err(note_ser_failure(format!(
             "more than {MAX_HANDLES} handles in one value"
@@ -88,46 +171,41 @@ pub(super) fn attach(fd: BorrowedFd<'_>) -> Result<u32, String> {
     let dup = sys::fd::dup_cloexec(fd)
         .map_err(|e| note_ser_failure(format!("cannot duplicate a handle: {e}")))?;
     SER_FDS.with(|t| t.borrow_mut().push(dup));
+    SER.with(|m| m.len.set(len + 1));
     u32::try_from(index).map_err(|_| note_ser_failure("handle index overflow".to_owned()))
 }
 
 /// Records `reason` as the current encoding's failure (if it is the first); returns it.
 fn note_ser_failure(reason: String) -> String {
-    if SER_BASE.get() != NONE {
-        SER_REASON.with(|r| {
-            r.borrow_mut().get_or_insert_with(|| reason.clone());
-        });
-    }
+    note(&SER, &SER_REASON, &reason);
     reason
 }
 
 /// A decoding in progress on this thread, the counterpart of [`SerScope`].
 pub(super) struct DeScope {
     base: usize,
-    outer_base: usize,
-    outer_reason: Option<String>,
+    outer: Outer,
 }
 
 impl DeScope {
     /// Makes `fds` the table of the value about to be decoded.
     pub(super) fn enter(fds: Vec<OwnedFd>) -> Self {
-        let base = DE_FDS.with(|t| {
-            let mut t = t.borrow_mut();
-            let base = t.len();
-            t.extend(fds.into_iter().map(Some));
-            base
-        });
+        let base = DE.with(|m| m.len.get());
+        if !fds.is_empty() {
+            let added = fds.len();
+            DE_FDS.with(|t| t.borrow_mut().extend(fds.into_iter().map(Some)));
+            DE.with(|m| m.len.set(base + added));
+        }
         Self {
             base,
-            outer_base: DE_BASE.replace(base),
-            outer_reason: DE_REASON.take(),
+            outer: open(&DE, &DE_REASON, base),
         }
     }
 
     /// Ends the scope (closing the descriptors no handle took); returns the first failure
     /// reason recorded.
     pub(super) fn leave(self) -> Option<String> {
-        let reason = DE_REASON.take();
+        let reason = take_reason(&DE, &DE_REASON);
         drop(self); // restores the enclosing scope
         reason
     }
@@ -135,15 +213,16 @@ impl DeScope {
 
 impl Drop for DeScope {
     fn drop(&mut self) {
-        DE_FDS.with(|t| t.borrow_mut().truncate(self.base));
-        DE_BASE.set(self.outer_base);
-        DE_REASON.set(self.outer_reason.take());
+        if DE.with(|m| m.len.replace(self.base.min(m.len.get()))) > self.base {
+            DE_FDS.with(|t| t.borrow_mut().truncate(self.base));
+        }
+        close(&DE, &DE_REASON, &mut self.outer);
     }
 }
 
 /// Takes descriptor `index` of the current decoding's table.
 pub(super) fn take(index: u32) -> Result<OwnedFd, String> {
-    let base = DE_BASE.get();
+    let base = DE.with(|m| m.base.get());
     if base == NONE {
         return Err(OUTSIDE_MPROC.to_owned());
     }
@@ -162,10 +241,6 @@ pub(super) fn take(index: u32) -> Result<OwnedFd, String> {
 
 /// Records `reason` as the current decoding's failure (if it is the first); returns it.
 pub(super) fn note_de_failure(reason: String) -> String {
-    if DE_BASE.get() != NONE {
-        DE_REASON.with(|r| {
-            r.borrow_mut().get_or_insert_with(|| reason.clone());
-        });
-    }
+    note(&DE, &DE_REASON, &reason);
     reason
 }

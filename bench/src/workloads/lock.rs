@@ -178,18 +178,30 @@ fn contend(shm: &ShmRegion, line: &StartLine, index: usize, ops: u64) -> Result<
 }
 
 fn floor_contended(sizes: &Sizes) -> Result<Outcome, Error> {
-    let shm = ShmRegion::new(128)?;
-    let ops = sizes.lock_contended_ops;
+    count_in_two_children(sizes, 128, COUNTER, sizes.lock_contended_ops, contend)
+}
+
+/// A floor of two forked children each adding `ops` to the `u64` at `counter` of a fresh
+/// region of `region_len` bytes with `work`; fails unless the total is exactly `2 * ops`.
+/// Increments per second, both children together.
+pub(super) fn count_in_two_children(
+    sizes: &Sizes,
+    region_len: usize,
+    counter: usize,
+    ops: u64,
+    work: fn(&ShmRegion, &StartLine, usize, u64) -> Result<(), Error>,
+) -> Result<Outcome, Error> {
+    let shm = ShmRegion::new(region_len)?;
     let samples = repeat(sizes, || {
-        shm.u64_at(COUNTER).store(0, Ordering::Relaxed);
+        shm.u64_at(counter).store(0, Ordering::Relaxed);
         let line = StartLine::new(2)?;
         let pids = (0..2)
-            .map(|index| fork_child(|| contend(&shm, &line, index, ops)))
+            .map(|index| fork_child(|| work(&shm, &line, index, ops)))
             .collect::<Result<Vec<_>, _>>()?;
         let start = line.fire()?;
         wait_all_ok(&pids)?;
         let nanos = line.elapsed_since(start)?;
-        let total = shm.u64_at(COUNTER).load(Ordering::Relaxed);
+        let total = shm.u64_at(counter).load(Ordering::Relaxed);
         if total != 2 * ops {
             return Err(fail(format!("counter {total}, expected {}", 2 * ops)));
         }

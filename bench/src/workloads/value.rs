@@ -10,7 +10,6 @@ use crate::floor::PATIENCE;
 use crate::floor::start::StartLine;
 use crate::outcome::{Error, Measured, Outcome, Unit, fail};
 use crate::sys::cpu::mono_ns;
-use crate::sys::proc::{fork_child, wait_all_ok};
 use crate::sys::shm::ShmRegion;
 
 pub(crate) const WORKLOAD: Workload = Workload {
@@ -96,22 +95,5 @@ fn add(shm: &ShmRegion, line: &StartLine, index: usize, ops: u64) -> Result<(), 
 }
 
 fn floor_fetch_add(sizes: &Sizes) -> Result<Outcome, Error> {
-    let shm = ShmRegion::new(64)?;
-    let ops = sizes.value_contended_ops;
-    let samples = repeat(sizes, || {
-        shm.u64_at(COUNTER).store(0, Ordering::Relaxed);
-        let line = StartLine::new(2)?;
-        let pids = (0..2)
-            .map(|index| fork_child(|| add(&shm, &line, index, ops)))
-            .collect::<Result<Vec<_>, _>>()?;
-        let start = line.fire()?;
-        wait_all_ok(&pids)?;
-        let nanos = line.elapsed_since(start)?;
-        let total = shm.u64_at(COUNTER).load(Ordering::Relaxed);
-        if total != 2 * ops {
-            return Err(fail(format!("counter {total}, expected {}", 2 * ops)));
-        }
-        Ok(float(2 * ops) / (float(nanos) / 1e9))
-    })?;
-    Ok(Outcome::Measured(Measured::new(samples)))
+    super::lock::count_in_two_children(sizes, 64, COUNTER, sizes.value_contended_ops, add)
 }

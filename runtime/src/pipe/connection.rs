@@ -12,6 +12,7 @@ use super::methods::{end_traits, recv_methods, send_methods};
 use crate::codec;
 use crate::error::PipeError;
 use crate::sys;
+use crate::wire;
 
 /// Makes pipes: `Pipe::<T>::new()` for a duplex pipe carrying `T` both ways,
 /// `Pipe::<S, R>::new()` when the two directions carry different types, and
@@ -34,6 +35,8 @@ impl<S, R> Pipe<S, R> {
             op: "socketpair",
             source,
         })?;
+        wire::room_for_large_records(a.as_fd());
+        wire::room_for_large_records(b.as_fd());
         Ok((
             Connection::from_end(Endpoint::new(a)),
             Connection::from_end(Endpoint::new(b)),
@@ -53,6 +56,7 @@ impl<T> Pipe<T> {
             op: "socketpair",
             source,
         })?;
+        wire::room_for_large_records(b.as_fd());
         let (rx, tx) = (Endpoint::new(a), Endpoint::new(b));
         rx.shutdown(false)?;
         tx.shutdown(true)?;

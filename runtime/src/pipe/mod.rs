@@ -31,11 +31,12 @@
 //! interleave bytes and corrupt the stream; see the seed's "multiple consumers".) A process
 //! killed while sending cannot leave half a message behind either.
 //!
-//! Messages up to 64 KiB travel inline; larger ones travel in a sealed memfd whose length is
-//! checked against the receiver's maximum ([`DEFAULT_MAX_MESSAGE_LEN`], adjustable per end)
-//! before anything is read. This replaces Python's 4-byte (or 8-byte) length prefix: a length
-//! is never trusted, a message that is too long is refused without allocating it, and the
-//! connection stays usable after every malformed or refused message.
+//! Messages up to 1 MiB travel inline (where the system allows a socket buffer that large,
+//! `net.core.wmem_max`); larger ones travel in a sealed memfd. Either way the length is checked
+//! against the receiver's maximum ([`DEFAULT_MAX_MESSAGE_LEN`], adjustable per end) before
+//! anything is read. This replaces Python's 4-byte (or 8-byte) length prefix: a length is never
+//! trusted, a message that is too long is refused without allocating it, and the connection
+//! stays usable after every malformed or refused message.
 //!
 //! # Forked children see only the ends they were given
 //!

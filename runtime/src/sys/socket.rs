@@ -124,3 +124,98 @@ pub(crate) fn recv(
         truncated,
     })
 }
+
+/// Room for the control message of one record: `SCM_RIGHTS` with [`MAX_FDS_PER_MESSAGE`]
+/// descriptors, in `u64`s so that the buffer is aligned for `cmsghdr`.
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "253 descriptors take 1012 bytes, far below u32::MAX"
+)]
+// SAFETY: CMSG_SPACE only computes a size from its argument (a const evaluation).
+const CMSG_WORDS: usize = unsafe {
+    libc::CMSG_SPACE((MAX_FDS_PER_MESSAGE * size_of::<RawFd>()) as libc::c_uint) as usize
+}
+.div_ceil(8);
+
+/// One `recvmsg` of a whole record into `buf` (cleared first), reading at most `room` bytes
+/// into its spare capacity, so that a large buffer is never zero-filled. Descriptors that came
+/// with the record are appended to `fds`.
+///
+/// [`Received::len`] is the record's full length (`MSG_TRUNC`), `buf` holds the first
+/// `min(len, room)` bytes; `truncated` says the kernel discarded the rest. With `nonblocking`,
+/// an empty socket gives `WouldBlock`.
+///
+/// # Errors
+/// As [`recv`].
+pub(crate) fn recv_to_vec(
+    sock: BorrowedFd<'_>,
+    buf: &mut Vec<u8>,
+    room: usize,
+    fds: &mut Vec<OwnedFd>,
+    nonblocking: bool,
+) -> io::Result<Received> {
+    buf.clear();
+    buf.reserve(room);
+    let mut iov = libc::iovec {
+        iov_base: buf.spare_capacity_mut().as_mut_ptr().cast(),
+        iov_len: room,
+    };
+    let mut control = [0u64; CMSG_WORDS];
+    // SAFETY: msghdr is plain data; all-zero is a valid value (no address, no buffers).
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &raw mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = size_of_val(&control);
+    let mut flags = libc::MSG_CMSG_CLOEXEC | libc::MSG_TRUNC;
+    if nonblocking {
+        flags |= libc::MSG_DONTWAIT;
+    }
+    let got = loop {
+        // SAFETY: `iov` describes `room` bytes of `buf`'s spare capacity (reserved above), and
+        // `msg` points at it and at `control`; all outlive the call, and the kernel writes no
+        // more than those lengths.
+        let ret = unsafe { libc::recvmsg(sock.as_raw_fd(), &raw mut msg, flags) };
+        match super::cvt(ret) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            other => break usize::try_from(other?).expect("invariant: recvmsg returned >= 0"),
+        }
+    };
+    // SAFETY: the kernel initialized the first `min(got, room)` bytes of the spare capacity
+    // (with MSG_TRUNC, `got` is the full record length, which may exceed what was copied).
+    unsafe { buf.set_len(got.min(room)) };
+    // SAFETY: `msg` was filled by a successful recvmsg; the CMSG_* walk stays within
+    // `msg_controllen` bytes of `control`, which the kernel wrote.
+    let mut cmsg = unsafe { libc::CMSG_FIRSTHDR(&raw const msg) };
+    while !cmsg.is_null() {
+        // SAFETY: `cmsg` is non-null and points at a header inside `control` (see above).
+        let header = unsafe { cmsg.read_unaligned() };
+        if header.cmsg_level == libc::SOL_SOCKET && header.cmsg_type == libc::SCM_RIGHTS {
+            // SAFETY: CMSG_LEN only computes a size.
+            let data_offset = unsafe { libc::CMSG_LEN(0) } as usize;
+            let count = (header.cmsg_len as usize).saturating_sub(data_offset) / size_of::<RawFd>();
+            // SAFETY: `cmsg` is a valid header (see above).
+            let data = unsafe { libc::CMSG_DATA(cmsg) }.cast::<[u8; size_of::<RawFd>()]>();
+            for i in 0..count {
+                // SAFETY: the kernel wrote `count` descriptors after the header, inside
+                // `control`; they are read as bytes, so alignment does not matter.
+                let fd = RawFd::from_ne_bytes(unsafe { data.add(i).read_unaligned() });
+                // SAFETY: the kernel installed `fd` in this process for this record; nothing
+                // else refers to it yet, so taking ownership is sound.
+                fds.push(unsafe { OwnedFd::from_raw_fd(fd) });
+            }
+        }
+        // SAFETY: `msg` and `cmsg` are valid as above; CMSG_NXTHDR returns null past the end.
+        cmsg = unsafe { libc::CMSG_NXTHDR(&raw const msg, cmsg) };
+    }
+    if msg.msg_flags & libc::MSG_CTRUNC != 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "descriptor list truncated by the kernel",
+        ));
+    }
+    Ok(Received {
+        len: got,
+        truncated: msg.msg_flags & libc::MSG_TRUNC != 0,
+    })
+}

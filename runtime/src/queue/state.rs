@@ -1,11 +1,14 @@
 //! The queue's shared state: one `#[repr(C)]` block of atomics in the segment, followed by the
 //! ring of bytes.
 //!
-//! Fields are grouped by who writes them, one 64-byte line per group, so a producer and a
-//! consumer running at the same time do not bounce each other's cache lines: the producers'
-//! line (their lock, `tail`, counters), the consumers' line (their lock, `head`, counter), a
-//! rarely written line (capacity, limits, the closed flag, sleepers and their futex words) and
-//! the joinable queue's line.
+//! Fields are grouped by who writes and who reads them, one 64-byte line per group, so a
+//! producer and a consumer running at the same time bounce as few cache lines as possible:
+//! each side has a private line (its lock and its publication in progress), touched by the
+//! other side only to repair after a death, and a published line (`tail` and `puts`, `head`
+//! and `gets`) that the other side reads. A consumer waiting for data reads `tail` over and
+//! over; were the producers' lock on that line, every `put` would have to win it back for its
+//! lock, its stores and its unlock. Then come a rarely written line (capacity, limits, the
+//! closed flag, the futex words) and the joinable queue's line.
 //!
 //! # The ring
 //!
@@ -22,13 +25,9 @@ use crate::shm::segment::{Kind, ShmState};
 #[repr(C, align(64))]
 #[derive(Debug)]
 pub(crate) struct QueueState {
-    // Producers' line.
+    // Producers' private line.
     /// The producers' lock (see `sync::raw_lock`).
     pub(crate) write_lock: AtomicU64,
-    /// Bytes published.
-    pub(crate) tail: AtomicU64,
-    /// Items published.
-    pub(crate) puts: AtomicU64,
     /// A publication in progress: `tail` and `puts` as they will be once stored (0: none).
     /// Armed only after the record is completely written, so a producer that takes the lock
     /// over from a dead one can finish the dead one's publication (see `ring`).
@@ -36,25 +35,35 @@ pub(crate) struct QueueState {
     pub(crate) pub_puts: AtomicU64,
     /// Next sequence number of a message on the side socket.
     pub(crate) side_seq: AtomicU64,
-    _pad0: [u64; 2],
+    _pad0: [u64; 4],
 
-    // Consumers' line.
+    // Producers' published line.
+    /// Bytes published.
+    pub(crate) tail: AtomicU64,
+    /// Items published.
+    pub(crate) puts: AtomicU64,
+    _pad1: [u64; 6],
+
+    // Consumers' private line.
     /// The consumers' lock.
     pub(crate) read_lock: AtomicU64,
-    /// Bytes consumed.
-    pub(crate) head: AtomicU64,
-    /// Items taken.
-    pub(crate) gets: AtomicU64,
     /// A commit in progress: `head` and `gets` as they will be (0: none), as `pub_tail`.
     pub(crate) com_head: AtomicU64,
     pub(crate) com_gets: AtomicU64,
-    /// Items marked done (`task_done`) in a joinable queue.
-    pub(crate) done: AtomicU64,
     /// One more than the sequence number of the side message a consumer is about to take
     /// (0: none yet). A consumer that takes the lock over from a dead one finds here whether
     /// the dead one may have taken the message of the item at the head.
     pub(crate) side_taking: AtomicU64,
-    _pad1: [u64; 1],
+    _pad2: [u64; 4],
+
+    // Consumers' published line.
+    /// Bytes consumed.
+    pub(crate) head: AtomicU64,
+    /// Items taken.
+    pub(crate) gets: AtomicU64,
+    /// Items marked done (`task_done`) in a joinable queue.
+    pub(crate) done: AtomicU64,
+    _pad3: [u64; 5],
 
     // Rarely written.
     /// Ring size in bytes (a power of two), fixed at creation.
@@ -68,12 +77,12 @@ pub(crate) struct QueueState {
     pub(crate) data_seq: AtomicU32,
     /// Bumped when space is freed for a sleeping producer (its futex word, as `data_seq`).
     pub(crate) space_seq: AtomicU32,
-    _pad2: [u32; 9],
+    _pad4: [u32; 9],
 
     // Joinable queues (unfinished items: `puts - done`).
     /// Bumped when every item put is done (the joiners' futex word, as `data_seq`).
     pub(crate) join_seq: AtomicU32,
-    _pad3: [u32; 15],
+    _pad5: [u32; 15],
 }
 
 impl QueueState {
@@ -85,34 +94,36 @@ impl QueueState {
         let z32 = || AtomicU32::new(0);
         Self {
             write_lock: z64(),
-            tail: z64(),
-            puts: z64(),
             pub_tail: z64(),
             pub_puts: z64(),
             side_seq: z64(),
-            _pad0: [0; 2],
+            _pad0: [0; 4],
+            tail: z64(),
+            puts: z64(),
+            _pad1: [0; 6],
             read_lock: z64(),
-            head: z64(),
-            gets: z64(),
             com_head: z64(),
             com_gets: z64(),
-            done: z64(),
             side_taking: z64(),
-            _pad1: [0; 1],
+            _pad2: [0; 4],
+            head: z64(),
+            gets: z64(),
+            done: z64(),
+            _pad3: [0; 5],
             capacity: AtomicU64::new(capacity),
             maxsize: AtomicU64::new(maxsize),
             closed: z32(),
             data_seq: z32(),
             space_seq: z32(),
-            _pad2: [0; 9],
+            _pad4: [0; 9],
             join_seq: z32(),
-            _pad3: [0; 15],
+            _pad5: [0; 15],
         }
     }
 }
 
 #[cfg(not(loom))]
-const _: () = assert!(size_of::<QueueState>() == 256);
+const _: () = assert!(size_of::<QueueState>() == 384);
 const _: () = assert!(align_of::<QueueState>() == 64);
 
 // SAFETY: every field is an atomic integer or padding: valid for any bit pattern, and for

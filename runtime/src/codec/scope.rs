@@ -60,50 +60,53 @@ struct Outer {
     reason: Option<String>,
 }
 
-/// Opens a scope on `marks` whose table starts at `base`; saves the enclosing scope.
-fn open(
-    marks: &'static std::thread::LocalKey<Marks>,
-    reason: &'static std::thread::LocalKey<RefCell<Option<String>>>,
-    base: usize,
-) -> Outer {
+/// A thread-local of one direction.
+type Local<T> = &'static std::thread::LocalKey<T>;
+
+/// Opens a scope on `marks` at the end of its table; returns where the scope's table starts
+/// and what it saved of the enclosing scope.
+fn open(marks: Local<Marks>, reason: Local<RefCell<Option<String>>>) -> (usize, Outer) {
     marks.with(|m| {
+        let base = m.len.get();
         let saved = if m.has_reason.replace(false) {
             reason.with(|r| r.borrow_mut().take())
         } else {
             None
         };
-        Outer {
+        let outer = Outer {
             base: m.base.replace(base),
             reason: saved,
-        }
+        };
+        (base, outer)
     })
 }
 
-/// Takes the current scope's failure reason, if any.
-fn take_reason(
-    marks: &'static std::thread::LocalKey<Marks>,
-    reason: &'static std::thread::LocalKey<RefCell<Option<String>>>,
-) -> Option<String> {
-    if marks.with(|m| m.has_reason.replace(false)) {
-        reason.with(|r| r.borrow_mut().take())
-    } else {
-        None
-    }
-}
-
-/// Restores the enclosing scope saved in `outer`.
+/// Closes the scope whose table starts at `base`: calls `cut` if the scope added descriptors
+/// (it must remove them from the table), restores the enclosing scope from `outer`, and
+/// returns the scope's failure reason.
 fn close(
-    marks: &'static std::thread::LocalKey<Marks>,
-    reason: &'static std::thread::LocalKey<RefCell<Option<String>>>,
+    marks: Local<Marks>,
+    reason: Local<RefCell<Option<String>>>,
+    base: usize,
     outer: &mut Outer,
-) {
+    cut: impl FnOnce(),
+) -> Option<String> {
     marks.with(|m| {
+        if m.len.get() > base {
+            cut();
+            m.len.set(base);
+        }
         m.base.set(outer.base);
-        let had = m.has_reason.replace(outer.reason.is_some());
-        if had || outer.reason.is_some() {
+        let mine = if m.has_reason.replace(outer.reason.is_some()) {
+            reason.with(|r| r.borrow_mut().take())
+        } else {
+            None
+        };
+        if outer.reason.is_some() {
             reason.with(|r| *r.borrow_mut() = outer.reason.take());
         }
-    });
+        mine
+    })
 }
 
 /// Records `text` as the current scope's failure on `marks` (if it is the first).
@@ -124,35 +127,38 @@ fn note(
 pub(super) struct SerScope {
     base: usize,
     outer: Outer,
+    left: bool,
 }
 
 impl SerScope {
     pub(super) fn enter() -> Self {
-        let base = SER.with(|m| m.len.get());
+        let (base, outer) = open(&SER, &SER_REASON);
         Self {
             base,
-            outer: open(&SER, &SER_REASON, base),
+            outer,
+            left: false,
         }
     }
 
     /// Ends the scope: appends the descriptors collected to `into`, and returns the first
     /// failure reason recorded.
-    pub(super) fn leave(self, into: &mut Vec<OwnedFd>) -> Option<String> {
-        if SER.with(|m| m.len.get()) > self.base {
-            SER_FDS.with(|t| into.extend(t.borrow_mut().drain(self.base..)));
-            SER.with(|m| m.len.set(self.base));
-        }
-        take_reason(&SER, &SER_REASON)
-        // `drop` restores the enclosing scope.
+    pub(super) fn leave(mut self, into: &mut Vec<OwnedFd>) -> Option<String> {
+        self.left = true;
+        let base = self.base;
+        close(&SER, &SER_REASON, base, &mut self.outer, || {
+            SER_FDS.with(|t| into.extend(t.borrow_mut().drain(base..)));
+        })
     }
 }
 
 impl Drop for SerScope {
     fn drop(&mut self) {
-        if SER.with(|m| m.len.replace(self.base.min(m.len.get()))) > self.base {
-            SER_FDS.with(|t| t.borrow_mut().truncate(self.base));
+        if !self.left {
+            let base = self.base;
+            close(&SER, &SER_REASON, base, &mut self.outer, || {
+                SER_FDS.with(|t| t.borrow_mut().truncate(base));
+            });
         }
-        close(&SER, &SER_REASON, &mut self.outer);
     }
 }
 
@@ -185,12 +191,13 @@ fn note_ser_failure(reason: String) -> String {
 pub(super) struct DeScope {
     base: usize,
     outer: Outer,
+    left: bool,
 }
 
 impl DeScope {
     /// Makes `fds` the table of the value about to be decoded.
     pub(super) fn enter(fds: Vec<OwnedFd>) -> Self {
-        let base = DE.with(|m| m.len.get());
+        let (base, outer) = open(&DE, &DE_REASON);
         if !fds.is_empty() {
             let added = fds.len();
             DE_FDS.with(|t| t.borrow_mut().extend(fds.into_iter().map(Some)));
@@ -198,25 +205,31 @@ impl DeScope {
         }
         Self {
             base,
-            outer: open(&DE, &DE_REASON, base),
+            outer,
+            left: false,
         }
     }
 
     /// Ends the scope (closing the descriptors no handle took); returns the first failure
     /// reason recorded.
-    pub(super) fn leave(self) -> Option<String> {
-        let reason = take_reason(&DE, &DE_REASON);
-        drop(self); // restores the enclosing scope
-        reason
+    pub(super) fn leave(mut self) -> Option<String> {
+        self.left = true;
+        self.close()
+    }
+
+    fn close(&mut self) -> Option<String> {
+        let base = self.base;
+        close(&DE, &DE_REASON, base, &mut self.outer, || {
+            DE_FDS.with(|t| t.borrow_mut().truncate(base));
+        })
     }
 }
 
 impl Drop for DeScope {
     fn drop(&mut self) {
-        if DE.with(|m| m.len.replace(self.base.min(m.len.get()))) > self.base {
-            DE_FDS.with(|t| t.borrow_mut().truncate(self.base));
+        if !self.left {
+            self.close();
         }
-        close(&DE, &DE_REASON, &mut self.outer);
     }
 }
 

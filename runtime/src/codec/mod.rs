@@ -126,6 +126,9 @@ thread_local! {
     static SCRATCH: RefCell<(Vec<u8>, Vec<OwnedFd>)> = const { RefCell::new((Vec::new(), Vec::new())) };
 }
 
+/// Values that encode to at most this many bytes are encoded on the stack.
+const SMALL_VALUE: usize = 128;
+
 /// Buffers that grew beyond this are given back after use.
 const SCRATCH_KEEP: usize = 4 << 20;
 
@@ -138,6 +141,19 @@ pub(crate) fn with_encoded<T: Serialize + ?Sized, R>(
     value: &T,
     with: impl FnOnce(&[u8], &[OwnedFd]) -> R,
 ) -> Result<R, CodecError> {
+    // Small values first try a buffer on the stack: no thread-local buffer to borrow, no
+    // growth checks. Any failure (too long, or a real error) takes the general path, which
+    // encodes again and reports errors with their reasons.
+    let mut small = [0u8; SMALL_VALUE];
+    let scope = SerScope::enter();
+    if let Ok(bytes) = postcard::to_slice(value, &mut small) {
+        let mut fds = Vec::new();
+        if scope.leave(&mut fds).is_none() {
+            return Ok(with(bytes, &fds));
+        }
+    } else {
+        drop(scope);
+    }
     let run = |bytes: &mut Vec<u8>, fds: &mut Vec<OwnedFd>| {
         bytes.clear();
         fds.clear();

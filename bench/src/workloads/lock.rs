@@ -4,7 +4,7 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use mproc::codec::Fd;
-use mproc::{Barrier, Event, Lock, process};
+use mproc::{Barrier, Child, Event, Lock, process};
 
 use super::{Figure, Workload, float, repeat, secs_since};
 use crate::config::Sizes;
@@ -119,20 +119,35 @@ fn mproc_contended(sizes: &Sizes) -> Result<Outcome, Error> {
                 )?)
             })
             .collect::<Result<Vec<_>, Error>>()?;
-        ready.wait_timeout(PATIENCE)?;
-        let start = mono_ns();
-        go.set();
-        let mut last = 0;
-        for child in children {
-            last = last.max(child.join()?.map_err(fail)?);
-        }
-        let total = shm.u64_at(COUNTER).load(Ordering::Relaxed);
-        if total != 2 * ops {
-            return Err(fail(format!("counter {total}, expected {}", 2 * ops)));
-        }
-        Ok(float(2 * ops) / (float(last.saturating_sub(start).max(1)) / 1e9))
+        race_two(children, &ready, &go, ops, || {
+            shm.u64_at(COUNTER).load(Ordering::Relaxed)
+        })
     })?;
     Ok(Outcome::Measured(Measured::new(samples)))
+}
+
+/// Releases two `#[process]` children waiting at `ready` for `go`, each adding `ops` to a
+/// counter and returning when it finished (`mono_ns`); fails unless `total()` then reads
+/// exactly `2 * ops`. Additions per second, from the release to the last child's finish.
+pub(super) fn race_two(
+    children: Vec<Child<Result<u64, String>>>,
+    ready: &Barrier,
+    go: &Event,
+    ops: u64,
+    total: impl FnOnce() -> u64,
+) -> Result<f64, Error> {
+    ready.wait_timeout(PATIENCE)?;
+    let start = mono_ns();
+    go.set();
+    let mut last = 0;
+    for child in children {
+        last = last.max(child.join()?.map_err(fail)?);
+    }
+    let total = total();
+    if total != 2 * ops {
+        return Err(fail(format!("counter {total}, expected {}", 2 * ops)));
+    }
+    Ok(float(2 * ops) / (float(last.saturating_sub(start).max(1)) / 1e9))
 }
 
 fn floor_uncontended(sizes: &Sizes) -> Result<Outcome, Error> {

@@ -4,11 +4,11 @@ use std::sync::atomic::Ordering;
 
 use mproc::{Barrier, Event, Value, process};
 
-use super::{Figure, Workload, float, repeat};
+use super::{Figure, Workload, repeat};
 use crate::config::Sizes;
 use crate::floor::PATIENCE;
 use crate::floor::start::StartLine;
-use crate::outcome::{Error, Measured, Outcome, Unit, fail};
+use crate::outcome::{Error, Measured, Outcome, Unit};
 use crate::sys::cpu::mono_ns;
 use crate::sys::shm::ShmRegion;
 
@@ -63,18 +63,7 @@ fn mproc_fetch_add(sizes: &Sizes) -> Result<Outcome, Error> {
                 )?)
             })
             .collect::<Result<Vec<_>, Error>>()?;
-        ready.wait_timeout(PATIENCE)?;
-        let start = mono_ns();
-        go.set();
-        let mut last = 0;
-        for child in children {
-            last = last.max(child.join()?.map_err(fail)?);
-        }
-        let total = value.get();
-        if total != 2 * ops {
-            return Err(fail(format!("value {total}, expected {}", 2 * ops)));
-        }
-        Ok(float(2 * ops) / (float(last.saturating_sub(start).max(1)) / 1e9))
+        super::lock::race_two(children, &ready, &go, ops, || value.get())
     })?;
     Ok(Outcome::Measured(Measured::new(samples)))
 }

@@ -475,3 +475,46 @@ fn dropping_a_pool_finishes_its_tasks_first() {
     }
     assert_eq!(*log.lock().unwrap(), [1]);
 }
+
+/// A pipe made in the worker, with one message already in it: the result carries a handle.
+fn pipe_with_greeting(n: u32) -> mproc::pipe::Receiver<String> {
+    let (rx, tx) = Pipe::<String>::simplex().unwrap();
+    tx.send(&format!("hello {n}")).unwrap();
+    rx
+}
+
+/// `len` bytes counting up modulo 251 (a prime, so no power-of-two period hides a shift).
+fn bytes_of(len: usize) -> Vec<u8> {
+    (0..len).map(|i| u8::try_from(i % 251).unwrap()).collect()
+}
+
+/// Results come back whole and in order whatever they hold: handles (their descriptors travel
+/// beside the report queue), small values (in it), and values larger than its ring.
+#[test]
+fn results_with_handles_and_results_of_every_size_come_back() {
+    for method in METHODS {
+        let p = pool(2, method);
+        let ends = p.map_chunked(pipe_with_greeting, 0..6, 1).unwrap();
+        for (n, end) in ends.into_iter().enumerate() {
+            assert_eq!(end.recv_timeout(TIMEOUT).unwrap(), format!("hello {n}"));
+        }
+        let sizes = [
+            0,
+            1,
+            100,
+            4 << 10,
+            100 << 10,
+            200 << 10,
+            1 << 20,
+            3 << 20,
+            7,
+        ];
+        let got = p.map_chunked(bytes_of, sizes, 1).unwrap();
+        assert_eq!(got.len(), sizes.len(), "{method:?}");
+        for (value, len) in got.iter().zip(sizes) {
+            assert!(*value == bytes_of(len), "{method:?}: the {len}-byte result");
+        }
+        p.close();
+        p.join_timeout(TIMEOUT).unwrap();
+    }
+}

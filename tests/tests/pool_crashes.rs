@@ -190,3 +190,77 @@ fn no_worker_survives_close_and_join() {
         );
     }
 }
+
+/// A result large enough that a worker spends much of its time publishing reports (holding the
+/// report queue's lock), so kills land there too.
+fn bulky(i: u32) -> (u32, u32, Vec<u8>) {
+    (
+        i,
+        std::process::id(),
+        vec![u8::try_from(i % 256).unwrap(); 48 << 10],
+    )
+}
+
+/// Workers killed over and over, at whatever point they are (running a task, publishing its
+/// report while holding the shared report queue's lock, waiting for work): every task either
+/// returns its own value or fails with `WorkerLost`, never more of them than kills, nothing
+/// hangs, and the pool goes on.
+#[test]
+fn workers_killed_at_any_point_lose_at_most_their_own_task() {
+    const TASKS: u32 = 300;
+    const KILL_EVERY: usize = 20;
+    for method in METHODS {
+        let pool = TestPool::from(
+            Pool::builder()
+                .processes(2)
+                .start_method(method)
+                .build()
+                .unwrap(),
+        );
+        let pending: Vec<_> = (0..TASKS)
+            .map(|i| pool.apply_async(bulky, i).unwrap())
+            .collect();
+        let (mut kills, mut lost, mut last_worker) = (0usize, 0usize, None);
+        for (i, result) in pending.into_iter().enumerate() {
+            match result.get_timeout(TIMEOUT) {
+                Ok((n, worker, bytes)) => {
+                    let i = u32::try_from(i).unwrap();
+                    assert_eq!(n, i, "{method:?}");
+                    assert!(
+                        bytes.len() == 48 << 10 && bytes.iter().all(|&b| u32::from(b) == i % 256)
+                    );
+                    last_worker = Some(i32::try_from(worker).unwrap());
+                }
+                Err(TaskError::WorkerLost { signal, .. }) => {
+                    assert_eq!(signal, Some(libc::SIGKILL), "{method:?}");
+                    lost += 1;
+                }
+                Err(other) => panic!("{method:?}: task {i}: {other:?}"),
+            }
+            // Not near the end: the pool's check below must not meet a dying worker.
+            if i % KILL_EVERY == KILL_EVERY - 1 && i + KILL_EVERY < TASKS as usize {
+                // The worker that ran the last task, wherever it is now; only if it is still
+                // this pool's (a child of this process), never a pid reused by another process.
+                if let Some(worker) =
+                    last_worker.filter(|pid| procs::children_of_self().contains(pid))
+                {
+                    // SAFETY: sending a signal to a pid has no memory-safety preconditions.
+                    if unsafe { libc::kill(worker, libc::SIGKILL) } == 0 {
+                        kills += 1;
+                    }
+                }
+            }
+        }
+        assert!(kills > 0, "{method:?}: no worker was killed");
+        assert!(
+            lost <= kills,
+            "{method:?}: {lost} tasks lost to {kills} kills"
+        );
+        assert_eq!(
+            pool.apply(square, 9).unwrap(),
+            81,
+            "{method:?}: the pool goes on"
+        );
+        pool.terminate();
+    }
+}

@@ -1,8 +1,10 @@
 //! The pool's own thread: it starts and replaces the workers, hands them chunks, routes their
 //! results to the jobs, and accounts for every chunk when a worker dies.
 //!
-//! It waits in one `epoll` on the waker of [`Shared`], every worker's socket, and every
-//! worker's exit descriptor. Each worker holds a small window of chunks (more when many are
+//! It waits in one `epoll` on the waker of [`Shared`] and every worker's exit descriptor.
+//! Chunks go to a worker on its socket; reports come back on one shared-memory queue for all
+//! workers, and a worker rings the waker only when this thread sleeps (see `bell`). Each
+//! worker holds a small window of chunks (more when many are
 //! pending, to save messages; fewer near the end, to balance the load). Chunks on a worker run
 //! in the order they were sent and each is reported separately, so when a worker dies the pool
 //! knows exactly which chunk it was running: that one fails with `WorkerLost`, the chunks
@@ -13,17 +15,18 @@ use std::collections::VecDeque;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::Arc;
 use std::sync::mpsc::Sender;
-use std::time::Instant;
 
+use super::bell::Bell;
 use super::callbacks::Callbacks;
 use super::job::{Failure, Slot};
-use super::protocol::{self, ChunkHead, FromWorker, ToWorker};
+use super::protocol::{self, ChunkHead, FromWorker, Report, ToWorker};
 use super::shared::{Chunk, Mode, Shared};
-use super::worker::{InitCall, WorkerArgs, worker_main};
+use super::worker::{InitCall, Reporter, WorkerArgs, worker_main};
 use crate::codec::Fd;
 use crate::error::PoolError;
 use crate::pipe::inherited;
 use crate::process::{Child, ExitStatus, Process, StartMethod};
+use crate::queue::{Queue, QueueError};
 use crate::sys::{self, poller::Poller};
 use crate::wire::WireError;
 
@@ -50,6 +53,9 @@ const WAKE: u64 = u64::MAX;
 const MAX_UNREADY_DEATHS: usize = 3;
 /// The most chunks one worker holds at once.
 const MAX_WINDOW: usize = 64;
+/// The report queue's ring. Reports of larger results (over half of it) travel beside it, on
+/// its side socket.
+const REPORT_RING_BYTES: usize = 256 << 10;
 
 #[derive(Debug)]
 struct Worker {
@@ -68,6 +74,8 @@ struct Dispatcher {
     config: Config,
     callbacks: Arc<Callbacks>,
     poller: Poller,
+    reports: Queue<Report>,
+    bell: Bell,
     /// Workers by slot; a slot's generation changes when a new worker takes it, so a late event
     /// for a former occupant is recognized and dropped.
     workers: Vec<Option<Worker>>,
@@ -85,12 +93,20 @@ pub(crate) fn run(
     callbacks: Arc<Callbacks>,
     started: &Sender<Result<(), PoolError>>,
 ) {
-    let poller = match Poller::new() {
-        Ok(p) => p,
-        Err(e) => {
-            let _ = started.send(Err(PoolError::Spawn {
-                message: format!("epoll: {e}"),
-            }));
+    let made = Poller::new()
+        .map_err(|e| format!("epoll: {e}"))
+        .and_then(|poller| {
+            let reports = Queue::builder()
+                .ring_bytes(REPORT_RING_BYTES)
+                .build()
+                .map_err(|e| format!("report queue: {e}"))?;
+            let bell = Bell::new().map_err(|e| format!("report bell: {e}"))?;
+            Ok((poller, reports, bell))
+        });
+    let (poller, reports, bell) = match made {
+        Ok(made) => made,
+        Err(message) => {
+            let _ = started.send(Err(PoolError::Spawn { message }));
             return;
         }
     };
@@ -100,6 +116,8 @@ pub(crate) fn run(
         config,
         callbacks,
         poller,
+        reports,
+        bell,
         workers: (0..slots).map(|_| None).collect(),
         generations: vec![0; slots],
         pending: VecDeque::new(),
@@ -125,6 +143,8 @@ impl Dispatcher {
         let mut ready = Vec::new();
         loop {
             let mode = self.take_inbox();
+            // Before the mode is judged: a report may leave the workers idle.
+            self.read_reports();
             match mode {
                 Mode::Terminating => return,
                 Mode::Broken(e) => {
@@ -143,7 +163,7 @@ impl Dispatcher {
             }
             self.dispatch();
             ready.clear();
-            if let Err(e) = self.poller.wait(&mut ready, None) {
+            if let Err(e) = self.sleep(&mut ready) {
                 let error = PoolError::Spawn {
                     message: format!("epoll_wait: {e}"),
                 };
@@ -154,6 +174,18 @@ impl Dispatcher {
                 self.handle(token);
             }
         }
+    }
+
+    /// Waits for something to do: a report, a submission, a mode change, a worker's end.
+    fn sleep(&mut self, ready: &mut Vec<u64>) -> std::io::Result<()> {
+        self.bell.state().arm();
+        let result = if self.reports.is_empty() {
+            self.poller.wait(ready, None)
+        } else {
+            Ok(()) // a report came in meanwhile: no need to sleep
+        };
+        self.bell.state().disarm();
+        result
     }
 
     /// Moves submitted chunks into the queue; returns the current mode.
@@ -202,8 +234,18 @@ impl Dispatcher {
                     .map_err(|e| format!("dup: {e}"))?,
             }),
         };
+        let generation = self.generations[slot].wrapping_add(1);
+        let reports = Reporter {
+            queue: self.reports.clone(),
+            bell: self.bell.clone(),
+            waker: sys::fd::dup_cloexec(self.shared.waker.as_fd())
+                .map(Fd::from)
+                .map_err(|e| format!("dup: {e}"))?,
+            from: token(slot, generation, false),
+        };
         let args = WorkerArgs {
             sock: Fd::from(theirs),
+            reports,
             init,
             max_chunks: self.config.max_chunks,
         };
@@ -217,15 +259,10 @@ impl Dispatcher {
         let child = process.start().map_err(|e| e.to_string())?;
         // Later forks (of other workers) must not keep this socket open.
         inherited::register(ours.as_raw_fd());
-        self.generations[slot] = self.generations[slot].wrapping_add(1);
-        let generation = self.generations[slot];
+        self.generations[slot] = generation;
         let added = self
             .poller
-            .add(ours.as_fd(), token(slot, generation, false))
-            .and_then(|()| {
-                self.poller
-                    .add(child.handle().exit_fd(), token(slot, generation, true))
-            });
+            .add(child.handle().exit_fd(), token(slot, generation, true));
         if let Err(e) = added {
             let _ = child.kill();
             inherited::unregister(ours.as_raw_fd());
@@ -288,58 +325,72 @@ impl Dispatcher {
         if token == WAKE {
             return; // the inbox is read at the top of the loop
         }
-        let (slot, generation, exit) = untoken(token);
+        let (slot, generation, _exit) = untoken(token);
         if slot >= self.workers.len() || self.generations[slot] != generation {
             return; // an event for a worker that is gone
         }
-        self.read_reports(slot);
-        if exit {
-            self.worker_ended(slot);
+        // It ended: everything it reported is in the queue now.
+        self.read_reports();
+        self.worker_ended(slot);
+    }
+
+    /// Takes every report in the queue.
+    fn read_reports(&mut self) {
+        loop {
+            match self.reports.try_get() {
+                Ok(report) => self.take_report(report),
+                Err(QueueError::Empty) => return,
+                Err(e) => {
+                    // A report was lost or garbled: which chunk it finished cannot be known.
+                    let error = PoolError::Reports {
+                        message: e.to_string(),
+                    };
+                    self.shared.set_mode(Mode::Broken(error));
+                    return;
+                }
+            }
         }
     }
 
-    /// Receives everything a worker has sent.
-    fn read_reports(&mut self, slot: usize) {
-        loop {
-            let Some(worker) = self.workers[slot].as_mut() else {
-                return;
-            };
-            let received = protocol::recv::<FromWorker>(worker.sock.as_fd(), Some(Instant::now()));
-            let message = match received {
-                Ok(m) => m,
-                Err(WireError::Timeout | WireError::Eof) => return,
-                Err(_) => {
-                    // A garbled report: this worker cannot be trusted; its end will be seen.
-                    let _ = worker.child.kill();
-                    return;
-                }
-            };
-            let finished = match message.header {
-                FromWorker::Ready => {
-                    worker.ready = true;
-                    self.unready_deaths = 0;
-                    continue;
-                }
-                FromWorker::InitFailed(message) => {
-                    let error = PoolError::InitializerFailed { message };
-                    self.shared.set_mode(Mode::Broken(error));
-                    continue;
-                }
-                FromWorker::Done { job, chunk } => {
-                    let slot = Slot::Done {
-                        bytes: message.payload,
-                        fds: message.fds,
-                    };
-                    complete_front(worker, job, chunk, slot)
-                }
-                FromWorker::BadChunk {
-                    job,
-                    chunk,
-                    message,
-                } => complete_front(worker, job, chunk, Slot::Failed(Failure::Protocol(message))),
-            };
-            self.callbacks.run(finished);
+    /// Applies one worker's report.
+    fn take_report(&mut self, report: Report) {
+        let (slot, generation, _) = untoken(report.from);
+        if slot >= self.workers.len() || self.generations[slot] != generation {
+            return; // from a worker that is gone (its chunks were accounted for then)
         }
+        let Some(worker) = self.workers[slot].as_mut() else {
+            return;
+        };
+        let finished = match report.what {
+            FromWorker::Ready => {
+                worker.ready = true;
+                self.unready_deaths = 0;
+                return;
+            }
+            FromWorker::InitFailed(message) => {
+                let error = PoolError::InitializerFailed { message };
+                self.shared.set_mode(Mode::Broken(error));
+                return;
+            }
+            FromWorker::Done {
+                job,
+                chunk,
+                results,
+                fds,
+            } => {
+                let slot = Slot::Done {
+                    bytes: results.0,
+                    fds: fds.into_iter().map(Fd::into_inner).collect(),
+                };
+                complete_front(worker, job, chunk, slot)
+            }
+            FromWorker::BadChunk {
+                job,
+                chunk,
+                message,
+            } => complete_front(worker, job, chunk, Slot::Failed(Failure::Protocol(message))),
+        };
+        self.callbacks.run(finished);
     }
 
     /// A worker ended: fail the chunk it was running, requeue the rest, free the slot.
@@ -347,7 +398,6 @@ impl Dispatcher {
         let Some(mut worker) = self.workers[slot].take() else {
             return;
         };
-        self.poller.remove(worker.sock.as_fd());
         self.poller.remove(worker.child.handle().exit_fd());
         inherited::unregister(worker.sock.as_raw_fd());
         let status = worker.child.exit_status().ok().flatten();

@@ -57,6 +57,7 @@
 //! context manager terminates instead; call `terminate()` for that.) Either way no worker is
 //! left behind: workers are daemons and also die if this process is killed.
 
+mod bell;
 mod callbacks;
 mod dispatcher;
 mod imap;

@@ -1,21 +1,25 @@
-//! Messages between the pool's thread and a worker, on the worker's own socket.
+//! Messages between the pool's thread and its workers.
 //!
-//! A message is a postcard header, then raw payload bytes described by the header, with the
-//! descriptors of any handles attached (see `wire`): `[u32 LE header length][header][payload]`.
-//!
-//! - To a worker: [`ToWorker::Run`] with a batch of chunks (each: its job, index, trampoline
-//!   offset, payload length and descriptor count), or [`ToWorker::Exit`].
-//! - From a worker: [`FromWorker::Ready`] once its initializer ran, then one
-//!   [`FromWorker::Done`] per chunk, in the order the chunks were sent, carrying the chunk's
-//!   encoded results. A worker never sends two chunks' results in one message: if it dies, the
-//!   chunks whose results arrived are finished, the next one was running, and the rest never
-//!   started.
+//! - To a worker, on the worker's own socket: [`ToWorker::Run`] with a batch of chunks (each:
+//!   its job, index, trampoline offset, payload length and descriptor count), or
+//!   [`ToWorker::Exit`]. A message is a postcard header, then raw payload bytes described by
+//!   the header, with the descriptors of any handles attached (see `wire`):
+//!   `[u32 LE header length][header][payload]`.
+//! - From a worker, as a [`Report`] on the pool's report queue (one shared-memory queue for
+//!   all workers; see `bell` for how the pool's thread is woken): [`FromWorker::Ready`] once
+//!   its initializer ran, then one [`FromWorker::Done`] per chunk, in the order the chunks were
+//!   sent, carrying the chunk's encoded results. A worker never reports two chunks at once, and
+//!   a report is visible only once complete: if the worker dies, the chunks whose reports are
+//!   in the queue are finished, the next one was running, and the rest never started.
 
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::fmt;
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::time::Instant;
 
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::de::{self, DeserializeOwned, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::codec::Fd;
 
 use crate::wire::{self, WireError};
 
@@ -34,6 +38,14 @@ pub(crate) struct ChunkHead {
     pub(crate) fds: u16,
 }
 
+/// One report of one worker.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Report {
+    /// Which worker: its slot and generation (the pool's thread's token for it).
+    pub(crate) from: u64,
+    pub(crate) what: FromWorker,
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum FromWorker {
     Ready,
@@ -41,6 +53,10 @@ pub(crate) enum FromWorker {
     Done {
         job: u64,
         chunk: u32,
+        /// The chunk's encoded results.
+        results: RawBytes,
+        /// The descriptors of the handles in them.
+        fds: Vec<Fd>,
     },
     /// The chunk's arguments did not decode (the worker goes on).
     BadChunk {
@@ -48,6 +64,35 @@ pub(crate) enum FromWorker {
         chunk: u32,
         message: String,
     },
+}
+
+/// Bytes serialized as one byte string (a plain `Vec<u8>` would go element by element).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct RawBytes(pub(crate) Vec<u8>);
+
+impl Serialize for RawBytes {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawBytes {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl Visitor<'_> for Visit {
+            type Value = RawBytes;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a byte string")
+            }
+            fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<RawBytes, E> {
+                Ok(RawBytes(v.to_vec()))
+            }
+            fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<RawBytes, E> {
+                Ok(RawBytes(v))
+            }
+        }
+        d.deserialize_byte_buf(Visit)
+    }
 }
 
 /// Sends `header` followed by `payload`, with `fds` attached, waiting for room if needed.
@@ -140,9 +185,4 @@ pub(crate) fn split_batch(
         out.push((*head, bytes, chunk_fds));
     }
     (at == payload.len()).then_some(out)
-}
-
-/// Borrows descriptors for sending.
-pub(crate) fn borrowed(fds: &[OwnedFd]) -> Vec<BorrowedFd<'_>> {
-    fds.iter().map(AsFd::as_fd).collect()
 }

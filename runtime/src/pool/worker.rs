@@ -1,18 +1,23 @@
 //! The loop a pool worker process runs.
 
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 
 use serde::{Deserialize, Serialize};
 
-use super::protocol::{self, ChunkHead, FromWorker, ToWorker};
+use super::bell::Bell;
+use super::protocol::{self, ChunkHead, FromWorker, RawBytes, Report, ToWorker};
 use super::task::{ChunkFn, TaskRef};
 use crate::codec::Fd;
+use crate::queue::Queue;
 use crate::wire::WireError;
 
 /// A worker's arguments (a process argument, so its descriptors travel with it).
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct WorkerArgs {
+    /// Where the chunks come from.
     pub(crate) sock: Fd,
+    /// Where the reports go, and how the pool's thread is woken for them.
+    pub(crate) reports: Reporter,
     pub(crate) init: Option<InitCall>,
     /// Leave after this many chunks (Python's `maxtasksperchild`).
     pub(crate) max_chunks: Option<u64>,
@@ -26,19 +31,45 @@ pub(crate) struct InitCall {
     pub(crate) fds: Vec<Fd>,
 }
 
+/// How a worker reports to the pool's thread (see `bell`).
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Reporter {
+    pub(crate) queue: Queue<Report>,
+    pub(crate) bell: Bell,
+    /// The pool thread's eventfd.
+    pub(crate) waker: Fd,
+    /// This worker's token.
+    pub(crate) from: u64,
+}
+
+impl Reporter {
+    /// Publishes `what`, then rings the bell if the pool's thread sleeps. `Err` if the report
+    /// cannot be published (the pool is gone, or the queue is unusable): the worker ends.
+    fn report(&self, what: FromWorker) -> Result<(), ()> {
+        let report = Report {
+            from: self.from,
+            what,
+        };
+        self.queue.put(&report).map_err(drop)?;
+        self.bell.ring_if_armed(self.waker.as_fd());
+        Ok(())
+    }
+}
+
 /// The worker's life: run the initializer, say ready, then run chunks in order until told to
 /// exit, until the pool's end is gone, or until `max_chunks` chunks ran.
 pub(crate) fn worker_main(args: WorkerArgs) {
     crate::sys::proc::ignore_sigint(true);
     let sock: OwnedFd = args.sock.into_inner();
     let sock = sock.as_fd();
+    let reports = args.reports;
     if let Some(init) = args.init
         && let Err(message) = run_init(init)
     {
-        let _ = protocol::send(sock, &FromWorker::InitFailed(message), &[], &[]);
+        let _ = reports.report(FromWorker::InitFailed(message));
         return;
     }
-    if protocol::send(sock, &FromWorker::Ready, &[], &[]).is_err() {
+    if reports.report(FromWorker::Ready).is_err() {
         return;
     }
     let mut ran = 0u64;
@@ -56,7 +87,7 @@ pub(crate) fn worker_main(args: WorkerArgs) {
             return; // a batch that does not add up: the pool will see this worker end
         };
         for (head, payload, fds) in chunks {
-            if run_chunk(sock, head, &payload, fds).is_err() {
+            if reports.report(run_chunk(head, &payload, fds)).is_err() {
                 return;
             }
             ran += 1;
@@ -67,31 +98,22 @@ pub(crate) fn worker_main(args: WorkerArgs) {
     }
 }
 
-/// Runs one chunk and reports it.
-fn run_chunk(
-    sock: BorrowedFd<'_>,
-    head: ChunkHead,
-    payload: &[u8],
-    fds: Vec<OwnedFd>,
-) -> Result<(), WireError> {
+/// Runs one chunk: its report.
+fn run_chunk(head: ChunkHead, payload: &[u8], fds: Vec<OwnedFd>) -> FromWorker {
     let chunk: ChunkFn = TaskRef::resolve(head.entry);
     let (mut out, mut out_fds) = (Vec::new(), Vec::new());
     match chunk(payload, fds, &mut out, &mut out_fds) {
-        Ok(()) => {
-            let done = FromWorker::Done {
-                job: head.job,
-                chunk: head.chunk,
-            };
-            protocol::send(sock, &done, &out, &protocol::borrowed(&out_fds))
-        }
-        Err(message) => {
-            let bad = FromWorker::BadChunk {
-                job: head.job,
-                chunk: head.chunk,
-                message,
-            };
-            protocol::send(sock, &bad, &[], &[])
-        }
+        Ok(()) => FromWorker::Done {
+            job: head.job,
+            chunk: head.chunk,
+            results: RawBytes(out),
+            fds: out_fds.into_iter().map(Fd::from).collect(),
+        },
+        Err(message) => FromWorker::BadChunk {
+            job: head.job,
+            chunk: head.chunk,
+            message,
+        },
     }
 }
 

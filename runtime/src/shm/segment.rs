@@ -39,10 +39,11 @@ pub(crate) enum Kind {
     Value = 7,
     Array = 8,
     Queue = 9,
+    PoolBell = 10,
 }
 
 impl Kind {
-    const ALL: [Kind; 9] = [
+    const ALL: [Kind; 10] = [
         Kind::Lock,
         Kind::RLock,
         Kind::Semaphore,
@@ -52,6 +53,7 @@ impl Kind {
         Kind::Value,
         Kind::Array,
         Kind::Queue,
+        Kind::PoolBell,
     ];
 
     fn name(self) -> &'static str {
@@ -65,6 +67,7 @@ impl Kind {
             Kind::Value => "Value",
             Kind::Array => "Array",
             Kind::Queue => "Queue",
+            Kind::PoolBell => "pool bell",
         }
     }
 
@@ -80,6 +83,7 @@ impl Kind {
             Kind::Value => c"mproc-value",
             Kind::Array => c"mproc-array",
             Kind::Queue => c"mproc-queue",
+            Kind::PoolBell => c"mproc-pool-bell",
         }
     }
 

@@ -20,6 +20,15 @@ pub(crate) fn dup_cloexec_at_least(fd: BorrowedFd<'_>, min: RawFd) -> io::Result
     Ok(unsafe { OwnedFd::from_raw_fd(new) })
 }
 
+/// Adds one to the counter of the eventfd `fd` (making it readable). `EAGAIN` (the counter is
+/// at its maximum, so already readable) counts as success.
+pub(crate) fn eventfd_add_one(fd: BorrowedFd<'_>) -> io::Result<()> {
+    match nix::unistd::write(fd, &1u64.to_ne_bytes()) {
+        Ok(_) | Err(nix::Error::EAGAIN) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Opens `/dev/null` once per process, so a forked child only has to `dup2` it (opening a
 /// path in every child costs page faults and a lookup on the start path).
 pub(crate) fn prepare_dev_null() -> io::Result<()> {

@@ -49,16 +49,25 @@ impl ChildEntry {
 
     /// Waits for the child to end, until `deadline`.
     pub(crate) fn wait(&self, deadline: Option<Instant>) -> Result<ExitStatus, ProcessError> {
+        if let Some(status) = self.reaped() {
+            return Ok(status);
+        }
+        // Readiness first: a child that still runs (the usual case) costs no failed `waitid`.
         loop {
-            if let Some(status) = self.try_reap()? {
-                return Ok(status);
-            }
             let ready = sys::fd::poll([Interest::read(self.exit_fd())], deadline)
                 .map_err(ProcessError::os("poll"))?;
             if ready.is_none() {
                 return Err(ProcessError::Timeout);
             }
+            if let Some(status) = self.try_reap()? {
+                return Ok(status);
+            }
         }
+    }
+
+    /// The exit status if the child was reaped already (no system call).
+    fn reaped(&self) -> Option<ExitStatus> {
+        *self.status.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Sends `signal` unless the child was already reaped (then it is a no-op, as in Python).

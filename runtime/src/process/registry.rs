@@ -81,11 +81,21 @@ extern "C" fn at_exit() {
 /// waited for. Also run by a child when its function has returned.
 pub(crate) fn shutdown() {
     let children = lock().live();
+    if !children.is_empty() {
+        end_children(&children);
+    }
+    // The fork server is needed no more; stopped here it leaves no orphan behind.
+    super::forkserver::shutdown();
+}
+
+/// Terminates the daemons among `children` (killing those that outlast the grace period) and
+/// waits for all of them.
+fn end_children(children: &[Arc<ChildEntry>]) {
     for child in children.iter().filter(|c| c.daemon) {
         let _ = child.signal(libc::SIGTERM);
     }
     let grace = Instant::now() + DAEMON_GRACE;
-    for child in &children {
+    for child in children {
         if child.daemon {
             if child.wait(Some(grace)).is_err() {
                 let _ = child.signal(libc::SIGKILL);
@@ -96,6 +106,4 @@ pub(crate) fn shutdown() {
         }
     }
     lock().reap_finished();
-    // The fork server is needed no more; stopped here it leaves no orphan behind.
-    super::forkserver::shutdown();
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::{Mode, Sizes};
 use crate::machine::Machine;
-use crate::outcome::{Error, Line, Measured, Outcome, fail};
+use crate::outcome::{Error, Line, Measured, Outcome, Rss, fail};
 use crate::python::Python;
 use crate::side::Side;
 use crate::stats::Summary;
@@ -104,10 +104,16 @@ pub(crate) fn run(mode: Mode, workloads: &[(&Workload, Vec<&'static Figure>)]) -
         for figure in figures {
             let mut sizes = sizes.clone();
             sizes.pinned = figure.pinned;
-            let floor = measure_side(Side::Floor, workload, figure, &sizes, mode, None);
-            let mproc = measure_side(Side::Mproc, workload, figure, &sizes, mode, None);
+            let (floor, mproc) = measure_alternating(workload, figure, &sizes, mode);
             let python = match &python {
-                Ok(py) => measure_side(Side::Python, workload, figure, &sizes, mode, Some(py)),
+                Ok(py) => cell_of(measure(
+                    Side::Python,
+                    workload,
+                    figure,
+                    &sizes,
+                    mode,
+                    Some(py),
+                )),
                 Err(_) => Cell::NoPython,
             };
             let row = Row {
@@ -156,28 +162,53 @@ fn time_limit(mode: Mode) -> Duration {
     }
 }
 
-fn measure_side(
-    side: Side,
+/// How many measuring processes the mproc and floor sides of a figure each get.
+///
+/// They alternate (floor, mproc, floor, mproc, ...), each process doing its share of the
+/// measured runs after its own warm-ups, so that a drift in the speed of this shared machine
+/// weighs on both sides alike instead of on whichever side ran during it.
+pub(crate) const ROUNDS: u32 = 3;
+
+/// The floor and mproc cells of `figure`, measured in alternation.
+fn measure_alternating(
     workload: &Workload,
     figure: &Figure,
     sizes: &Sizes,
     mode: Mode,
-    python: Option<&Python>,
-) -> Cell {
-    let result = serde_json::to_string(sizes)
-        .map_err(Error::from)
-        .and_then(|json| {
-            let cmd = if let Some(py) = python {
-                py.command(workload.script, figure.id, &json)
-            } else {
-                let mut cmd = Command::new(std::env::current_exe()?);
-                cmd.args(["__side", side.name(), figure.id, &json]);
-                cmd
-            };
-            let stdout = run_measuring_process(cmd, time_limit(mode))?;
-            parse_output(&stdout, figure)
-        });
-    match result {
+) -> (Cell, Cell) {
+    let mut share = sizes.clone();
+    share.runs = sizes.runs.div_ceil(ROUNDS);
+    let (mut floor, mut mproc) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        floor.push(measure(Side::Floor, workload, figure, &share, mode, None));
+        mproc.push(measure(Side::Mproc, workload, figure, &share, mode, None));
+    }
+    (cell_of(merge(floor)), cell_of(merge(mproc)))
+}
+
+/// The rounds of one side as one outcome: every sample, and the largest peak RSS.
+fn merge(rounds: Vec<Result<Outcome, Error>>) -> Result<Outcome, Error> {
+    let mut all = Measured::new(Vec::new());
+    for round in rounds {
+        match round? {
+            Outcome::Measured(m) => {
+                all.samples.extend(m.samples);
+                all.rss = match (all.rss, m.rss) {
+                    (Some(a), Some(b)) => Some(Rss {
+                        parent_kib: a.parent_kib.max(b.parent_kib),
+                        worker_kib: a.worker_kib.max(b.worker_kib),
+                    }),
+                    (a, b) => a.or(b),
+                };
+            }
+            not_yet @ Outcome::NotYet(_) => return Ok(not_yet),
+        }
+    }
+    Ok(Outcome::Measured(all))
+}
+
+fn cell_of(outcome: Result<Outcome, Error>) -> Cell {
+    match outcome {
         Ok(Outcome::Measured(m)) => match Summary::of(&m.samples) {
             Some(summary) => Cell::Measured(m, summary),
             None => Cell::Failed("no samples".to_owned()),
@@ -185,6 +216,27 @@ fn measure_side(
         Ok(Outcome::NotYet(what)) => Cell::NotYet(what),
         Err(e) => Cell::Failed(e.to_string()),
     }
+}
+
+/// Runs one measuring process for one side of `figure`.
+fn measure(
+    side: Side,
+    workload: &Workload,
+    figure: &Figure,
+    sizes: &Sizes,
+    mode: Mode,
+    python: Option<&Python>,
+) -> Result<Outcome, Error> {
+    let json = serde_json::to_string(sizes)?;
+    let cmd = if let Some(py) = python {
+        py.command(workload.script, figure.id, &json)
+    } else {
+        let mut cmd = Command::new(std::env::current_exe()?);
+        cmd.args(["__side", side.name(), figure.id, &json]);
+        cmd
+    };
+    let stdout = run_measuring_process(cmd, time_limit(mode))?;
+    parse_output(&stdout, figure)
 }
 
 /// The single JSON line for `figure` in a measuring process's output.

@@ -32,10 +32,12 @@ pub(crate) fn markdown(report: &Report) -> String {
            CPU, `/proc/pressure/cpu` some avg60): {pressure_start} at the start, \
            {pressure_end} at the end\n\n\
          ## How to read\n\n\
-         - Each cell is the median of {runs} measured runs, after {warmup} warm-up run(s) \
-           that are thrown away, with the spread `[min..max]`. Every figure and side runs in \
-           a fresh process of its own. The machine is shared and noisy: compare ratios \
-           rather than absolute values.\n\
+         - Each cell is the median of {runs} measured runs, with the spread `[min..max]`. \
+           Every figure and side runs in fresh processes of its own, each throwing away \
+           {warmup} warm-up run(s) first. The Python side runs in one process; the mproc and \
+           floor sides alternate over {rounds} processes each (floor, mproc, floor, ...), \
+           each doing its share of the runs, so a drift in the speed of this shared, noisy \
+           machine weighs on both alike. Compare ratios rather than absolute values.\n\
          - Rates (items/s, ops/s, B/s) carry an SI prefix: `52.1 M` is 52.1 million per \
            second; B/s are bytes (1 MiB items: 1,048,576 bytes).\n\
          - `mproc/Python` and `mproc/floor` compare *cost*: time per operation, or the \
@@ -59,6 +61,7 @@ pub(crate) fn markdown(report: &Report) -> String {
         pressure_end = report.cpu_pressure_end,
         runs = s.runs,
         warmup = s.warmup,
+        rounds = crate::runner::ROUNDS,
     );
     doc.push_str(&results_table(report).to_markdown());
     if let Some(memory) = memory_table(report) {

@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use integration_tests::gate::{self, Gate, Opener};
-use integration_tests::pools::TestPool;
+use integration_tests::pools::{self, TestPool};
 use integration_tests::{METHODS, TIMEOUT, procs};
 use mproc::prelude::*;
 
@@ -210,13 +210,7 @@ fn workers_killed_at_any_point_lose_at_most_their_own_task() {
     const TASKS: u32 = 300;
     const KILL_EVERY: usize = 20;
     for method in METHODS {
-        let pool = TestPool::from(
-            Pool::builder()
-                .processes(2)
-                .start_method(method)
-                .build()
-                .unwrap(),
-        );
+        let pool = pools::pool(2, method);
         let pending: Vec<_> = (0..TASKS)
             .map(|i| pool.apply_async(bulky, i).unwrap())
             .collect();

@@ -1,11 +1,10 @@
 //! Queue: small items from producers to consumers, and 1 MiB items.
 
-use std::fmt;
 use std::time::Instant;
 
+use mproc::codec::ByteBuf;
 use mproc::{Barrier, Child, Event, Queue, StartMethod, process};
-use serde::de::{self, Visitor};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use super::{Figure, Workload, float, repeat, secs_since};
 use crate::config::Sizes;
@@ -228,36 +227,6 @@ fn mproc_small_2to2(sizes: &Sizes) -> Result<Outcome, Error> {
     mproc_small(sizes, 2)
 }
 
-/// A big item: bytes serialized as one byte string (as `serde_bytes` does), which postcard
-/// copies in one go, where a `Vec<u8>` is a sequence of 2^20 separate `u8`s.
-#[derive(Debug)]
-struct Blob(Vec<u8>);
-
-impl Serialize for Blob {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for Blob {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Bytes;
-        impl Visitor<'_> for Bytes {
-            type Value = Blob;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a byte string")
-            }
-            fn visit_bytes<E: de::Error>(self, bytes: &[u8]) -> Result<Blob, E> {
-                Ok(Blob(bytes.to_vec()))
-            }
-            fn visit_byte_buf<E: de::Error>(self, bytes: Vec<u8>) -> Result<Blob, E> {
-                Ok(Blob(bytes))
-            }
-        }
-        d.deserialize_byte_buf(Bytes)
-    }
-}
-
 /// Item `index`'s number, in its first 8 bytes (the rest stays as the producer filled it).
 fn stamp(item: &mut [u8], index: u64) {
     item[..8].copy_from_slice(&index.to_le_bytes());
@@ -271,12 +240,12 @@ fn stamp_of(item: &[u8]) -> Option<u64> {
 /// `bytes` object), each stamped with its number.
 #[process]
 fn mproc_big_producer(
-    queue: Queue<Blob>,
+    queue: Queue<ByteBuf>,
     ready: Barrier,
     go: Event,
     count: u64,
 ) -> Result<Tally, String> {
-    let mut item = Blob(vec![7u8; MIB]);
+    let mut item = ByteBuf(vec![7u8; MIB]);
     start_line(&ready, &go)?;
     for index in 0..count {
         stamp(&mut item.0, index);
@@ -293,14 +262,14 @@ fn mproc_big_producer(
 /// does), number (order, none lost) and last byte.
 #[process]
 fn mproc_big_consumer(
-    queue: Queue<Blob>,
+    queue: Queue<ByteBuf>,
     ready: Barrier,
     go: Event,
     count: u64,
 ) -> Result<Tally, String> {
     start_line(&ready, &go)?;
     for index in 0..count {
-        let Blob(item) = queue.get().map_err(|e| e.to_string())?;
+        let ByteBuf(item) = queue.get().map_err(|e| e.to_string())?;
         if item.len() != MIB || stamp_of(&item) != Some(index) || item.last() != Some(&7) {
             return Err(format!("item {index} came back wrong"));
         }
@@ -317,7 +286,7 @@ fn mproc_big_consumer(
 fn mproc_big(sizes: &Sizes) -> Result<Outcome, Error> {
     let count = sizes.queue_big_items;
     let samples = repeat(sizes, || {
-        let queue = Queue::<Blob>::new()?;
+        let queue = Queue::<ByteBuf>::new()?;
         let (ready, go) = (Barrier::new(3)?, Event::new()?);
         let mut crew = Crew {
             children: Vec::new(),

@@ -17,10 +17,13 @@ use serde::de::{DeserializeOwned, Error as _};
 use serde::ser::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+mod bytes;
 mod probe;
 mod scope;
 
 use scope::{DeScope, SerScope};
+
+pub use bytes::ByteBuf;
 
 /// The most handles (descriptors) one encoded value may carry: the kernel's `SCM_MAX_FD`
 /// (253), less one kept for the message layer.

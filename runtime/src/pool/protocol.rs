@@ -12,14 +12,13 @@
 //!   a report is visible only once complete: if the worker dies, the chunks whose reports are
 //!   in the queue are finished, the next one was running, and the rest never started.
 
-use std::fmt;
 use std::os::fd::{BorrowedFd, OwnedFd};
 use std::time::Instant;
 
-use serde::de::{self, DeserializeOwned, Visitor};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
-use crate::codec::Fd;
+use crate::codec::{ByteBuf, Fd};
 
 use crate::wire::{self, WireError};
 
@@ -54,7 +53,7 @@ pub(crate) enum FromWorker {
         job: u64,
         chunk: u32,
         /// The chunk's encoded results.
-        results: RawBytes,
+        results: ByteBuf,
         /// The descriptors of the handles in them.
         fds: Vec<Fd>,
     },
@@ -64,35 +63,6 @@ pub(crate) enum FromWorker {
         chunk: u32,
         message: String,
     },
-}
-
-/// Bytes serialized as one byte string (a plain `Vec<u8>` would go element by element).
-#[derive(Debug, Default, PartialEq, Eq)]
-pub(crate) struct RawBytes(pub(crate) Vec<u8>);
-
-impl Serialize for RawBytes {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for RawBytes {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl Visitor<'_> for Visit {
-            type Value = RawBytes;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a byte string")
-            }
-            fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<RawBytes, E> {
-                Ok(RawBytes(v.to_vec()))
-            }
-            fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<RawBytes, E> {
-                Ok(RawBytes(v))
-            }
-        }
-        d.deserialize_byte_buf(Visit)
-    }
 }
 
 /// Sends `header` followed by `payload`, with `fds` attached, waiting for room if needed.

@@ -5,9 +5,9 @@ use std::os::fd::{AsFd, OwnedFd};
 use serde::{Deserialize, Serialize};
 
 use super::bell::Bell;
-use super::protocol::{self, ChunkHead, FromWorker, RawBytes, Report, ToWorker};
+use super::protocol::{self, ChunkHead, FromWorker, Report, ToWorker};
 use super::task::{ChunkFn, TaskRef};
-use crate::codec::Fd;
+use crate::codec::{ByteBuf, Fd};
 use crate::queue::Queue;
 use crate::wire::WireError;
 
@@ -106,7 +106,7 @@ fn run_chunk(head: ChunkHead, payload: &[u8], fds: Vec<OwnedFd>) -> FromWorker {
         Ok(()) => FromWorker::Done {
             job: head.job,
             chunk: head.chunk,
-            results: RawBytes(out),
+            results: ByteBuf(out),
             fds: out_fds.into_iter().map(Fd::from).collect(),
         },
         Err(message) => FromWorker::BadChunk {

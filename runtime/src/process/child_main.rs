@@ -57,13 +57,12 @@ pub(crate) fn run(
     finish(code)
 }
 
-/// Ends a child: its own children are handled as at any exit, stdio is flushed, and the
-/// process exits without running the parent's inherited exit handlers (as Python's
-/// `os._exit` after `run()`).
+/// Ends a child: its own children are handled as at any exit, stdout is flushed (stderr is
+/// not buffered), and the process exits without running the parent's inherited exit handlers
+/// (as Python's `os._exit` after `run()`).
 pub(crate) fn finish(code: i32) -> ! {
     registry::shutdown();
     let _ = std::io::stdout().flush();
-    let _ = std::io::stderr().flush();
     sys::proc::exit_now(code)
 }
 

@@ -156,14 +156,21 @@ fn send_record(
     memfd: Option<BorrowedFd<'_>>,
     deadline: Option<Instant>,
 ) -> Result<(), WireError> {
-    let mut raw = [0 as RawFd; MAX_FDS_PER_MESSAGE];
-    let mut n = 0;
-    for fd in memfd.iter().chain(fds) {
-        raw[n] = fd.as_raw_fd();
-        n += 1;
-    }
+    // Most records carry no descriptor: then the table is not even zero-filled (1 KiB).
+    let mut table;
+    let raw: &[RawFd] = if memfd.is_none() && fds.is_empty() {
+        &[]
+    } else {
+        table = [0 as RawFd; MAX_FDS_PER_MESSAGE];
+        let mut n = 0;
+        for fd in memfd.iter().chain(fds) {
+            table[n] = fd.as_raw_fd();
+            n += 1;
+        }
+        &table[..n]
+    };
     loop {
-        match sys::socket::send(sock, iov, &raw[..n], true) {
+        match sys::socket::send(sock, iov, raw, true) {
             Ok(_) => return Ok(()),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 if sys::fd::poll([Interest::write(sock)], deadline)?.is_none() {

@@ -180,6 +180,7 @@ fn launch(
         Some(method) => method,
         None => get_start_method()?,
     };
+    registry::note_start();
     let (parent_sock, child_sock) =
         sys::socket::socketpair().map_err(SpawnError::os("socketpair"))?;
     sys::fd::prepare_dev_null().map_err(SpawnError::os("opening /dev/null"))?;

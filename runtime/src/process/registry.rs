@@ -7,6 +7,7 @@
 //! non-daemon children are waited for. If the parent dies abruptly, daemon children die by
 //! `PR_SET_PDEATHSIG`.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Once, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -22,6 +23,16 @@ static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
     counter: 0,
     children: Vec::new(),
 });
+
+/// Whether this process has tried to start a child (or a fork server) since it began (a
+/// forked child starts over): one that never did has nothing to end at exit, and skips the
+/// table and the fork server's state altogether.
+static STARTED_ANY: AtomicBool = AtomicBool::new(false);
+
+/// Notes that this process is starting a child (call before anything is created for it).
+pub(crate) fn note_start() {
+    STARTED_ANY.store(true, Ordering::Relaxed);
+}
 
 /// How long daemon children get between `SIGTERM` and `SIGKILL` at exit.
 const DAEMON_GRACE: Duration = Duration::from_secs(1);
@@ -60,6 +71,7 @@ impl Registry {
     pub(crate) fn reset_in_child(&mut self) {
         self.children.clear();
         self.counter = 0;
+        STARTED_ANY.store(false, Ordering::Relaxed);
     }
 }
 
@@ -80,6 +92,11 @@ extern "C" fn at_exit() {
 /// Ends this process's children as Python does at exit: daemons are terminated, the others are
 /// waited for. Also run by a child when its function has returned.
 pub(crate) fn shutdown() {
+    // Set by this thread or, for another thread's start, ordered by the lock that start took
+    // and the exit that followed it; a start racing with exit itself is not waited for.
+    if !STARTED_ANY.load(Ordering::Relaxed) {
+        return;
+    }
     let children = lock().live();
     if !children.is_empty() {
         end_children(&children);

@@ -292,14 +292,6 @@ pub enum PoolError {
         /// The start error, as text (the pool keeps running with the workers it has).
         message: String,
     },
-    /// The queue the workers report on failed (its shared memory was overwritten, or a
-    /// report's descriptors could not be received): results may be lost, so the pool stopped
-    /// and everything unfinished failed with this.
-    #[error("the pool's report queue failed: {message}")]
-    Reports {
-        /// What went wrong, as text.
-        message: String,
-    },
     /// `successful()` on a result that is not ready.
     #[error("the result is not ready")]
     NotReady,

@@ -191,8 +191,8 @@ fn no_worker_survives_close_and_join() {
     }
 }
 
-/// A result large enough that a worker spends much of its time publishing reports (holding the
-/// report queue's lock), so kills land there too.
+/// A result large enough that a worker spends much of its time publishing reports in its
+/// shared-memory report queue, so kills land there too.
 fn bulky(i: u32) -> (u32, u32, Vec<u8>) {
     (
         i,
@@ -201,8 +201,8 @@ fn bulky(i: u32) -> (u32, u32, Vec<u8>) {
     )
 }
 
-/// Workers killed over and over, at whatever point they are (running a task, publishing its
-/// report while holding the shared report queue's lock, waiting for work): every task either
+/// Workers killed over and over, at whatever point they are (running a task, halfway through
+/// publishing its report, waiting for work): every task either
 /// returns its own value or fails with `WorkerLost`, never more of them than kills, nothing
 /// hangs, and the pool goes on.
 #[test]

@@ -1,15 +1,15 @@
 //! The pool thread's doorbell: how a worker that has just reported wakes the pool's thread,
 //! with a system call only when that thread is asleep.
 //!
-//! Workers report on a shared-memory [`Queue`](crate::Queue) (see `protocol`); the pool's
-//! thread sleeps in `epoll`, which cannot watch a queue. So before it sleeps it *arms* the
-//! bell (a flag in shared memory) and looks at the queue once more; a worker, after each
-//! report, looks at the flag, and the one that finds it armed disarms it and writes the
-//! thread's eventfd.
+//! Each worker reports on its own shared-memory [`Queue`](crate::Queue) (see `protocol`);
+//! the pool's thread sleeps in `epoll`, which cannot watch a queue. So before it sleeps it
+//! *arms* the bell (one flag in shared memory for all workers) and looks at the queues once
+//! more; a worker, after each report, looks at the flag, and the one that finds it armed
+//! disarms it and writes the thread's eventfd.
 //!
 //! # Memory ordering
 //! Each side stores, then issues a `SeqCst` fence, then loads what the other side stores: the
-//! thread stores the flag and loads the queue's count; a worker stores its report (the queue's
+//! thread stores the flag and loads the queues' counts; a worker stores its report (the queue's
 //! publication) and loads the flag. By the fences' total order, at least one of the two loads
 //! sees the other side's store: either the thread finds the report and does not sleep, or the
 //! worker finds the flag armed and rings. No report is left unseen while the thread sleeps.

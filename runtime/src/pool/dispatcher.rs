@@ -2,12 +2,13 @@
 //! results to the jobs, and accounts for every chunk when a worker dies.
 //!
 //! It waits in one `epoll` on the waker of [`Shared`] and every worker's exit descriptor.
-//! Chunks go to a worker on its socket; reports come back on one shared-memory queue for all
-//! workers, and a worker rings the waker only when this thread sleeps (see `bell`). Each
-//! worker holds a small window of chunks (more when many are
-//! pending, to save messages; fewer near the end, to balance the load). Chunks on a worker run
-//! in the order they were sent and each is reported separately, so when a worker dies the pool
-//! knows exactly which chunk it was running: that one fails with `WorkerLost`, the chunks
+//! Chunks go to a worker on its socket; reports come back on the worker's own shared-memory
+//! queue, and a worker rings the waker only when this thread sleeps (see `bell`). So a worker
+//! that dies, even in the middle of a report, or garbles its queue, affects its chunks only.
+//! Each worker holds a small window of chunks (more when many are pending, to save messages;
+//! fewer near the end, to balance the load). Chunks on a worker run in the order they were
+//! sent and each is reported separately, so when a worker dies the pool knows exactly which
+//! chunk it was running: that one fails with `WorkerLost`, the chunks
 //! queued behind it go back to the head of the queue for another worker, and a replacement is
 //! started. Nothing is lost and nothing hangs (Python's `Pool` hangs here).
 
@@ -19,7 +20,7 @@ use std::sync::mpsc::Sender;
 use super::bell::Bell;
 use super::callbacks::Callbacks;
 use super::job::{Failure, Slot};
-use super::protocol::{self, ChunkHead, FromWorker, Report, ToWorker};
+use super::protocol::{self, ChunkHead, FromWorker, ToWorker};
 use super::shared::{Chunk, Mode, Shared};
 use super::worker::{InitCall, Reporter, WorkerArgs, worker_main};
 use crate::codec::Fd;
@@ -53,7 +54,7 @@ const WAKE: u64 = u64::MAX;
 const MAX_UNREADY_DEATHS: usize = 3;
 /// The most chunks one worker holds at once.
 const MAX_WINDOW: usize = 64;
-/// The report queue's ring. Reports of larger results (over half of it) travel beside it, on
+/// Each worker's report queue's ring. Reports of larger results (over half of it) travel beside it, on
 /// its side socket.
 const REPORT_RING_BYTES: usize = 256 << 10;
 
@@ -61,6 +62,8 @@ const REPORT_RING_BYTES: usize = 256 << 10;
 struct Worker {
     child: Child<()>,
     sock: OwnedFd,
+    /// Its reports, in the order of its chunks.
+    reports: Queue<FromWorker>,
     in_flight: VecDeque<Chunk>,
     /// Chunks sent so far (a worker with `max_chunks` leaves after that many).
     sent: u64,
@@ -74,7 +77,6 @@ struct Dispatcher {
     config: Config,
     callbacks: Arc<Callbacks>,
     poller: Poller,
-    reports: Queue<Report>,
     bell: Bell,
     /// Workers by slot; a slot's generation changes when a new worker takes it, so a late event
     /// for a former occupant is recognized and dropped.
@@ -96,14 +98,10 @@ pub(crate) fn run(
     let made = Poller::new()
         .map_err(|e| format!("epoll: {e}"))
         .and_then(|poller| {
-            let reports = Queue::builder()
-                .ring_bytes(REPORT_RING_BYTES)
-                .build()
-                .map_err(|e| format!("report queue: {e}"))?;
             let bell = Bell::new().map_err(|e| format!("report bell: {e}"))?;
-            Ok((poller, reports, bell))
+            Ok((poller, bell))
         });
-    let (poller, reports, bell) = match made {
+    let (poller, bell) = match made {
         Ok(made) => made,
         Err(message) => {
             let _ = started.send(Err(PoolError::Spawn { message }));
@@ -116,7 +114,6 @@ pub(crate) fn run(
         config,
         callbacks,
         poller,
-        reports,
         bell,
         workers: (0..slots).map(|_| None).collect(),
         generations: vec![0; slots],
@@ -179,7 +176,8 @@ impl Dispatcher {
     /// Waits for something to do: a report, a submission, a mode change, a worker's end.
     fn sleep(&mut self, ready: &mut Vec<u64>) -> std::io::Result<()> {
         self.bell.state().arm();
-        let result = if self.reports.is_empty() {
+        let quiet = self.workers.iter().flatten().all(|w| w.reports.is_empty());
+        let result = if quiet {
             self.poller.wait(ready, None)
         } else {
             Ok(()) // a report came in meanwhile: no need to sleep
@@ -234,14 +232,16 @@ impl Dispatcher {
                     .map_err(|e| format!("dup: {e}"))?,
             }),
         };
-        let generation = self.generations[slot].wrapping_add(1);
+        let queue = Queue::builder()
+            .ring_bytes(REPORT_RING_BYTES)
+            .build()
+            .map_err(|e| format!("report queue: {e}"))?;
         let reports = Reporter {
-            queue: self.reports.clone(),
+            queue: queue.clone(),
             bell: self.bell.clone(),
             waker: sys::fd::dup_cloexec(self.shared.waker.as_fd())
                 .map(Fd::from)
                 .map_err(|e| format!("dup: {e}"))?,
-            from: token(slot, generation, false),
         };
         let args = WorkerArgs {
             sock: Fd::from(theirs),
@@ -259,10 +259,11 @@ impl Dispatcher {
         let child = process.start().map_err(|e| e.to_string())?;
         // Later forks (of other workers) must not keep this socket open.
         inherited::register(ours.as_raw_fd());
+        let generation = self.generations[slot].wrapping_add(1);
         self.generations[slot] = generation;
         let added = self
             .poller
-            .add(child.handle().exit_fd(), token(slot, generation, true));
+            .add(child.handle().exit_fd(), token(slot, generation));
         if let Err(e) = added {
             let _ = child.kill();
             inherited::unregister(ours.as_raw_fd());
@@ -271,6 +272,7 @@ impl Dispatcher {
         self.workers[slot] = Some(Worker {
             child,
             sock: ours,
+            reports: queue,
             in_flight: VecDeque::new(),
             sent: 0,
             ready: false,
@@ -325,43 +327,49 @@ impl Dispatcher {
         if token == WAKE {
             return; // the inbox is read at the top of the loop
         }
-        let (slot, generation, _exit) = untoken(token);
+        let (slot, generation) = untoken(token);
         if slot >= self.workers.len() || self.generations[slot] != generation {
             return; // an event for a worker that is gone
         }
-        // It ended: everything it reported is in the queue now.
-        self.read_reports();
+        // It ended: everything it reported is in its queue now.
+        self.read_worker_reports(slot);
         self.worker_ended(slot);
     }
 
-    /// Takes every report in the queue.
+    /// Takes every worker's reports.
     fn read_reports(&mut self) {
-        loop {
-            match self.reports.try_get() {
-                Ok(report) => self.take_report(report),
-                Err(QueueError::Empty) => return,
-                Err(e) => {
-                    // A report was lost or garbled: which chunk it finished cannot be known.
-                    let error = PoolError::Reports {
-                        message: e.to_string(),
-                    };
-                    self.shared.set_mode(Mode::Broken(error));
-                    return;
-                }
-            }
+        for slot in 0..self.workers.len() {
+            self.read_worker_reports(slot);
         }
     }
 
-    /// Applies one worker's report.
-    fn take_report(&mut self, report: Report) {
-        let (slot, generation, _) = untoken(report.from);
-        if slot >= self.workers.len() || self.generations[slot] != generation {
-            return; // from a worker that is gone (its chunks were accounted for then)
+    /// Takes every report in `slot`'s worker's queue.
+    fn read_worker_reports(&mut self, slot: usize) {
+        loop {
+            let Some(worker) = self.workers[slot].as_mut() else {
+                return;
+            };
+            let report = match worker.reports.try_get() {
+                Ok(report) => report,
+                Err(QueueError::Empty) => return,
+                Err(_) => {
+                    // A report lost or garbled (its queue was written by something else than
+                    // the worker's code): the worker cannot be trusted. Its end fails the chunk
+                    // it was on, which is the one the report was about.
+                    let _ = worker.child.kill();
+                    return;
+                }
+            };
+            self.take_report(slot, report);
         }
+    }
+
+    /// Applies one report of `slot`'s worker.
+    fn take_report(&mut self, slot: usize, report: FromWorker) {
         let Some(worker) = self.workers[slot].as_mut() else {
             return;
         };
-        let finished = match report.what {
+        let finished = match report {
             FromWorker::Ready => {
                 worker.ready = true;
                 self.unready_deaths = 0;
@@ -510,12 +518,13 @@ fn send_batch(worker: &Worker, batch: &[Chunk]) -> Result<(), WireError> {
     protocol::send_now(worker.sock.as_fd(), &header, &payload, &fds)
 }
 
-fn token(slot: usize, generation: u32, exit: bool) -> u64 {
-    (u64::from(generation) << 32) | ((slot as u64) << 1) | u64::from(exit)
+/// The epoll token of a worker's exit descriptor.
+fn token(slot: usize, generation: u32) -> u64 {
+    (u64::from(generation) << 32) | (slot as u64 & 0xFFFF_FFFF)
 }
 
-fn untoken(token: u64) -> (usize, u32, bool) {
+fn untoken(token: u64) -> (usize, u32) {
     let generation = u32::try_from(token >> 32).unwrap_or(0);
-    let slot = usize::try_from((token & 0xFFFF_FFFF) >> 1).unwrap_or(usize::MAX);
-    (slot, generation, token & 1 == 1)
+    let slot = usize::try_from(token & 0xFFFF_FFFF).unwrap_or(usize::MAX);
+    (slot, generation)
 }

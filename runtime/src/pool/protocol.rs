@@ -5,8 +5,8 @@
 //!   [`ToWorker::Exit`]. A message is a postcard header, then raw payload bytes described by
 //!   the header, with the descriptors of any handles attached (see `wire`):
 //!   `[u32 LE header length][header][payload]`.
-//! - From a worker, as a [`Report`] on the pool's report queue (one shared-memory queue for
-//!   all workers; see `bell` for how the pool's thread is woken): [`FromWorker::Ready`] once
+//! - From a worker, on its own shared-memory report queue (see `bell` for how the pool's
+//!   thread is woken): [`FromWorker::Ready`] once
 //!   its initializer ran, then one [`FromWorker::Done`] per chunk, in the order the chunks were
 //!   sent, carrying the chunk's encoded results. A worker never reports two chunks at once, and
 //!   a report is visible only once complete: if the worker dies, the chunks whose reports are
@@ -35,14 +35,6 @@ pub(crate) struct ChunkHead {
     pub(crate) entry: i64,
     pub(crate) len: u32,
     pub(crate) fds: u16,
-}
-
-/// One report of one worker.
-#[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct Report {
-    /// Which worker: its slot and generation (the pool's thread's token for it).
-    pub(crate) from: u64,
-    pub(crate) what: FromWorker,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

@@ -5,7 +5,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use serde::{Deserialize, Serialize};
 
 use super::bell::Bell;
-use super::protocol::{self, ChunkHead, FromWorker, Report, ToWorker};
+use super::protocol::{self, ChunkHead, FromWorker, ToWorker};
 use super::task::{ChunkFn, TaskRef};
 use crate::codec::{ByteBuf, Fd};
 use crate::queue::Queue;
@@ -34,23 +34,18 @@ pub(crate) struct InitCall {
 /// How a worker reports to the pool's thread (see `bell`).
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct Reporter {
-    pub(crate) queue: Queue<Report>,
+    /// This worker's own report queue.
+    pub(crate) queue: Queue<FromWorker>,
     pub(crate) bell: Bell,
     /// The pool thread's eventfd.
     pub(crate) waker: Fd,
-    /// This worker's token.
-    pub(crate) from: u64,
 }
 
 impl Reporter {
     /// Publishes `what`, then rings the bell if the pool's thread sleeps. `Err` if the report
     /// cannot be published (the pool is gone, or the queue is unusable): the worker ends.
-    fn report(&self, what: FromWorker) -> Result<(), ()> {
-        let report = Report {
-            from: self.from,
-            what,
-        };
-        self.queue.put(&report).map_err(drop)?;
+    fn report(&self, what: &FromWorker) -> Result<(), ()> {
+        self.queue.put(what).map_err(drop)?;
         self.bell.ring_if_armed(self.waker.as_fd());
         Ok(())
     }
@@ -66,10 +61,10 @@ pub(crate) fn worker_main(args: WorkerArgs) {
     if let Some(init) = args.init
         && let Err(message) = run_init(init)
     {
-        let _ = reports.report(FromWorker::InitFailed(message));
+        let _ = reports.report(&FromWorker::InitFailed(message));
         return;
     }
-    if reports.report(FromWorker::Ready).is_err() {
+    if reports.report(&FromWorker::Ready).is_err() {
         return;
     }
     let mut ran = 0u64;
@@ -87,7 +82,7 @@ pub(crate) fn worker_main(args: WorkerArgs) {
             return; // a batch that does not add up: the pool will see this worker end
         };
         for (head, payload, fds) in chunks {
-            if reports.report(run_chunk(head, &payload, fds)).is_err() {
+            if reports.report(&run_chunk(head, &payload, fds)).is_err() {
                 return;
             }
             ran += 1;

@@ -172,11 +172,28 @@ pub(crate) fn sealable_memfd(name: &std::ffi::CStr) -> io::Result<OwnedFd> {
 const FROZEN: libc::c_int =
     libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
 
+/// How many times sealing is tried while the kernel reports the pages busy.
+const SEAL_ATTEMPTS: u32 = 4;
+
 /// Seals a memfd against every change, so a receiver can trust its size and content.
+///
+/// `F_SEAL_WRITE` fails with `EBUSY` while the kernel holds extra references to the file's
+/// pages (it waits a little for them first). Just-written pages can be held that way for a
+/// while, by another CPU's page batches or by memory monitoring; the seal is then tried again,
+/// a few times, before the error is returned.
 pub(crate) fn seal_memfd(fd: BorrowedFd<'_>) -> io::Result<()> {
-    // SAFETY: `fd` is open for the call; F_ADD_SEALS only changes the file's seal set.
-    cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, FROZEN) })?;
-    Ok(())
+    let mut attempt = 1;
+    loop {
+        // SAFETY: `fd` is open for the call; F_ADD_SEALS only changes the file's seal set.
+        match cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, FROZEN) }) {
+            Ok(_) => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && attempt < SEAL_ATTEMPTS => {
+                attempt += 1;
+                std::thread::yield_now();
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Whether a memfd carries every seal of [`seal_memfd`].

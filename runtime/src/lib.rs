@@ -78,11 +78,12 @@ pub mod diag {
 /// The names most programs need: `use mproc::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        Array, AsyncResult, Barrier, BoundedSemaphore, Child, Condition, Connection, Event,
-        ExitStatus, JoinableQueue, Lock, LockError, Pipe, PipeError, Pool, PoolError, Process,
-        ProcessError, ProcessHandle, Queue, QueueError, RLock, Semaphore, ShmSafe, SimpleQueue,
-        SpawnError, StartMethod, TaskError, Value, active_children, cpu_count, current_process,
-        get_start_method, parent_process, set_start_method,
+        Array, ArrayError, AsyncResult, Barrier, BarrierError, BoundedSemaphore, Child, CodecError,
+        Condition, ConditionError, Connection, Event, ExitStatus, JoinableQueue, Lock, LockError,
+        Pipe, PipeError, Pool, PoolError, Process, ProcessError, ProcessHandle, Queue, QueueError,
+        RLock, Semaphore, SemaphoreError, ShmError, ShmSafe, SimpleQueue, SpawnError, StartMethod,
+        StartMethodError, TaskError, TryLockError, Value, active_children, cpu_count,
+        current_process, get_start_method, parent_process, set_start_method,
     };
     pub use crate::{pool_task, process};
 }

@@ -54,8 +54,8 @@ const WAKE: u64 = u64::MAX;
 const MAX_UNREADY_DEATHS: usize = 3;
 /// The most chunks one worker holds at once.
 const MAX_WINDOW: usize = 64;
-/// Each worker's report queue's ring. Reports of larger results (over half of it) travel beside it, on
-/// its side socket.
+/// The ring of each worker's report queue. Reports of larger results (over half of it)
+/// travel beside it, on its side socket.
 const REPORT_RING_BYTES: usize = 256 << 10;
 
 #[derive(Debug)]
@@ -349,6 +349,10 @@ impl Dispatcher {
             let Some(worker) = self.workers[slot].as_mut() else {
                 return;
             };
+            // Two shared loads; `try_get` would also read the clock and take the queue's lock.
+            if worker.reports.is_empty() {
+                return;
+            }
             let report = match worker.reports.try_get() {
                 Ok(report) => report,
                 Err(QueueError::Empty) => return,

@@ -6,11 +6,11 @@
 //!   the header, with the descriptors of any handles attached (see `wire`):
 //!   `[u32 LE header length][header][payload]`.
 //! - From a worker, on its own shared-memory report queue (see `bell` for how the pool's
-//!   thread is woken): [`FromWorker::Ready`] once
-//!   its initializer ran, then one [`FromWorker::Done`] per chunk, in the order the chunks were
-//!   sent, carrying the chunk's encoded results. A worker never reports two chunks at once, and
-//!   a report is visible only once complete: if the worker dies, the chunks whose reports are
-//!   in the queue are finished, the next one was running, and the rest never started.
+//!   thread is woken): [`FromWorker::Ready`] once its initializer ran, then one
+//!   [`FromWorker::Done`] per chunk, in the order the chunks were sent, carrying the chunk's
+//!   encoded results. A worker never reports two chunks at once, and a report is visible only
+//!   once complete: if the worker dies, the chunks whose reports are in the queue are
+//!   finished, the next one was running, and the rest never started.
 
 use std::os::fd::{BorrowedFd, OwnedFd};
 use std::time::Instant;
@@ -19,7 +19,6 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::codec::{ByteBuf, Fd};
-
 use crate::wire::{self, WireError};
 
 #[derive(Debug, Serialize, Deserialize)]

@@ -42,12 +42,15 @@ pub(crate) struct Reporter {
 }
 
 impl Reporter {
-    /// Publishes `what`, then rings the bell if the pool's thread sleeps. `Err` if the report
-    /// cannot be published (the pool is gone, or the queue is unusable): the worker ends.
-    fn report(&self, what: &FromWorker) -> Result<(), ()> {
-        self.queue.put(what).map_err(drop)?;
+    /// Publishes `what`, then rings the bell if the pool's thread sleeps. `false` if the
+    /// report cannot be published (the pool is gone, or the queue is unusable): the worker
+    /// ends.
+    fn report(&self, what: &FromWorker) -> bool {
+        if self.queue.put(what).is_err() {
+            return false;
+        }
         self.bell.ring_if_armed(self.waker.as_fd());
-        Ok(())
+        true
     }
 }
 
@@ -61,10 +64,10 @@ pub(crate) fn worker_main(args: WorkerArgs) {
     if let Some(init) = args.init
         && let Err(message) = run_init(init)
     {
-        let _ = reports.report(&FromWorker::InitFailed(message));
+        reports.report(&FromWorker::InitFailed(message));
         return;
     }
-    if reports.report(&FromWorker::Ready).is_err() {
+    if !reports.report(&FromWorker::Ready) {
         return;
     }
     let mut ran = 0u64;
@@ -82,7 +85,7 @@ pub(crate) fn worker_main(args: WorkerArgs) {
             return; // a batch that does not add up: the pool will see this worker end
         };
         for (head, payload, fds) in chunks {
-            if reports.report(&run_chunk(head, &payload, fds)).is_err() {
+            if !reports.report(&run_chunk(head, &payload, fds)) {
                 return;
             }
             ran += 1;

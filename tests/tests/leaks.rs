@@ -79,6 +79,28 @@ fn every_ending(method: StartMethod) {
     drop(c);
     opener.open();
     assert!(procs::wait_for_exit(pid, TIMEOUT));
+    // Values too large for a forked child's result slot, or holding a descriptor: joined, and
+    // dropped unjoined after the child ended.
+    for len in [0, 10_000, 1 << 20] {
+        let c = Process::new(bytes_with_fd, len)
+            .start_method(method)
+            .start()
+            .unwrap();
+        let (bytes, _fd) = procs::join(&c).unwrap();
+        assert_eq!(bytes.len(), len);
+        let c = Process::new(bytes_with_fd, len)
+            .start_method(method)
+            .start()
+            .unwrap();
+        let handle = c.handle();
+        drop(c);
+        handle.wait_timeout(TIMEOUT).unwrap();
+    }
+}
+
+fn bytes_with_fd(len: usize) -> (Vec<u8>, Fd) {
+    let file: std::os::fd::OwnedFd = std::fs::File::open("/dev/null").unwrap().into();
+    (vec![7; len], Fd::from(file))
 }
 
 fn pipe_echo(conn: Connection<(Vec<u8>, Option<Fd>)>) {

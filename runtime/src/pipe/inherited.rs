@@ -44,6 +44,10 @@ pub(crate) fn lock_for_fork() -> ForkGuard {
 impl ForkGuard {
     /// In the child: detaches every inherited end and forgets them.
     pub(crate) fn release_in_child(mut self) {
+        if self.0.is_empty() {
+            // The usual case; the child then runs no more code here than this test.
+            return;
+        }
         for fd in self.0.drain(..) {
             // A failure leaves that end open in the child: the pipe then ends with the child.
             let _ = sys::fd::replace_with_dev_null(fd);

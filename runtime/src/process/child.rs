@@ -36,13 +36,14 @@ impl<R> std::fmt::Debug for Child<R> {
 
 #[derive(Debug)]
 struct ResultState {
-    /// The parent's end of the result channel; read once, after the child has ended.
-    sock: OwnedFd,
+    /// The parent's end of the result socket, for a child that has no result slot; read once,
+    /// after the child has ended.
+    sock: Option<OwnedFd>,
     joined: bool,
 }
 
 impl<R: DeserializeOwned> Child<R> {
-    pub(crate) fn new(entry: Arc<ChildEntry>, sock: OwnedFd) -> Self {
+    pub(crate) fn new(entry: Arc<ChildEntry>, sock: Option<OwnedFd>) -> Self {
         Self {
             handle: ProcessHandle { entry },
             result: Mutex::new(ResultState {
@@ -90,7 +91,11 @@ impl<R: DeserializeOwned> Child<R> {
         // enough: one wake-up per join.
         let status = self.handle.entry.wait(deadline)?;
         st.joined = true;
-        outcome::receive(st.sock.as_fd(), status)
+        match (&st.sock, self.handle.entry.slot()) {
+            (Some(sock), _) => outcome::receive(sock.as_fd(), status),
+            (None, Some(slot)) => outcome::receive_from_slot(slot, status),
+            (None, None) => Err(ProcessError::Corrupted("no result channel".into())),
+        }
     }
 }
 

@@ -5,7 +5,8 @@ use std::os::fd::{AsFd, OwnedFd};
 
 use super::entry::{EntryPoint, Outcome};
 use super::identity::{self, Identity};
-use super::{StartMethod, outcome, registry};
+use super::outcome::{self, ReportTo};
+use super::{StartMethod, registry};
 use crate::codec::Encoded;
 use crate::sys;
 
@@ -20,13 +21,13 @@ pub(crate) struct ChildSpec {
     pub(crate) method: StartMethod,
 }
 
-/// Runs the child's function, reports its outcome on `sock`, and ends the process.
+/// Runs the child's function, reports its outcome to `report`, and ends the process.
 ///
 /// A forked child passes the identity lock it inherited held (see [`identity::ForkGuard`]).
 pub(crate) fn run(
     spec: ChildSpec,
     args: Encoded,
-    sock: OwnedFd,
+    report: ReportTo,
     identity_lock: Option<identity::ForkGuard>,
 ) -> ! {
     if spec.identity.daemon {
@@ -49,11 +50,11 @@ pub(crate) fn run(
     let outcome = spec.entry.call(&args.bytes, args.fds);
     let code = i32::from(!matches!(outcome, Outcome::Returned(_)));
     // A parent that dropped its `Child` closed the channel: the value is simply not wanted.
-    let _ = outcome::send(sock.as_fd(), &outcome);
+    let _ = outcome::report(&report, &outcome);
     // The process ends now, which frees and closes these: doing it here would cost page faults
     // on memory shared with the parent until then, and a system call.
     std::mem::forget(outcome);
-    std::mem::forget(sock);
+    std::mem::forget(report);
     finish(code)
 }
 

@@ -1,39 +1,41 @@
 //! The `Fork` start method: the child is a copy of the parent at the moment of the call.
 
 use std::io::{StderrLock, StdoutLock, Write};
-use std::os::fd::OwnedFd;
 use std::sync::MutexGuard;
 
 use super::child_main::{self, ChildSpec};
+use super::outcome::ReportTo;
 use super::registry::Registry;
 use crate::codec::Encoded;
 use crate::error::SpawnError;
 use crate::sys::{self, proc::Forked};
 
-/// Forks a child that runs `spec` with `args`, reporting on `child_sock`.
+/// Forks a child that runs `spec` with `args`, reporting to `report`.
 ///
 /// Every lock the child will use is held across the fork, so the child never inherits one
 /// locked by a thread that does not exist in it: the registry (reset in the child), the set of
 /// live pipe ends (detached in the child), the identity (rewritten in the child), the fork
 /// server's state (the child lets go of this process's server), stdout and stderr (flushed
-/// first; a child that prints would otherwise deadlock). Lazily initialized state the child
-/// reads is initialized before the fork (see `launch`).
+/// first; a child that prints would otherwise deadlock), the result slots and overflow
+/// listener (forgotten in the child). Lazily initialized state the child reads is initialized
+/// before the fork (see `launch`).
 pub(crate) fn start(
     mut registry: MutexGuard<'static, Registry>,
     spec: ChildSpec,
     args: Encoded,
-    parent_sock: OwnedFd,
-    child_sock: OwnedFd,
-) -> Result<(libc::pid_t, OwnedFd, MutexGuard<'static, Registry>), SpawnError> {
+    report: ReportTo,
+) -> Result<(libc::pid_t, MutexGuard<'static, Registry>), SpawnError> {
     let pipe_ends = crate::pipe::inherited::lock_for_fork();
     let identity = super::identity::lock_for_fork();
     let stdio = StdioLock::acquire();
     let server = super::forkserver::lock_for_fork();
+    let slots = super::slot::lock_for_fork();
     // SAFETY: the child only uses locks this thread holds (registry, stdio), which it resets or
     // releases first. Other threads' state is the documented hazard of `Fork` in a
     // multithreaded program (see `StartMethod::Fork`).
     match unsafe { sys::proc::fork() } {
         Err(e) => {
+            drop(slots);
             drop(server);
             drop(stdio);
             drop(identity);
@@ -41,22 +43,23 @@ pub(crate) fn start(
             Err(SpawnError::os("fork")(e))
         }
         Ok(Forked::Parent(pid)) => {
+            drop(slots);
             drop(server);
             drop(stdio);
             drop(identity);
             drop(pipe_ends);
-            drop(child_sock);
+            drop(report);
             drop(args);
-            Ok((pid, parent_sock, registry))
+            Ok((pid, registry))
         }
         Ok(Forked::Child) => {
+            slots.release_in_child();
             registry.reset_in_child();
             drop(registry);
             server.release_in_child();
             drop(stdio);
             pipe_ends.release_in_child();
-            drop(parent_sock);
-            child_main::run(spec, args, child_sock, Some(identity))
+            child_main::run(spec, args, report, Some(identity))
         }
     }
 }

@@ -4,6 +4,8 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use super::overflow;
+use super::slot::Slot;
 use crate::error::ProcessError;
 use crate::sys::{self, fd::Interest, proc::ExitStatus};
 
@@ -17,17 +19,32 @@ pub(crate) struct ChildEntry {
     pidfd: OwnedFd,
     /// Set once the child is reaped; reaping happens under this lock, exactly once.
     status: Mutex<Option<ExitStatus>>,
+    /// Where a forked child leaves its result. Kept here, not in the typed `Child`, because
+    /// the child may write it until it is reaped, and the registry keeps this record until then.
+    slot: Option<Slot>,
 }
 
 impl ChildEntry {
-    pub(crate) fn new(pid: libc::pid_t, pidfd: OwnedFd, name: String, daemon: bool) -> Self {
+    pub(crate) fn new(
+        pid: libc::pid_t,
+        pidfd: OwnedFd,
+        name: String,
+        daemon: bool,
+        slot: Option<Slot>,
+    ) -> Self {
         Self {
             pid,
             name,
             daemon,
             pidfd,
             status: Mutex::new(None),
+            slot,
         }
+    }
+
+    /// The child's result slot, if it reports in one (see [`super::slot`]).
+    pub(crate) fn slot(&self) -> Option<&Slot> {
+        self.slot.as_ref()
     }
 
     /// A descriptor that becomes readable (`POLLIN`, for `poll` or `epoll`) when the child has
@@ -52,11 +69,24 @@ impl ChildEntry {
         if let Some(status) = self.reaped() {
             return Ok(status);
         }
+        // A forked child with a large result may be waiting for room in the overflow
+        // listener's backlog: accept while waiting (see `overflow`).
+        let listener = self.slot.as_ref().and_then(|_| overflow::listener());
         // Readiness first: a child that still runs (the usual case) costs no failed `waitid`.
         loop {
-            let ready = sys::fd::poll([Interest::read(self.exit_fd())], deadline)
-                .map_err(ProcessError::os("poll"))?;
-            if ready.is_none() {
+            let exit = Interest::read(self.exit_fd());
+            let ready = match &listener {
+                None => sys::fd::poll([exit], deadline).map(|r| r.is_some()),
+                Some(l) => sys::fd::poll([exit, Interest::read(l.as_fd())], deadline).map(|r| {
+                    r.is_some_and(|[_, connections]| {
+                        if connections.readable {
+                            overflow::collect();
+                        }
+                        true
+                    })
+                }),
+            };
+            if !ready.map_err(ProcessError::os("poll"))? {
                 return Err(ProcessError::Timeout);
             }
             if let Some(status) = self.try_reap()? {

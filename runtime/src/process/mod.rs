@@ -26,7 +26,9 @@ mod forkserver;
 mod handle;
 mod identity;
 mod outcome;
+mod overflow;
 mod registry;
+mod slot;
 mod spawn;
 mod start_method;
 
@@ -47,6 +49,8 @@ use self::child_main::ChildSpec;
 use self::entry::EntryPoint;
 use self::handle::ChildEntry;
 use self::identity::Identity;
+use self::outcome::ReportTo;
+use self::slot::Slot;
 use crate::codec::{self, Encoded};
 use crate::error::SpawnError;
 use crate::sys;
@@ -173,7 +177,7 @@ fn launch(
     entry: EntryPoint,
     args: Encoded,
     options: Options,
-) -> Result<(Arc<ChildEntry>, OwnedFd), SpawnError> {
+) -> Result<(Arc<ChildEntry>, Option<OwnedFd>), SpawnError> {
     let me = identity::current_identity();
     let daemon = options.daemon.unwrap_or(me.daemon);
     let method = match options.method {
@@ -181,8 +185,16 @@ fn launch(
         None => get_start_method()?,
     };
     registry::note_start();
-    let (parent_sock, child_sock) =
-        sys::socket::socketpair().map_err(SpawnError::os("socketpair"))?;
+    // A forked child reports in a result slot; the others on a socket.
+    let channel = if method == StartMethod::Fork {
+        let slot = Slot::take().map_err(SpawnError::os("mapping result slots"))?;
+        let overflow =
+            overflow::address().map_err(SpawnError::os("opening the result listener"))?;
+        Channel::Slot(slot, overflow)
+    } else {
+        let (parent, child) = sys::socket::socketpair().map_err(SpawnError::os("socketpair"))?;
+        Channel::Socket(parent, child)
+    };
     sys::fd::prepare_dev_null().map_err(SpawnError::os("opening /dev/null"))?;
     // Lazily initialized state a forked child may read must not be mid-initialization in
     // another thread at the fork: initialize it now.
@@ -206,18 +218,25 @@ fn launch(
         parent_name: me.name,
         method,
     };
-    let (pid, parent_sock, mut registry) = match method {
-        StartMethod::Fork => fork::start(registry, spec, args, parent_sock, child_sock)?,
-        StartMethod::Spawn => {
+    let (pid, slot, parent_sock, mut registry) = match (method, channel) {
+        (_, Channel::Slot(slot, overflow)) => {
+            let report = ReportTo::Slot {
+                slot: slot.writer(),
+                overflow,
+            };
+            let (pid, registry) = fork::start(registry, spec, args, report)?;
+            (pid, Some(slot), None, registry)
+        }
+        (StartMethod::ForkServer, Channel::Socket(parent_sock, child_sock)) => {
+            drop(registry); // the server does the forking; let others start meanwhile
+            let (pid, parent_sock) = forkserver::start(&spec, &args, parent_sock, child_sock)?;
+            (pid, None, Some(parent_sock), registry::lock())
+        }
+        (_, Channel::Socket(parent_sock, child_sock)) => {
             spawn::keep_hook();
             drop(registry); // exec does not copy our memory; let others start meanwhile
             let pid = spawn::start(&spec, &args, &parent_sock, child_sock)?;
-            (pid, parent_sock, registry::lock())
-        }
-        StartMethod::ForkServer => {
-            drop(registry); // the server does the forking; let others start meanwhile
-            let (pid, parent_sock) = forkserver::start(&spec, &args, parent_sock, child_sock)?;
-            (pid, parent_sock, registry::lock())
+            (pid, None, Some(parent_sock), registry::lock())
         }
     };
     let pidfd = match sys::proc::pidfd_open(pid) {
@@ -228,9 +247,17 @@ fn launch(
             return Err(SpawnError::os("pidfd_open")(e));
         }
     };
-    let entry = Arc::new(ChildEntry::new(pid, pidfd, name, daemon));
+    let entry = Arc::new(ChildEntry::new(pid, pidfd, name, daemon, slot));
     registry.add(Arc::clone(&entry));
     Ok((entry, parent_sock))
+}
+
+/// How a child's result comes back.
+enum Channel {
+    /// A result slot, and the overflow listener's address.
+    Slot(Slot, Arc<[u8]>),
+    /// A socketpair: the parent's end, the child's end.
+    Socket(OwnedFd, OwnedFd),
 }
 
 /// The children of this process that are still running; finished ones are reaped (as Python's

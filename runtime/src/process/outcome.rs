@@ -1,4 +1,5 @@
-//! The result message a child sends its parent: one message on the result channel.
+//! The result message a child sends its parent: one message on its result socket, or in its
+//! result slot (see [`super::slot`]).
 //!
 //! Payload: one tag byte, then the tag's body: the encoded value (with the descriptors of its
 //! handles on the message), or a UTF-8 text. A child of the fork server first sends a *hello*
@@ -8,11 +9,14 @@
 //! wakes only once per join, when the child has ended, and reads the message.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde::de::DeserializeOwned;
 
 use super::entry::Outcome;
+use super::overflow;
+use super::slot::{self, Filled, Slot, SlotWriter};
 use crate::codec;
 use crate::error::ProcessError;
 use crate::sys::proc::ExitStatus;
@@ -57,19 +61,64 @@ pub(crate) fn parse_greeting(payload: &[u8]) -> Greeting {
     }
 }
 
-/// Sends `outcome` to the parent; never waits for the parent to read.
+/// Where a child reports its outcome.
+#[derive(Debug)]
+pub(crate) enum ReportTo {
+    /// Its result socket (children of `Spawn` and of the fork server).
+    Socket(OwnedFd),
+    /// Its result slot, and the parent's overflow listener for an outcome the slot cannot hold
+    /// (children of `Fork`).
+    Slot {
+        slot: SlotWriter,
+        overflow: Arc<[u8]>,
+    },
+}
+
+/// The message of `outcome`: its tag, its body, the descriptors of a returned value.
+fn message(outcome: &Outcome) -> (u8, &[u8], Vec<BorrowedFd<'_>>) {
+    match outcome {
+        Outcome::Returned(enc) => (
+            RETURNED,
+            &enc.bytes,
+            enc.fds.iter().map(AsFd::as_fd).collect(),
+        ),
+        Outcome::Panicked(m) => (PANICKED, m.as_bytes(), Vec::new()),
+        Outcome::BadArguments(m) => (BAD_ARGUMENTS, m.as_bytes(), Vec::new()),
+        Outcome::BadResult(m) => (BAD_RESULT, m.as_bytes(), Vec::new()),
+    }
+}
+
+/// Sends `outcome` to the parent on a result socket; never waits for the parent to read.
 pub(crate) fn send(sock: BorrowedFd<'_>, outcome: &Outcome) -> Result<(), WireError> {
-    let (tag, body): (u8, &[u8]) = match outcome {
-        Outcome::Returned(enc) => (RETURNED, &enc.bytes),
-        Outcome::Panicked(m) => (PANICKED, m.as_bytes()),
-        Outcome::BadArguments(m) => (BAD_ARGUMENTS, m.as_bytes()),
-        Outcome::BadResult(m) => (BAD_RESULT, m.as_bytes()),
-    };
-    let fds: Vec<BorrowedFd<'_>> = match outcome {
-        Outcome::Returned(enc) => enc.fds.iter().map(AsFd::as_fd).collect(),
-        _ => Vec::new(),
-    };
+    let (tag, body, fds) = message(outcome);
     wire::send(sock, &[&[tag], body], &fds, None)
+}
+
+/// Reports `outcome` to the parent; never waits for the parent to read.
+pub(crate) fn report(to: &ReportTo, outcome: &Outcome) -> Result<(), WireError> {
+    let (slot, address) = match to {
+        ReportTo::Socket(sock) => return send(sock.as_fd(), outcome),
+        ReportTo::Slot { slot, overflow } => (slot, overflow),
+    };
+    let (tag, body, fds) = message(outcome);
+    if fds.is_empty() && slot.write(&[&[tag], body]) {
+        return Ok(());
+    }
+    match overflow::deliver(address, slot.ticket(), &[&[tag], body], &fds) {
+        Ok(()) => {
+            slot.mark_elsewhere();
+            Ok(())
+        }
+        Err(e) => {
+            let why = format!("the result could not reach the parent: {e}");
+            let mut cut = why.len().min(slot::CAPACITY - 1);
+            while !why.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            slot.write(&[&[BAD_RESULT], &why.as_bytes()[..cut]]);
+            Err(e)
+        }
+    }
 }
 
 /// After the child ended: reads its result message (if it sent one) and turns it and the exit
@@ -84,11 +133,35 @@ pub(crate) fn receive<R: DeserializeOwned>(
     }) {
         Ok(result) => result,
         // No result: the exit status tells what happened.
-        Err(WireError::Eof | WireError::Timeout) => Err(match status {
-            ExitStatus::Code(code) => ProcessError::Exited { code },
-            ExitStatus::Signaled(signal) => ProcessError::Killed { signal },
-        }),
+        Err(WireError::Eof | WireError::Timeout) => Err(no_result(status)),
         Err(e) => Err(ProcessError::Corrupted(e.to_string())),
+    }
+}
+
+/// After a forked child ended: reads what it left in its result slot (or delivered to the
+/// overflow listener) and turns it and the exit status into `join`'s result.
+pub(crate) fn receive_from_slot<R: DeserializeOwned>(
+    slot: &Slot,
+    status: ExitStatus,
+) -> Result<R, ProcessError> {
+    match slot.read() {
+        Filled::Written(payload) => interpret(&payload, Vec::new()),
+        Filled::Elsewhere(ticket) => match overflow::take(ticket) {
+            Some((payload, fds)) => interpret(&payload, fds),
+            None => Err(ProcessError::Corrupted(
+                "the result sent to the overflow listener is missing".into(),
+            )),
+        },
+        Filled::Empty => Err(no_result(status)),
+        Filled::Corrupt(why) => Err(ProcessError::Corrupted(why)),
+    }
+}
+
+/// What `join` says of a child that sent no result: how it ended.
+fn no_result(status: ExitStatus) -> ProcessError {
+    match status {
+        ExitStatus::Code(code) => ProcessError::Exited { code },
+        ExitStatus::Signaled(signal) => ProcessError::Killed { signal },
     }
 }
 

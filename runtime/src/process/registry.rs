@@ -68,8 +68,10 @@ impl Registry {
     }
 
     /// In a freshly forked child: the parent's children are not ours, and our counter restarts.
+    /// Their records are forgotten, not dropped: dropping would close the parent's pidfds (a
+    /// system call each) and touch the parent's result slots.
     pub(crate) fn reset_in_child(&mut self) {
-        self.children.clear();
+        std::mem::forget(std::mem::take(&mut self.children));
         self.counter = 0;
         STARTED_ANY.store(false, Ordering::Relaxed);
     }

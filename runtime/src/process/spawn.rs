@@ -18,6 +18,7 @@ use super::StartMethod;
 use super::child_main::{self, ChildSpec};
 use super::entry::{EntryPoint, Offsets};
 use super::identity::Identity;
+use super::outcome::ReportTo;
 use crate::codec::Encoded;
 use crate::error::SpawnError;
 use crate::sys;
@@ -152,7 +153,7 @@ fn run_spawned_child(marker: &OsStr) -> ! {
             bytes: boot.args,
             fds,
         },
-        sock,
+        ReportTo::Socket(sock),
         None,
     )
 }

@@ -6,9 +6,6 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use nix::sys::socket::{self, AddressFamily, Backlog, SockFlag, SockType, UnixAddr, sockopt};
 
-/// How many connections may wait to be accepted.
-const BACKLOG: i32 = 16;
-
 fn seqpacket(flags: SockFlag) -> io::Result<OwnedFd> {
     socket::socket(
         AddressFamily::Unix,
@@ -19,15 +16,17 @@ fn seqpacket(flags: SockFlag) -> io::Result<OwnedFd> {
     .map_err(io::Error::from)
 }
 
-/// A non-blocking socket listening on the abstract address `name` (without the leading NUL).
+/// A non-blocking socket listening on the abstract address `name` (without the leading NUL),
+/// with room for `backlog` connections waiting to be accepted (the kernel caps it at
+/// `net.core.somaxconn`).
 ///
 /// # Errors
 /// `AddrInUse` if another socket holds the name; other OS errors.
-pub(crate) fn listen(name: &[u8]) -> io::Result<OwnedFd> {
+pub(crate) fn listen(name: &[u8], backlog: i32) -> io::Result<OwnedFd> {
     let addr = UnixAddr::new_abstract(name).map_err(io::Error::from)?;
     let sock = seqpacket(SockFlag::SOCK_NONBLOCK)?;
     socket::bind(sock.as_raw_fd(), &addr).map_err(io::Error::from)?;
-    socket::listen(&sock, Backlog::new(BACKLOG).map_err(io::Error::from)?)
+    socket::listen(&sock, Backlog::new(backlog).map_err(io::Error::from)?)
         .map_err(io::Error::from)?;
     Ok(sock)
 }
@@ -70,7 +69,17 @@ pub(crate) fn connect(name: &[u8]) -> io::Result<OwnedFd> {
 /// # Errors
 /// OS errors.
 pub(crate) fn peer_pid(sock: BorrowedFd<'_>) -> io::Result<libc::pid_t> {
-    let creds =
-        socket::getsockopt(&sock.as_fd(), sockopt::PeerCredentials).map_err(io::Error::from)?;
-    Ok(creds.pid())
+    Ok(peer_credentials(sock)?.pid())
+}
+
+/// The user id of the process at the other end of a connected socket (as for [`peer_pid`]).
+///
+/// # Errors
+/// OS errors.
+pub(crate) fn peer_uid(sock: BorrowedFd<'_>) -> io::Result<libc::uid_t> {
+    Ok(peer_credentials(sock)?.uid())
+}
+
+fn peer_credentials(sock: BorrowedFd<'_>) -> io::Result<socket::UnixCredentials> {
+    socket::getsockopt(&sock.as_fd(), sockopt::PeerCredentials).map_err(io::Error::from)
 }

@@ -69,6 +69,16 @@ impl Mapping {
     /// Maps the first `len` bytes of `fd` (which must be at least that long and never shrink:
     /// see [`create_sealed`] and [`sealed_size`]).
     pub(crate) fn map(fd: BorrowedFd<'_>, len: usize) -> io::Result<Self> {
+        Self::shared(len, libc::MAP_SHARED, fd.as_raw_fd())
+    }
+
+    /// A fresh zero-filled `MAP_SHARED` anonymous mapping of `len` bytes: shared with the
+    /// children forked after it (and theirs), with no descriptor to pass or close.
+    pub(crate) fn anonymous(len: usize) -> io::Result<Self> {
+        Self::shared(len, libc::MAP_SHARED | libc::MAP_ANONYMOUS, -1)
+    }
+
+    fn shared(len: usize, flags: libc::c_int, fd: libc::c_int) -> io::Result<Self> {
         if len == 0 {
             return Err(io::Error::from_raw_os_error(libc::EINVAL));
         }
@@ -78,8 +88,8 @@ impl Mapping {
                 std::ptr::null_mut(),
                 len,
                 libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED,
-                fd.as_raw_fd(),
+                flags,
+                fd,
                 0,
             )
         };

@@ -168,6 +168,12 @@ pub(crate) fn getpid() -> libc::pid_t {
     nix::unistd::getpid().as_raw()
 }
 
+/// This process's effective user id.
+pub(crate) fn geteuid() -> libc::uid_t {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
 /// Ends the process at once: no atexit handlers, no destructors, no stdio flush.
 pub(crate) fn exit_now(code: i32) -> ! {
     // SAFETY: _exit is always safe to call; it does not return.

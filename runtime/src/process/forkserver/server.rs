@@ -16,9 +16,12 @@ use crate::process::StartMethod;
 use crate::process::child_main::{self, ChildSpec};
 use crate::process::entry::EntryPoint;
 use crate::process::identity::Identity;
-use crate::process::outcome;
+use crate::process::outcome::{self, ReportTo};
 use crate::sys::{self, clone::SiblingFork, proc::Forked};
 use crate::wire::{self, WireError};
+
+/// How many program connections may wait to be accepted.
+const LISTEN_BACKLOG: i32 = 16;
 
 /// The environment marker; its value is `PROTOCOL:program-pid`.
 pub(super) const MARKER: &str = "__MPROC_FORK_SERVER";
@@ -87,7 +90,7 @@ fn serve(marker: &OsStr) -> i32 {
     let ready = SiblingFork::prepare()
         .map_err(|e| format!("reading the robust-mutex list: {e}"))
         .and_then(|prep| {
-            let listener = sys::listener::listen(&startup.address)
+            let listener = sys::listener::listen(&startup.address, LISTEN_BACKLOG)
                 .map_err(|e| format!("listening for requests: {e}"))?;
             Ok((prep, listener))
         });
@@ -364,6 +367,6 @@ impl ChildStart {
         // The server ignores Ctrl-C; the program's children do not.
         sys::proc::ignore_sigint(false);
         let _ = outcome::send_hello(self.sock.as_fd(), sys::proc::getpid());
-        child_main::run(self.spec, self.args, self.sock, None)
+        child_main::run(self.spec, self.args, ReportTo::Socket(self.sock), None)
     }
 }

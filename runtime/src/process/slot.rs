@@ -1,0 +1,312 @@
+//! Result slots: a forked child leaves its outcome in memory it shares with its parent.
+//!
+//! Before a `Fork` start the parent takes a slot: 4 KiB in an arena of 64, mapped
+//! `MAP_SHARED | MAP_ANONYMOUS` once and kept for the life of the process. The child writes
+//! its outcome message (the tag and body a result socket would carry) into the slot and then
+//! marks it written with a release store; the parent reads it once the child has ended. Neither
+//! side makes a system call for it, and there is no socket to create and tear down per child.
+//! An outcome that does not fit, or that carries descriptors, travels on a connection of its
+//! own to the parent's overflow listener (see [`super::overflow`]); the slot then says so and
+//! names the delivery by its ticket.
+//!
+//! A slot stays taken until its child has been reaped: it belongs to the child's
+//! `ChildEntry`, which the registry keeps until then. A forked child starts with no slots of
+//! its own; the arenas it inherited stay mapped and untouched (except its own slot, which it
+//! writes).
+
+use std::io;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use super::overflow::Listener;
+use crate::sys::mman::Mapping;
+
+/// Bytes per slot.
+const SLOT_LEN: usize = 4096;
+/// Slots per arena.
+const SLOTS_PER_ARENA: usize = 64;
+/// The header: state (`u32`), payload length (`u32`), ticket (`u64`).
+const HEADER_LEN: usize = 16;
+/// The largest outcome message a slot holds.
+pub(crate) const CAPACITY: usize = SLOT_LEN - HEADER_LEN;
+
+/// Nothing written: the child has not reported (yet, or ever).
+const EMPTY: u32 = 0;
+/// The payload holds the outcome message.
+const WRITTEN: u32 = 1;
+/// The outcome went to the overflow listener under this slot's ticket.
+const ELSEWHERE: u32 = 2;
+
+/// The start of one slot inside an arena that is never unmapped in this process.
+#[derive(Clone, Copy, Debug)]
+struct SlotPtr(NonNull<u8>);
+
+// SAFETY: the pointer names shared memory that lives as long as the process (arenas are never
+// unmapped); who may touch a slot is decided by the allocator below, not by the thread.
+unsafe impl Send for SlotPtr {}
+// SAFETY: through a shared reference the header is only accessed atomically, and the payload
+// is written only by the child and read by the parent after that child has ended.
+unsafe impl Sync for SlotPtr {}
+
+impl SlotPtr {
+    fn state(&self) -> &AtomicU32 {
+        // SAFETY: slots are page aligned and at least `HEADER_LEN` long; the mapping lives as
+        // long as the process, and this word is only ever accessed atomically.
+        unsafe { self.0.cast::<AtomicU32>().as_ref() }
+    }
+
+    fn len(&self) -> &AtomicU32 {
+        // SAFETY: as in `state`, four bytes further.
+        unsafe { self.0.add(4).cast::<AtomicU32>().as_ref() }
+    }
+
+    fn ticket(&self) -> &AtomicU64 {
+        // SAFETY: as in `state`, eight bytes further (8-aligned).
+        unsafe { self.0.add(8).cast::<AtomicU64>().as_ref() }
+    }
+
+    fn payload(&self) -> *mut u8 {
+        // SAFETY: the payload starts inside the slot.
+        unsafe { self.0.add(HEADER_LEN).as_ptr() }
+    }
+}
+
+/// This process's arenas and free slots, and its overflow listener: one lock, so that a fork
+/// holds and the child resets a single piece of state.
+struct Slots {
+    arenas: Vec<Mapping>,
+    free: Vec<SlotPtr>,
+    /// Changes in a forked child, so that a slot of the parent's dropped there is not reused.
+    epoch: u32,
+    /// The last ticket handed out.
+    tickets: u64,
+    overflow: Option<Listener>,
+}
+
+static SLOTS: Mutex<Slots> = Mutex::new(Slots {
+    arenas: Vec::new(),
+    free: Vec::new(),
+    epoch: 0,
+    tickets: 0,
+    overflow: None,
+});
+
+fn lock() -> MutexGuard<'static, Slots> {
+    SLOTS.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Runs `f` on this process's overflow listener state (see [`super::overflow`]).
+pub(crate) fn with_overflow<T>(f: impl FnOnce(&mut Option<Listener>) -> T) -> T {
+    f(&mut lock().overflow)
+}
+
+/// A slot taken for one forked child, owned by the parent's record of that child.
+#[derive(Debug)]
+pub(crate) struct Slot {
+    at: SlotPtr,
+    epoch: u32,
+}
+
+/// What a child left in its slot.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Filled {
+    /// Nothing: it ended before reporting.
+    Empty,
+    /// This outcome message.
+    Written(Vec<u8>),
+    /// Its outcome is at the overflow listener under this ticket.
+    Elsewhere(u64),
+    /// The header makes no sense (the memory was overwritten).
+    Corrupt(String),
+}
+
+impl Slot {
+    /// Takes a free slot (mapping a new arena when none is free), empty, with a new ticket.
+    ///
+    /// # Errors
+    /// The OS error of mapping an arena.
+    pub(crate) fn take() -> io::Result<Self> {
+        let mut slots = lock();
+        if slots.free.is_empty() {
+            let arena = Mapping::anonymous(SLOT_LEN * SLOTS_PER_ARENA)?;
+            let base = arena.ptr();
+            // SAFETY: every offset is inside the arena just mapped.
+            slots.free.extend(
+                (0..SLOTS_PER_ARENA)
+                    .rev()
+                    .map(|i| SlotPtr(unsafe { base.add(i * SLOT_LEN) })),
+            );
+            slots.arenas.push(arena);
+        }
+        slots.tickets += 1;
+        let ticket = slots.tickets;
+        let epoch = slots.epoch;
+        let at = slots
+            .free
+            .pop()
+            .ok_or_else(|| io::Error::other("no slot"))?;
+        drop(slots);
+        at.ticket().store(ticket, Ordering::Relaxed);
+        at.len().store(0, Ordering::Relaxed);
+        at.state().store(EMPTY, Ordering::Relaxed);
+        Ok(Self { at, epoch })
+    }
+
+    /// The child's side of this slot (to be used only by the child forked for it).
+    pub(crate) fn writer(&self) -> SlotWriter {
+        SlotWriter { at: self.at }
+    }
+
+    /// What the child left, once it has ended. Reading consumes it: a second read is `Empty`.
+    pub(crate) fn read(&self) -> Filled {
+        let state = self.at.state().swap(EMPTY, Ordering::Acquire);
+        match state {
+            EMPTY => Filled::Empty,
+            WRITTEN => {
+                let len = self.at.len().load(Ordering::Relaxed) as usize;
+                if len > CAPACITY {
+                    return Filled::Corrupt(format!("result slot claims {len} bytes"));
+                }
+                let mut payload = vec![0; len];
+                // SAFETY: `len` bytes of payload lie inside the slot; the child that wrote them
+                // has ended, and no other process writes this slot while it is taken.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(self.at.payload(), payload.as_mut_ptr(), len);
+                }
+                Filled::Written(payload)
+            }
+            ELSEWHERE => Filled::Elsewhere(self.at.ticket().load(Ordering::Relaxed)),
+            other => Filled::Corrupt(format!("result slot in unknown state {other}")),
+        }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut slots = lock();
+        if slots.epoch != self.epoch {
+            // A forked child dropping its parent's record: the slot is not ours.
+            return;
+        }
+        if let Filled::Elsewhere(ticket) = self.read() {
+            // Delivered but never read: the delivery must not linger at the listener.
+            if let Some(listener) = &mut slots.overflow {
+                drop(listener.take(ticket));
+            }
+        }
+        slots.free.push(self.at);
+    }
+}
+
+/// A forked child's view of its slot.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SlotWriter {
+    at: SlotPtr,
+}
+
+impl SlotWriter {
+    /// Writes the concatenation of `parts` as the outcome message; `false` (writing nothing)
+    /// if it does not fit.
+    pub(crate) fn write(&self, parts: &[&[u8]]) -> bool {
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        if len > CAPACITY {
+            return false;
+        }
+        let mut at = self.at.payload();
+        for part in parts {
+            // SAFETY: the parts add up to at most `CAPACITY` bytes, which lie inside the slot;
+            // only this child writes the slot until it ends.
+            unsafe {
+                std::ptr::copy_nonoverlapping(part.as_ptr(), at, part.len());
+                at = at.add(part.len());
+            }
+        }
+        // At most `CAPACITY`, which fits.
+        #[allow(clippy::cast_possible_truncation)]
+        self.at.len().store(len as u32, Ordering::Relaxed);
+        self.at.state().store(WRITTEN, Ordering::Release);
+        true
+    }
+
+    /// The ticket under which an outcome sent to the overflow listener is found.
+    pub(crate) fn ticket(self) -> u64 {
+        self.at.ticket().load(Ordering::Relaxed)
+    }
+
+    /// Says the outcome was delivered to the overflow listener (call after it was sent).
+    pub(crate) fn mark_elsewhere(self) {
+        self.at.state().store(ELSEWHERE, Ordering::Release);
+    }
+}
+
+/// The slot table (and overflow listener) held across `fork`, so the child never inherits it locked.
+pub(crate) struct ForkGuard(MutexGuard<'static, Slots>);
+
+/// Locks the slot table for a fork.
+pub(crate) fn lock_for_fork() -> ForkGuard {
+    ForkGuard(lock())
+}
+
+impl ForkGuard {
+    /// In the forked child: the parent's slots are not this process's to hand out, nor its
+    /// listener and deliveries. All is forgotten, not freed or closed (that would cost system
+    /// calls and page faults for nothing; the child's exit closes its copies): the arenas stay
+    /// mapped, slots of the parent's dropped here are not taken back, and the child opens a
+    /// listener of its own if it forks children.
+    pub(crate) fn release_in_child(mut self) {
+        let slots = &mut *self.0;
+        std::mem::forget(std::mem::take(&mut slots.arenas));
+        std::mem::forget(std::mem::take(&mut slots.free));
+        std::mem::forget(slots.overflow.take());
+        slots.epoch = slots.epoch.wrapping_add(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_written_outcome_is_read_once() {
+        let slot = Slot::take().unwrap();
+        assert_eq!(slot.read(), Filled::Empty);
+        assert!(slot.writer().write(&[&[7], b"abc"]));
+        assert_eq!(slot.read(), Filled::Written(vec![7, b'a', b'b', b'c']));
+        assert_eq!(slot.read(), Filled::Empty);
+    }
+
+    #[test]
+    fn an_outcome_too_large_is_not_written() {
+        let slot = Slot::take().unwrap();
+        let big = vec![1; CAPACITY];
+        assert!(!slot.writer().write(&[&[0], &big]));
+        assert_eq!(slot.read(), Filled::Empty);
+        assert!(slot.writer().write(&[&big]));
+        assert_eq!(slot.read(), Filled::Written(big));
+    }
+
+    #[test]
+    fn a_garbled_header_is_reported_not_trusted() {
+        let slot = Slot::take().unwrap();
+        slot.at.len().store(u32::MAX, Ordering::Relaxed);
+        slot.at.state().store(WRITTEN, Ordering::Relaxed);
+        assert!(matches!(slot.read(), Filled::Corrupt(_)));
+        slot.at.state().store(99, Ordering::Relaxed);
+        assert!(matches!(slot.read(), Filled::Corrupt(_)));
+    }
+
+    #[test]
+    fn slots_are_reused_and_tickets_are_not() {
+        let many: Vec<Slot> = (0..SLOTS_PER_ARENA + 3)
+            .map(|_| Slot::take().unwrap())
+            .collect();
+        let mut tickets: Vec<u64> = many.iter().map(|s| s.writer().ticket()).collect();
+        tickets.sort_unstable();
+        tickets.dedup();
+        assert_eq!(tickets.len(), many.len());
+        drop(many);
+        let again = Slot::take().unwrap();
+        assert!(!tickets.contains(&again.writer().ticket()));
+    }
+}

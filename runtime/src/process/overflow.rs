@@ -148,3 +148,29 @@ impl Listener {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deliveries_are_matched_by_ticket_in_any_order_and_junk_is_dropped() {
+        let address = address().unwrap();
+        // Too short to hold a ticket: dropped.
+        let junk = sys::listener::connect(&address).unwrap();
+        wire::send(junk.as_fd(), &[b"abc"], &[], None).unwrap();
+        deliver(&address, u64::MAX - 1, &[b"one"], &[]).unwrap();
+        deliver(&address, u64::MAX - 2, &[b"two"], &[]).unwrap();
+        assert_eq!(take(u64::MAX - 2).unwrap().0, b"two");
+        assert_eq!(take(u64::MAX - 1).unwrap().0, b"one");
+        assert!(take(u64::MAX - 1).is_none(), "handed out once");
+
+        // Connected but not sent yet: kept, and read once the message is there.
+        let late = sys::listener::connect(&address).unwrap();
+        collect();
+        assert!(take(u64::MAX - 3).is_none());
+        let ticket = (u64::MAX - 3).to_le_bytes();
+        wire::send(late.as_fd(), &[&ticket, b"three"], &[], None).unwrap();
+        assert_eq!(take(u64::MAX - 3).unwrap().0, b"three");
+    }
+}

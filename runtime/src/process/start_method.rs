@@ -28,6 +28,11 @@ pub enum StartMethod {
     /// parent was printing a panic at the moment of the fork waits forever). Python 3.14
     /// moved away from fork as default for this reason; `ForkServer` and `Spawn` children start
     /// from a single-threaded process and have none of these hazards.
+    ///
+    /// The child's value comes back through a page of memory it shares with the parent (no
+    /// socket per child). A value over about 4 KiB, or one holding handles, goes on a
+    /// connection of its own to a listening socket the program opens at its first `Fork` start
+    /// (an abstract Unix address, gone with the program).
     Fork,
     /// Re-execution of this program's executable (`/proc/self/exe`). The child starts clean,
     /// single-threaded, and is intercepted before `main` runs (nothing to add to `main`, also

@@ -2,8 +2,8 @@
 //! larger than a slot, or carries descriptors (handles in the returned value).
 //!
 //! The parent listens on an abstract `SOCK_SEQPACKET` address with a random name, opened at its
-//! first `Fork` start and kept for its life. Such a child connects, sends one message (its
-//! slot's ticket, then the outcome message, with the descriptors; large bodies go through a
+//! first `Fork` start and kept for its life. Such a child connects, sends one message (the
+//! outcome message, then its slot's ticket, with the descriptors; large bodies go through a
 //! memfd as on any socket, see [`crate::wire`]) and only then marks its slot, then exits. It
 //! never waits for the parent to read: the connection waits in the listener's backlog with the
 //! message in it. (Only when more than the backlog's length of such connections wait unread at
@@ -78,10 +78,11 @@ pub(crate) fn deliver(
     fds: &[BorrowedFd<'_>],
 ) -> Result<(), WireError> {
     let conn = sys::listener::connect(address)?;
+    // The ticket goes last, so the parent strips it without moving the message.
     let ticket = ticket.to_le_bytes();
     let mut all = Vec::with_capacity(parts.len() + 1);
-    all.push(&ticket[..]);
     all.extend_from_slice(parts);
+    all.push(&ticket[..]);
     wire::send(conn.as_fd(), &all, fds, None)?;
     // Closed at exit; the message stays queued for the parent.
     std::mem::forget(conn);
@@ -134,9 +135,10 @@ impl Listener {
                 Some(Instant::now()),
                 |payload, fds| (payload.into_vec(), fds),
             ) {
-                Ok((message, fds)) => {
-                    if let Some((ticket, outcome)) = message.split_first_chunk::<8>() {
-                        arrived.insert(u64::from_le_bytes(*ticket), (outcome.to_vec(), fds));
+                Ok((mut message, fds)) => {
+                    if let Some((_, &ticket)) = message.split_last_chunk::<8>() {
+                        message.truncate(message.len() - 8);
+                        arrived.insert(u64::from_le_bytes(ticket), (message, fds));
                     }
                     false
                 }
@@ -170,7 +172,7 @@ mod tests {
         collect();
         assert!(take(u64::MAX - 3).is_none());
         let ticket = (u64::MAX - 3).to_le_bytes();
-        wire::send(late.as_fd(), &[&ticket, b"three"], &[], None).unwrap();
+        wire::send(late.as_fd(), &[b"three", &ticket], &[], None).unwrap();
         assert_eq!(take(u64::MAX - 3).unwrap().0, b"three");
     }
 }

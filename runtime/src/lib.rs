@@ -33,6 +33,7 @@
 
 #![warn(missing_docs)]
 
+mod auth;
 pub mod codec;
 mod error;
 pub mod pipe;

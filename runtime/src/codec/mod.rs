@@ -48,6 +48,13 @@ impl Encoded {
     pub fn handle_count(&self) -> usize {
         self.fds.len()
     }
+
+    /// The bytes and the handle descriptors, for a transport of your own; [`decode`] takes
+    /// them back.
+    #[must_use]
+    pub fn into_parts(self) -> (Vec<u8>, Vec<OwnedFd>) {
+        (self.bytes, self.fds)
+    }
 }
 
 /// A value could not be serialized or deserialized.

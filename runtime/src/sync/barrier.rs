@@ -13,6 +13,13 @@
 //! separate lock). Each party inside `wait` writes its process identity into a slot; a parked
 //! party wakes periodically to check that the others in the slots are alive, and a dead one
 //! breaks the barrier with [`BarrierError::PartyDied`].
+//!
+//! The action is a code address, and the segment is writable by every process that holds the
+//! barrier, so the address is stored with a code (HMAC-SHA256) made with the program authkey
+//! (`crate::auth`) when the barrier was made. The last party checks the code before the call:
+//! a rewritten or hand-made action is never called, it gets
+//! [`BarrierError::ActionRejected`] and the barrier breaks. The values checked are copied out
+//! of shared memory first, so what is checked is what is called.
 
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -27,8 +34,9 @@ use super::error::BarrierError;
 use super::park::{Os, Park, Waited};
 use super::raw_lock::{self, Acquired};
 use super::self_id;
+use crate::auth;
 use crate::process::entry;
-use crate::shm::{Kind, ShmBox, ShmState};
+use crate::shm::{Kind, ShmBox, ShmError, ShmState};
 
 const FILLING: i32 = 0;
 const DRAINING: i32 = 1;
@@ -52,10 +60,17 @@ pub(crate) struct BarrierState {
     has_action: AtomicU32,
     action: AtomicU64,
     action_layout: AtomicU64,
+    /// `auth::mac(program key, ACTION_DOMAIN, action ++ action_layout)`.
+    action_tag: [AtomicU64; TAG_WORDS],
 }
 
+/// What the action's code authenticates.
+const ACTION_DOMAIN: &[u8] = b"mproc barrier action v1";
+/// The code, in 64-bit words.
+const TAG_WORDS: usize = auth::MAC_LEN / 8;
+
 #[cfg(not(loom))]
-const _: () = assert!(size_of::<BarrierState>() == 48);
+const _: () = assert!(size_of::<BarrierState>() == 80);
 
 // SAFETY: atomics only; every value is checked before use (unknown states count as broken,
 // the party count is validated against the data area when the segment is opened).
@@ -118,15 +133,22 @@ impl Barrier {
     /// parties are released. If it panics, that party gets
     /// [`BarrierError::ActionPanicked`] and the barrier breaks.
     ///
+    /// The action is called only in processes of this program (those holding its authkey,
+    /// see [`current_process`](crate::current_process)); anywhere else, and wherever the
+    /// stored action was rewritten, the last party gets [`BarrierError::ActionRejected`].
+    ///
     /// # Errors
     /// As [`new`](Barrier::new); [`BarrierError::ActionNotInExecutable`] if `action` is not in
     /// the main executable (a spawned process could not call it).
     pub fn with_action(parties: u32, action: fn()) -> crate::Result<Self> {
-        let encoded = entry::fn_to_offset(action).ok_or(BarrierError::ActionNotInExecutable)?;
-        Self::create(parties, Some(encoded))
+        let (offset, layout) =
+            entry::fn_to_offset(action).ok_or(BarrierError::ActionNotInExecutable)?;
+        let key = auth::program_key().map_err(ShmError::os("making the program authkey"))?;
+        let tag = action_tag(key, offset, layout);
+        Self::create(parties, Some((offset, layout, tag)))
     }
 
-    fn create(parties: u32, action: Option<(i64, i64)>) -> crate::Result<Self> {
+    fn create(parties: u32, action: Option<(i64, i64, auth::Tag)>) -> crate::Result<Self> {
         if parties == 0 || parties > MAX_PARTIES {
             return Err(BarrierError::InvalidParties {
                 parties: u64::from(parties),
@@ -137,10 +159,14 @@ impl Barrier {
         let slots = parties as usize * size_of::<AtomicU64>();
         let shm = ShmBox::create(0, slots, |s: &BarrierState, _| {
             s.parties.store(parties, Relaxed);
-            if let Some((offset, layout)) = action {
+            if let Some((offset, layout, tag)) = action {
                 s.has_action.store(1, Relaxed);
                 s.action.store(offset.cast_unsigned(), Relaxed);
                 s.action_layout.store(layout.cast_unsigned(), Relaxed);
+                for (word, bytes) in s.action_tag.iter().zip(tag.chunks_exact(8)) {
+                    let bytes = bytes.try_into().expect("invariant: chunks of 8");
+                    word.store(u64::from_le_bytes(bytes), Relaxed);
+                }
             }
         })?;
         Ok(Self { shm, parties })
@@ -265,7 +291,8 @@ impl Barrier {
 
     /// The last party: runs the action, then lets everyone go.
     fn release_round(&self, held: &Held<'_>) -> Result<(), BarrierError> {
-        if let Some(action) = self.action()
+        let action = self.action().inspect_err(|_| self.break_with(held, 0))?;
+        if let Some(action) = action
             && let Err(payload) = catch_unwind(AssertUnwindSafe(action))
         {
             self.break_with(held, 0);
@@ -320,17 +347,29 @@ impl Barrier {
         Some(free)
     }
 
-    fn action(&self) -> Option<fn()> {
+    /// The action to call, if any, once its code checks out under this process's key.
+    fn action(&self) -> Result<Option<fn()>, BarrierError> {
         let s = self.state();
         if s.has_action.load(Relaxed) == 0 {
-            return None;
+            return Ok(None);
         }
+        // Copied out once: what is checked below is what is called.
         let offset = s.action.load(Relaxed).cast_signed();
         let layout = s.action_layout.load(Relaxed).cast_signed();
-        // SAFETY: the creator stored an offset made by `fn_to_offset` in a process running
-        // this executable (the layout marker is checked); the segment is shared only with
-        // processes mproc started from this executable.
+        let mut tag = [0u8; auth::MAC_LEN];
+        for (bytes, word) in tag.chunks_exact_mut(8).zip(&s.action_tag) {
+            bytes.copy_from_slice(&word.load(Relaxed).to_le_bytes());
+        }
+        let key = auth::program_key().map_err(|_| BarrierError::ActionRejected)?;
+        let [a, b] = action_fields(offset, layout);
+        if !auth::verify(key, ACTION_DOMAIN, &[&a, &b], &tag) {
+            return Err(BarrierError::ActionRejected);
+        }
+        // SAFETY: the code proves that a process holding this program's key made the pair
+        // with `fn_to_offset` (only `with_action` computes such codes); `fn_from_offset`
+        // refuses a pair made by another executable (the layout marker differs).
         unsafe { entry::fn_from_offset(offset, layout) }
+            .map_or(Err(BarrierError::ActionRejected), |f| Ok(Some(f)))
     }
 
     fn broken_error(&self) -> BarrierError {
@@ -411,6 +450,16 @@ impl Barrier {
         }
         dead
     }
+}
+
+/// The fields an action's code covers.
+fn action_fields(offset: i64, layout: i64) -> [[u8; 8]; 2] {
+    [offset.to_le_bytes(), layout.to_le_bytes()]
+}
+
+fn action_tag(key: &[u8], offset: i64, layout: i64) -> auth::Tag {
+    let [a, b] = action_fields(offset, layout);
+    auth::mac(key, ACTION_DOMAIN, &[&a, &b])
 }
 
 impl fmt::Debug for Barrier {

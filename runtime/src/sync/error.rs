@@ -242,6 +242,13 @@ pub enum BarrierError {
     /// spawned process).
     #[error("the barrier action is not part of the main executable")]
     ActionNotInExecutable,
+    /// The barrier's action, read from shared memory, does not carry a valid code under this
+    /// program's authkey (a peer rewrote it, or another program made the barrier): it was not
+    /// called, and the barrier is broken.
+    #[error(
+        "the barrier's action is not authenticated by this program's key; it was not called and the barrier is broken"
+    )]
+    ActionRejected,
 }
 
 /// Indexing an [`Array`](crate::Array).

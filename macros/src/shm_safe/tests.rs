@@ -71,8 +71,8 @@ fn types_not_valid_for_every_bit_pattern_are_refused_at_their_token() {
 
 #[test]
 fn paths_that_only_end_in_bool_are_left_to_the_trait_bound() {
-    // A user's `flags::bool` type, or a generic `Wrapper<bool>`'s own name, is not the
-    // primitive; `Wrapper<bool>` still names `bool` inside, which is refused.
+    // A path that merely ends in `bool` (a user's `flags::bool`) is not the primitive: the
+    // trait bound judges it. A `bool` among generic arguments (`Wrapper<bool>`) is refused.
     assert!(
         errors(quote!(
             #[repr(C)]

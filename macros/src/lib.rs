@@ -26,8 +26,9 @@ pub fn pool_task(args: TokenStream, item: TokenStream) -> TokenStream {
     pool_task::expand(&args.into(), item.into()).into()
 }
 
-/// Derives `mproc::ShmSafe` for a `#[repr(C)]` struct whose fields are all `ShmSafe`, so it
-/// can be the element of a `Value` or `Array`. See `mproc::ShmSafe`.
+/// Derives `mproc::ShmSafe` for a `#[repr(C)]` struct whose fields are all `ShmSafe` (valid for
+/// every bit pattern: no `bool`, `char`, enum, reference or pointer), so it can be the element
+/// of a `Value` or `Array`. See `mproc::ShmSafe`.
 #[proc_macro_derive(ShmSafe)]
 pub fn derive_shm_safe(input: TokenStream) -> TokenStream {
     shm_safe::derive(input.into()).into()

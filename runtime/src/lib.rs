@@ -64,7 +64,7 @@ pub use process::{
 };
 pub use queue::{JoinableQueue, Queue, QueueError, QueueReader, QueueWriter, SimpleQueue};
 pub use shared::{Array, ArrayGuard, Value, ValueGuard};
-pub use shm::{ShmError, ShmSafe};
+pub use shm::{InvalidBool, ShmBool, ShmError, ShmSafe};
 pub use sync::{
     ArrayError, Barrier, BarrierError, BoundedSemaphore, Condition, ConditionError, Event, Lock,
     LockError, OwnerDied, RLock, Semaphore, SemaphoreError, TryLockError,

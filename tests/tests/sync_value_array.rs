@@ -10,7 +10,7 @@ use integration_tests::sync_support::LIMIT;
 use mproc::prelude::*;
 use std::time::Duration;
 
-use mproc::{ArrayError, ConditionError, LockError, TryLockError};
+use mproc::{ArrayError, ConditionError, LockError, ShmBool, TryLockError};
 
 const N: u64 = 20_000;
 
@@ -68,8 +68,8 @@ fn value_operations() {
     // The lock is recursive: the accessors work while a guard is held.
     assert_eq!(v.get(), 3);
     drop(g);
-    let f = Value::new((1.5f64, true, [7u8; 3])).unwrap();
-    assert_eq!(f.get(), (1.5, true, [7, 7, 7]));
+    let f = Value::new((1.5f64, ShmBool::TRUE, [7u8; 3])).unwrap();
+    assert_eq!(f.get(), (1.5, ShmBool::TRUE, [7, 7, 7]));
     assert_eq!(
         format!("{:?}", Value::new(1u8).unwrap()),
         "Value { value: 1, consistent: true }"
@@ -91,7 +91,7 @@ fn values_share_a_lock_when_asked() {
 #[repr(C)]
 struct Particle {
     pos: [f32; 3],
-    alive: bool,
+    alive: ShmBool,
     hits: u32,
 }
 
@@ -103,7 +103,7 @@ fn hit(p: Value<Particle>, all: Array<Particle>) {
     });
     let mut slots = all.lock().unwrap();
     for s in slots.iter_mut() {
-        s.alive = true;
+        s.alive = ShmBool::TRUE;
     }
 }
 
@@ -111,7 +111,7 @@ fn hit(p: Value<Particle>, all: Array<Particle>) {
 fn derived_shm_safe_types_cross_processes() {
     let start = Particle {
         pos: [1.0, 2.0, 3.0],
-        alive: false,
+        alive: ShmBool::FALSE,
         hits: 0,
     };
     let p = Value::new(start).unwrap();
@@ -129,7 +129,12 @@ fn derived_shm_safe_types_cross_processes() {
         p.get().pos.map(f32::to_bits),
         [1.0f32, 2.0, 3.0].map(f32::to_bits)
     );
-    assert!(all.to_vec().unwrap().iter().all(|x| x.alive));
+    assert!(
+        all.to_vec()
+            .unwrap()
+            .iter()
+            .all(|x| x.alive.to_bool() == Ok(true))
+    );
 }
 
 #[process]

@@ -1,6 +1,6 @@
 //! UI tests of mproc's macros live in `tests/` (trybuild cases driven by `tests/ui.rs`).
 //!
-//! This library is the lint wall: it uses `#[process]` on public and private functions under
+//! This library is the lint wall: it uses `#[process]` (and the other macros) on public and private functions under
 //! the strictest lints a user crate might set, so generated code that trips a lint fails
 //! `cargo clippy --workspace --all-targets -- -D warnings`. `tests/lints.rs` runs what it
 //! generated. A library, because rustc skips `missing_docs` in test builds.
@@ -21,7 +21,7 @@ use std::time::Duration;
 use mproc::pipe::{Receiver, Sender};
 use mproc::prelude::*;
 use mproc::topology::process;
-use mproc::{QueueReader, QueueWriter};
+use mproc::{QueueReader, QueueWriter, ShmBool};
 use serde::{Deserialize, Serialize};
 
 /// Work for a child.
@@ -31,6 +31,16 @@ pub struct Job {
     pub id: u32,
     /// Its input.
     pub values: Vec<i64>,
+}
+
+/// A record for shared memory, through the derive.
+#[derive(Clone, Copy, Debug, PartialEq, ShmSafe)]
+#[repr(C)]
+pub struct Sample {
+    /// When it was taken.
+    pub at: u64,
+    /// Whether it was seen.
+    pub seen: ShmBool,
 }
 
 /// Sums a job's values.

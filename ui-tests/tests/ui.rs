@@ -7,6 +7,7 @@ fn ui() {
     t.compile_fail("tests/fail/process/*.rs");
     t.compile_fail("tests/fail/pool_task/*.rs");
     t.compile_fail("tests/fail/topology/*.rs");
+    t.compile_fail("tests/fail/shm_safe/*.rs");
     t.pass("tests/pass/*.rs");
     t.pass("tests/pass/topology/*.rs");
 }

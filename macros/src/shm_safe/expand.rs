@@ -32,7 +32,8 @@ pub(crate) fn expand(input: &Input) -> TokenStream {
                 #(#checks)*
             }
             // SAFETY: `#[repr(C)]` struct (checked) whose fields are all `ShmSafe` (checked
-            // above): it inherits their guarantees, and padding bytes are never read.
+            // above): every field is valid for every bit pattern and holds no pointer, so the
+            // struct is too; its padding bytes are never interpreted.
             unsafe impl #impl_generics #private::ShmSafe for #ident #ty_generics #where_clause {}
         };
     }

@@ -42,9 +42,54 @@ fn every_problem_is_reported_at_once() {
     ));
     assert_eq!(errs.len(), 4, "{errs:#?}");
     assert!(errs[0].contains("a reference cannot live in shared memory"));
-    assert!(errs[1].contains("a reference cannot live in shared memory"));
+    assert!(errs[1].contains("a pointer cannot live in shared memory"));
     assert!(errs[2].contains("add `#[repr(C)]`"));
     assert!(errs[3].contains("lifetime parameters are not allowed"));
+}
+
+#[test]
+fn types_not_valid_for_every_bit_pattern_are_refused_at_their_token() {
+    let errs = errors(quote!(
+        #[repr(C)]
+        struct Bad {
+            alive: bool,
+            letter: char,
+            flags: [bool; 4],
+            pair: (u32, ::core::primitive::char),
+            run: fn(u32) -> bool,
+        }
+    ));
+    assert_eq!(errs.len(), 5, "{errs:#?}");
+    assert!(errs[0].starts_with("`bool` is not valid for every bit pattern"));
+    assert!(errs[0].contains("use `mproc::ShmBool`"));
+    assert!(errs[1].starts_with("`char` is not valid for every bit pattern"));
+    assert!(errs[2].starts_with("`bool` is not valid"));
+    assert!(errs[3].starts_with("`char` is not valid"));
+    // The function pointer is reported once, not again for the `bool` it returns.
+    assert!(errs[4].starts_with("a function pointer cannot live in shared memory"));
+}
+
+#[test]
+fn paths_that_only_end_in_bool_are_left_to_the_trait_bound() {
+    // A path that merely ends in `bool` (a user's `flags::bool`) is not the primitive: the
+    // trait bound judges it. A `bool` among generic arguments (`Wrapper<bool>`) is refused.
+    assert!(
+        errors(quote!(
+            #[repr(C)]
+            struct Fine {
+                a: flags::bool,
+                b: std::primitive::u8,
+            }
+        ))
+        .is_empty()
+    );
+    let errs = errors(quote!(
+        #[repr(C)]
+        struct Wrapped {
+            a: Wrapper<bool>,
+        }
+    ));
+    assert_eq!(errs.len(), 1, "{errs:#?}");
 }
 
 #[test]

@@ -190,8 +190,20 @@ impl<T: ShmSafe> Array<T> {
     /// # Errors
     /// [`ArrayError::Borrowed`] as for [`get`](Array::get).
     pub fn to_vec(&self) -> Result<Vec<T>, ArrayError> {
-        // SAFETY: `len` valid elements; the lock is held and no guard lends them out.
-        self.with(|p| unsafe { std::slice::from_raw_parts(p.as_ptr(), self.len) }.to_vec())
+        self.with(|p| {
+            let mut out = Vec::with_capacity(self.len);
+            // SAFETY: the area holds `len` elements and `out` has room for `len`, in
+            // process-local memory; the lock is held and no guard lends the elements out. A
+            // raw copy, not a slice: no reference into shared memory is made, so a peer
+            // ignoring the lock can tear the copy but not change memory behind a reference.
+            // Every bit pattern is a valid T (`ShmSafe`), so the `len` copied elements are
+            // initialized values.
+            unsafe {
+                std::ptr::copy_nonoverlapping(p.as_ptr(), out.as_mut_ptr(), self.len);
+                out.set_len(self.len);
+            }
+            out
+        })
     }
 
     /// Replaces all elements with `items` (Python's `a[:] = items`).
@@ -293,6 +305,13 @@ impl<T: ShmSafe> Array<T> {
 
 /// Holds an [`Array`]'s lock and derefs to its elements. Releases on drop; a panic while it
 /// is held marks the array inconsistent.
+///
+/// The guard's slice is the one reference into shared memory mproc lends out (every other
+/// access copies the elements in or out under the lock). While it lives, this process trusts
+/// every process holding the array to honour the lock, as mproc does: a peer that wrote the
+/// memory regardless could not make an element invalid (`ShmSafe` types are valid for every
+/// bit pattern), but could change it under a `&[T]`, which Rust assumes does not happen. Use
+/// the per-call accessors ([`Array::get`], [`Array::to_vec`]) where the peers are not trusted.
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct ArrayGuard<'a, T: ShmSafe> {
     array: &'a Array<T>,

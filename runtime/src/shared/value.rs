@@ -46,14 +46,20 @@ use crate::sync::{
 /// # Owner death and consistency
 /// If a process dies holding the value's lock (killed in the middle of an update, or while
 /// holding a guard or `get_lock()`), the next acquirer takes the lock over and the value is
-/// marked *inconsistent*: it still holds a valid `T` (see [`ShmSafe`]), but possibly the old
-/// value, the new one, or (for values wider than one machine word written in the middle) a mix
-/// of both. `get`, `set`, `update` and `fetch_add` keep working (as Python's would, had it
-/// not hung); [`is_consistent`](Value::is_consistent) reports the mark, [`lock`](Value::lock)
-/// returns [`OwnerDied`] (with the guard) while it is set, and
+/// marked *inconsistent*: it still holds a valid `T` (see [`ShmSafe`]: any bytes are a valid
+/// `T`), but possibly the old value, the new one, or (for values wider than one machine word
+/// written in the middle) a mix of both. `get`, `set`, `update` and `fetch_add` keep working
+/// (as Python's would, had it not hung); [`is_consistent`](Value::is_consistent) reports the
+/// mark, [`lock`](Value::lock) returns [`OwnerDied`] (with the guard) while it is set, and
 /// [`mark_consistent`](Value::mark_consistent) clears it once the program has checked or
 /// repaired the value. This is `std::sync::Mutex` poisoning, across processes; a panic while
 /// holding a [`ValueGuard`] marks the value the same way.
+///
+/// # What a reader trusts
+/// Every access copies the value in or out under the lock; no reference into shared memory is
+/// made. Whatever another process writes into the segment, with or without the lock, a read
+/// gives a valid `T`, because `ShmSafe` types are valid for every bit pattern: for a `bool`,
+/// store a [`ShmBool`](crate::ShmBool), whose read reports any byte but 0 or 1 as an error.
 pub struct Value<T> {
     lock: RLock,
     shm: ShmBox<ValueState>,

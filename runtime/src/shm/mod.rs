@@ -8,7 +8,8 @@
 //! file, is a typed [`ShmError`] rather than undefined behaviour. Inside a segment there are
 //! offsets, never pointers: each process maps it at its own address.
 //!
-//! User data stored in shared memory must implement [`ShmSafe`].
+//! User data stored in shared memory must implement [`ShmSafe`]: valid for every bit pattern,
+//! so nothing a peer writes can make a read undefined behaviour ([`ShmBool`] stands for `bool`).
 
 mod bytes;
 mod error;
@@ -16,5 +17,5 @@ mod safe;
 pub(crate) mod segment;
 
 pub use error::ShmError;
-pub use safe::ShmSafe;
+pub use safe::{InvalidBool, ShmBool, ShmSafe};
 pub(crate) use segment::{Kind, ShmBox, ShmState, type_tag};

@@ -102,21 +102,21 @@ impl CondState {
 /// `notify` require the calling thread to hold it, else [`ConditionError::NotOwner`].
 ///
 /// ```
-/// use mproc::{Condition, Process, Value};
+/// use mproc::{Condition, Process, ShmBool, Value};
 /// use std::time::Duration;
 ///
-/// fn produce((cond, ready): (Condition, Value<bool>)) {
+/// fn produce((cond, ready): (Condition, Value<ShmBool>)) {
 ///     let _held = cond.lock().unwrap();
-///     ready.set(true);
+///     ready.set(ShmBool::TRUE);
 ///     cond.notify_all().unwrap();
 /// }
 ///
 /// # fn main() -> mproc::Result<()> {
 /// let cond = Condition::new()?;
-/// let ready = Value::new(false)?;
+/// let ready = Value::new(ShmBool::FALSE)?;
 /// let held = cond.lock()?;
 /// let child = Process::new(produce, (cond.clone(), ready.clone())).start()?;
-/// assert!(cond.wait_for_timeout(|| ready.get(), Duration::from_secs(10))?);
+/// assert!(cond.wait_for_timeout(|| ready.get() == ShmBool::TRUE, Duration::from_secs(10))?);
 /// drop(held);
 /// child.join()?;
 /// # Ok(())

@@ -190,6 +190,9 @@ pub enum Error {
     /// See [`ArrayError`].
     #[error(transparent)]
     Array(#[from] ArrayError),
+    /// See [`InvalidBool`](crate::InvalidBool).
+    #[error(transparent)]
+    InvalidBool(#[from] crate::shm::InvalidBool),
     /// An I/O error from code around mproc (files, sockets the user opened).
     #[error(transparent)]
     Io(#[from] io::Error),

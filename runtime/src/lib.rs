@@ -80,11 +80,11 @@ pub mod diag {
 pub mod prelude {
     pub use crate::{
         Array, ArrayError, AsyncResult, Barrier, BarrierError, BoundedSemaphore, Child, CodecError,
-        Condition, ConditionError, Connection, Event, ExitStatus, JoinableQueue, Lock, LockError,
-        Pipe, PipeError, Pool, PoolError, Process, ProcessError, ProcessHandle, Queue, QueueError,
-        RLock, Semaphore, SemaphoreError, ShmError, ShmSafe, SimpleQueue, SpawnError, StartMethod,
-        StartMethodError, TaskError, TryLockError, Value, active_children, cpu_count,
-        current_process, get_start_method, parent_process, set_start_method,
+        Condition, ConditionError, Connection, Event, ExitStatus, InvalidBool, JoinableQueue, Lock,
+        LockError, Pipe, PipeError, Pool, PoolError, Process, ProcessError, ProcessHandle, Queue,
+        QueueError, RLock, Semaphore, SemaphoreError, ShmBool, ShmError, ShmSafe, SimpleQueue,
+        SpawnError, StartMethod, StartMethodError, TaskError, TryLockError, Value, active_children,
+        cpu_count, current_process, get_start_method, parent_process, set_start_method,
     };
     pub use crate::{pool_task, process};
 }

@@ -1,7 +1,8 @@
 //! The `Spawn` start method: the child is a fresh execution of this program's executable.
 //!
 //! The parent runs `/proc/self/exe` with a marker in the environment and the child's end of the
-//! result socket as descriptor 0, then sends a bootstrap message on it: the entry point as
+//! result socket as descriptor 0 (every other descriptor is closed at the exec, whether it was
+//! marked close-on-exec or not), then sends a bootstrap message on it: the entry point as
 //! offsets (see [`super::entry`]), the child's identity, and the encoded arguments with their
 //! handle descriptors. In the child, a constructor in `.init_array` sees the marker *before
 //! `main` runs* (also in `cargo test` binaries), reads the message, runs the function and exits,
@@ -63,6 +64,9 @@ pub(crate) fn start(
     }
     cmd.env(MARKER, format!("{PROTOCOL}:{}", spec.parent_pid))
         .stdin(Stdio::from(child_sock));
+    // SAFETY: the hook runs between fork and exec and only makes a system call (see
+    // `cloexec_from`). By then std has installed the bootstrap socket as descriptor 0.
+    unsafe { cmd.pre_exec(only_stdio) };
     let child = cmd
         .spawn()
         .map_err(SpawnError::os("exec of /proc/self/exe"))?;
@@ -77,6 +81,14 @@ pub(crate) fn start(
         ));
     }
     Ok(pid)
+}
+
+/// In a child between `fork` and `exec`: every descriptor above stdio is closed at the `exec`,
+/// so the child holds only the bootstrap socket (as its stdin), stdout, stderr, and what the
+/// bootstrap message brings. The parent's descriptors that lack close-on-exec do not leak
+/// into it (as Python's `spawn`, which passes only what the child needs).
+pub(crate) fn only_stdio() -> std::io::Result<()> {
+    sys::proc::cloexec_from(3)
 }
 
 /// Runs before `main` in every process of an executable that uses the `Spawn` start method.

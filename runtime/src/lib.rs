@@ -72,7 +72,7 @@ pub use sync::{
 
 /// Diagnostics for tests and leak checks.
 pub mod diag {
-    pub use crate::process::{fork_server_pid, started_by};
+    pub use crate::process::{fork_result_ticket, fork_server_pid, started_by};
     pub use crate::sys::fd::open_fd_count;
 }
 

@@ -278,6 +278,16 @@ pub fn fork_server_pid() -> Option<i32> {
     forkserver::server_pid()
 }
 
+/// The ticket under which a `Fork` child's outcome is delivered to this process's result
+/// listener when its slot cannot hold it; `None` for other methods. A test-only diagnostic, so
+/// that adversarial tests can aim forged deliveries at a live child: the ticket is a name, not
+/// a secret (deliveries are authenticated separately).
+#[doc(hidden)]
+#[must_use]
+pub fn fork_result_ticket(child: &ProcessHandle) -> Option<u64> {
+    child.entry.slot().map(slot::Slot::ticket)
+}
+
 /// The start method that created this process: `None` in the main process (for tests and
 /// diagnostics).
 #[must_use]

@@ -50,6 +50,7 @@ mod wire;
 #[doc(hidden)]
 pub mod __private;
 
+pub use auth::{AuthKey, AuthKeyError, MAX_AUTHKEY_LEN, set_authkey};
 pub use error::{
     CodecError, Error, PipeError, PoolError, ProcessError, Result, SpawnError, StartMethodError,
     TaskError,

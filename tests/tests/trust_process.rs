@@ -76,10 +76,10 @@ fn connect_raw(name: &[u8]) -> OwnedFd {
     let sock = unsafe { OwnedFd::from_raw_fd(raw) };
     // SAFETY: sockaddr_un is plain data; all-zero is valid.
     let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
-    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    addr.sun_family = libc::sa_family_t::try_from(libc::AF_UNIX).unwrap();
     assert!(name.len() < addr.sun_path.len());
     for (dst, &src) in addr.sun_path[1..].iter_mut().zip(name) {
-        *dst = src as libc::c_char;
+        *dst = src.cast_signed();
     }
     let len = std::mem::size_of::<libc::sa_family_t>() + 1 + name.len();
     // SAFETY: `addr` is a valid sockaddr_un of which the first `len` bytes are used.

@@ -185,6 +185,9 @@ fn launch(
         None => get_start_method()?,
     };
     registry::note_start();
+    // Made now if it was not yet, so that a forked child inherits it instead of making its own;
+    // the other methods carry it in their bootstrap (see `auth`).
+    crate::auth::program_key().map_err(SpawnError::os("making the program authkey"))?;
     // A forked child reports in a result slot; the others on a socket.
     let channel = if method == StartMethod::Fork {
         let slot = Slot::take().map_err(SpawnError::os("mapping result slots"))?;
@@ -217,6 +220,7 @@ fn launch(
         parent_pid: sys::proc::getpid(),
         parent_name: me.name,
         method,
+        authkey: None,
     };
     let (pid, slot, parent_sock, mut registry) = match (method, channel) {
         (_, Channel::Slot(slot, overflow)) => {

@@ -3,10 +3,11 @@
 //! The parent runs `/proc/self/exe` with a marker in the environment and the child's end of the
 //! result socket as descriptor 0 (every other descriptor is closed at the exec, whether it was
 //! marked close-on-exec or not), then sends a bootstrap message on it: the entry point as
-//! offsets (see [`super::entry`]), the child's identity, and the encoded arguments with their
-//! handle descriptors. In the child, a constructor in `.init_array` sees the marker *before
-//! `main` runs* (also in `cargo test` binaries), reads the message, runs the function and exits,
-//! so `main` never runs in a spawned child. No user ceremony is needed.
+//! offsets (see [`super::entry`]), the child's identity, the program authkey, and the encoded
+//! arguments with their handle descriptors. In the child, a constructor in `.init_array` sees
+//! the marker *before `main` runs* (also in `cargo test` binaries), reads the message, installs
+//! the key, runs the function and exits, so `main` never runs in a spawned child. No user
+//! ceremony is needed.
 
 use std::ffi::{OsStr, c_char, c_int};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
@@ -37,6 +38,9 @@ struct Boot {
     daemon: bool,
     path: Vec<u32>,
     parent_name: String,
+    /// The program authkey, so the child has it before its function runs (never in the
+    /// environment or argv, which other users may read in `/proc`).
+    authkey: Vec<u8>,
     args: Vec<u8>,
 }
 
@@ -53,6 +57,9 @@ pub(crate) fn start(
         daemon: spec.identity.daemon,
         path: spec.identity.path.clone(),
         parent_name: spec.parent_name.clone(),
+        authkey: crate::auth::program_key()
+            .map_err(SpawnError::os("making the program authkey"))?
+            .to_vec(),
         args: args.bytes.clone(),
     };
     let message = postcard::to_allocvec(&boot)
@@ -147,6 +154,9 @@ fn run_spawned_child(marker: &OsStr) -> ! {
         Ok(e) => e,
         Err(e) => child_main::fail(Some(&sock), e),
     };
+    if let Err(e) = crate::auth::check_key(&boot.authkey) {
+        child_main::fail(Some(&sock), format!("the bootstrap's authkey: {e}"));
+    }
     let spec = ChildSpec {
         entry,
         identity: Identity {
@@ -157,6 +167,7 @@ fn run_spawned_child(marker: &OsStr) -> ! {
         parent_pid,
         parent_name: boot.parent_name,
         method: StartMethod::Spawn,
+        authkey: Some(boot.authkey),
     };
     debug_assert!(sock.as_raw_fd() >= 3);
     child_main::run(

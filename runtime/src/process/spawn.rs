@@ -111,6 +111,11 @@ extern "C" fn spawned_child_hook(_: c_int, _: *const *const c_char, _: *const *c
     // SAFETY: constructors run before `main`, on the only thread; nothing reads the environment
     // concurrently. The marker must not leak into this child's own children.
     unsafe { std::env::remove_var(MARKER) };
+    if sys::proc::secure_exec() {
+        // A set-user-ID (or otherwise privileged) start: the marker comes from whoever ran us,
+        // not from a parent of our own, and must not choose code to run. `main` runs as usual.
+        return;
+    }
     // Never unwind into the dynamic loader.
     let _ = std::panic::catch_unwind(|| run_spawned_child(&value));
     sys::proc::exit_now(1);

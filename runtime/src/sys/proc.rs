@@ -257,3 +257,11 @@ pub(crate) fn cloexec_from(first: libc::c_uint) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// Whether this process was started by a privilege-changing exec (set-user-ID or
+/// set-group-ID, or file capabilities): the kernel's `AT_SECURE`. Such a process must not take
+/// instructions from its environment, which the less privileged user who started it chose.
+pub(crate) fn secure_exec() -> bool {
+    // SAFETY: getauxval only reads the auxiliary vector the kernel gave this process.
+    unsafe { libc::getauxval(libc::AT_SECURE) != 0 }
+}

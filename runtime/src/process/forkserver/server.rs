@@ -47,6 +47,10 @@ extern "C" fn fork_server_hook(_: c_int, _: *const *const c_char, _: *const *con
     // SAFETY: constructors run before `main`, on the only thread; nothing reads the environment
     // concurrently. The marker must not reach the server's children.
     unsafe { std::env::remove_var(MARKER) };
+    if sys::proc::secure_exec() {
+        // As for a `Spawn` child: a privileged start takes no orders from its environment.
+        return;
+    }
     // Never unwind into the dynamic loader. A child forked by the server never returns here.
     let code = std::panic::catch_unwind(|| serve(&value)).unwrap_or(1);
     sys::proc::exit_now(code);

@@ -115,9 +115,11 @@ pub(crate) fn deliver(
     parts: &[&[u8]],
     fds: &[BorrowedFd<'_>],
 ) -> Result<(), WireError> {
-    let conn = sys::listener::connect(address)?;
+    // Everything is computed before connecting: from `connect` to the last send, the parent
+    // may accept the connection and find it silent, then keep it until it looks again.
     let ticket = ticket.to_le_bytes();
     let code = auth::mac(secret, DOMAIN, &[&ticket]);
+    let conn = sys::listener::connect(address)?;
     wire::send(conn.as_fd(), &[&ticket, &code], &[], None)?;
     wire::send(conn.as_fd(), parts, fds, None)?;
     // Closed at exit; the messages stay queued for the parent.
@@ -187,8 +189,14 @@ impl Listener {
         }
     }
 
-    /// Stops waiting for `ticket`, dropping its delivery if it arrived.
+    /// Stops waiting for `ticket` (whose child has been reaped), dropping its delivery if it
+    /// arrived. Connections kept because their messages had not arrived when they were
+    /// accepted are read first: the child may be one of them, and it has ended, so its
+    /// messages are there now (otherwise its connection would stay open until the next look).
     pub(crate) fn forget(&mut self, ticket: u64) {
+        if !self.unproven.is_empty() || !self.proven.is_empty() {
+            self.collect();
+        }
         self.expected.remove(&ticket);
         self.proven.retain(|(_, t)| *t != ticket);
         self.arrived.remove(&ticket);

@@ -288,6 +288,16 @@ impl Listener {
 mod tests {
     use super::*;
 
+    /// These tests share this process's listener: one at a time, so that one's silent
+    /// connections do not push out another's.
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+        ONE_AT_A_TIME
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     fn expect() -> (u64, Secret) {
         address().unwrap();
         slot::with_overflow(|l| l.as_mut().unwrap().expect()).unwrap()
@@ -295,6 +305,7 @@ mod tests {
 
     #[test]
     fn deliveries_are_matched_by_ticket_in_any_order_and_junk_is_dropped() {
+        let _serial = one_at_a_time();
         let address = address().unwrap();
         // Not credentials: dropped.
         let junk = sys::listener::connect(&address).unwrap();
@@ -321,8 +332,39 @@ mod tests {
         assert_eq!(take(three).unwrap().0, b"three");
     }
 
+    /// Whether the parent closed its side of `conn` (end of stream or hang-up seen).
+    fn closed_by_parent(conn: &OwnedFd) -> bool {
+        let deadline = Some(Instant::now() + Duration::from_secs(30));
+        sys::fd::poll([sys::fd::Interest::read(conn.as_fd())], deadline)
+            .unwrap()
+            .is_some()
+    }
+
+    #[test]
+    fn silent_connections_are_few_and_short_lived() {
+        let _serial = one_at_a_time();
+        let address = address().unwrap();
+        let silent: Vec<OwnedFd> = (0..MAX_UNPROVEN + 10)
+            .map(|_| sys::listener::connect(&address).unwrap())
+            .collect();
+        collect();
+        let kept = slot::with_overflow(|l| l.as_ref().unwrap().unproven.len());
+        assert!(kept <= MAX_UNPROVEN, "{kept} silent connections kept");
+        // The oldest went first.
+        assert!(closed_by_parent(&silent[0]));
+        // Past their deadline, the others go at the next look.
+        slot::with_overflow(|l| {
+            for (_, deadline) in &mut l.as_mut().unwrap().unproven {
+                *deadline = Instant::now();
+            }
+        });
+        collect();
+        assert!(closed_by_parent(&silent[MAX_UNPROVEN + 9]));
+    }
+
     #[test]
     fn deliveries_that_fail_authentication_are_dropped() {
+        let _serial = one_at_a_time();
         let address = address().unwrap();
         let (ticket, secret) = expect();
         // The right ticket with another secret, and a ticket nobody expects.

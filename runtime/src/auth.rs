@@ -80,6 +80,121 @@ pub(crate) fn set_program_key(key: &[u8]) {
     KEY.store(fresh, Ordering::Release);
 }
 
+/// The longest key [`set_authkey`] takes. Keys travel to every `Spawn` and `ForkServer`
+/// child; Python's are 32 bytes by default.
+pub const MAX_AUTHKEY_LEN: usize = 4096;
+
+/// A program authkey, as Python's `current_process().authkey`: the secret that the processes
+/// of one program tree share, and that nobody else knows.
+///
+/// Its `Debug` output shows only its length, so it does not end up in logs by accident.
+/// Comparisons take the same time whatever the bytes.
+#[derive(Clone)]
+pub struct AuthKey(Box<[u8]>);
+
+impl AuthKey {
+    /// The key's bytes.
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The key's length in bytes (32 for a key made by mproc).
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the key has no bytes (never true of a program's key).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl AsRef<[u8]> for AuthKey {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for AuthKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AuthKey(<{} bytes, redacted>)", self.0.len())
+    }
+}
+
+impl PartialEq for AuthKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.len() == other.0.len()
+            && std::hint::black_box(
+                self.0
+                    .iter()
+                    .zip(other.0.iter())
+                    .fold(0u8, |acc, (a, b)| acc | (a ^ b)),
+            ) == 0
+    }
+}
+
+impl Eq for AuthKey {}
+
+/// Why [`set_authkey`] refused a key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthKeyError {
+    /// An empty key proves nothing (everyone knows it).
+    #[error("an authkey must not be empty")]
+    Empty,
+    /// Longer than [`MAX_AUTHKEY_LEN`].
+    #[error("an authkey of {len} bytes exceeds the maximum of {max} bytes")]
+    TooLong {
+        /// The length given.
+        len: usize,
+        /// [`MAX_AUTHKEY_LEN`].
+        max: usize,
+    },
+}
+
+/// This process's program authkey as an [`AuthKey`] (see [`program_key`]).
+pub(crate) fn authkey() -> io::Result<AuthKey> {
+    program_key().map(|key| AuthKey(key.into()))
+}
+
+/// Replaces this process's program authkey (as Python's `current_process().authkey = key`).
+/// Children started after this call inherit the new key, under every start method; children
+/// already running keep the key they had.
+///
+/// ```
+/// # fn main() -> Result<(), mproc::AuthKeyError> {
+/// mproc::set_authkey(b"our shared secret")?;
+/// assert_eq!(mproc::current_process().authkey().unwrap().as_bytes(), b"our shared secret");
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Errors
+/// [`AuthKeyError::Empty`] for an empty key, [`AuthKeyError::TooLong`] for one longer than
+/// [`MAX_AUTHKEY_LEN`] bytes; the key is then unchanged.
+pub fn set_authkey(key: impl AsRef<[u8]>) -> Result<(), AuthKeyError> {
+    let key = key.as_ref();
+    check_key(key)?;
+    set_program_key(key);
+    Ok(())
+}
+
+/// Whether `key` may be a program authkey (see [`set_authkey`]).
+pub(crate) fn check_key(key: &[u8]) -> Result<(), AuthKeyError> {
+    if key.is_empty() {
+        return Err(AuthKeyError::Empty);
+    }
+    if key.len() > MAX_AUTHKEY_LEN {
+        return Err(AuthKeyError::TooLong {
+            len: key.len(),
+            max: MAX_AUTHKEY_LEN,
+        });
+    }
+    Ok(())
+}
+
 fn hmac(key: &[u8], domain: &[u8], parts: &[&[u8]]) -> Hmac<Sha256> {
     let mut mac =
         <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("invariant: HMAC takes any key");
@@ -112,6 +227,21 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(a.len(), KEY_LEN);
         assert_ne!(a, [0; KEY_LEN], "32 zero bytes from getrandom: not random");
+    }
+
+    #[test]
+    fn keys_are_checked_and_never_shown() {
+        assert_eq!(check_key(b""), Err(AuthKeyError::Empty));
+        assert!(matches!(
+            check_key(&[1; MAX_AUTHKEY_LEN + 1]),
+            Err(AuthKeyError::TooLong { .. })
+        ));
+        assert_eq!(check_key(&[1; MAX_AUTHKEY_LEN]), Ok(()));
+        let key = AuthKey(Box::new([0xab; 3]));
+        assert_eq!(format!("{key:?}"), "AuthKey(<3 bytes, redacted>)");
+        assert_eq!(key, AuthKey(Box::new([0xab; 3])));
+        assert_ne!(key, AuthKey(Box::new([0xab; 4])));
+        assert_ne!(key, AuthKey(Box::new([0xab, 0xab, 0xac])));
     }
 
     #[test]

@@ -50,6 +50,7 @@ mod wire;
 #[doc(hidden)]
 pub mod __private;
 
+pub use auth::{AuthKey, AuthKeyError, MAX_AUTHKEY_LEN, set_authkey};
 pub use error::{
     CodecError, Error, PipeError, PoolError, ProcessError, Result, SpawnError, StartMethodError,
     TaskError,
@@ -72,7 +73,7 @@ pub use sync::{
 
 /// Diagnostics for tests and leak checks.
 pub mod diag {
-    pub use crate::process::{fork_server_pid, started_by};
+    pub use crate::process::{fork_result_ticket, fork_server_pid, started_by};
     pub use crate::sys::fd::open_fd_count;
 }
 

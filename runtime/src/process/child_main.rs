@@ -19,6 +19,10 @@ pub(crate) struct ChildSpec {
     pub(crate) parent_name: String,
     /// How the child is being created.
     pub(crate) method: StartMethod,
+    /// The program authkey to install before the function runs: the parent's, carried by the
+    /// bootstrap of a `Spawn` or fork-server child. `None` for a forked child, which has it in
+    /// its copy of the parent's memory.
+    pub(crate) authkey: Option<Vec<u8>>,
 }
 
 /// Runs the child's function, reports its outcome to `report`, and ends the process.
@@ -37,6 +41,9 @@ pub(crate) fn run(
         {
             sys::proc::exit_now(1);
         }
+    }
+    if let Some(key) = &spec.authkey {
+        crate::auth::set_program_key(key);
     }
     identity::install_child(
         identity_lock,

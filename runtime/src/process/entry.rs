@@ -10,6 +10,15 @@
 //! image by one offset, so the parent sends each pointer as its distance from a base static and
 //! the child adds its own base back. The parent refuses (with a typed error) a target outside
 //! the main executable, and the child checks a layout marker before trusting the distances.
+//!
+//! # Trust
+//! A child calls the code address it rebuilds, so offsets are taken only from a channel that
+//! only its own program could have written: the `Spawn` bootstrap socket (a socketpair the
+//! parent made and installed as the child's descriptor 0 at exec; nobody else holds it), or an
+//! authenticated fork-server connection (see `forkserver::protocol`). The layout marker
+//! catches a mismatched executable, not a forgery: it is no authentication. A process started
+//! by a privilege-changing exec ignores the markers that would make it read offsets (its
+//! environment is chosen by whoever ran it).
 
 use std::os::fd::OwnedFd;
 use std::panic::{AssertUnwindSafe, catch_unwind};

@@ -116,6 +116,27 @@ impl CurrentProcess {
     pub fn identity(&self) -> &[u32] {
         &self.identity.path
     }
+
+    /// The program authkey (Python's `current_process().authkey`): made once in the main
+    /// process (32 random bytes) and inherited by every child before its function runs, under
+    /// every start method, never through the environment or the command line. See
+    /// [`crate::set_authkey`] to choose it.
+    ///
+    /// # Errors
+    /// The OS error of `getrandom` when the key had to be made and could not be.
+    pub fn authkey(&self) -> std::io::Result<crate::AuthKey> {
+        crate::auth::authkey()
+    }
+
+    /// Replaces the program authkey of this process, as [`crate::set_authkey`] does (Python's
+    /// `current_process().authkey = key`).
+    ///
+    /// # Errors
+    /// As [`crate::set_authkey`]: an empty key, or one longer than
+    /// [`crate::MAX_AUTHKEY_LEN`] bytes.
+    pub fn set_authkey(&self, key: impl AsRef<[u8]>) -> Result<(), crate::AuthKeyError> {
+        crate::auth::set_authkey(key)
+    }
 }
 
 /// The process running this code.

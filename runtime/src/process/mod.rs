@@ -185,6 +185,9 @@ fn launch(
         None => get_start_method()?,
     };
     registry::note_start();
+    // Made now if it was not yet, so that a forked child inherits it instead of making its own;
+    // the other methods carry it in their bootstrap (see `auth`).
+    crate::auth::program_key().map_err(SpawnError::os("making the program authkey"))?;
     // A forked child reports in a result slot; the others on a socket.
     let channel = if method == StartMethod::Fork {
         let slot = Slot::take().map_err(SpawnError::os("mapping result slots"))?;
@@ -217,6 +220,7 @@ fn launch(
         parent_pid: sys::proc::getpid(),
         parent_name: me.name,
         method,
+        authkey: None,
     };
     let (pid, slot, parent_sock, mut registry) = match (method, channel) {
         (_, Channel::Slot(slot, overflow)) => {
@@ -276,6 +280,16 @@ pub fn active_children() -> Vec<ProcessHandle> {
 #[must_use]
 pub fn fork_server_pid() -> Option<i32> {
     forkserver::server_pid()
+}
+
+/// The ticket under which a `Fork` child's outcome is delivered to this process's result
+/// listener when its slot cannot hold it; `None` for other methods. A test-only diagnostic, so
+/// that adversarial tests can aim forged deliveries at a live child: the ticket is a name, not
+/// a secret (deliveries are authenticated separately).
+#[doc(hidden)]
+#[must_use]
+pub fn fork_result_ticket(child: &ProcessHandle) -> Option<u64> {
+    child.entry.slot().map(slot::Slot::ticket)
 }
 
 /// The start method that created this process: `None` in the main process (for tests and

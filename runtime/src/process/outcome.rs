@@ -104,7 +104,7 @@ pub(crate) fn report(to: &ReportTo, outcome: &Outcome) -> Result<(), WireError> 
     if fds.is_empty() && slot.write(&[&[tag], body]) {
         return Ok(());
     }
-    match overflow::deliver(address, slot.ticket(), &[&[tag], body], &fds) {
+    match overflow::deliver(address, slot.ticket(), slot.secret(), &[&[tag], body], &fds) {
         Ok(()) => {
             slot.mark_elsewhere();
             Ok(())
@@ -146,7 +146,7 @@ pub(crate) fn receive_from_slot<R: DeserializeOwned>(
 ) -> Result<R, ProcessError> {
     match slot.read() {
         Filled::Written(payload) => interpret(&payload, Vec::new()),
-        Filled::Elsewhere(ticket) => match overflow::take(ticket) {
+        Filled::Elsewhere => match overflow::take(slot.ticket()) {
             Some((payload, fds)) => interpret(&payload, fds),
             None => Err(ProcessError::Corrupted(
                 "the result sent to the overflow listener is missing".into(),

@@ -6,8 +6,21 @@
 //! marks it written with a release store; the parent reads it once the child has ended. Neither
 //! side makes a system call for it, and there is no socket to create and tear down per child.
 //! An outcome that does not fit, or that carries descriptors, travels on a connection of its
-//! own to the parent's overflow listener (see [`super::overflow`]); the slot then says so and
-//! names the delivery by its ticket.
+//! own to the parent's overflow listener (see [`super::overflow`]); the slot then says so, and
+//! the parent looks the delivery up by the ticket it drew for that child (kept in its own
+//! memory, never read back from the slot).
+//!
+//! # Trust
+//! The slot path is not authenticated, and need not be: the arenas are anonymous
+//! (`MAP_SHARED | MAP_ANONYMOUS`), with no name in any file system or namespace, so the only
+//! processes that can reach them are this process and the processes forked from it after the
+//! arena was mapped (and their own forks) — its own program tree, which the trust model
+//! trusts. Another process cannot map them, and can read or write them only with `ptrace`
+//! rights over this process (`/proc/<pid>/mem`), which already give it everything. Still,
+//! what the parent reads there is treated as untrusted bytes: the header is checked (a length
+//! beyond the slot or an unknown state is [`Filled::Corrupt`], never an out-of-bounds read or
+//! an allocation of its size), the body is decoded with typed errors, and no descriptor can
+//! travel through a slot.
 //!
 //! A slot stays taken until its child has been reaped: it belongs to the child's
 //! `ChildEntry`, which the registry keeps until then. A forked child starts with no slots of
@@ -16,17 +29,17 @@
 
 use std::io;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use super::overflow::Listener;
+use super::overflow::{Listener, Secret};
 use crate::sys::mman::Mapping;
 
 /// Bytes per slot.
 const SLOT_LEN: usize = 4096;
 /// Slots per arena.
 const SLOTS_PER_ARENA: usize = 64;
-/// The header: state (`u32`), payload length (`u32`), ticket (`u64`).
+/// The header: state (`u32`), payload length (`u32`), 8 bytes unused.
 const HEADER_LEN: usize = 16;
 /// The largest outcome message a slot holds.
 pub(crate) const CAPACITY: usize = SLOT_LEN - HEADER_LEN;
@@ -61,11 +74,6 @@ impl SlotPtr {
         unsafe { self.0.add(4).cast::<AtomicU32>().as_ref() }
     }
 
-    fn ticket(&self) -> &AtomicU64 {
-        // SAFETY: as in `state`, eight bytes further (8-aligned).
-        unsafe { self.0.add(8).cast::<AtomicU64>().as_ref() }
-    }
-
     fn payload(&self) -> *mut u8 {
         // SAFETY: the payload starts inside the slot.
         unsafe { self.0.add(HEADER_LEN).as_ptr() }
@@ -79,8 +87,6 @@ struct Slots {
     free: Vec<SlotPtr>,
     /// Changes in a forked child, so that a slot of the parent's dropped there is not reused.
     epoch: u32,
-    /// The last ticket handed out.
-    tickets: u64,
     overflow: Option<Listener>,
 }
 
@@ -88,7 +94,6 @@ static SLOTS: Mutex<Slots> = Mutex::new(Slots {
     arenas: Vec::new(),
     free: Vec::new(),
     epoch: 0,
-    tickets: 0,
     overflow: None,
 });
 
@@ -102,10 +107,22 @@ pub(crate) fn with_overflow<T>(f: impl FnOnce(&mut Option<Listener>) -> T) -> T 
 }
 
 /// A slot taken for one forked child, owned by the parent's record of that child.
-#[derive(Debug)]
 pub(crate) struct Slot {
     at: SlotPtr,
     epoch: u32,
+    /// Names the child's delivery to the overflow listener.
+    ticket: u64,
+    /// Proves the delivery (see [`super::overflow`]); known to the parent and this child only.
+    secret: Secret,
+}
+
+impl std::fmt::Debug for Slot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Slot")
+            .field("at", &self.at)
+            .field("ticket", &self.ticket)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What a child left in its slot.
@@ -115,19 +132,22 @@ pub(crate) enum Filled {
     Empty,
     /// This outcome message.
     Written(Vec<u8>),
-    /// Its outcome is at the overflow listener under this ticket.
-    Elsewhere(u64),
+    /// Its outcome is at the overflow listener, under the slot's ticket.
+    Elsewhere,
     /// The header makes no sense (the memory was overwritten).
     Corrupt(String),
 }
 
 impl Slot {
-    /// Takes a free slot (mapping a new arena when none is free), empty, with a new ticket.
+    /// Takes a free slot (mapping a new arena when none is free), empty, with a new random
+    /// ticket and secret for its child's delivery to the overflow listener (opened now if this
+    /// process has none yet), which expects that delivery from now on.
     ///
     /// # Errors
-    /// The OS error of mapping an arena.
+    /// The OS error of mapping an arena, opening the listener or drawing random bytes.
     pub(crate) fn take() -> io::Result<Self> {
         let mut slots = lock();
+        let (ticket, secret) = Listener::open(&mut slots.overflow)?.expect()?;
         if slots.free.is_empty() {
             let arena = Mapping::anonymous(SLOT_LEN * SLOTS_PER_ARENA)?;
             let base = arena.ptr();
@@ -139,23 +159,34 @@ impl Slot {
             );
             slots.arenas.push(arena);
         }
-        slots.tickets += 1;
-        let ticket = slots.tickets;
         let epoch = slots.epoch;
         let at = slots
             .free
             .pop()
             .ok_or_else(|| io::Error::other("no slot"))?;
         drop(slots);
-        at.ticket().store(ticket, Ordering::Relaxed);
         at.len().store(0, Ordering::Relaxed);
         at.state().store(EMPTY, Ordering::Relaxed);
-        Ok(Self { at, epoch })
+        Ok(Self {
+            at,
+            epoch,
+            ticket,
+            secret,
+        })
     }
 
     /// The child's side of this slot (to be used only by the child forked for it).
     pub(crate) fn writer(&self) -> SlotWriter {
-        SlotWriter { at: self.at }
+        SlotWriter {
+            at: self.at,
+            ticket: self.ticket,
+            secret: self.secret,
+        }
+    }
+
+    /// The ticket of this slot's delivery to the overflow listener.
+    pub(crate) fn ticket(&self) -> u64 {
+        self.ticket
     }
 
     /// What the child left, once it has ended. Reading consumes it: a second read is `Empty`.
@@ -176,7 +207,7 @@ impl Slot {
                 }
                 Filled::Written(payload)
             }
-            ELSEWHERE => Filled::Elsewhere(self.at.ticket().load(Ordering::Relaxed)),
+            ELSEWHERE => Filled::Elsewhere,
             other => Filled::Corrupt(format!("result slot in unknown state {other}")),
         }
     }
@@ -189,20 +220,31 @@ impl Drop for Slot {
             // A forked child dropping its parent's record: the slot is not ours.
             return;
         }
-        if let Filled::Elsewhere(ticket) = self.read() {
-            // Delivered but never read: the delivery must not linger at the listener.
-            if let Some(listener) = &mut slots.overflow {
-                drop(listener.take(ticket));
-            }
+        // Delivered but never read, or never delivered: the listener must neither keep the
+        // delivery nor wait for one under this ticket any more.
+        if let Some(listener) = &mut slots.overflow {
+            listener.forget(self.ticket);
         }
+        self.secret.fill(0);
         slots.free.push(self.at);
     }
 }
 
 /// A forked child's view of its slot.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub(crate) struct SlotWriter {
     at: SlotPtr,
+    ticket: u64,
+    secret: Secret,
+}
+
+impl std::fmt::Debug for SlotWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SlotWriter")
+            .field("at", &self.at)
+            .field("ticket", &self.ticket)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SlotWriter {
@@ -230,12 +272,17 @@ impl SlotWriter {
     }
 
     /// The ticket under which an outcome sent to the overflow listener is found.
-    pub(crate) fn ticket(self) -> u64 {
-        self.at.ticket().load(Ordering::Relaxed)
+    pub(crate) fn ticket(&self) -> u64 {
+        self.ticket
+    }
+
+    /// The secret that proves this child's delivery to the overflow listener.
+    pub(crate) fn secret(&self) -> &Secret {
+        &self.secret
     }
 
     /// Says the outcome was delivered to the overflow listener (call after it was sent).
-    pub(crate) fn mark_elsewhere(self) {
+    pub(crate) fn mark_elsewhere(&self) {
         self.at.state().store(ELSEWHERE, Ordering::Release);
     }
 }

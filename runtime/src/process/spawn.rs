@@ -1,11 +1,13 @@
 //! The `Spawn` start method: the child is a fresh execution of this program's executable.
 //!
 //! The parent runs `/proc/self/exe` with a marker in the environment and the child's end of the
-//! result socket as descriptor 0, then sends a bootstrap message on it: the entry point as
-//! offsets (see [`super::entry`]), the child's identity, and the encoded arguments with their
-//! handle descriptors. In the child, a constructor in `.init_array` sees the marker *before
-//! `main` runs* (also in `cargo test` binaries), reads the message, runs the function and exits,
-//! so `main` never runs in a spawned child. No user ceremony is needed.
+//! result socket as descriptor 0 (every other descriptor is closed at the exec, whether it was
+//! marked close-on-exec or not), then sends a bootstrap message on it: the entry point as
+//! offsets (see [`super::entry`]), the child's identity, the program authkey, and the encoded
+//! arguments with their handle descriptors. In the child, a constructor in `.init_array` sees
+//! the marker *before `main` runs* (also in `cargo test` binaries), reads the message, installs
+//! the key, runs the function and exits, so `main` never runs in a spawned child. No user
+//! ceremony is needed.
 
 use std::ffi::{OsStr, c_char, c_int};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
@@ -36,6 +38,9 @@ struct Boot {
     daemon: bool,
     path: Vec<u32>,
     parent_name: String,
+    /// The program authkey, so the child has it before its function runs (never in the
+    /// environment or argv, which other users may read in `/proc`).
+    authkey: Vec<u8>,
     args: Vec<u8>,
 }
 
@@ -52,6 +57,9 @@ pub(crate) fn start(
         daemon: spec.identity.daemon,
         path: spec.identity.path.clone(),
         parent_name: spec.parent_name.clone(),
+        authkey: crate::auth::program_key()
+            .map_err(SpawnError::os("making the program authkey"))?
+            .to_vec(),
         args: args.bytes.clone(),
     };
     let message = postcard::to_allocvec(&boot)
@@ -63,6 +71,9 @@ pub(crate) fn start(
     }
     cmd.env(MARKER, format!("{PROTOCOL}:{}", spec.parent_pid))
         .stdin(Stdio::from(child_sock));
+    // SAFETY: the hook runs between fork and exec and only makes a system call (see
+    // `cloexec_from`). By then std has installed the bootstrap socket as descriptor 0.
+    unsafe { cmd.pre_exec(only_stdio) };
     let child = cmd
         .spawn()
         .map_err(SpawnError::os("exec of /proc/self/exe"))?;
@@ -79,6 +90,14 @@ pub(crate) fn start(
     Ok(pid)
 }
 
+/// In a child between `fork` and `exec`: every descriptor above stdio is closed at the `exec`,
+/// so the child holds only the bootstrap socket (as its stdin), stdout, stderr, and what the
+/// bootstrap message brings. The parent's descriptors that lack close-on-exec do not leak
+/// into it (as Python's `spawn`, which passes only what the child needs).
+pub(crate) fn only_stdio() -> std::io::Result<()> {
+    sys::proc::cloexec_from(3)
+}
+
 /// Runs before `main` in every process of an executable that uses the `Spawn` start method.
 #[used]
 #[unsafe(link_section = ".init_array")]
@@ -92,6 +111,11 @@ extern "C" fn spawned_child_hook(_: c_int, _: *const *const c_char, _: *const *c
     // SAFETY: constructors run before `main`, on the only thread; nothing reads the environment
     // concurrently. The marker must not leak into this child's own children.
     unsafe { std::env::remove_var(MARKER) };
+    if sys::proc::secure_exec() {
+        // A set-user-ID (or otherwise privileged) start: the marker comes from whoever ran us,
+        // not from a parent of our own, and must not choose code to run. `main` runs as usual.
+        return;
+    }
     // Never unwind into the dynamic loader.
     let _ = std::panic::catch_unwind(|| run_spawned_child(&value));
     sys::proc::exit_now(1);
@@ -135,6 +159,9 @@ fn run_spawned_child(marker: &OsStr) -> ! {
         Ok(e) => e,
         Err(e) => child_main::fail(Some(&sock), e),
     };
+    if let Err(e) = crate::auth::check_key(&boot.authkey) {
+        child_main::fail(Some(&sock), format!("the bootstrap's authkey: {e}"));
+    }
     let spec = ChildSpec {
         entry,
         identity: Identity {
@@ -145,6 +172,7 @@ fn run_spawned_child(marker: &OsStr) -> ! {
         parent_pid,
         parent_name: boot.parent_name,
         method: StartMethod::Spawn,
+        authkey: Some(boot.authkey),
     };
     debug_assert!(sock.as_raw_fd() >= 3);
     child_main::run(

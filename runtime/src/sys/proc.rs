@@ -220,3 +220,48 @@ pub(crate) fn ignore_sigint(ignore: bool) {
     // SAFETY: SIG_IGN and SIG_DFL are always valid dispositions; the previous one is not needed.
     unsafe { libc::signal(libc::SIGINT, action) };
 }
+
+/// Marks every descriptor from `first` up close-on-exec, so an `exec` that follows keeps only
+/// the descriptors below `first` (stdio, for `first == 3`). Meant for the moment between
+/// `fork` and `exec` (`CommandExt::pre_exec`): it only makes system calls, never allocates or
+/// takes a lock, so it is async-signal-safe.
+///
+/// Uses `close_range(CLOSE_RANGE_CLOEXEC)` (Linux 5.11); on older kernels, `fcntl` on every
+/// number below the descriptor limit.
+pub(crate) fn cloexec_from(first: libc::c_uint) -> io::Result<()> {
+    // SAFETY: close_range takes two descriptor numbers and flags; no pointers.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first,
+            libc::c_uint::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    if ret == 0 {
+        return Ok(());
+    }
+    let err = io::Error::last_os_error();
+    if !matches!(err.raw_os_error(), Some(libc::ENOSYS | libc::EINVAL)) {
+        return Err(err);
+    }
+    // SAFETY: rlimit is plain data; all-zero is a valid value to be overwritten.
+    let mut limit: libc::rlimit = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid out-pointer for RLIMIT_NOFILE.
+    cvt(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &raw mut limit) })?;
+    let end = libc::c_int::try_from(limit.rlim_cur).unwrap_or(libc::c_int::MAX);
+    let first = libc::c_int::try_from(first).unwrap_or(libc::c_int::MAX);
+    for fd in first..end {
+        // SAFETY: F_SETFD on any number is harmless: a closed one fails with EBADF, ignored.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
+    Ok(())
+}
+
+/// Whether this process was started by a privilege-changing exec (set-user-ID or
+/// set-group-ID, or file capabilities): the kernel's `AT_SECURE`. Such a process must not take
+/// instructions from its environment, which the less privileged user who started it chose.
+pub(crate) fn secure_exec() -> bool {
+    // SAFETY: getauxval only reads the auxiliary vector the kernel gave this process.
+    unsafe { libc::getauxval(libc::AT_SECURE) != 0 }
+}

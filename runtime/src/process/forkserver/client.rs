@@ -73,6 +73,9 @@ pub(crate) fn start(
         path: spec.identity.path.clone(),
         parent_pid: spec.parent_pid,
         parent_name: spec.parent_name.clone(),
+        authkey: crate::auth::program_key()
+            .map_err(SpawnError::os("making the program authkey"))?
+            .to_vec(),
     };
     let header = protocol::encode_header(&header).map_err(|e| SpawnError::ForkServer {
         reason: format!("encoding the request: {e}"),

@@ -67,6 +67,9 @@ pub(super) struct RequestHeader {
     pub(super) path: Vec<u32>,
     pub(super) parent_pid: libc::pid_t,
     pub(super) parent_name: String,
+    /// The program's authkey *now* (it may have changed since the server started), installed
+    /// in the child before its function runs.
+    pub(super) authkey: Vec<u8>,
 }
 
 /// Splits a request payload into its header and the argument bytes.
@@ -148,6 +151,7 @@ mod tests {
             path: vec![1, 2],
             parent_pid: 42,
             parent_name: "p".into(),
+            authkey: vec![3; 32],
         };
         let mut payload = encode_header(&header).unwrap();
         payload.extend_from_slice(b"args");

@@ -47,6 +47,10 @@ extern "C" fn fork_server_hook(_: c_int, _: *const *const c_char, _: *const *con
     // SAFETY: constructors run before `main`, on the only thread; nothing reads the environment
     // concurrently. The marker must not reach the server's children.
     unsafe { std::env::remove_var(MARKER) };
+    if sys::proc::secure_exec() {
+        // As for a `Spawn` child: a privileged start takes no orders from its environment.
+        return;
+    }
     // Never unwind into the dynamic loader. A child forked by the server never returns here.
     let code = std::panic::catch_unwind(|| serve(&value)).unwrap_or(1);
     sys::proc::exit_now(code);
@@ -290,6 +294,10 @@ impl Server {
             refuse(sock.as_fd(), "request for another program");
             return Next::Keep;
         }
+        if let Err(e) = crate::auth::check_key(&header.authkey) {
+            refuse(sock.as_fd(), &format!("the request's authkey: {e}"));
+            return Next::Keep;
+        }
         // SAFETY: the offsets come over a connection that proved it knows the key, that is
         // from the program that exec'd this server from its own executable file.
         let entry = match unsafe { EntryPoint::from_offsets(header.offsets) } {
@@ -310,6 +318,7 @@ impl Server {
                 parent_pid: header.parent_pid,
                 parent_name: header.parent_name,
                 method: StartMethod::ForkServer,
+                authkey: Some(header.authkey),
             },
             args: Encoded { bytes: args, fds },
             sock,
@@ -319,8 +328,17 @@ impl Server {
         // to it. The child returns to `run`, which drops the server's descriptors first.
         match unsafe { sys::clone::fork_sibling(&self.prep) } {
             Ok(Forked::Child) => Next::Child(start),
-            // The child's descriptors are the child's: dropped here. It answers itself.
-            Ok(Forked::Parent(_)) => Next::Keep,
+            // The child's descriptors are the child's: dropped here. It answers itself. The
+            // program's key is the child's too: wiped, so later children do not find it in
+            // freed memory (best effort, as for the server's own key).
+            Ok(Forked::Parent(_)) => {
+                let mut start = start;
+                if let Some(key) = &mut start.spec.authkey {
+                    key.fill(0);
+                    std::hint::black_box(key);
+                }
+                Next::Keep
+            }
             Err(e) => {
                 refuse(start.sock.as_fd(), &format!("clone failed: {e}"));
                 Next::Keep

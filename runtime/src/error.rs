@@ -190,6 +190,9 @@ pub enum Error {
     /// See [`ArrayError`].
     #[error(transparent)]
     Array(#[from] ArrayError),
+    /// See [`AuthKeyError`](crate::AuthKeyError).
+    #[error(transparent)]
+    AuthKey(#[from] crate::AuthKeyError),
     /// See [`InvalidBool`](crate::InvalidBool).
     #[error(transparent)]
     InvalidBool(#[from] crate::shm::InvalidBool),

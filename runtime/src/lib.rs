@@ -45,6 +45,7 @@ pub mod shm;
 pub mod sync;
 mod sys;
 pub mod topology;
+pub mod trust;
 mod wire;
 
 #[doc(hidden)]

@@ -33,7 +33,8 @@ fn fill_descriptor_table() -> (Vec<libc::c_int>, bool) {
         rlim_max: NOFILE.max(rlimit_max()),
     };
     // SAFETY: setrlimit reads a valid rlimit.
-    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) }, 0);
+    let set = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raw const limit) };
+    assert_eq!(set, 0);
     let mut fds = Vec::with_capacity(usize::try_from(NOFILE).unwrap());
     loop {
         // SAFETY: a NUL-terminated path; the descriptor is owned by `fds` until closed.
@@ -52,10 +53,8 @@ fn rlimit_max() -> libc::rlim_t {
         rlim_max: 0,
     };
     // SAFETY: getrlimit writes a valid rlimit.
-    assert_eq!(
-        unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) },
-        0
-    );
+    let got = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &raw mut limit) };
+    assert_eq!(got, 0);
     limit.rlim_max
 }
 

@@ -24,6 +24,11 @@
 //! inline record is cut short by the kernel and refused with its true length, and a memfd's
 //! size is checked against the receiver's maximum (and against the declared length, with the
 //! memfd sealed against resizing) before any byte is read or allocated.
+//!
+//! A zero-length record is not the end of the stream: mproc never sends one (every record
+//! starts with its kind), so one from a foreign peer is [`WireError::Malformed`] and the
+//! socket stays usable. The end of the stream is the peer's close with nothing left queued
+//! (see `sys::socket::at_end_of_stream`).
 
 use std::cell::RefCell;
 use std::io::{self, IoSlice};
@@ -274,7 +279,7 @@ fn recv_into<T>(
         sys::socket::recv_to_vec(sock, scratch, room, &mut fds, nonblocking)
     })?;
     if got.len == 0 {
-        return Err(WireError::Eof);
+        return Err(empty_record(sock)?);
     }
     let record = &scratch[..];
     if got.truncated {
@@ -315,6 +320,18 @@ fn recv_into<T>(
         }
         _ => Err(WireError::Malformed("unknown record kind")),
     }
+}
+
+/// What a receive of 0 bytes means: [`WireError::Eof`] when the peer has closed and nothing is
+/// left, else a zero-length record, which mproc never sends (every record starts with its
+/// kind): [`WireError::Malformed`], taken off the socket like any malformed record. Telling
+/// them apart costs a `poll` and an `ioctl`, only on this path.
+fn empty_record(sock: BorrowedFd<'_>) -> Result<WireError, WireError> {
+    Ok(if sys::socket::at_end_of_stream(sock)? {
+        WireError::Eof
+    } else {
+        WireError::Malformed("zero-length record")
+    })
 }
 
 /// Reads a received memfd after checking its seals, its size and the receiver's maximum.
@@ -363,7 +380,11 @@ pub(crate) fn peek_len(sock: BorrowedFd<'_>, deadline: Option<Instant>) -> Resul
         sys::socket::recv(sock, &mut head, &mut fds, nonblocking, true)
     })?;
     match (got.len, head[0]) {
-        (0, _) => Err(WireError::Eof),
+        // The end of the stream, or a zero-length record (which its receive reports).
+        (0, _) => match empty_record(sock)? {
+            WireError::Eof => Err(WireError::Eof),
+            _ => Ok(0),
+        },
         (n, INLINE) => Ok(n as u64 - 1),
         (MEMFD_HEADER, IN_MEMFD) => Ok(u64::from_be_bytes(
             head[1..].try_into().expect("invariant: 8 bytes"),
@@ -389,7 +410,10 @@ pub(crate) fn peek_prefix<const N: usize>(
     };
     let mut out = [0u8; N];
     match (got.len, head[0]) {
-        (0, _) => Err(WireError::Eof),
+        (0, _) => match empty_record(sock)? {
+            WireError::Eof => Err(WireError::Eof),
+            _ => Ok(None),
+        },
         (n, INLINE) if n > N => {
             out.copy_from_slice(&head[1..=N]);
             Ok(Some(out))

@@ -22,8 +22,10 @@
 //! The receiver never trusts a length. It receives into a buffer of at most
 //! `min(max_len, INLINE_MAX) + 1` bytes, whose size does not depend on what was sent: a longer
 //! inline record is cut short by the kernel and refused with its true length, and a memfd's
-//! size is checked against the receiver's maximum (and against the declared length, with the
-//! memfd sealed against resizing) before any byte is read or allocated.
+//! size is checked against the receiver's maximum, against the declared length (with the memfd
+//! sealed against resizing and writing) and against the pages it really has (a sparse memfd
+//! costs its sender nothing and is refused) before any byte is read or allocated. So what a
+//! receiver allocates is bounded by what a sender really sent, never by what it declared.
 //!
 //! A zero-length record is not the end of the stream: mproc never sends one (every record
 //! starts with its kind), so one from a foreign peer is [`WireError::Malformed`] and the
@@ -335,8 +337,17 @@ fn empty_record(sock: BorrowedFd<'_>) -> Result<WireError, WireError> {
 }
 
 /// Reads a received memfd after checking its seals, its size and the receiver's maximum.
+///
+/// Nothing here is sized by what the record declares. The memfd's real size (`fstat`) must
+/// equal the declared length, and its pages must really exist: a sealed memfd can be made
+/// sparse for free (`ftruncate` alone makes it 1 GiB of holes that read as zeros), and copying
+/// that would make the receiver allocate a size the sender chose without paying for it. So
+/// the file's allocated blocks must cover its size, and the receiver's copy never exceeds
+/// memory the sender already committed. The seals (no write, no resize) keep size and pages
+/// as checked while they are read: holes cannot be punched into a write-sealed memfd.
 fn unspill(memfd: OwnedFd, declared: u64, max_len: u64) -> Result<Vec<u8>, WireError> {
     use std::io::Read;
+    use std::os::unix::fs::MetadataExt;
     if declared > max_len {
         return Err(WireError::TooLarge {
             len: declared,
@@ -347,19 +358,32 @@ fn unspill(memfd: OwnedFd, declared: u64, max_len: u64) -> Result<Vec<u8>, WireE
         return Err(WireError::Malformed("payload memfd is not sealed"));
     }
     let file = std::fs::File::from(memfd);
-    if file.metadata()?.len() != declared {
+    let meta = file
+        .metadata()
+        .map_err(|_| WireError::Malformed("payload memfd cannot be examined"))?;
+    if meta.len() != declared {
         return Err(WireError::Malformed(
             "payload memfd size differs from the record",
+        ));
+    }
+    // `st_blocks` counts 512-byte units of pages the file really has (swapped-out ones too).
+    if meta.blocks().saturating_mul(512) < declared {
+        return Err(WireError::Malformed(
+            "payload memfd has holes (its size was never written)",
         ));
     }
     let len = usize::try_from(declared).map_err(|_| WireError::TooLarge {
         len: declared,
         max: max_len,
     })?;
-    // Read into spare capacity (no zero-filling). The sender wrote with `pwrite`, so the
-    // offset is 0; a sender that moved it gets the error below.
+    // The checked size is memory the sender committed: read into spare capacity of exactly
+    // that (no zero-filling, no growth). The sender wrote with `pwrite`, so the offset is 0; a
+    // sender that moved it gets the error below.
     let mut payload = Vec::with_capacity(len);
-    (&file).take(declared).read_to_end(&mut payload)?;
+    (&file)
+        .take(declared)
+        .read_to_end(&mut payload)
+        .map_err(|_| WireError::Malformed("payload memfd cannot be read"))?;
     if payload.len() != len {
         return Err(WireError::Malformed(
             "payload memfd shorter than the record",

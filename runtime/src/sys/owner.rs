@@ -50,7 +50,7 @@ const UNKNOWN_START: u32 = 0;
 extern "C" fn after_fork_in_child() {
     // Only async-signal-safe calls (getpid, open, read, close) and stores to atomics: the
     // parent may have had other threads. 0 (not read) leaves it to the first use.
-    SELF_ID.store(read_self_id().unwrap_or(0), Ordering::Relaxed);
+    slot().store(read_self_id().unwrap_or(0), Ordering::Relaxed);
     FORK_GENERATION.fetch_add(1, Ordering::Relaxed);
 }
 
@@ -73,7 +73,7 @@ static REGISTER_AT_LOAD: extern "C" fn(c_int, *const *const c_char, *const *cons
 extern "C" fn register_at_load(_: c_int, _: *const *const c_char, _: *const *const c_char) {
     ATFORK.call_once(register);
     if let Some(id) = read_self_id() {
-        let _ = SELF_ID.compare_exchange(0, id, Ordering::Relaxed, Ordering::Relaxed);
+        let _ = slot().compare_exchange(0, id, Ordering::Relaxed, Ordering::Relaxed);
     }
 }
 
@@ -96,11 +96,24 @@ fn register_atfork() {
 
 static NO_CACHE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// Under `NO_CACHE`, the identity lives here instead of in `SELF_ID` (which stays 0, so the
+/// fast path always falls through) and is trusted only while its pid is this process's.
+static CHECKED_ID: AtomicU64 = AtomicU64::new(0);
+
+/// Where this process keeps its identity.
+fn slot() -> &'static AtomicU64 {
+    if NO_CACHE.load(Ordering::Relaxed) {
+        &CHECKED_ID
+    } else {
+        &SELF_ID
+    }
+}
+
 /// This process's identity: `(start_time as u32) << 32 | pid`. Never 0; never changes within
 /// one process (see the module docs for the unknown-start case).
 pub(crate) fn self_id() -> u64 {
     let id = SELF_ID.load(Ordering::Relaxed);
-    if id != 0 && !NO_CACHE.load(Ordering::Relaxed) {
+    if id != 0 {
         return id;
     }
     self_id_slow()
@@ -110,14 +123,15 @@ pub(crate) fn self_id() -> u64 {
 fn self_id_slow() -> u64 {
     register_atfork();
     let pid = super::proc::getpid();
-    let cached = SELF_ID.load(Ordering::Relaxed);
+    let slot = slot();
+    let cached = slot.load(Ordering::Relaxed);
     if cached != 0 && pid_of(cached) == pid {
         return cached;
     }
     let id = read_self_id().unwrap_or_else(|| compose(pid, u64::from(UNKNOWN_START)));
     // The first identity stored wins, so every thread of this process uses the same one
     // (`cached` is 0, or a forked parent's identity under `NO_CACHE`).
-    match SELF_ID.compare_exchange(cached, id, Ordering::Relaxed, Ordering::Relaxed) {
+    match slot.compare_exchange(cached, id, Ordering::Relaxed, Ordering::Relaxed) {
         Err(now) if pid_of(now) == pid => now,
         _ => id,
     }

@@ -12,6 +12,13 @@ use crate::error::PipeError;
 use crate::wire::{self, WireError};
 
 /// The default limit on one received message: 1 GiB. Raise it with `set_max_message_len`.
+///
+/// This limit is a policy, not what protects a receiver from a hostile sender: whatever the
+/// limit, a receiver allocates only what its sender really sent (the bytes of an inline
+/// record, or the pages a sealed memfd really holds), never a length the sender declared,
+/// as Python allocates what it receives rather than what it is told. Python has no limit; 1 GiB
+/// is kept so that one message cannot make a receiver copy more than that even from a peer
+/// that really wrote it (say, by mistake).
 pub const DEFAULT_MAX_MESSAGE_LEN: u64 = 1 << 30;
 
 /// One end of a pipe, untyped.

@@ -35,8 +35,11 @@
 //! `net.core.wmem_max`); larger ones travel in a sealed memfd. Either way the length is checked
 //! against the receiver's maximum ([`DEFAULT_MAX_MESSAGE_LEN`], adjustable per end) before
 //! anything is read. This replaces Python's 4-byte (or 8-byte) length prefix: a length is never
-//! trusted, a message that is too long is refused without allocating it, and the connection
-//! stays usable after every malformed or refused message.
+//! trusted, a message that is too long is refused without allocating it, a memfd is read only if
+//! it really holds the pages its size claims (a sparse one is refused), and the connection stays
+//! usable after every malformed or refused message. The end of the stream is the other end's
+//! close: a zero-length record written on the socket by a foreign peer is a malformed message
+//! ([`PipeError::Malformed`](crate::PipeError::Malformed)), not the end.
 //!
 //! # Forked children see only the ends they were given
 //!

@@ -26,8 +26,13 @@
 //!
 //! # Limits
 //! - Owners are processes named by pid and start time; all processes sharing an object must
-//!   be in one pid namespace. A *thread* that exits holding a lock while its process lives on
-//!   is not detected (Python does not either).
+//!   be in one pid namespace. The identity is read before user code runs (at load and in every
+//!   forked child). A process whose start time cannot be read even then (its descriptor table
+//!   was already full when it was forked, or `/proc` is not mounted) is never judged dead while
+//!   a process has its pid: a lock it dies holding is taken over once that pid is free, which
+//!   after a pid reuse can be late; it is never taken from it while it lives.
+//! - A *thread* that exits holding a lock while its process lives on is not detected (Python
+//!   does not either).
 //! - A [`Semaphore`] has no owner: permits held by a process that dies are not given back.
 //! - [`Condition::notify_n`] may, in a narrow race with a waiter that is just going to sleep,
 //!   wake more than `n`; re-check the predicate ([`Condition::wait_for`]).

@@ -32,6 +32,41 @@ pub(crate) fn shutdown(sock: BorrowedFd<'_>, read: bool) -> io::Result<()> {
     nix::sys::socket::shutdown(sock.as_raw_fd(), how).map_err(io::Error::from)
 }
 
+/// Whether a `SOCK_SEQPACKET` socket from which a receive just returned 0 bytes is at the end
+/// of its stream, rather than holding a zero-length record.
+///
+/// The kernel returns 0 for both. The end of the stream is the peer's close (the socket is
+/// shut down for receiving, `POLLRDHUP`) *with nothing left queued* (`FIONREAD`, which on a
+/// `SOCK_SEQPACKET` socket counts every queued byte): a live peer's zero-length record is never
+/// taken for it. Only zero-length records left behind a closed peer are ambiguous; they carry
+/// nothing, so reporting the end of the stream at the first of them loses nothing.
+pub(crate) fn at_end_of_stream(sock: BorrowedFd<'_>) -> io::Result<bool> {
+    let mut pfd = libc::pollfd {
+        fd: sock.as_raw_fd(),
+        events: libc::POLLRDHUP,
+        revents: 0,
+    };
+    loop {
+        // SAFETY: one valid pollfd; a zero timeout never blocks.
+        if unsafe { libc::poll(&raw mut pfd, 1, 0) } >= 0 {
+            break;
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+    if pfd.revents & (libc::POLLRDHUP | libc::POLLHUP) == 0 {
+        return Ok(false);
+    }
+    let mut queued: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one c_int through the valid pointer.
+    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::FIONREAD, &raw mut queued) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(queued == 0)
+}
+
 /// Asks for a send buffer of `bytes` on `sock` (the kernel caps it at `net.core.wmem_max`);
 /// best effort: a refusal leaves the default.
 pub(crate) fn grow_send_buffer(sock: BorrowedFd<'_>, bytes: usize) {

@@ -22,8 +22,15 @@
 //! The receiver never trusts a length. It receives into a buffer of at most
 //! `min(max_len, INLINE_MAX) + 1` bytes, whose size does not depend on what was sent: a longer
 //! inline record is cut short by the kernel and refused with its true length, and a memfd's
-//! size is checked against the receiver's maximum (and against the declared length, with the
-//! memfd sealed against resizing) before any byte is read or allocated.
+//! size is checked against the receiver's maximum, against the declared length (with the memfd
+//! sealed against resizing and writing) and against the pages it really has (a sparse memfd
+//! costs its sender nothing and is refused) before any byte is read or allocated. So what a
+//! receiver allocates is bounded by what a sender really sent, never by what it declared.
+//!
+//! A zero-length record is not the end of the stream: mproc never sends one (every record
+//! starts with its kind), so one from a foreign peer is [`WireError::Malformed`] and the
+//! socket stays usable. The end of the stream is the peer's close with nothing left queued
+//! (see `sys::socket::at_end_of_stream`).
 
 use std::cell::RefCell;
 use std::io::{self, IoSlice};
@@ -274,7 +281,7 @@ fn recv_into<T>(
         sys::socket::recv_to_vec(sock, scratch, room, &mut fds, nonblocking)
     })?;
     if got.len == 0 {
-        return Err(WireError::Eof);
+        return Err(empty_record(sock)?);
     }
     let record = &scratch[..];
     if got.truncated {
@@ -317,9 +324,30 @@ fn recv_into<T>(
     }
 }
 
+/// What a receive of 0 bytes means: [`WireError::Eof`] when the peer has closed and nothing is
+/// left, else a zero-length record, which mproc never sends (every record starts with its
+/// kind): [`WireError::Malformed`], taken off the socket like any malformed record. Telling
+/// them apart costs a `poll` and an `ioctl`, only on this path.
+fn empty_record(sock: BorrowedFd<'_>) -> Result<WireError, WireError> {
+    Ok(if sys::socket::at_end_of_stream(sock)? {
+        WireError::Eof
+    } else {
+        WireError::Malformed("zero-length record")
+    })
+}
+
 /// Reads a received memfd after checking its seals, its size and the receiver's maximum.
+///
+/// Nothing here is sized by what the record declares. The memfd's real size (`fstat`) must
+/// equal the declared length, and its pages must really exist: a sealed memfd can be made
+/// sparse for free (`ftruncate` alone makes it 1 GiB of holes that read as zeros), and copying
+/// that would make the receiver allocate a size the sender chose without paying for it. So
+/// the file's allocated blocks must cover its size, and the receiver's copy never exceeds
+/// memory the sender already committed. The seals (no write, no resize) keep size and pages
+/// as checked while they are read: holes cannot be punched into a write-sealed memfd.
 fn unspill(memfd: OwnedFd, declared: u64, max_len: u64) -> Result<Vec<u8>, WireError> {
     use std::io::Read;
+    use std::os::unix::fs::MetadataExt;
     if declared > max_len {
         return Err(WireError::TooLarge {
             len: declared,
@@ -330,19 +358,32 @@ fn unspill(memfd: OwnedFd, declared: u64, max_len: u64) -> Result<Vec<u8>, WireE
         return Err(WireError::Malformed("payload memfd is not sealed"));
     }
     let file = std::fs::File::from(memfd);
-    if file.metadata()?.len() != declared {
+    let meta = file
+        .metadata()
+        .map_err(|_| WireError::Malformed("payload memfd cannot be examined"))?;
+    if meta.len() != declared {
         return Err(WireError::Malformed(
             "payload memfd size differs from the record",
+        ));
+    }
+    // `st_blocks` counts 512-byte units of pages the file really has (swapped-out ones too).
+    if meta.blocks().saturating_mul(512) < declared {
+        return Err(WireError::Malformed(
+            "payload memfd has holes (its size was never written)",
         ));
     }
     let len = usize::try_from(declared).map_err(|_| WireError::TooLarge {
         len: declared,
         max: max_len,
     })?;
-    // Read into spare capacity (no zero-filling). The sender wrote with `pwrite`, so the
-    // offset is 0; a sender that moved it gets the error below.
+    // The checked size is memory the sender committed: read into spare capacity of exactly
+    // that (no zero-filling, no growth). The sender wrote with `pwrite`, so the offset is 0; a
+    // sender that moved it gets the error below.
     let mut payload = Vec::with_capacity(len);
-    (&file).take(declared).read_to_end(&mut payload)?;
+    (&file)
+        .take(declared)
+        .read_to_end(&mut payload)
+        .map_err(|_| WireError::Malformed("payload memfd cannot be read"))?;
     if payload.len() != len {
         return Err(WireError::Malformed(
             "payload memfd shorter than the record",
@@ -363,7 +404,11 @@ pub(crate) fn peek_len(sock: BorrowedFd<'_>, deadline: Option<Instant>) -> Resul
         sys::socket::recv(sock, &mut head, &mut fds, nonblocking, true)
     })?;
     match (got.len, head[0]) {
-        (0, _) => Err(WireError::Eof),
+        // The end of the stream, or a zero-length record (which its receive reports).
+        (0, _) => match empty_record(sock)? {
+            WireError::Eof => Err(WireError::Eof),
+            _ => Ok(0),
+        },
         (n, INLINE) => Ok(n as u64 - 1),
         (MEMFD_HEADER, IN_MEMFD) => Ok(u64::from_be_bytes(
             head[1..].try_into().expect("invariant: 8 bytes"),
@@ -389,7 +434,10 @@ pub(crate) fn peek_prefix<const N: usize>(
     };
     let mut out = [0u8; N];
     match (got.len, head[0]) {
-        (0, _) => Err(WireError::Eof),
+        (0, _) => match empty_record(sock)? {
+            WireError::Eof => Err(WireError::Eof),
+            _ => Ok(None),
+        },
         (n, INLINE) if n > N => {
             out.copy_from_slice(&head[1..=N]);
             Ok(Some(out))

@@ -422,3 +422,93 @@ fn mixed_sizes_and_descriptors_arrive_in_order() {
         assert_eq!(*fds, usize::from(i % 2 == 0), "descriptors of message {i}");
     }
 }
+
+#[test]
+fn a_memfd_message_of_exactly_the_maximum_arrives_and_one_byte_more_is_refused() {
+    let (a, b) = pair();
+    for max in [
+        0,
+        1,
+        7,
+        8,
+        9,
+        100,
+        INLINE_MAX - 1,
+        INLINE_MAX,
+        INLINE_MAX + 1,
+    ] {
+        let max_u64 = max as u64;
+        let payload = vec![0xA5; max];
+        send_in_memfd(a.as_fd(), &[&payload], &[], None).unwrap();
+        let got = recv_vec(&b, max_u64).map(|(p, _)| p.len());
+        assert_eq!(got.ok(), Some(max), "max {max}");
+        assert_eq!(peek_or_none(&b), None, "max {max}: nothing left");
+        let longer = vec![0xA5; max + 1];
+        send_in_memfd(a.as_fd(), &[&longer], &[], None).unwrap();
+        let err = recv_vec(&b, max_u64).unwrap_err();
+        assert!(
+            matches!(err, WireError::TooLarge { len, max: m } if len == max_u64 + 1 && m == max_u64),
+            "max {max}: {err}"
+        );
+    }
+}
+
+/// `Some(len)` of a message waiting on `b`, `None` when none is (never waits).
+fn peek_or_none(b: &OwnedFd) -> Option<u64> {
+    peek_len(b.as_fd(), Some(Instant::now())).ok()
+}
+
+#[test]
+fn a_zero_length_record_is_malformed_not_the_end_and_the_close_still_is() {
+    let (a, b) = pair();
+    raw_record(&a, &[], &[]);
+    assert_eq!(
+        peek_len(b.as_fd(), soon()).unwrap(),
+        0,
+        "peeked, not the end"
+    );
+    assert!(matches!(peek_prefix::<4>(b.as_fd()), Ok(None)));
+    assert!(matches!(
+        recv_vec(&b, 16),
+        Err(WireError::Malformed(m)) if m.contains("zero-length")
+    ));
+    send(a.as_fd(), &[b"after"], &[], None).unwrap();
+    assert_eq!(recv_vec(&b, 16).unwrap().0, b"after");
+    // Empty records queued before a message and the close: the message still arrives, then
+    // the end (the empty records left last carry nothing).
+    raw_record(&a, &[], &[]);
+    send(a.as_fd(), &[b"last"], &[], None).unwrap();
+    raw_record(&a, &[], &[]);
+    drop(a);
+    assert!(matches!(recv_vec(&b, 16), Err(WireError::Malformed(_))));
+    assert_eq!(recv_vec(&b, 16).unwrap().0, b"last");
+    assert!(matches!(recv_vec(&b, 16), Err(WireError::Eof)));
+    assert!(matches!(peek_len(b.as_fd(), soon()), Err(WireError::Eof)));
+    assert!(matches!(peek_prefix::<4>(b.as_fd()), Err(WireError::Eof)));
+}
+
+#[test]
+fn a_sparse_memfd_is_refused_without_reading_its_holes() {
+    let (a, b) = pair();
+    for (size, data) in [
+        (1u64 << 30, &b""[..]),
+        (1 << 30, &[1u8; 4096][..]),
+        (1 << 20, b"x"),
+    ] {
+        let file = std::fs::File::from(sys::fd::sealable_memfd(c"t").unwrap());
+        file.set_len(size).unwrap();
+        file.write_all_at(data, 0).unwrap();
+        let memfd = OwnedFd::from(file);
+        sys::fd::seal_memfd(memfd.as_fd()).unwrap();
+        let mut header = [IN_MEMFD; MEMFD_HEADER];
+        header[1..].copy_from_slice(&size.to_be_bytes());
+        raw_record(&a, &header, &[memfd.as_fd()]);
+        let err = recv_vec(&b, u64::MAX).unwrap_err();
+        assert!(
+            matches!(err, WireError::Malformed(m) if m.contains("holes")),
+            "{size}: {err}"
+        );
+    }
+    send(a.as_fd(), &[b"still fine"], &[], None).unwrap();
+    assert_eq!(recv_vec(&b, u64::MAX).unwrap().0, b"still fine");
+}

@@ -10,7 +10,7 @@
     reason = "process targets receive their arguments by value, deserialized"
 )]
 
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use integration_tests::{METHODS, procs};
@@ -76,13 +76,13 @@ impl View {
     fn read_u64(&self, at: usize) -> u64 {
         assert!(at + 8 <= self.len);
         // SAFETY: in bounds (checked); the segment is shared, a plain read is what a peer does.
-        unsafe { self.ptr.add(at).cast::<u64>().read_volatile() }
+        unsafe { self.ptr.add(at).cast::<u64>().read_unaligned() }
     }
 
     fn write_u64(&self, at: usize, value: u64) {
         assert!(at + 8 <= self.len);
         // SAFETY: as above, for a write.
-        unsafe { self.ptr.add(at).cast::<u64>().write_volatile(value) }
+        unsafe { self.ptr.add(at).cast::<u64>().write_unaligned(value) }
     }
 
     fn bytes(&self) -> Vec<u8> {

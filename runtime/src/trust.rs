@@ -48,9 +48,13 @@
 //! ## Identity: who holds a lock
 //!
 //! Robust primitives record their holder as `(pid, start time)` and judge a holder dead only
-//! when that pair no longer runs. A process's identity is read before user code runs (at load,
-//! and in every forked child), so a full descriptor table at the first lock use can no longer
-//! make a live holder look dead.
+//! when that pair no longer runs. A process's identity is read from `/proc/self/stat` before
+//! user code runs (at load, and in the child of every fork or clone, without allocating), so a
+//! full descriptor table at the first lock use can no longer make a live holder look dead. An
+//! identity that still cannot be read (no `/proc`, say) is never guessed: it is marked *start
+//! unknown*, and every other process judges such a holder alive while any process has its
+//! pid. A contender can then only wait too long (if the holder died and its pid was reused),
+//! never take a lock from a live holder.
 //!
 //! ## Shared memory a peer writes
 //!
@@ -78,9 +82,14 @@
 //! ## Bytes and records a peer sends
 //!
 //! - Records on pipes and queue side sockets are bounded by the receiver's limit before
-//!   anything is allocated, and a payload carried in a memfd is checked against the memfd's
-//!   real size and read as it is, never pre-allocated at a declared length.
-//! - A zero-length record is not the end of the stream: end of stream is the peer's close.
+//!   anything is allocated. A payload carried in a memfd must be sealed against writing and
+//!   resizing, its real size (`fstat`) must equal the declared length, and its allocated
+//!   blocks must cover that size (a sparse memfd costs its sender nothing): only then is it
+//!   copied, so what a receiver allocates is bounded by what the sender really committed,
+//!   never by a number it wrote. The 1 GiB default maximum is a policy on top of that.
+//! - A zero-length record is not the end of the stream: end of stream is the peer's close
+//!   (`POLLRDHUP`) with nothing left queued. mproc never sends an empty record, so one from a
+//!   live peer is a typed `Malformed` error, consumed like any bad record.
 //! - Decoders (records, descriptor tables, postcard bytes, segment headers, queue records)
 //!   are fuzzed (`fuzz/`) and property-tested: arbitrary input gives a typed error, no panic,
 //!   and no allocation beyond a small multiple of what arrived.

@@ -11,11 +11,19 @@
 //! chunk it was running: that one fails with `WorkerLost`, the chunks
 //! queued behind it go back to the head of the queue for another worker, and a replacement is
 //! started. Nothing is lost and nothing hangs (Python's `Pool` hangs here).
+//!
+//! A chunk that never reached the worker fails nothing either: this thread keeps a second
+//! descriptor of the worker's end of its socket, so when the worker has ended, the batches it
+//! never read are still there to be read back. Their chunks go back to the queue, and only a
+//! chunk the worker took is counted as the one it was running. (Without that, a chunk handed
+//! to a worker in the instant it was being killed, or to one stopped and then killed, failed
+//! with `WorkerLost` although no worker ever saw it.)
 
 use std::collections::VecDeque;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
 use std::sync::mpsc::Sender;
+use std::time::Instant;
 
 use super::bell::Bell;
 use super::callbacks::Callbacks;
@@ -62,6 +70,9 @@ const REPORT_RING_BYTES: usize = 256 << 10;
 struct Worker {
     child: Child<()>,
     sock: OwnedFd,
+    /// The worker's own end of `sock`, kept to read back, once it has ended, the batches it
+    /// never read.
+    peer: OwnedFd,
     /// Its reports, in the order of its chunks.
     reports: Queue<FromWorker>,
     in_flight: VecDeque<Chunk>,
@@ -243,6 +254,7 @@ impl Dispatcher {
                 .map(Fd::from)
                 .map_err(|e| format!("dup: {e}"))?,
         };
+        let peer = sys::fd::dup_cloexec(theirs.as_fd()).map_err(|e| format!("dup: {e}"))?;
         let args = WorkerArgs {
             sock: Fd::from(theirs),
             reports,
@@ -259,6 +271,7 @@ impl Dispatcher {
         let child = process.start().map_err(|e| e.to_string())?;
         // Later forks (of other workers) must not keep this socket open.
         inherited::register(ours.as_raw_fd());
+        inherited::register(peer.as_raw_fd());
         let generation = self.generations[slot].wrapping_add(1);
         self.generations[slot] = generation;
         let added = self
@@ -267,11 +280,13 @@ impl Dispatcher {
         if let Err(e) = added {
             let _ = child.kill();
             inherited::unregister(ours.as_raw_fd());
+            inherited::unregister(peer.as_raw_fd());
             return Err(format!("epoll: {e}"));
         }
         self.workers[slot] = Some(Worker {
             child,
             sock: ours,
+            peer,
             reports: queue,
             in_flight: VecDeque::new(),
             sent: 0,
@@ -412,7 +427,11 @@ impl Dispatcher {
         };
         self.poller.remove(worker.child.handle().exit_fd());
         inherited::unregister(worker.sock.as_raw_fd());
+        inherited::unregister(worker.peer.as_raw_fd());
         let status = worker.child.exit_status().ok().flatten();
+        // The last chunks sent, which it never read: they go back to the queue.
+        let unread = unread_chunks(worker.peer.as_fd(), worker.in_flight.len());
+        let reached = worker.in_flight.len() - unread;
         if !worker.ready {
             // It ran none of its chunks: they go back to the queue. Workers that keep dying
             // before they are ready (an initializer that crashes) must not be replaced forever.
@@ -426,7 +445,9 @@ impl Dispatcher {
                 self.shared
                     .set_mode(Mode::Broken(PoolError::InitializerFailed { message }));
             }
-        } else if let Some(running) = worker.in_flight.pop_front() {
+        } else if reached > 0
+            && let Some(running) = worker.in_flight.pop_front()
+        {
             let (signal, code) = match status {
                 Some(ExitStatus::Signaled(s)) => (Some(s), None),
                 Some(ExitStatus::Code(c)) => (None, Some(c)),
@@ -476,6 +497,7 @@ impl Dispatcher {
         for worker in self.workers.iter_mut().filter_map(Option::take) {
             let _ = worker.child.handle().wait();
             inherited::unregister(worker.sock.as_raw_fd());
+            inherited::unregister(worker.peer.as_raw_fd());
         }
     }
 }
@@ -500,6 +522,26 @@ fn complete_front(
         .pop_front()
         .expect("invariant: checked above");
     front.job.complete(front.index, slot)
+}
+
+/// Reads back the batches a worker that has ended never read, from `peer` (its end of its
+/// socket): how many chunks they held, at most `sent` (what it was sent and did not report).
+/// They are the last chunks it was sent, since a socket delivers in order.
+fn unread_chunks(peer: BorrowedFd<'_>, sent: usize) -> usize {
+    let mut unread = 0usize;
+    // Each batch holds at least one chunk, so at most `sent` batches are left.
+    for _ in 0..sent {
+        match protocol::recv::<ToWorker>(peer, Some(Instant::now())) {
+            Ok(message) => {
+                if let ToWorker::Run(heads) = message.header {
+                    unread = unread.saturating_add(heads.len());
+                }
+            }
+            // Nothing left (or nothing more to learn).
+            Err(_) => break,
+        }
+    }
+    unread.min(sent)
 }
 
 /// Sends chunks to a worker as one message, without waiting for room.

@@ -1,10 +1,12 @@
-//! The pool's bookkeeping when workers die early (issue #15, finding 9): a chunk that never
-//! reached a worker runs elsewhere instead of failing with `WorkerLost`, while the chunk a
-//! killed worker held still fails with it.
+//! The pool's bookkeeping when workers die early (issue #15, finding 9; issue #23): workers
+//! killed before they are ready are replaced, and only a configured initializer that keeps
+//! failing breaks the pool; a chunk that never reached a worker runs elsewhere instead of failing
+//! with `WorkerLost`; and the pre-ready deaths that break a pool are counted in a row, not in
+//! total.
 //!
-//! Every kill here hits a worker at a point the test has proven it is at (stopped with
-//! `SIGSTOP`, or blocked in a task), so the tests are deterministic; every wait is bounded by
-//! `TIMEOUT`.
+//! Every kill here hits a worker at a point the test has proven it is at (blocked in its
+//! initializer, stopped with `SIGSTOP`, or killed at birth by a fork handler), so the tests are
+//! deterministic; every wait is bounded by `TIMEOUT`.
 
 #![allow(
     clippy::needless_pass_by_value,
@@ -13,12 +15,14 @@
 
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use integration_tests::gate::{self, Gate};
 use integration_tests::pools::TestPool;
 use integration_tests::{METHODS, TIMEOUT, procs};
 use mproc::codec::Fd;
 use mproc::prelude::*;
+use serde::{Deserialize, Serialize};
 
 fn square(x: u64) -> u64 {
     x * x
@@ -72,6 +76,41 @@ fn say_pid(pids: &Fd) {
     file.write_all(&pid.to_le_bytes()).expect("pid write");
 }
 
+/// A pipe that releases every worker waiting on it at once, for good, when the test writes a
+/// byte (nothing reads it). Unlike closing a pipe, this works even if a worker forked by
+/// another test's pool holds a copy of the write end.
+struct Release {
+    read: OwnedFd,
+    write: OwnedFd,
+}
+
+impl Release {
+    fn new() -> Self {
+        let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("pipe2");
+        Self { read, write }
+    }
+
+    /// A copy of the read end, to give to a worker.
+    fn waiter(&self) -> Fd {
+        Fd::from(self.read.try_clone().expect("dup"))
+    }
+
+    fn release(&self) {
+        let mut file = std::fs::File::from(self.write.try_clone().expect("dup"));
+        file.write_all(b"r").expect("release write");
+    }
+}
+
+/// Waits until the test releases `waiter` (or `TIMEOUT` passes).
+fn wait_released(waiter: &Fd) {
+    let mut fds = [nix::poll::PollFd::new(
+        waiter.as_fd(),
+        nix::poll::PollFlags::POLLIN,
+    )];
+    let ms = u16::try_from(TIMEOUT.as_millis()).unwrap_or(u16::MAX);
+    let _ = nix::poll::poll(&mut fds, ms);
+}
+
 /// Waits until process `pid` is stopped (state `T` in `/proc/<pid>/stat`): from then on it
 /// runs no instruction and reads nothing. `false` after `TIMEOUT`.
 fn wait_stopped(pid: i32) -> bool {
@@ -93,6 +132,236 @@ fn signal(pid: i32, signal: i32) {
     // SAFETY: sending a signal to a pid has no memory-safety preconditions.
     let sent = unsafe { libc::kill(pid, signal) };
     assert_eq!(sent, 0, "kill({pid}, {signal})");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Workers killed before they are ready.
+
+/// An initializer that says its worker's pid, then waits until the test lets it go: until then
+/// its worker is provably not ready.
+fn hold_in_init((pids, release): (Fd, Fd)) {
+    say_pid(&pids);
+    wait_released(&release);
+}
+
+/// Three workers killed with SIGKILL while they are provably not ready (held in an initializer that does
+/// not fail) do not break the pool: they are replaced, and the pool runs tasks afterwards.
+/// (It used to break for good with `InitializerFailed` after `max(3, processes)` of them.)
+#[test]
+fn workers_killed_before_ready_are_replaced_and_the_pool_works() {
+    for method in METHODS {
+        let pids = Pids::new();
+        let release = Release::new();
+        let pool = TestPool::from(
+            Pool::builder()
+                .processes(2)
+                .start_method(method)
+                .initializer(hold_in_init, (pids.writer(), release.waiter()))
+                .build()
+                .unwrap(),
+        );
+        let mut killed = Vec::new();
+        for _ in 0..3 {
+            let pid = pids.next().expect("a worker in its initializer");
+            signal(pid, libc::SIGKILL);
+            killed.push(pid);
+        }
+        release.release(); // every worker held now, or started later, goes on
+        assert_eq!(
+            pool.map_chunked(square, 0..40, 1).unwrap(),
+            squares(40),
+            "{method:?}"
+        );
+        let ran_on: Vec<i32> = pool
+            .map_chunked(|_: u8| i32::try_from(std::process::id()).unwrap(), 0..20, 1)
+            .unwrap();
+        assert!(
+            ran_on.iter().all(|pid| !killed.contains(pid)),
+            "{method:?}: a killed worker ran a task"
+        );
+    }
+}
+
+/// How many of the next forks of this process are killed at birth.
+static KILL_AT_BIRTH: AtomicU32 = AtomicU32::new(0);
+
+extern "C" fn after_fork_in_child() {
+    // Reads the parent's count as it was at the fork (the parent decrements after).
+    if KILL_AT_BIRTH.load(Ordering::SeqCst) > 0 {
+        // SAFETY: raising a signal in this process touches no memory; async-signal-safe.
+        unsafe { libc::raise(libc::SIGKILL) };
+    }
+}
+
+extern "C" fn after_fork_in_parent() {
+    let _ = KILL_AT_BIRTH.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+}
+
+/// What a pool without an initializer did, in a process of its own, after its first `kills`
+/// workers were killed at birth.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+enum BirthKills {
+    /// The map's values; how many workers were killed.
+    Values(Vec<u64>, u32),
+    /// `PoolError::InitializerFailed` (although no initializer is set).
+    InitializerFailed(String),
+    /// `PoolError::WorkersDiedBeforeReady`; how many workers were started in all.
+    DiedBeforeReady {
+        in_a_row: u32,
+        /// The signal that ended the last one, if a signal did.
+        last_signal: Option<i32>,
+        started: u32,
+    },
+    Other(String),
+}
+
+/// Runs in a process of its own (the fork handlers stay there): a pool of one worker, started
+/// by `Fork`, whose first `kills` workers are killed with SIGKILL by a fork handler before they run any
+/// code (so before they are ready), then a map.
+fn pool_after_kills_at_birth(kills: u32) -> BirthKills {
+    KILL_AT_BIRTH.store(kills, Ordering::SeqCst);
+    // SAFETY: both handlers are `extern "C"` functions that only touch an atomic and raise a
+    // signal (async-signal-safe); this process forks no other way while they are installed.
+    let installed = unsafe {
+        libc::pthread_atfork(None, Some(after_fork_in_parent), Some(after_fork_in_child))
+    };
+    assert_eq!(installed, 0);
+    let pool = match Pool::builder()
+        .processes(1)
+        .start_method(StartMethod::Fork)
+        .build()
+    {
+        Ok(pool) => TestPool::from(pool),
+        Err(e) => return BirthKills::Other(format!("build: {e:?}")),
+    };
+    let result = pool.map_chunked(square, 0..20, 1);
+    pool.terminate();
+    let killed = kills - KILL_AT_BIRTH.load(Ordering::SeqCst);
+    match result {
+        Ok(values) => BirthKills::Values(values, killed),
+        Err(TaskError::Pool(PoolError::InitializerFailed { message })) => {
+            BirthKills::InitializerFailed(message)
+        }
+        Err(TaskError::Pool(PoolError::WorkersDiedBeforeReady { in_a_row, last })) => {
+            BirthKills::DiedBeforeReady {
+                in_a_row,
+                last_signal: match last {
+                    Some(ExitStatus::Signaled(s)) => Some(s),
+                    _ => None,
+                },
+                started: killed,
+            }
+        }
+        Err(other) => BirthKills::Other(format!("{other:?}")),
+    }
+}
+
+fn run_isolated(kills: u32) -> BirthKills {
+    let child = Process::new(pool_after_kills_at_birth, kills)
+        .start_method(StartMethod::Spawn)
+        .start()
+        .unwrap();
+    procs::join(&child).unwrap()
+}
+
+/// A pool with no initializer whose first three workers are killed with SIGKILL before they are ready
+/// replaces them and works. (It used to break with `InitializerFailed`, although it has no
+/// initializer.)
+#[test]
+fn without_an_initializer_three_workers_killed_at_birth_leave_a_working_pool() {
+    assert_eq!(
+        run_isolated(3),
+        BirthKills::Values(squares(20), 3),
+        "the pool must survive three workers killed before they were ready"
+    );
+}
+
+/// A pool with no initializer whose workers all die before they are ready stops replacing them
+/// after a bounded number of restarts, with an error that says so (and not `InitializerFailed`).
+#[test]
+fn without_an_initializer_workers_that_always_die_early_give_a_typed_error() {
+    match run_isolated(1000) {
+        BirthKills::DiedBeforeReady {
+            in_a_row,
+            last_signal,
+            started,
+        } => {
+            assert_eq!(last_signal, Some(libc::SIGKILL));
+            assert!(in_a_row >= 3, "restarted before giving up: {in_a_row}");
+            assert!(started <= 16, "bounded restarts: {started} workers started");
+            assert!(started >= in_a_row);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+fn always_fails(attempts: Value<u32>) {
+    attempts.fetch_add(1);
+    panic!("no database");
+}
+
+/// A configured initializer that always fails breaks the pool with `InitializerFailed`
+/// carrying its message, after a bounded number of restarts (not at its first failure, so an
+/// initializer failing once does not end the pool; not never, as Python's pool does).
+#[test]
+fn an_initializer_that_always_fails_breaks_the_pool_after_bounded_restarts() {
+    for method in METHODS {
+        let attempts = Value::new(0u32).unwrap();
+        let pool = TestPool::from(
+            Pool::builder()
+                .processes(1)
+                .start_method(method)
+                .initializer(always_fails, attempts.clone())
+                .build()
+                .unwrap(),
+        );
+        match pool.apply(square, 3) {
+            Err(TaskError::Pool(PoolError::InitializerFailed { message })) => {
+                assert!(message.contains("no database"), "{method:?}: {message}");
+            }
+            other => panic!("{method:?}: {other:?}"),
+        }
+        let attempts = attempts.get();
+        assert!(
+            (3..=16).contains(&attempts),
+            "{method:?}: the initializer ran {attempts} times"
+        );
+        assert!(matches!(
+            pool.apply(square, 3),
+            Err(TaskError::Pool(PoolError::InitializerFailed { .. }))
+        ));
+    }
+}
+
+/// Fails on every other spawn: by crashing (abort), or by panicking, in turn.
+fn fails_every_other_time(spawns: Value<u32>) {
+    match spawns.fetch_add(1) % 4 {
+        1 => std::process::abort(),
+        3 => panic!("every other time"),
+        _ => {}
+    }
+}
+
+/// Issue #23: the pool breaks after a number of pre-ready failures *in a row*, not in total.
+/// With one worker replaced after every task, every other new worker's initializer fails: many
+/// failures in total, never two in a row, and the pool keeps working.
+#[test]
+fn initializer_failures_break_the_pool_only_in_a_row() {
+    let spawns = Value::new(0u32).unwrap();
+    let pool = TestPool::from(
+        Pool::builder()
+            .processes(1)
+            .maxtasksperchild(1)
+            .initializer(fails_every_other_time, spawns.clone())
+            .build()
+            .unwrap(),
+    );
+    assert_eq!(pool.map_chunked(square, 0..12, 1).unwrap(), squares(12));
+    let spawns = spawns.get();
+    assert!(
+        spawns >= 23,
+        "12 ready workers and a failed one between each two: {spawns} spawns"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 //! The pool's bookkeeping when workers die early (issue #15, finding 9; issue #23): workers
 //! killed before they are ready are replaced, and only a configured initializer that keeps
 //! failing breaks the pool; a chunk that never reached a worker runs elsewhere instead of failing
-//! with `WorkerLost`; and the pre-ready deaths that break a pool are counted in a row, not in
-//! total.
+//! with `WorkerLost`; the pre-ready deaths that break a pool are counted in a row, not in total;
+//! and a worker holds a bounded window of chunks, not its whole share.
 //!
 //! Every kill here hits a worker at a point the test has proven it is at (blocked in its
 //! initializer, stopped with `SIGSTOP`, or killed at birth by a fork handler), so the tests are
@@ -13,6 +13,7 @@
     reason = "task arguments arrive by value: they are deserialized in the worker"
 )]
 
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -465,5 +466,57 @@ fn the_task_a_killed_worker_held_still_fails_with_worker_lost() {
             other => panic!("{method:?}: {other:?}"),
         }
         assert_eq!(job.get_timeout(TIMEOUT).unwrap(), [25, 36], "{method:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The read-ahead window.
+
+/// Chunk 0 waits until the last chunk has run; every chunk returns its worker's pid.
+fn first_waits_for_last((i, event): (u32, Option<Event>)) -> u32 {
+    match (i, event) {
+        (0, Some(event)) => {
+            let _ = event.wait_timeout(TIMEOUT);
+        }
+        (_, Some(event)) => event.set(),
+        (_, None) => {}
+    }
+    std::process::id()
+}
+
+/// Issue #23: a worker holds a window of chunks, not its whole share. With 100 chunks pending
+/// for two idle workers, each first gets `2 + 100 / (2 × 2) = 27` chunks (its share would be 50).
+/// The worker holding chunk 0 is stuck on it until chunk 99 has run, which only the other
+/// worker can do: so it runs exactly the chunks it was handed at first.
+#[test]
+fn a_worker_holds_a_window_of_chunks_not_its_whole_share() {
+    const CHUNKS: u32 = 100;
+    for method in METHODS {
+        let pool = TestPool::from(
+            Pool::builder()
+                .processes(2)
+                .start_method(method)
+                .build()
+                .unwrap(),
+        );
+        let event = Event::new().unwrap();
+        let items = (0..CHUNKS).map(|i| {
+            let event = (i == 0 || i == CHUNKS - 1).then(|| event.clone());
+            (i, event)
+        });
+        let pids = pool.map_chunked(first_waits_for_last, items, 1).unwrap();
+        let mut per_worker: BTreeMap<u32, u32> = BTreeMap::new();
+        for &pid in &pids {
+            *per_worker.entry(pid).or_default() += 1;
+        }
+        let first = per_worker[&pids[0]];
+        assert_eq!(
+            first, 27,
+            "{method:?}: the worker of chunk 0 ran {first} chunks: {per_worker:?}"
+        );
+        assert!(
+            pids[..27].iter().all(|&p| p == pids[0]),
+            "{method:?}: the window is chunks 0..27"
+        );
     }
 }

@@ -8,7 +8,7 @@ use crate::process::StartMethod;
 use crate::queue::QueueError;
 use crate::shm::ShmError;
 use crate::sync::{ArrayError, BarrierError, ConditionError, LockError, SemaphoreError};
-use crate::sys::proc::signal_name;
+use crate::sys::proc::{ExitStatus, signal_name};
 use crate::topology::TopologyError;
 
 /// Starting a process failed; no child is left behind.
@@ -292,6 +292,18 @@ pub enum PoolError {
         /// What the initializer reported (its panic message).
         message: String,
     },
+    /// Workers kept ending before they were ready, and no initializer is set: they were killed
+    /// or could not start. Each was replaced after a pause that grows with every such end in a
+    /// row; after `in_a_row` of them the pool stopped replacing them and fails what is
+    /// submitted with this. (With an initializer set, the same is
+    /// [`InitializerFailed`](PoolError::InitializerFailed).)
+    #[error("{in_a_row} pool workers in a row ended before they were ready (the last: {})", describe_status(*last))]
+    WorkersDiedBeforeReady {
+        /// How many ended in a row, none of them ready and no worker becoming ready between.
+        in_a_row: u32,
+        /// How the last one ended, if known.
+        last: Option<ExitStatus>,
+    },
     /// A worker could not be started.
     #[error("cannot start a pool worker: {message}")]
     Spawn {
@@ -369,6 +381,10 @@ pub enum TaskError {
     /// The pool refused the task or stopped (see [`PoolError`]).
     #[error(transparent)]
     Pool(#[from] PoolError),
+}
+
+fn describe_status(status: Option<ExitStatus>) -> String {
+    status.map_or_else(|| "unknown status".to_owned(), |s| s.to_string())
 }
 
 fn describe_end(signal: Option<i32>, code: Option<i32>) -> String {

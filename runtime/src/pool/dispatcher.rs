@@ -11,11 +11,29 @@
 //! chunk it was running: that one fails with `WorkerLost`, the chunks
 //! queued behind it go back to the head of the queue for another worker, and a replacement is
 //! started. Nothing is lost and nothing hangs (Python's `Pool` hangs here).
+//!
+//! A chunk that never reached the worker fails nothing either: this thread keeps a second
+//! descriptor of the worker's end of its socket, so when the worker has ended, the batches it
+//! never read are still there to be read back. Their chunks go back to the queue, and only a
+//! chunk the worker took is counted as the one it was running. (Without that, a chunk handed
+//! to a worker in the instant it was being killed, or to one stopped and then killed, failed
+//! with `WorkerLost` although no worker ever saw it.)
+//!
+//! # Workers that end before they are ready
+//!
+//! A worker is ready once its initializer ran (at once, without one). One that ends before is
+//! replaced, after a pause that doubles with each such end in a row (10 ms, 20 ms, … at most
+//! 1 s), so a pool whose workers cannot start does not spin. A worker becoming ready ends the
+//! row. After `processes + 4` in a row the pool gives up and fails what is submitted: with
+//! [`PoolError::InitializerFailed`] if an initializer is set (the last one's panic message, or
+//! how the workers ended), else [`PoolError::WorkersDiedBeforeReady`]. Workers killed from
+//! outside before they were ready (fewer than that in a row) are just replaced.
 
 use std::collections::VecDeque;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
 use std::sync::mpsc::Sender;
+use std::time::{Duration, Instant};
 
 use super::bell::Bell;
 use super::callbacks::Callbacks;
@@ -49,9 +67,14 @@ pub(crate) struct Init {
 }
 
 const WAKE: u64 = u64::MAX;
-/// How many workers may end in a row before their initializer finished (at least one per
-/// slot) before the pool gives up on starting workers.
-const MAX_UNREADY_DEATHS: usize = 3;
+/// How many workers more than `processes` may end in a row before they are ready (before or
+/// while their initializer runs) before the pool gives up on starting workers: every slot's
+/// worker may fail once, and then this many replacements.
+const MAX_UNREADY_RESTARTS: u32 = 4;
+/// The pause before replacing the first worker that ended before it was ready; it doubles with
+/// each further one in a row, up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(10);
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
 /// The most chunks one worker holds at once.
 const MAX_WINDOW: usize = 64;
 /// The ring of each worker's report queue. Reports of larger results (over half of it)
@@ -62,6 +85,9 @@ const REPORT_RING_BYTES: usize = 256 << 10;
 struct Worker {
     child: Child<()>,
     sock: OwnedFd,
+    /// The worker's own end of `sock`, kept to read back, once it has ended, the batches it
+    /// never read.
+    peer: OwnedFd,
     /// Its reports, in the order of its chunks.
     reports: Queue<FromWorker>,
     in_flight: VecDeque<Chunk>,
@@ -69,6 +95,24 @@ struct Worker {
     sent: u64,
     /// It said it is ready: its initializer ran. Before that it has started none of its chunks.
     ready: bool,
+    /// What its initializer reported when it failed (the worker then ends).
+    init_failure: Option<String>,
+}
+
+/// Workers that ended before they were ready, since the last one that became ready.
+#[derive(Debug, Default)]
+struct Unready {
+    in_a_row: u32,
+    /// No worker is started before this (the backoff).
+    respawn_at: Option<Instant>,
+}
+
+#[derive(Debug)]
+enum UnreadyEnd {
+    /// Its initializer failed with this message.
+    InitFailed(String),
+    /// It ended (killed, crashed, exited) without a word.
+    Died(Option<ExitStatus>),
 }
 
 /// The thread's state.
@@ -84,8 +128,7 @@ struct Dispatcher {
     generations: Vec<u32>,
     pending: VecDeque<Chunk>,
     spawned: u64,
-    /// Workers that ended before saying they were ready, since the last one that did.
-    unready_deaths: usize,
+    unready: Unready,
 }
 
 /// The thread's entry: starts the workers, reports how that went on `started`, then serves.
@@ -119,7 +162,7 @@ pub(crate) fn run(
         generations: vec![0; slots],
         pending: VecDeque::new(),
         spawned: 0,
-        unready_deaths: 0,
+        unready: Unready::default(),
     };
     let first = d
         .poller
@@ -178,7 +221,7 @@ impl Dispatcher {
         self.bell.state().arm();
         let quiet = self.workers.iter().flatten().all(|w| w.reports.is_empty());
         let result = if quiet {
-            self.poller.wait(ready, None)
+            self.poller.wait(ready, self.until_respawn())
         } else {
             Ok(()) // a report came in meanwhile: no need to sleep
         };
@@ -194,6 +237,15 @@ impl Dispatcher {
         inbox.mode.clone()
     }
 
+    /// How long until a worker may be started in an empty slot, if one waits for that.
+    fn until_respawn(&self) -> Option<Duration> {
+        let at = self.unready.respawn_at?;
+        self.workers
+            .iter()
+            .any(Option::is_none)
+            .then(|| at.saturating_duration_since(Instant::now()))
+    }
+
     fn all_idle(&self) -> bool {
         self.workers
             .iter()
@@ -201,8 +253,15 @@ impl Dispatcher {
             .all(|w| w.in_flight.is_empty())
     }
 
-    /// Starts workers in empty slots. `Err` only if no worker is alive afterwards.
+    /// Starts workers in empty slots (unless workers that ended before they were ready call
+    /// for a pause first). `Err` only if no worker is alive afterwards.
     fn fill_slots(&mut self) -> Result<(), String> {
+        if let Some(at) = self.unready.respawn_at {
+            if Instant::now() < at {
+                return Ok(());
+            }
+            self.unready.respawn_at = None;
+        }
         let mut last_error = None;
         for slot in 0..self.workers.len() {
             if self.workers[slot].is_none()
@@ -243,6 +302,7 @@ impl Dispatcher {
                 .map(Fd::from)
                 .map_err(|e| format!("dup: {e}"))?,
         };
+        let peer = sys::fd::dup_cloexec(theirs.as_fd()).map_err(|e| format!("dup: {e}"))?;
         let args = WorkerArgs {
             sock: Fd::from(theirs),
             reports,
@@ -259,6 +319,7 @@ impl Dispatcher {
         let child = process.start().map_err(|e| e.to_string())?;
         // Later forks (of other workers) must not keep this socket open.
         inherited::register(ours.as_raw_fd());
+        inherited::register(peer.as_raw_fd());
         let generation = self.generations[slot].wrapping_add(1);
         self.generations[slot] = generation;
         let added = self
@@ -267,15 +328,18 @@ impl Dispatcher {
         if let Err(e) = added {
             let _ = child.kill();
             inherited::unregister(ours.as_raw_fd());
+            inherited::unregister(peer.as_raw_fd());
             return Err(format!("epoll: {e}"));
         }
         self.workers[slot] = Some(Worker {
             child,
             sock: ours,
+            peer,
             reports: queue,
             in_flight: VecDeque::new(),
             sent: 0,
             ready: false,
+            init_failure: None,
         });
         Ok(())
     }
@@ -376,12 +440,12 @@ impl Dispatcher {
         let finished = match report {
             FromWorker::Ready => {
                 worker.ready = true;
-                self.unready_deaths = 0;
+                self.unready = Unready::default();
                 return;
             }
             FromWorker::InitFailed(message) => {
-                let error = PoolError::InitializerFailed { message };
-                self.shared.set_mode(Mode::Broken(error));
+                // The worker ends next; its end is counted then (see `worker_ended`).
+                worker.init_failure = Some(message);
                 return;
             }
             FromWorker::Done {
@@ -412,21 +476,21 @@ impl Dispatcher {
         };
         self.poller.remove(worker.child.handle().exit_fd());
         inherited::unregister(worker.sock.as_raw_fd());
+        inherited::unregister(worker.peer.as_raw_fd());
         let status = worker.child.exit_status().ok().flatten();
+        // The last chunks sent, which it never read: they go back to the queue.
+        let unread = unread_chunks(worker.peer.as_fd(), worker.in_flight.len());
+        let reached = worker.in_flight.len() - unread;
         if !worker.ready {
-            // It ran none of its chunks: they go back to the queue. Workers that keep dying
-            // before they are ready (an initializer that crashes) must not be replaced forever.
-            self.unready_deaths += 1;
-            if self.unready_deaths >= MAX_UNREADY_DEATHS.max(self.workers.len()) {
-                let message = format!(
-                    "{} workers in a row ended before their initializer finished (the last: {})",
-                    self.unready_deaths,
-                    status.map_or_else(|| "unknown status".to_owned(), |s| s.to_string()),
-                );
-                self.shared
-                    .set_mode(Mode::Broken(PoolError::InitializerFailed { message }));
-            }
-        } else if let Some(running) = worker.in_flight.pop_front() {
+            // It ran none of its chunks: they go back to the queue.
+            let end = match worker.init_failure.take() {
+                Some(message) => UnreadyEnd::InitFailed(message),
+                None => UnreadyEnd::Died(status),
+            };
+            self.ended_unready(end);
+        } else if reached > 0
+            && let Some(running) = worker.in_flight.pop_front()
+        {
             let (signal, code) = match status {
                 Some(ExitStatus::Signaled(s)) => (Some(s), None),
                 Some(ExitStatus::Code(c)) => (None, Some(c)),
@@ -443,6 +507,36 @@ impl Dispatcher {
         for chunk in worker.in_flight.drain(..).rev() {
             self.pending.push_front(chunk);
         }
+    }
+
+    /// Counts a worker that ended before it was ready: the pool pauses before replacing it, and
+    /// gives up after too many in a row (see the module documentation).
+    fn ended_unready(&mut self, end: UnreadyEnd) {
+        let unready = &mut self.unready;
+        unready.in_a_row = unready.in_a_row.saturating_add(1);
+        let limit = u32::try_from(self.workers.len())
+            .unwrap_or(u32::MAX)
+            .saturating_add(MAX_UNREADY_RESTARTS);
+        if unready.in_a_row < limit {
+            let backoff = FIRST_BACKOFF
+                .saturating_mul(1 << (unready.in_a_row - 1).min(16))
+                .min(MAX_BACKOFF);
+            unready.respawn_at = Instant::now().checked_add(backoff);
+            return;
+        }
+        let in_a_row = unready.in_a_row;
+        let error = match (end, self.config.init.is_some()) {
+            (UnreadyEnd::InitFailed(message), _) => PoolError::InitializerFailed { message },
+            (UnreadyEnd::Died(last), true) => PoolError::InitializerFailed {
+                message: format!(
+                    "{in_a_row} workers in a row ended before their initializer finished (the \
+                     last: {})",
+                    last.map_or_else(|| "unknown status".to_owned(), |s| s.to_string()),
+                ),
+            },
+            (UnreadyEnd::Died(last), false) => PoolError::WorkersDiedBeforeReady { in_a_row, last },
+        };
+        self.shared.set_mode(Mode::Broken(error));
     }
 
     /// Fails every chunk not finished (queued, submitted, or on a worker).
@@ -476,6 +570,7 @@ impl Dispatcher {
         for worker in self.workers.iter_mut().filter_map(Option::take) {
             let _ = worker.child.handle().wait();
             inherited::unregister(worker.sock.as_raw_fd());
+            inherited::unregister(worker.peer.as_raw_fd());
         }
     }
 }
@@ -500,6 +595,26 @@ fn complete_front(
         .pop_front()
         .expect("invariant: checked above");
     front.job.complete(front.index, slot)
+}
+
+/// Reads back the batches a worker that has ended never read, from `peer` (its end of its
+/// socket): how many chunks they held, at most `sent` (what it was sent and did not report).
+/// They are the last chunks it was sent, since a socket delivers in order.
+fn unread_chunks(peer: BorrowedFd<'_>, sent: usize) -> usize {
+    let mut unread = 0usize;
+    // Each batch holds at least one chunk, so at most `sent` batches are left.
+    for _ in 0..sent {
+        match protocol::recv::<ToWorker>(peer, Some(Instant::now())) {
+            Ok(message) => {
+                if let ToWorker::Run(heads) = message.header {
+                    unread = unread.saturating_add(heads.len());
+                }
+            }
+            // Nothing left (or nothing more to learn).
+            Err(_) => break,
+        }
+    }
+    unread.min(sent)
 }
 
 /// Sends chunks to a worker as one message, without waiting for room.

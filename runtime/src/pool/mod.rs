@@ -39,7 +39,14 @@
 //! A task that panics fails with [`TaskError::Panicked`]; its worker lives on. A worker that
 //! dies (killed, aborted, segfaulting, exiting) fails only the task it was running, with
 //! [`TaskError::WorkerLost`]; tasks queued behind it go to other workers, a new worker takes its
-//! place, and the pool goes on. (Python's `Pool` loses the task and `get()` hangs.)
+//! place, and the pool goes on. (Python's `Pool` loses the task and `get()` hangs.) A task
+//! handed to a worker that died before reading it runs on another worker.
+//!
+//! A worker that dies before it is ready (before or while its initializer runs) is replaced
+//! too, after a pause that grows with each such death in a row. Only when `processes + 4`
+//! workers in a row die or fail that way does the pool give up: what is submitted then fails
+//! with [`PoolError::InitializerFailed`] if an initializer is set (one that keeps failing),
+//! else with [`PoolError::WorkersDiedBeforeReady`]. (Python's `Pool` replaces them forever.)
 //!
 //! # Chunks and laziness
 //!
@@ -132,8 +139,9 @@ impl PoolBuilder {
     }
 
     /// Runs `initializer(args)` once in each worker before it takes tasks (Python's
-    /// `initializer` and `initargs`). If it panics, the pool stops taking tasks and they fail
-    /// with [`PoolError::InitializerFailed`].
+    /// `initializer` and `initargs`). A worker whose initializer panics or crashes is replaced;
+    /// if that happens in `processes + 4` workers in a row, the pool stops taking tasks and
+    /// they fail with [`PoolError::InitializerFailed`] (see [Crashes](crate::pool#crashes)).
     pub fn initializer<M: 'static, T: Task<M, Output = ()>>(
         mut self,
         initializer: T,

@@ -59,6 +59,20 @@ fn a_received_handle_of_another_kind_or_type_is_refused() {
 }
 
 #[test]
+fn a_barrier_takes_every_party_count_from_one_to_the_documented_maximum() {
+    for parties in [1, 2, 1 << 16] {
+        assert_eq!(Barrier::new(parties).unwrap().parties(), parties);
+    }
+    assert!(matches!(
+        Barrier::new((1 << 16) + 1),
+        Err(crate::Error::Barrier(BarrierError::InvalidParties {
+            parties: 65_537,
+            max: 65_536
+        }))
+    ));
+}
+
+#[test]
 fn errors_are_typed_and_lower_case() {
     let b = Barrier::new(0).unwrap_err();
     assert_eq!(

@@ -41,7 +41,8 @@ pub enum QueueError {
         max: u64,
     },
     /// The queue's shared memory holds something mproc does not write (another process
-    /// scribbled on it). The items in it were discarded; the queue is usable again.
+    /// scribbled on it). From a get: the items in it were discarded, and the queue is usable
+    /// again. From a put: nothing was put (the next get discards what is there).
     #[error("the queue's shared memory is corrupted; its items were discarded")]
     Corrupted,
     /// The queue's shared memory could not be created or mapped.

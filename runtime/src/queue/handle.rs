@@ -339,6 +339,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
                 max: ring.max_payload(),
             },
             PutFail::Side(e) => e,
+            PutFail::Corrupt => QueueError::Corrupted,
         })
     }
 

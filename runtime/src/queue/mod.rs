@@ -53,6 +53,8 @@ mod state;
 mod loom_tests;
 #[cfg(all(test, not(loom)))]
 mod tests;
+#[cfg(all(test, not(loom)))]
+mod tests_corrupt;
 
 pub use error::QueueError;
 pub use halves::{QueueReader, QueueWriter};

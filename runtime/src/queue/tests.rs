@@ -21,7 +21,7 @@ const DEAD: u64 = 0x7FFF_0001;
 const ME: u64 = 0x7FFF_0002;
 
 /// Real futexes, and every identity alive but [`DEAD`].
-struct Park2;
+pub(super) struct Park2;
 
 impl Park for Park2 {
     fn wait(word: &AtomicU32, expected: u32, deadline: Option<Instant>) -> Waited {
@@ -45,7 +45,7 @@ impl Park for Park2 {
 }
 
 /// Ring bytes on the heap.
-struct HeapBytes(Box<[UnsafeCell<u8>]>);
+pub(super) struct HeapBytes(Box<[UnsafeCell<u8>]>);
 
 // SAFETY: the ring protocol gives each byte range to one thread at a time (that is what these
 // tests check); the cells are only accessed through `Bytes`.
@@ -74,14 +74,14 @@ impl Bytes for HeapBytes {
     }
 }
 
-struct Fixture {
-    st: QueueState,
-    bytes: HeapBytes,
+pub(super) struct Fixture {
+    pub(super) st: QueueState,
+    pub(super) bytes: HeapBytes,
     cap: u64,
 }
 
 impl Fixture {
-    fn new(cap: u64, maxsize: u64) -> Self {
+    pub(super) fn new(cap: u64, maxsize: u64) -> Self {
         Self {
             st: QueueState::on_heap(cap, maxsize),
             bytes: HeapBytes::new(cap as usize),
@@ -90,16 +90,16 @@ impl Fixture {
     }
 
     /// A process's view, with a cache of its own.
-    fn ring<'a>(&'a self, cache: &'a Cache) -> Ring<'a, HeapBytes, Park2> {
+    pub(super) fn ring<'a>(&'a self, cache: &'a Cache) -> Ring<'a, HeapBytes, Park2> {
         Ring::new(&self.st, &self.bytes, cache, self.cap, ME)
     }
 }
 
-fn put(ring: &Ring<'_, HeapBytes, Park2>, bytes: &[u8]) -> Result<(), PutFail<()>> {
+pub(super) fn put(ring: &Ring<'_, HeapBytes, Park2>, bytes: &[u8]) -> Result<(), PutFail<()>> {
     ring.put(Body::Plain(bytes), Some(Instant::now()))
 }
 
-fn get(ring: &Ring<'_, HeapBytes, Park2>) -> Result<Vec<u8>, GetFail> {
+pub(super) fn get(ring: &Ring<'_, HeapBytes, Park2>) -> Result<Vec<u8>, GetFail> {
     ring.get(Some(Instant::now()), |item| item.bytes.to_vec())
 }
 

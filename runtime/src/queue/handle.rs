@@ -370,7 +370,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
                 Err(e) => return Some(Err(recv_error(e))),
             }
         }
-        let decoded = side.take(side_ref.seq, |spilled, fds| {
+        let decoded = side.take(side_ref.seq, side_ref.spilled, |spilled, fds| {
             let bytes = if side_ref.spilled {
                 spilled
             } else {
@@ -536,7 +536,7 @@ mod tests {
         q.put(&devnull()).unwrap();
         // What the dead consumer did: armed `side_taking` for item 0 and took its message.
         q.inner.shm.state().side_taking.store(1, SeqCst);
-        let taken = q.inner.side.take(0, |_, fds| fds.len()).unwrap();
+        let taken = q.inner.side.take(0, false, |_, fds| fds.len()).unwrap();
         assert_eq!(taken, Some(1));
         assert!(q.try_get().is_ok(), "item 1, with its descriptor");
         assert!(matches!(q.try_get(), Err(QueueError::Empty)));

@@ -23,6 +23,16 @@ pub enum QueueError {
     /// `join_timeout` ran out of time with items still unfinished.
     #[error("timed out waiting for every item to be marked done")]
     Timeout,
+    /// `join` found a process that died holding items it had taken and never marked done
+    /// (`task_done`): they will never be. They now count as done, so the next `join` waits only
+    /// for the others.
+    #[error("process {pid} died with {items} item(s) taken and never marked done")]
+    ConsumerDied {
+        /// The dead process.
+        pid: i32,
+        /// How many of its items were never marked done.
+        items: u64,
+    },
     /// `task_done` was called more times than items were put (Python's `ValueError`).
     #[error("task_done() called more times than there were items")]
     TaskDoneTooMany,

@@ -65,7 +65,9 @@
 //! counts are bumped where a crash can only hide items, never invent them: `taken` after the
 //! commit that took the item, a process's `done` before the queue's (and undone if the queue's
 //! refuses it). A process killed between the two goes unreported, and a joiner waits for its
-//! item as before. Processes beyond the slots go uncounted too.
+//! item as before. Processes beyond the slots go uncounted too. The joiner reads the counts
+//! of dead processes only, whose stores are all visible (see "Crashes"); `Release`/`Acquire`
+//! on them orders nothing else.
 //!
 //! # Waiting
 //!

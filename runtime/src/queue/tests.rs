@@ -451,6 +451,8 @@ fn join_reports_a_dead_consumer_once_and_counts_its_items_done() {
     assert_eq!(slot.owner.load(SeqCst), 0, "its slot is free again");
     // A dead process with nothing left undone is no news.
     slot.owner.store(DEAD, SeqCst);
+    slot.taken.store(5, SeqCst);
+    slot.done.store(5, SeqCst);
     put(&r, b"d").unwrap();
     assert_eq!(r.join(Some(Instant::now())), Err(JoinFail::Timeout));
     let mut ids = f.st.consumers.iter().map(|s| s.owner.load(SeqCst));

@@ -471,7 +471,10 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
             let out = self.read_item(head, header, consume)?;
             self.commit(end, gets);
             if let Some(slot) = self.my_slot() {
-                slot.taken.fetch_add(1, Release);
+                // Only this process writes its `taken`, under the consumers' lock: no
+                // read-modify-write needed (wrapping: the value may have been scribbled on).
+                let taken = slot.taken.load(Relaxed).wrapping_add(1);
+                slot.taken.store(taken, Release);
             }
             return Ok(out);
         }
@@ -696,7 +699,7 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
             if items == 0 {
                 continue;
             }
-            // One joiner settles it.
+            // One joiner settles it (the next claimant of the slot resets its counts).
             if slot
                 .owner
                 .compare_exchange(owner, 0, SeqCst, SeqCst)
@@ -704,8 +707,6 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
             {
                 continue;
             }
-            slot.taken.store(0, Relaxed);
-            slot.done.store(0, Relaxed);
             self.st.done.fetch_add(items, SeqCst);
             wake_all::<P>(&self.st.join_seq);
             let pid = i32::try_from(owner & 0xFFFF_FFFF).unwrap_or(0);

@@ -36,6 +36,8 @@ fn an_unaligned_tail_is_reported_not_written_past_the_end() {
             "tail {tail}"
         );
         assert_eq!(f.st.puts.load(Relaxed), 0, "nothing published");
+        assert_eq!(get(&r), Err(GetFail::Corrupt), "tail {tail}");
+        works_again(&f);
     }
 }
 

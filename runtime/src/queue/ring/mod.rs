@@ -51,8 +51,9 @@
 //!   sends anything: no item is acknowledged that consumers could not take;
 //! - a consumer needs an 8-aligned `head` in `tail - cap..tail`, a known record kind whose
 //!   record lies in `head..tail` and in the ring, and a `gets` below `u64::MAX`; otherwise it
-//!   discards the whole ring (`GetFail::Corrupt`), after which the queue works again unless
-//!   `tail` itself is unaligned (then every `put` keeps reporting the corruption).
+//!   discards the whole ring (`GetFail::Corrupt`), after which the queue works again (a
+//!   producer that finds `tail` unaligned publishes it aligned, with no item, for consumers
+//!   to discard).
 //!
 //! The ring's bytes are only ever touched inside `0..cap`, whatever the shared state says.
 //!
@@ -344,8 +345,13 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
     fn reserve<E>(&self, size: u64, deadline: Option<Instant>) -> Result<u64, PutFail<E>> {
         let tail = self.st.tail.load(Relaxed);
         // Records are 8-aligned and `cap` is a multiple of 8, so a wrap record (`pad` bytes)
-        // always has room for its header: unless `tail` is not aligned.
+        // always has room for its header: unless `tail` is not aligned. Then publish an
+        // aligned `tail` (no item): consumers discard what is before it, and the ring works
+        // again.
         if !tail.is_multiple_of(8) {
+            if let Some(aligned) = tail.checked_next_multiple_of(8) {
+                self.publish(aligned, self.st.puts.load(Relaxed));
+            }
             return Err(PutFail::Corrupt);
         }
         let index = tail & (self.cap - 1);

@@ -191,7 +191,7 @@ fn join_waits_for_every_task_done() {
     assert!(matches!(q.join_timeout(SHORT), Err(QueueError::Timeout)));
     q.get_timeout(TIMEOUT).unwrap();
     q.task_done().unwrap();
-    q.join();
+    q.join().unwrap();
 }
 
 const PRODUCERS: u64 = 3;

@@ -218,3 +218,40 @@ fn a_consumer_killed_mid_stream_blocks_nobody() {
         }
     }
 }
+
+/// Takes one item, says so, and waits to be killed (before its `task_done`).
+fn take_one_and_wait((q, took, never): (JoinableQueue<u32>, Event, Event)) {
+    q.get_timeout(TIMEOUT).unwrap();
+    took.set();
+    let _ = never.wait_timeout(TIMEOUT);
+}
+
+#[test]
+fn join_reports_a_consumer_killed_before_task_done() {
+    for method in METHODS {
+        let q = JoinableQueue::<u32>::new().unwrap();
+        q.put(&1).unwrap();
+        q.put(&2).unwrap();
+        let (took, never) = (Event::new().unwrap(), Event::new().unwrap());
+        let child = Process::new(take_one_and_wait, (q.clone(), took.clone(), never))
+            .start_method(method)
+            .start()
+            .unwrap();
+        assert!(took.wait_timeout(TIMEOUT));
+        let pid = child.pid();
+        kill(&child);
+        // The other item is taken and done here.
+        assert_eq!(q.get_timeout(TIMEOUT).unwrap(), 2);
+        q.task_done().unwrap();
+        match q.join_timeout(TIMEOUT) {
+            Err(QueueError::ConsumerDied {
+                pid: dead,
+                items: 1,
+            }) if dead == pid => {}
+            other => panic!("{method:?}: {other:?}"),
+        }
+        // Reported once: its item now counts as done.
+        q.join_timeout(TIMEOUT).unwrap();
+        assert_eq!(q.unfinished(), 0);
+    }
+}

@@ -23,6 +23,16 @@ pub enum QueueError {
     /// `join_timeout` ran out of time with items still unfinished.
     #[error("timed out waiting for every item to be marked done")]
     Timeout,
+    /// `join` found a process that died holding items it had taken and never marked done
+    /// (`task_done`): they will never be. They now count as done, so the next `join` waits only
+    /// for the others.
+    #[error("process {pid} died with {items} item(s) taken and never marked done")]
+    ConsumerDied {
+        /// The dead process.
+        pid: i32,
+        /// How many of its items were never marked done.
+        items: u64,
+    },
     /// `task_done` was called more times than items were put (Python's `ValueError`).
     #[error("task_done() called more times than there were items")]
     TaskDoneTooMany,
@@ -41,7 +51,8 @@ pub enum QueueError {
         max: u64,
     },
     /// The queue's shared memory holds something mproc does not write (another process
-    /// scribbled on it). The items in it were discarded; the queue is usable again.
+    /// scribbled on it). From a get: the items in it were discarded, and the queue is usable
+    /// again. From a put: nothing was put (the next get discards what is there).
     #[error("the queue's shared memory is corrupted; its items were discarded")]
     Corrupted,
     /// The queue's shared memory could not be created or mapped.

@@ -339,6 +339,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
                 max: ring.max_payload(),
             },
             PutFail::Side(e) => e,
+            PutFail::Corrupt => QueueError::Corrupted,
         })
     }
 
@@ -369,7 +370,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
                 Err(e) => return Some(Err(recv_error(e))),
             }
         }
-        let decoded = side.take(side_ref.seq, |spilled, fds| {
+        let decoded = side.take(side_ref.seq, side_ref.spilled, |spilled, fds| {
             let bytes = if side_ref.spilled {
                 spilled
             } else {
@@ -535,11 +536,67 @@ mod tests {
         q.put(&devnull()).unwrap();
         // What the dead consumer did: armed `side_taking` for item 0 and took its message.
         q.inner.shm.state().side_taking.store(1, SeqCst);
-        let taken = q.inner.side.take(0, |_, fds| fds.len()).unwrap();
+        let taken = q.inner.side.take(0, false, |_, fds| fds.len()).unwrap();
         assert_eq!(taken, Some(1));
         assert!(q.try_get().is_ok(), "item 1, with its descriptor");
         assert!(matches!(q.try_get(), Err(QueueError::Empty)));
         assert_eq!(q.qsize(), 0, "both items count as taken");
+    }
+
+    /// A queue holder publishes spilled items whose side messages claim 1 GiB that no memory
+    /// backs, in each format a side message could take: `get` reports an error, and the
+    /// consumer's peak memory does not grow by anything like that size.
+    #[test]
+    fn a_spilled_item_in_a_sparse_memfd_is_refused_without_allocating_its_size() {
+        use std::io::IoSlice;
+        use std::os::fd::AsRawFd;
+        let peak_rss = || {
+            let status = std::fs::read_to_string("/proc/self/status").unwrap();
+            let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+            line.split_whitespace()
+                .nth(1)
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+                << 10
+        };
+        let sparse = |len: u64| {
+            let file = std::fs::File::from(crate::sys::fd::sealable_memfd(c"sparse").unwrap());
+            file.set_len(len).unwrap();
+            let fd = OwnedFd::from(file);
+            crate::sys::fd::seal_memfd(fd.as_fd()).unwrap();
+            fd
+        };
+        let q = Queue::<u64>::new().unwrap();
+        let tx = q.inner.side.tx.as_fd();
+        // A `wire` memfd record (its payload, the number first, all zeros: item 0).
+        let mut hook = |_| {
+            let memfd = sparse(MAX_SPILLED + 8);
+            let mut header = [2u8; 9];
+            header[1..].copy_from_slice(&(MAX_SPILLED + 8).to_be_bytes());
+            let iov = [IoSlice::new(&header)];
+            crate::sys::socket::send(tx, &iov, &[memfd.as_raw_fd()], true).unwrap();
+            Ok::<(), QueueError>(())
+        };
+        q.ring().put(Body::Spilled(&mut hook), None).unwrap();
+        // The number inline, the memfd beside it (item 1).
+        let mut hook = |seq: u64| {
+            let memfd = sparse(MAX_SPILLED);
+            crate::wire::send(tx, &[&seq.to_le_bytes()], &[memfd.as_fd()], None).unwrap();
+            Ok::<(), QueueError>(())
+        };
+        q.ring().put(Body::Spilled(&mut hook), None).unwrap();
+        for item in 0..2 {
+            let before = peak_rss();
+            let got = q.try_get();
+            let grown = peak_rss().saturating_sub(before);
+            assert!(grown < 16 << 20, "item {item}: {grown} bytes more resident");
+            assert!(
+                matches!(got, Err(QueueError::Os { .. })),
+                "item {item}: {got:?}"
+            );
+        }
+        assert!(matches!(q.try_get(), Err(QueueError::Empty)));
     }
 
     /// The same state, but the dead consumer died before taking the message: the item is

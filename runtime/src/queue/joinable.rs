@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::ring::JoinFail;
 use super::{Queue, QueueError};
 use crate::sync::deadline;
 
@@ -79,26 +80,41 @@ impl<T> JoinableQueue<T> {
     }
 
     /// Waits until every item put so far has been marked done.
-    pub fn join(&self) {
-        self.queue.ring().join(None);
+    ///
+    /// Unlike Python's, it does not wait forever for items whose consumer died before marking
+    /// them done: it reports that process instead (and those items count as done from then
+    /// on, so the next `join` waits only for the others).
+    ///
+    /// # Errors
+    /// [`QueueError::ConsumerDied`]: a process that had taken items died before marking them
+    /// done.
+    pub fn join(&self) -> Result<(), QueueError> {
+        self.queue.ring().join(None).map_err(join_error)
     }
 
     /// Waits at most `timeout` for every item put so far to be marked done.
     ///
     /// # Errors
-    /// [`QueueError::Timeout`] when the time is up first.
+    /// [`QueueError::Timeout`] when the time is up first; [`QueueError::ConsumerDied`] as
+    /// [`join`](Self::join).
     pub fn join_timeout(&self, timeout: Duration) -> Result<(), QueueError> {
-        if self.queue.ring().join(deadline::after(timeout)) {
-            Ok(())
-        } else {
-            Err(QueueError::Timeout)
-        }
+        self.queue
+            .ring()
+            .join(deadline::after(timeout))
+            .map_err(join_error)
     }
 
     /// The underlying queue.
     #[must_use]
     pub fn as_queue(&self) -> &Queue<T> {
         &self.queue
+    }
+}
+
+fn join_error(fail: JoinFail) -> QueueError {
+    match fail {
+        JoinFail::Timeout => QueueError::Timeout,
+        JoinFail::Died { pid, items } => QueueError::ConsumerDied { pid, items },
     }
 }
 

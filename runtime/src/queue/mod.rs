@@ -23,7 +23,16 @@
 //!   working;
 //! - an item whose `put` returned is never lost, whatever happens to its producer;
 //! - a consumer killed in `get` either left the item for the others or took it with it; the
-//!   queue keeps working.
+//!   queue keeps working;
+//! - a consumer of a [`JoinableQueue`] killed between `get` and `task_done` is reported by
+//!   `join` ([`QueueError::ConsumerDied`]) instead of being waited for forever.
+//!
+//! # Untrusted shared memory
+//!
+//! Any holder of a queue can write anything into its segment and side socket. Every index,
+//! count and record read from them is checked before use: a corrupted queue gives
+//! [`QueueError::Corrupted`] (or another typed error), never a panic, a write outside the ring,
+//! or an allocation of a size the writer chose (see `ring` and `side`).
 //!
 //! # Limits
 //!
@@ -53,6 +62,8 @@ mod state;
 mod loom_tests;
 #[cfg(all(test, not(loom)))]
 mod tests;
+#[cfg(all(test, not(loom)))]
+mod tests_corrupt;
 
 pub use error::QueueError;
 pub use halves::{QueueReader, QueueWriter};

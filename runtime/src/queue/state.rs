@@ -83,6 +83,38 @@ pub(crate) struct QueueState {
     /// Bumped when every item put is done (the joiners' futex word, as `data_seq`).
     pub(crate) join_seq: AtomicU32,
     _pad5: [u32; 15],
+
+    /// Who took how many items and marked how many done, one slot per process (see `ring`'s
+    /// "Who took what"), each on its own line: a process counts on its own.
+    pub(crate) consumers: [ConsumerSlot; CONSUMER_SLOTS],
+}
+
+/// How many processes a queue keeps counts for (later ones go uncounted).
+pub(crate) const CONSUMER_SLOTS: usize = 16;
+
+/// One process's counts of a queue's items.
+#[repr(C, align(64))]
+#[derive(Debug)]
+pub(crate) struct ConsumerSlot {
+    /// The process's lock identity (see `sys::owner`); 0: free.
+    pub(crate) owner: AtomicU64,
+    /// Items it took.
+    pub(crate) taken: AtomicU64,
+    /// Items it marked done.
+    pub(crate) done: AtomicU64,
+    _pad: [u64; 5],
+}
+
+impl ConsumerSlot {
+    #[cfg(test)]
+    fn on_heap() -> Self {
+        Self {
+            owner: AtomicU64::new(0),
+            taken: AtomicU64::new(0),
+            done: AtomicU64::new(0),
+            _pad: [0; 5],
+        }
+    }
 }
 
 impl QueueState {
@@ -118,12 +150,15 @@ impl QueueState {
             _pad4: [0; 9],
             join_seq: z32(),
             _pad5: [0; 15],
+            consumers: std::array::from_fn(|_| ConsumerSlot::on_heap()),
         }
     }
 }
 
 #[cfg(not(loom))]
-const _: () = assert!(size_of::<QueueState>() == 384);
+const _: () = assert!(size_of::<QueueState>() == 384 + 64 * CONSUMER_SLOTS);
+#[cfg(not(loom))]
+const _: () = assert!(size_of::<ConsumerSlot>() == 64);
 const _: () = assert!(align_of::<QueueState>() == 64);
 
 // SAFETY: every field is an atomic integer or padding: valid for any bit pattern, and for

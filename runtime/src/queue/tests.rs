@@ -10,7 +10,7 @@ use std::cell::UnsafeCell;
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::time::{Duration, Instant};
 
-use super::ring::{Body, Bytes, Cache, GetFail, PutFail, Ring, SideRef};
+use super::ring::{Body, Bytes, Cache, GetFail, JoinFail, PutFail, Ring, SideRef};
 use super::state::{QueueState, RecordHeader, RecordKind, SIDE, record_size};
 use crate::sync::atomic::{AtomicU32, AtomicU64};
 use crate::sync::park::{Os, Park, Waited};
@@ -21,7 +21,7 @@ const DEAD: u64 = 0x7FFF_0001;
 const ME: u64 = 0x7FFF_0002;
 
 /// Real futexes, and every identity alive but [`DEAD`].
-struct Park2;
+pub(super) struct Park2;
 
 impl Park for Park2 {
     fn wait(word: &AtomicU32, expected: u32, deadline: Option<Instant>) -> Waited {
@@ -45,7 +45,7 @@ impl Park for Park2 {
 }
 
 /// Ring bytes on the heap.
-struct HeapBytes(Box<[UnsafeCell<u8>]>);
+pub(super) struct HeapBytes(Box<[UnsafeCell<u8>]>);
 
 // SAFETY: the ring protocol gives each byte range to one thread at a time (that is what these
 // tests check); the cells are only accessed through `Bytes`.
@@ -74,14 +74,14 @@ impl Bytes for HeapBytes {
     }
 }
 
-struct Fixture {
-    st: QueueState,
-    bytes: HeapBytes,
+pub(super) struct Fixture {
+    pub(super) st: QueueState,
+    pub(super) bytes: HeapBytes,
     cap: u64,
 }
 
 impl Fixture {
-    fn new(cap: u64, maxsize: u64) -> Self {
+    pub(super) fn new(cap: u64, maxsize: u64) -> Self {
         Self {
             st: QueueState::on_heap(cap, maxsize),
             bytes: HeapBytes::new(cap as usize),
@@ -90,16 +90,16 @@ impl Fixture {
     }
 
     /// A process's view, with a cache of its own.
-    fn ring<'a>(&'a self, cache: &'a Cache) -> Ring<'a, HeapBytes, Park2> {
+    pub(super) fn ring<'a>(&'a self, cache: &'a Cache) -> Ring<'a, HeapBytes, Park2> {
         Ring::new(&self.st, &self.bytes, cache, self.cap, ME)
     }
 }
 
-fn put(ring: &Ring<'_, HeapBytes, Park2>, bytes: &[u8]) -> Result<(), PutFail<()>> {
+pub(super) fn put(ring: &Ring<'_, HeapBytes, Park2>, bytes: &[u8]) -> Result<(), PutFail<()>> {
     ring.put(Body::Plain(bytes), Some(Instant::now()))
 }
 
-fn get(ring: &Ring<'_, HeapBytes, Park2>) -> Result<Vec<u8>, GetFail> {
+pub(super) fn get(ring: &Ring<'_, HeapBytes, Park2>) -> Result<Vec<u8>, GetFail> {
     ring.get(Some(Instant::now()), |item| item.bytes.to_vec())
 }
 
@@ -394,21 +394,21 @@ fn task_done_counts_and_join_waits_for_it() {
     assert!(!r.task_done(), "nothing put yet");
     put(&r, b"a").unwrap();
     put(&r, b"b").unwrap();
-    assert!(!r.join(Some(Instant::now())));
+    assert!(r.join(Some(Instant::now())).is_err());
     assert!(r.task_done());
     assert_eq!(r.unfinished(), 1);
     std::thread::scope(|s| {
         let joiner = s.spawn(|| {
             let cache = Cache::default();
             let deadline = Instant::now() + Duration::from_secs(30);
-            f.ring(&cache).join(Some(deadline))
+            f.ring(&cache).join(Some(deadline)).is_ok()
         });
         wait_armed(&f.st.join_seq);
         assert!(r.task_done());
         assert!(joiner.join().unwrap(), "woken, not timed out");
     });
     assert!(!r.task_done(), "one too many");
-    assert!(r.join(None));
+    assert!(r.join(None).is_ok());
 }
 
 #[test]
@@ -417,4 +417,44 @@ fn record_sizes_are_aligned() {
     assert_eq!(record_size(1), 16);
     assert_eq!(record_size(8), 16);
     assert_eq!(record_size(9), 24);
+}
+
+#[test]
+fn join_reports_a_dead_consumer_once_and_counts_its_items_done() {
+    let f = Fixture::new(256, 0);
+    let cache = Cache::default();
+    let r = f.ring(&cache);
+    for item in [b"a", b"b", b"c"] {
+        put(&r, item).unwrap();
+    }
+    // A process that took two items and marked one done, then died.
+    let slot = &f.st.consumers[3];
+    slot.owner.store(DEAD, SeqCst);
+    slot.taken.store(2, SeqCst);
+    slot.done.store(1, SeqCst);
+    f.st.gets.store(2, SeqCst);
+    f.st.done.store(1, SeqCst);
+    f.st.head.store(32, SeqCst);
+    // This process takes and finishes the third.
+    assert_eq!(get(&r).unwrap(), b"c");
+    assert!(r.task_done());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let got = r.join(Some(deadline));
+    assert_eq!(
+        got,
+        Err(JoinFail::Died {
+            pid: 0x7FFF_0001,
+            items: 1
+        })
+    );
+    assert_eq!(r.join(Some(deadline)), Ok(()), "reported once");
+    assert_eq!(slot.owner.load(SeqCst), 0, "its slot is free again");
+    // A dead process with nothing left undone is no news.
+    slot.owner.store(DEAD, SeqCst);
+    slot.taken.store(5, SeqCst);
+    slot.done.store(5, SeqCst);
+    put(&r, b"d").unwrap();
+    assert_eq!(r.join(Some(Instant::now())), Err(JoinFail::Timeout));
+    let mut ids = f.st.consumers.iter().map(|s| s.owner.load(SeqCst));
+    assert!(ids.any(|id| id == ME), "this process counts in a slot");
 }

@@ -39,6 +39,29 @@
 //! A dead process's stores are all visible to the survivors (the kernel's exit path is a full
 //! barrier), so the markers need no stronger ordering than the stores they guard.
 //!
+//! # Corrupted state
+//!
+//! Any process holding the queue can write anything into its segment, so every value read
+//! from it is checked before it is used as a position or a count, and arithmetic on such
+//! values never overflows (a panic in debug builds, a wrong position in release):
+//! - a producer needs an 8-aligned `tail` (so a wrap record always has room for its header)
+//!   with room for its record before `u64::MAX`, a `head` in `tail - cap..=tail` when it has
+//!   to load it (a cached `head` that leaves room only ever understates the room), and a
+//!   `puts` below `u64::MAX`. Otherwise `put` reports `PutFail::Corrupt` before it writes or
+//!   sends anything: no item is acknowledged that consumers could not take;
+//! - a consumer needs an 8-aligned `head` in `tail - cap..tail`, a known record kind whose
+//!   record lies in `head..tail` and in the ring, and a `gets` below `u64::MAX`; otherwise it
+//!   discards the whole ring (`GetFail::Corrupt`), after which the queue works again (a
+//!   producer that finds `tail` unaligned publishes it aligned, with no item, for consumers
+//!   to discard).
+//!
+//! The ring's bytes are only ever touched inside `0..cap`, whatever the shared state says.
+//!
+//! # Who took what
+//!
+//! See `joinable`: each process counts what it took and marked done, so `join` can report a
+//! consumer that died before marking its items done.
+//!
 //! # Waiting
 //!
 //! A side that must wait spins briefly (when another CPU can make progress meanwhile), then
@@ -66,7 +89,10 @@ use super::state::{HEADER, QueueState, RecordHeader, RecordKind, SIDE, SPILLED, 
 use crate::sync::park::Park;
 use crate::sync::raw_lock::{self, Acquired};
 
+mod joinable;
 mod wait;
+
+pub(crate) use joinable::JoinFail;
 
 use wait::{SideLock, wait, wake, wake_all};
 
@@ -109,6 +135,9 @@ pub(crate) enum PutFail<E> {
     TooLarge,
     /// The side hook failed.
     Side(E),
+    /// The ring's indices or counters hold values mproc never writes (another process
+    /// scribbled on the shared state): nothing was written or published.
+    Corrupt,
 }
 
 /// Why a `get` returned no item.
@@ -146,6 +175,10 @@ pub(crate) struct SideRef {
 pub(crate) struct Cache {
     tail: std::sync::atomic::AtomicU64,
     head: std::sync::atomic::AtomicU64,
+    /// Whose slot `slot` is (a forked child inherits the cache, not the slot).
+    slot_owner: std::sync::atomic::AtomicU64,
+    /// The index of this process's slot in `consumers`, or `NO_SLOT`.
+    slot: std::sync::atomic::AtomicU64,
 }
 
 /// One process's view of a queue's ring.
@@ -234,6 +267,14 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
         if self.is_closed() {
             return Err(PutFail::Closed);
         }
+        // Checked before anything is written or sent: a count that cannot grow would publish
+        // an item that no consumer could count (see "Corrupted state").
+        let puts = self
+            .st
+            .puts
+            .load(Relaxed)
+            .checked_add(1)
+            .ok_or(PutFail::Corrupt)?;
         let maxsize = self.maxsize();
         if maxsize > 0 {
             let has_slot = || self.count() < maxsize || self.is_closed();
@@ -255,7 +296,8 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
         };
         let seq: &[u8] = seq.as_ref().map_or(&[], |s| s.as_slice());
         self.write_record(at, RecordKind::Data as u32 | flags, &[seq, bytes]);
-        self.publish(at + size, 1);
+        // `reserve` checked that `at + size` does not overflow.
+        self.publish(at + size, puts);
         Ok(())
     }
 
@@ -280,8 +322,9 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
     }
 
     /// Free bytes for a producer: at least `cap - (tail - head)` with `head` as cached, and
-    /// exactly that once `reload`ed.
-    fn free(&self, tail: u64, reload: bool) -> u64 {
+    /// exactly that once `reload`ed; `None` if the reloaded `head` is not in
+    /// `tail - cap..=tail` (corrupted: `head` never passes `tail`, nor falls a ring behind).
+    fn free(&self, tail: u64, reload: bool) -> Option<u64> {
         let head = if reload {
             let head = self.st.head.load(Acquire);
             self.cache.head.store(head, Relaxed);
@@ -289,28 +332,50 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
         } else {
             self.cache.head.load(Relaxed)
         };
-        // Saturating: corrupted indices must not panic, only starve the producer.
-        self.cap.saturating_sub(tail.wrapping_sub(head))
+        match tail.checked_sub(head) {
+            Some(used) if used <= self.cap => Some(self.cap - used),
+            // A cached `head` may be stale (or the initial 0): only a reloaded one is proof.
+            _ if !reload => Some(0),
+            _ => None,
+        }
     }
 
     /// Finds room for a record of `size` bytes; returns where it starts. Writes a `Wrap`
     /// record first if it would cross the end of the ring (published with the record).
     fn reserve<E>(&self, size: u64, deadline: Option<Instant>) -> Result<u64, PutFail<E>> {
         let tail = self.st.tail.load(Relaxed);
+        // Records are 8-aligned and `cap` is a multiple of 8, so a wrap record (`pad` bytes)
+        // always has room for its header: unless `tail` is not aligned. Then publish an
+        // aligned `tail` (no item): consumers discard what is before it, and the ring works
+        // again.
+        if !tail.is_multiple_of(8) {
+            if let Some(aligned) = tail.checked_next_multiple_of(8) {
+                self.publish(aligned, self.st.puts.load(Relaxed));
+            }
+            return Err(PutFail::Corrupt);
+        }
         let index = tail & (self.cap - 1);
+        // `index < cap` and `size <= cap / 2`: no overflow below.
         let pad = if index + size > self.cap {
             self.cap - index
         } else {
             0
         };
         let need = pad + size;
-        if self.free(tail, false) < need {
-            let fits = || self.free(tail, true) >= need || self.is_closed();
+        if tail.checked_add(need).is_none() {
+            return Err(PutFail::Corrupt);
+        }
+        // A cached `head` that leaves room is enough (`head` only grows); otherwise the
+        // reloaded one decides, and proves a corruption if it is out of range.
+        if self.free(tail, false).is_none_or(|free| free < need) {
+            let fits = || self.free(tail, true).is_none_or(|free| free >= need) || self.is_closed();
             if !wait::<P>(&self.st.space_seq, fits, deadline) {
                 return Err(PutFail::Full);
             }
-            if self.free(tail, true) < need {
-                return Err(PutFail::Closed); // woken by `close`, still full
+            match self.free(tail, true) {
+                None => return Err(PutFail::Corrupt),
+                Some(free) if free < need => return Err(PutFail::Closed), // woken by `close`
+                Some(_) => {}
             }
         }
         if pad > 0 {
@@ -347,9 +412,8 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
         }
     }
 
-    /// Publishes everything written up to `tail`, counting `items` more items.
-    fn publish(&self, tail: u64, items: u64) {
-        let puts = self.st.puts.load(Relaxed) + items;
+    /// Publishes everything written up to `tail`, with `puts` items put in all.
+    fn publish(&self, tail: u64, puts: u64) {
         self.st.pub_puts.store(puts, Release);
         self.st.pub_tail.store(tail, Release);
         self.st.puts.store(puts, Release);
@@ -377,13 +441,25 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
                 });
             }
             let header = self.header_at(head)?;
-            let size = record_size(u64::from(header.len));
+            // `header_at` checked `head + size <= tail`: no overflow.
+            let end = head + record_size(u64::from(header.len));
+            let gets = self.st.gets.load(Relaxed);
             if header.record_kind() == Some(RecordKind::Wrap) {
-                self.commit(head + size, 0);
+                self.commit(end, gets);
                 continue;
             }
+            // Checked before the item is handed out: it could not be counted as taken.
+            let Some(gets) = gets.checked_add(1) else {
+                return Err(self.discard_all());
+            };
             let out = self.read_item(head, header, consume)?;
-            self.commit(head + size, 1);
+            self.commit(end, gets);
+            if let Some(slot) = self.my_slot() {
+                // Only this process writes its `taken`, under the consumers' lock: no
+                // read-modify-write needed (wrapping: the value may have been scribbled on).
+                let taken = slot.taken.load(Relaxed).wrapping_add(1);
+                slot.taken.store(taken, Release);
+            }
             return Ok(out);
         }
     }
@@ -431,22 +507,25 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
         wait::<P>(&self.st.data_seq, ready, deadline) && self.cache.tail.load(Relaxed) != head
     }
 
-    /// Reads and checks the record header at `head`; a corrupt ring is emptied.
+    /// Reads and checks the record header at `head`; a corrupt ring is emptied. A header it
+    /// returns describes a record inside `head..tail` and inside the ring.
     fn header_at(&self, head: u64) -> Result<RecordHeader, GetFail> {
         let index = head & (self.cap - 1);
         let tail = self.cache.tail.load(Relaxed);
-        if tail.wrapping_sub(head) > self.cap || index + HEADER > self.cap {
+        // Not wrapping: a `head` past `tail`, or a ring or more behind it, is corrupted.
+        let published = tail.checked_sub(head).filter(|&n| n <= self.cap);
+        let Some(published) = published.filter(|_| head.is_multiple_of(8)) else {
             return Err(self.discard_all());
-        }
+        };
         // SAFETY: `head < tail <= head + cap`, so a published record starts at `head`; its
-        // 8-byte header lies within the ring (records are 8-aligned; checked above).
+        // 8-byte header lies within the ring (`head` is 8-aligned, and so is `cap`).
         let header = unsafe {
             self.bytes.read(index, HEADER, |b| {
                 RecordHeader::from_bytes(b.try_into().unwrap_or([0; 8]))
             })
         };
         let size = record_size(u64::from(header.len));
-        let in_bounds = size <= tail.wrapping_sub(head) && index + size <= self.cap;
+        let in_bounds = size <= published && index + size <= self.cap;
         match header.record_kind() {
             Some(_) if in_bounds => Ok(header),
             // Not a record mproc writes: nothing after it can be trusted either.
@@ -497,9 +576,8 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
         })
     }
 
-    /// Frees everything up to `head`, counting `items` more items taken.
-    fn commit(&self, head: u64, items: u64) {
-        let gets = self.st.gets.load(Relaxed) + items;
+    /// Frees everything up to `head`, with `gets` items taken in all.
+    fn commit(&self, head: u64, gets: u64) {
         self.st.com_gets.store(gets, Release);
         self.st.com_head.store(head, Release);
         self.st.gets.store(gets, Release);
@@ -512,52 +590,13 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
     /// are not left waiting for them).
     fn discard_all(&self) -> GetFail {
         let tail = self.st.tail.load(Acquire);
-        let lost = self.count();
+        let (puts, gets) = (self.st.puts.load(Relaxed), self.st.gets.load(Relaxed));
+        let lost = puts.saturating_sub(gets);
         self.cache.tail.store(tail, Relaxed);
-        self.commit(tail, lost);
+        // Every item put counts as taken: `gets + lost`, which cannot overflow.
+        self.commit(tail, gets.max(puts));
         self.st.done.fetch_add(lost, SeqCst);
         wake::<P>(&self.st.join_seq);
         GetFail::Corrupt
-    }
-
-    // ------------------------------------------------------------------ joinable
-
-    /// Marks one item done; `false` if every item put was already done.
-    pub(crate) fn task_done(&self) -> bool {
-        loop {
-            let done = self.st.done.load(SeqCst);
-            // Items taken are at most items put: below them, the producers' line need not be
-            // read.
-            if done >= self.st.gets.load(SeqCst) && done >= self.st.puts.load(SeqCst) {
-                return false;
-            }
-            if self
-                .st
-                .done
-                .compare_exchange(done, done + 1, SeqCst, SeqCst)
-                .is_ok()
-            {
-                // Joiners wait for `done` to catch up with `puts`: only that moment wakes them.
-                if done + 1 == self.st.puts.load(SeqCst) {
-                    wake::<P>(&self.st.join_seq);
-                }
-                return true;
-            }
-        }
-    }
-
-    /// Items put and not yet marked done.
-    pub(crate) fn unfinished(&self) -> u64 {
-        self.st
-            .puts
-            .load(SeqCst)
-            .saturating_sub(self.st.done.load(SeqCst))
-    }
-
-    /// Waits until every item put is done (items put meanwhile included, as in Python);
-    /// `false` on deadline.
-    pub(crate) fn join(&self, deadline: Option<Instant>) -> bool {
-        let all_done = || self.st.done.load(SeqCst) >= self.st.puts.load(SeqCst);
-        wait::<P>(&self.st.join_seq, all_done, deadline)
     }
 }

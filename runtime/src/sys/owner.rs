@@ -320,11 +320,16 @@ mod tests {
 
     #[test]
     fn a_reaped_process_is_dead() {
-        let mut child = std::process::Command::new("true").spawn().unwrap();
+        // `cat` runs until its standard input closes: alive for certain until then.
+        let mut child = std::process::Command::new("cat")
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
         let pid = i32::try_from(child.id()).unwrap();
         let id = compose(pid, start_time(pid).unwrap());
         let unknown = compose(pid, u64::from(UNKNOWN_START));
         assert!(is_alive(unknown), "unknown start: alive while the pid runs");
+        drop(child.stdin.take());
         child.wait().unwrap();
         assert!(!is_alive(id));
         assert!(!is_alive(unknown));

@@ -100,7 +100,7 @@ fn a_lock_and_a_value_sent_to_a_running_child_are_shared() {
             .unwrap();
         // Created after the child started: they can only reach it through the pipe.
         let (lock, value) = (Lock::new().unwrap(), Value::new(0u64).unwrap());
-        lock.acquire().unwrap();
+        lock.acquire_timeout(TIMEOUT).unwrap();
         parent
             .send(&ToChild::Handles {
                 lock: lock.clone(),

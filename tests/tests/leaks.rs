@@ -131,7 +131,10 @@ fn every_pipe_path(method: StartMethod) {
     big.set_max_message_len(1);
     tx.send_bytes(&vec![0; 100_000]).unwrap();
     assert!(
-        matches!(big.recv_bytes(), Err(PipeError::TooLarge { .. })),
+        matches!(
+            big.recv_bytes_timeout(TIMEOUT),
+            Err(PipeError::TooLarge { .. })
+        ),
         "refused memfd closed"
     );
     drop((rx, tx, big));

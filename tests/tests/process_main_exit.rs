@@ -142,7 +142,7 @@ fn run_probe(method: StartMethod, dir: &Path) {
         let _ = probe.kill();
         panic!("{method}: the program did not end after its worker");
     }
-    let status = probe.wait().unwrap();
+    let status = probe.wait().unwrap(); // it has exited (above): does not block
     assert!(status.success(), "{method}: the program failed: {status}");
     assert_eq!(std::fs::read_to_string(&marker).unwrap(), "finished");
     assert!(!procs::is_running(worker));

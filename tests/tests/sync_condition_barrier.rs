@@ -7,6 +7,7 @@
     reason = "`#[process]` functions receive their arguments by value, deserialized"
 )]
 
+use integration_tests::TIMEOUT;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -18,7 +19,7 @@ const SHORT: Duration = Duration::from_millis(30);
 
 #[process]
 fn cond_wait(cond: Condition, woke: Value<u32>) -> Result<bool, ConditionError> {
-    let _held = cond.lock().unwrap();
+    let _held = cond.lock_timeout(TIMEOUT).unwrap();
     let notified = cond.wait_timeout(LIMIT)?;
     assert!(
         cond.get_lock().is_owned(),
@@ -59,7 +60,7 @@ fn notify_n_wakes_exactly_n_then_notify_all_the_rest() {
     let (cond, woke) = (Condition::new().unwrap(), Value::new(0u32).unwrap());
     let kids = start_waiters(&cond, &woke, 4);
     {
-        let _g = cond.lock().unwrap();
+        let _g = cond.lock_timeout(TIMEOUT).unwrap();
         cond.notify().unwrap();
     }
     assert!(eventually(|| woke.get() == 1));
@@ -71,7 +72,7 @@ fn notify_n_wakes_exactly_n_then_notify_all_the_rest() {
     }
     assert_eq!(woke.get(), 1);
     {
-        let _g = cond.lock().unwrap();
+        let _g = cond.lock_timeout(TIMEOUT).unwrap();
         cond.notify_n(2).unwrap();
     }
     assert!(eventually(|| woke.get() == 3));
@@ -82,7 +83,7 @@ fn notify_n_wakes_exactly_n_then_notify_all_the_rest() {
     assert!(in_futex_wait(last.pid()), "the fourth is still waiting");
     assert_eq!(woke.get(), 3);
     {
-        let _g = cond.lock().unwrap();
+        let _g = cond.lock_timeout(TIMEOUT).unwrap();
         cond.notify_all().unwrap();
     }
     for k in &kids {
@@ -95,8 +96,8 @@ fn notify_n_wakes_exactly_n_then_notify_all_the_rest() {
 #[test]
 fn wait_timeout_returns_false_and_holds_the_lock_again() {
     let cond = Condition::new().unwrap();
-    let _outer = cond.lock().unwrap();
-    let inner = cond.lock().unwrap(); // wait releases every level, then restores them
+    let _outer = cond.lock_timeout(TIMEOUT).unwrap();
+    let inner = cond.lock_timeout(TIMEOUT).unwrap(); // wait releases every level, then restores them
     assert_eq!(cond.wait_timeout(SHORT), Ok(false));
     assert!(cond.get_lock().is_owned());
     drop(inner);
@@ -106,7 +107,7 @@ fn wait_timeout_returns_false_and_holds_the_lock_again() {
 #[test]
 fn wait_and_notify_need_the_lock() {
     let cond = Condition::new().unwrap();
-    assert_eq!(cond.wait(), Err(ConditionError::NotOwner));
+    assert_eq!(cond.wait_timeout(TIMEOUT), Err(ConditionError::NotOwner));
     assert_eq!(cond.notify_all(), Err(ConditionError::NotOwner));
     assert_eq!(cond.notify_n(3), Err(ConditionError::NotOwner));
 }
@@ -114,7 +115,7 @@ fn wait_and_notify_need_the_lock() {
 #[process]
 fn set_when_told(cond: Condition, state: Value<u32>, steps: u32) {
     for i in 1..=steps {
-        let _g = cond.lock().unwrap();
+        let _g = cond.lock_timeout(TIMEOUT).unwrap();
         state.set(i);
         cond.notify_all().unwrap();
     }
@@ -123,12 +124,12 @@ fn set_when_told(cond: Condition, state: Value<u32>, steps: u32) {
 #[test]
 fn wait_for_returns_when_the_predicate_holds() {
     let (cond, state) = (Condition::new().unwrap(), Value::new(0u32).unwrap());
-    let g = cond.lock().unwrap();
+    let g = cond.lock_timeout(TIMEOUT).unwrap();
     let child = set_when_told::spawn(cond.clone(), state.clone(), 5).unwrap();
     assert_eq!(cond.wait_for_timeout(|| state.get() == 5, LIMIT), Ok(true));
     drop(g);
     child.join_timeout(LIMIT).unwrap();
-    let _g = cond.lock().unwrap();
+    let _g = cond.lock_timeout(TIMEOUT).unwrap();
     // CPython: wait_for with a predicate that stays false returns it after the timeout.
     assert_eq!(cond.wait_for_timeout(|| state.get() == 6, SHORT), Ok(false));
     cond.wait_for(|| state.get() == 5).unwrap();

@@ -7,6 +7,7 @@
     reason = "`#[process]` functions receive their arguments by value, deserialized"
 )]
 
+use integration_tests::TIMEOUT;
 use std::time::Duration;
 
 use integration_tests::sync_support::{LIMIT, eventually, in_futex_wait, wait_parked};
@@ -16,7 +17,7 @@ use mproc::{BarrierError, ConditionError, LockError, TryLockError};
 /// Takes `lock`, says so, and waits to be killed.
 #[process]
 fn hold_and_hang(lock: Lock, held: Event) {
-    lock.acquire().unwrap();
+    lock.acquire_timeout(TIMEOUT).unwrap();
     held.set();
     let _ = Event::new().unwrap().wait_timeout(LIMIT);
 }
@@ -98,8 +99,8 @@ fn try_lock_and_the_guard_forms_see_the_death_too() {
 
 #[process]
 fn hold_rlock_and_hang(lock: RLock, held: Event) {
-    let _a = lock.lock().unwrap();
-    let _b = lock.lock().unwrap();
+    let _a = lock.lock_timeout(TIMEOUT).unwrap();
+    let _b = lock.lock_timeout(TIMEOUT).unwrap();
     held.set();
     let _ = Event::new().unwrap().wait_timeout(LIMIT);
 }
@@ -129,7 +130,7 @@ fn a_killed_rlock_owner_is_reported_and_ownership_moves() {
 
 #[process]
 fn hold_value_and_hang(v: Value<[u64; 4]>, held: Event) {
-    let mut g = v.lock().unwrap();
+    let mut g = v.lock_timeout(TIMEOUT).unwrap();
     g.set([1, 1, 0, 0]); // half of an update that should have written [1, 1, 1, 1]
     held.set();
     let _ = Event::new().unwrap().wait_timeout(LIMIT);
@@ -146,14 +147,16 @@ fn a_value_whose_lock_holder_died_is_marked_inconsistent() {
     assert_eq!(v.get(), [1, 1, 0, 0]);
     assert!(!v.is_consistent());
     // ...the guard reports the death until the program repairs and marks it.
-    let err = v.lock().unwrap_err();
+    let Err(TryLockError::OwnerDied(err)) = v.lock_timeout(TIMEOUT) else {
+        panic!("expected the value to report its holder's death");
+    };
     assert_eq!(err.pid(), pid);
     let mut g = err.into_inner();
     g.set([1, 1, 1, 1]);
     g.mark_consistent();
     drop(g);
     assert!(v.is_consistent());
-    assert_eq!(v.lock().unwrap().get(), [1, 1, 1, 1]);
+    assert_eq!(v.lock_timeout(TIMEOUT).unwrap().get(), [1, 1, 1, 1]);
 }
 
 #[process]
@@ -212,7 +215,7 @@ fn a_killed_barrier_party_breaks_the_barrier_for_the_others() {
 
 #[process]
 fn cond_waiter(cond: Condition, woke: Value<u32>) -> Result<bool, ConditionError> {
-    let _g = cond.lock().unwrap();
+    let _g = cond.lock_timeout(TIMEOUT).unwrap();
     let r = cond.wait_timeout(LIMIT);
     woke.fetch_add(1);
     r
@@ -227,13 +230,13 @@ fn a_killed_condition_waiter_never_blocks_notify_all() {
     wait_parked(survivor.pid());
     kill(&victim);
     {
-        let _g = cond.lock().unwrap();
+        let _g = cond.lock_timeout(TIMEOUT).unwrap();
         cond.notify_all().unwrap(); // Python's blocks forever here (gh-75158)
     }
     assert_eq!(survivor.join_timeout(LIMIT).unwrap(), Ok(true));
     assert_eq!(woke.get(), 1);
     // The dead waiter was counted; that costs at most a useless wake-up later.
-    let _g = cond.lock().unwrap();
+    let _g = cond.lock_timeout(TIMEOUT).unwrap();
     cond.notify().unwrap();
     assert!(!cond.wait_timeout(Duration::from_millis(10)).unwrap());
 }
@@ -257,7 +260,7 @@ fn a_killed_condition_waiter_does_not_swallow_notify_one() {
     }
     kill(&victim);
     {
-        let _g = cond.lock().unwrap();
+        let _g = cond.lock_timeout(TIMEOUT).unwrap();
         cond.notify().unwrap();
     }
     assert!(
@@ -272,7 +275,7 @@ fn a_killed_condition_waiter_does_not_swallow_notify_one() {
     );
     assert_eq!(woke.get(), 1);
     {
-        let _g = cond.lock().unwrap();
+        let _g = cond.lock_timeout(TIMEOUT).unwrap();
         cond.notify().unwrap();
     }
     assert_eq!(waiting[0].join_timeout(LIMIT).unwrap(), Ok(true));

@@ -6,6 +6,7 @@
     reason = "`#[process]` functions receive their arguments by value, deserialized"
 )]
 
+use integration_tests::TIMEOUT;
 use integration_tests::sync_support::{LIMIT, mproc_mappings};
 use mproc::prelude::*;
 
@@ -34,11 +35,11 @@ fn use_all(all: All) -> u64 {
         value,
         array,
     } = all;
-    drop(lock.lock().unwrap());
-    drop(rlock.lock().unwrap());
+    drop(lock.lock_timeout(TIMEOUT).unwrap());
+    drop(rlock.lock_timeout(TIMEOUT).unwrap());
     drop(sem.guard());
     event.set();
-    drop(cond.lock().unwrap());
+    drop(cond.lock_timeout(TIMEOUT).unwrap());
     barrier.wait_timeout(LIMIT).unwrap();
     value.fetch_add(1) + u64::from(array.get(0).unwrap())
 }

@@ -6,6 +6,7 @@
     reason = "`#[process]` functions receive their arguments by value, deserialized"
 )]
 
+use integration_tests::TIMEOUT;
 use std::time::Duration;
 
 use integration_tests::sync_support::{LIMIT, wait_parked};
@@ -17,7 +18,7 @@ const SHORT: Duration = Duration::from_millis(30);
 /// Holds `lock` until `go` is set; reports through `held` once it has it.
 #[process]
 fn hold_until(lock: Lock, held: Event, go: Event) -> bool {
-    lock.acquire().unwrap();
+    lock.acquire_timeout(TIMEOUT).unwrap();
     held.set();
     let released = go.wait_timeout(LIMIT);
     lock.release().unwrap();
@@ -36,7 +37,7 @@ fn try_it(lock: Lock) -> Result<(), LockError> {
 
 #[process]
 fn acquire_blocking(lock: Lock) -> bool {
-    lock.acquire().unwrap();
+    lock.acquire_timeout(TIMEOUT).unwrap();
     lock.release().is_ok()
 }
 
@@ -90,7 +91,7 @@ fn the_timeout_matrix_against_a_holder_in_another_process() {
 #[test]
 fn a_waiter_parked_in_the_kernel_is_woken_by_release() {
     let lock = Lock::new().unwrap();
-    lock.acquire().unwrap();
+    lock.acquire_timeout(TIMEOUT).unwrap();
     let child = acquire_blocking::spawn(lock.clone()).unwrap();
     wait_parked(child.pid());
     lock.release().unwrap();
@@ -101,7 +102,7 @@ fn a_waiter_parked_in_the_kernel_is_woken_by_release() {
 #[test]
 fn any_process_may_release_as_in_python() {
     let lock = Lock::new().unwrap();
-    lock.acquire().unwrap();
+    lock.acquire_timeout(TIMEOUT).unwrap();
     let child = release_it::spawn(lock.clone()).unwrap();
     assert_eq!(child.join_timeout(LIMIT).unwrap(), Ok(()));
     assert!(!lock.is_locked());
@@ -117,7 +118,7 @@ fn any_process_may_release_as_in_python() {
 fn the_guard_releases_on_drop_and_on_panic() {
     let lock = Lock::new().unwrap();
     {
-        let _g = lock.lock().unwrap();
+        let _g = lock.lock_timeout(TIMEOUT).unwrap();
         assert!(lock.is_locked());
         let child = try_it::spawn(lock.clone()).unwrap();
         assert_eq!(
@@ -128,7 +129,7 @@ fn the_guard_releases_on_drop_and_on_panic() {
     assert!(!lock.is_locked());
     let child = Process::new(
         |lock: Lock| -> () {
-            let _g = lock.lock().unwrap();
+            let _g = lock.lock_timeout(TIMEOUT).unwrap();
             panic!("boom while holding");
         },
         lock.clone(),
@@ -145,7 +146,7 @@ fn the_guard_releases_on_drop_and_on_panic() {
 #[test]
 fn a_guard_does_not_release_the_next_holder() {
     let lock = Lock::new().unwrap();
-    let guard = lock.lock().unwrap();
+    let guard = lock.lock_timeout(TIMEOUT).unwrap();
     lock.release().unwrap(); // someone releases it (Python allows)
     let child = try_it::spawn(lock.clone()).unwrap(); // and another process takes it
     assert_eq!(child.join_timeout(LIMIT).unwrap(), Ok(()));
@@ -167,7 +168,7 @@ fn rlock_recursion_and_ownership() {
     // CPython _TestRLock: acquire x3, release x3, then release raises.
     let lock = RLock::new().unwrap();
     for _ in 0..3 {
-        lock.acquire().unwrap();
+        lock.acquire_timeout(TIMEOUT).unwrap();
     }
     assert!(lock.is_owned());
     let child = rlock_from_child::spawn(lock.clone()).unwrap();
@@ -188,7 +189,7 @@ fn rlock_recursion_and_ownership() {
     assert_eq!(lock.release(), Err(LockError::NotOwner));
     assert!(!lock.is_locked());
     {
-        let _a = lock.lock().unwrap();
+        let _a = lock.lock_timeout(TIMEOUT).unwrap();
         let _b = lock.try_lock().unwrap();
         let _c = lock.lock_timeout(SHORT).unwrap();
     }
@@ -202,8 +203,8 @@ fn rlock_owned_by_a_child_is_released_by_it() {
         let (held, go) = (Event::new().unwrap(), Event::new().unwrap());
         let child = Process::new(
             |(lock, held, go): (RLock, Event, Event)| {
-                let _a = lock.lock().unwrap();
-                let _b = lock.lock().unwrap();
+                let _a = lock.lock_timeout(TIMEOUT).unwrap();
+                let _b = lock.lock_timeout(TIMEOUT).unwrap();
                 held.set();
                 go.wait_timeout(LIMIT)
             },
@@ -228,6 +229,6 @@ fn handles_compare_and_debug() {
     assert_ne!(lock, Lock::new().unwrap());
     assert_eq!(format!("{lock:?}"), "Lock { locked: false }");
     let r = RLock::new().unwrap();
-    let _g = r.lock().unwrap();
+    let _g = r.lock_timeout(TIMEOUT).unwrap();
     assert!(format!("{r:?}").contains("depth: 1"));
 }

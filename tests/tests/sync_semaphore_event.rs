@@ -6,6 +6,7 @@
     reason = "`#[process]` functions receive their arguments by value, deserialized"
 )]
 
+use integration_tests::TIMEOUT;
 use std::time::Duration;
 
 use integration_tests::sync_support::{LIMIT, wait_parked};
@@ -20,7 +21,7 @@ fn semaphore_counts_as_cpython() {
     // release → 1 → release → 2 (a plain Semaphore may go above its start value).
     let sem = Semaphore::new(2).unwrap();
     assert_eq!(sem.value(), 2);
-    sem.acquire();
+    sem.acquire_timeout(TIMEOUT).unwrap();
     assert_eq!(sem.value(), 1);
     assert_eq!(sem.try_acquire(), Ok(()));
     assert_eq!(sem.value(), 0);
@@ -44,7 +45,7 @@ fn semaphore_counts_as_cpython() {
 fn bounded_semaphore_refuses_over_release() {
     let sem = BoundedSemaphore::new(2).unwrap();
     assert_eq!(sem.release(), Err(SemaphoreError::TooManyReleases));
-    sem.acquire();
+    sem.acquire_timeout(TIMEOUT).unwrap();
     sem.release().unwrap();
     assert_eq!(sem.release(), Err(SemaphoreError::TooManyReleases));
     assert_eq!(sem.value(), 2);
@@ -53,7 +54,7 @@ fn bounded_semaphore_refuses_over_release() {
 
 #[process]
 fn take_one(sem: Semaphore, took: Event) -> bool {
-    sem.acquire();
+    sem.acquire_timeout(TIMEOUT).unwrap();
     took.set();
     true
 }
@@ -130,7 +131,7 @@ fn event_as_cpython() {
     e.set();
     assert!(e.is_set());
     assert!(e.wait_timeout(Duration::ZERO));
-    e.wait();
+    assert!(e.wait_timeout(TIMEOUT));
     e.set(); // idempotent
     e.clear();
     assert!(!e.is_set());

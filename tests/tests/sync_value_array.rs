@@ -6,6 +6,7 @@
     reason = "`#[process]` functions receive their arguments by value, deserialized"
 )]
 
+use integration_tests::TIMEOUT;
 use integration_tests::sync_support::LIMIT;
 use mproc::prelude::*;
 use std::time::Duration;
@@ -26,7 +27,7 @@ fn increment(v: Value<u64>, how: u8) {
             }
             _ => {
                 // Python's `with v.get_lock(): v.value += 1`.
-                let _held = v.get_lock().lock().unwrap();
+                let _held = v.get_lock().lock_timeout(TIMEOUT).unwrap();
                 v.set(v.get() + 1);
             }
         }
@@ -62,7 +63,7 @@ fn value_operations() {
     v.set(i32::MAX);
     assert_eq!(v.fetch_add(1), i32::MAX);
     assert_eq!(v.get(), i32::MIN, "wraps as a C int does");
-    let mut g = v.lock().unwrap();
+    let mut g = v.lock_timeout(TIMEOUT).unwrap();
     g.set(3);
     assert_eq!(g.get(), 3);
     // The lock is recursive: the accessors work while a guard is held.
@@ -81,7 +82,7 @@ fn values_share_a_lock_when_asked() {
     let lock = RLock::new().unwrap();
     let a = Value::with_lock(1u32, lock.clone()).unwrap();
     let b = Value::with_lock(2u32, lock.clone()).unwrap();
-    let _g = a.get_lock().lock().unwrap();
+    let _g = a.get_lock().lock_timeout(TIMEOUT).unwrap();
     assert!(b.get_lock().is_owned());
     assert_eq!(a.get() + b.get(), 3);
 }
@@ -101,7 +102,7 @@ fn hit(p: Value<Particle>, all: Array<Particle>) {
         x.hits += 1;
         x
     });
-    let mut slots = all.lock().unwrap();
+    let mut slots = all.lock_timeout(TIMEOUT).unwrap();
     for s in slots.iter_mut() {
         s.alive = ShmBool::TRUE;
     }
@@ -139,7 +140,7 @@ fn derived_shm_safe_types_cross_processes() {
 
 #[process]
 fn fill_squares(a: Array<u64>) {
-    let mut slots = a.lock().unwrap();
+    let mut slots = a.lock_timeout(TIMEOUT).unwrap();
     for (i, x) in slots.iter_mut().enumerate() {
         *x = (i as u64) * (i as u64);
     }
@@ -183,7 +184,7 @@ fn array_operations_and_errors() {
         })
     );
     a.copy_from_slice(&[4, 5, 6]).unwrap();
-    let g = a.lock().unwrap();
+    let g = a.lock_timeout(TIMEOUT).unwrap();
     assert_eq!(&*g, &[4, 5, 6]);
     // A second guard in the same thread would alias the slice: refused, never a panic.
     assert!(matches!(a.try_lock(), Err(TryLockError::WouldBlock)));
@@ -197,7 +198,7 @@ fn a_guard_lends_the_elements_to_no_one_else_in_its_thread() {
     let lock = RLock::new().unwrap();
     let a = Array::with_lock(&[1u32, 2, 3], lock.clone()).unwrap();
     let cond = Condition::with_lock(lock.clone()).unwrap();
-    let mut g = a.lock().unwrap();
+    let mut g = a.lock_timeout(TIMEOUT).unwrap();
     // The per-call accessors would write under the guard's `&mut [u32]`: refused.
     assert_eq!(a.get(0), Err(ArrayError::Borrowed));
     assert_eq!(a.set(0, 9), Err(ArrayError::Borrowed));
@@ -210,14 +211,14 @@ fn a_guard_lends_the_elements_to_no_one_else_in_its_thread() {
         Err(ConditionError::Lock(LockError::HeldByGuard))
     );
     // Levels taken on top of the guard's come and go as usual.
-    lock.acquire().unwrap();
+    lock.acquire_timeout(TIMEOUT).unwrap();
     lock.release().unwrap();
     g[0] = 10;
     assert_eq!(&*g, &[10, 2, 3]);
     drop(g);
     // Once the guard is gone, everything works again, recursively under `get_lock()` too.
     assert!(!lock.is_locked());
-    lock.acquire().unwrap();
+    lock.acquire_timeout(TIMEOUT).unwrap();
     a.set(1, 20).unwrap();
     assert!(matches!(a.lock(), Err(TryLockError::WouldBlock)));
     lock.release().unwrap();
@@ -230,7 +231,7 @@ fn a_guard_of_a_killed_holder_leaves_no_pin_behind() {
     let (rx, tx) = Pipe::<()>::simplex().unwrap();
     let child = Process::new(
         |(a, tx): (Array<u8>, mproc::pipe::Sender<()>)| -> () {
-            let mut g = a.lock().unwrap();
+            let mut g = a.lock_timeout(TIMEOUT).unwrap();
             g[0] = 1;
             tx.send(&()).unwrap();
             // Held until killed.
@@ -248,14 +249,17 @@ fn a_guard_of_a_killed_holder_leaves_no_pin_behind() {
     // The next holder takes the lock over through `get_lock()`; the dead guard's pin is gone
     // with it: the accessors run under that level, and a plain release ends it.
     let lock = a.get_lock();
-    assert!(matches!(lock.acquire(), Err(LockError::OwnerDied { .. })));
+    assert!(matches!(
+        lock.acquire_timeout(TIMEOUT),
+        Err(LockError::OwnerDied { .. })
+    ));
     a.set(1, 2).unwrap();
     assert_eq!(a.to_vec().unwrap(), [1, 2]);
     lock.release().unwrap();
     assert!(!lock.is_locked());
     assert!(!a.is_consistent());
     a.mark_consistent();
-    assert!(a.lock().is_ok());
+    assert!(a.lock_timeout(TIMEOUT).is_ok());
 }
 
 #[test]
@@ -263,7 +267,7 @@ fn a_panic_while_holding_a_guard_marks_the_array_inconsistent() {
     let a = Array::<u8>::new(2).unwrap();
     let child = Process::new(
         |a: Array<u8>| -> () {
-            let mut g = a.lock().unwrap();
+            let mut g = a.lock_timeout(TIMEOUT).unwrap();
             g[0] = 1;
             panic!("half-way");
         },
@@ -273,11 +277,11 @@ fn a_panic_while_holding_a_guard_marks_the_array_inconsistent() {
     .unwrap();
     assert!(child.join_timeout(LIMIT).is_err());
     assert!(!a.is_consistent());
-    let Err(TryLockError::OwnerDied(err)) = a.lock() else {
+    let Err(TryLockError::OwnerDied(err)) = a.lock_timeout(TIMEOUT) else {
         panic!("expected the array to be inconsistent");
     };
     assert_eq!(err.pid(), 0, "not a death: a panic");
     assert_eq!(&**err.get_ref(), &[1, 0]);
     err.into_inner().mark_consistent();
-    assert!(a.lock().is_ok());
+    assert!(a.lock_timeout(TIMEOUT).is_ok());
 }

@@ -122,7 +122,7 @@ fn arrive_after_rewrite(method: StartMethod, shift: i64) -> Result<u32, BarrierE
         .start()
         .unwrap();
     procs::join(&peer).unwrap();
-    barrier.wait()
+    barrier.wait_timeout(integration_tests::TIMEOUT)
 }
 
 #[test]
@@ -156,9 +156,15 @@ fn a_rejected_action_breaks_the_barrier_until_reset() {
         .start()
         .unwrap();
     procs::join(&peer).unwrap();
-    assert!(matches!(barrier.wait(), Err(BarrierError::ActionRejected)));
+    assert!(matches!(
+        barrier.wait_timeout(integration_tests::TIMEOUT),
+        Err(BarrierError::ActionRejected)
+    ));
     assert!(barrier.is_broken());
-    assert!(matches!(barrier.wait(), Err(BarrierError::Broken)));
+    assert!(matches!(
+        barrier.wait_timeout(integration_tests::TIMEOUT),
+        Err(BarrierError::Broken)
+    ));
 }
 
 #[test]
@@ -231,7 +237,7 @@ fn a_crafted_barrier_received_through_a_pipe_never_calls_the_peers_choice() {
     let (bytes, fds) = codec::encode(&crafted).unwrap().into_parts();
     let barrier: Barrier = codec::decode(&bytes, fds).unwrap();
     let evil_before = EVIL_RAN.load(Ordering::SeqCst);
-    let got = barrier.wait();
+    let got = barrier.wait_timeout(integration_tests::TIMEOUT);
     assert!(matches!(got, Err(BarrierError::ActionRejected)), "{got:?}");
     assert_eq!(EVIL_RAN.load(Ordering::SeqCst), evil_before);
 }
@@ -246,7 +252,7 @@ fn a_barrier_from_another_program_key_does_not_run_its_action() {
     let tag = view.read_u64(ACTION + 16);
     view.write_u64(ACTION + 16, tag ^ 0x5a5a);
     let before = LEGIT_RAN.load(Ordering::SeqCst);
-    let got = template.wait();
+    let got = template.wait_timeout(integration_tests::TIMEOUT);
     assert!(matches!(got, Err(BarrierError::ActionRejected)), "{got:?}");
     assert_eq!(LEGIT_RAN.load(Ordering::SeqCst), before);
 }

@@ -11,6 +11,7 @@
     reason = "`#[process]` functions receive their arguments by value, deserialized"
 )]
 
+use integration_tests::TIMEOUT;
 use std::collections::HashSet;
 use std::os::unix::fs::{FileExt, MetadataExt};
 
@@ -126,7 +127,7 @@ fn a_peer_writing_2_or_255_into_a_shared_bool_gives_a_typed_error() {
             assert_eq!(read.flag.to_byte(), byte);
 
             // Through a guard, the same typed error.
-            let guard = v.lock().unwrap();
+            let guard = v.lock_timeout(TIMEOUT).unwrap();
             assert_eq!(
                 guard
                     .get()
@@ -170,7 +171,7 @@ fn a_peer_writing_into_a_shared_array_of_bools_gives_typed_errors() {
     assert_eq!(read[2], Ok(false));
 
     // Through the guard's slice as well.
-    let slots = a.lock().unwrap();
+    let slots = a.lock_timeout(TIMEOUT).unwrap();
     assert_eq!(slots[1].flag.to_bool().map_err(|e| e.byte()), Err(255));
     assert_eq!(slots[0].flag.to_bool(), Ok(true));
 }

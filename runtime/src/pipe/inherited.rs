@@ -10,7 +10,7 @@
 //! exist in the child's copy of memory, and if one were dropped there, closing a reused number
 //! would close an unrelated file. A replaced number stays reserved until then.
 
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::sys;
@@ -32,6 +32,34 @@ pub(crate) fn unregister(fd: RawFd) {
     }
 }
 
+/// Registers descriptors this process holds for a child it is starting (the duplicates in
+/// its encoded arguments): until [`let_go`], a child that another thread forks meanwhile lets
+/// go of them too, instead of keeping the other end of someone else's pipe open for its whole
+/// life (its peer would then never see the end of the stream).
+pub(crate) fn hold(fds: &[OwnedFd]) {
+    if !fds.is_empty() {
+        live().extend(fds.iter().map(AsRawFd::as_raw_fd));
+    }
+}
+
+/// Closes descriptors registered by [`hold`] and forgets them, in one step under the lock a
+/// fork holds: no child is forked between the two (one that inherited a still-registered
+/// descriptor lets go of it; a closed number reused meanwhile is never taken for it).
+pub(crate) fn let_go(fds: Vec<OwnedFd>) {
+    if !fds.is_empty() {
+        forget(&mut live(), fds);
+    }
+}
+
+fn forget(live: &mut Vec<RawFd>, fds: Vec<OwnedFd>) {
+    for fd in fds {
+        if let Some(i) = live.iter().position(|&f| f == fd.as_raw_fd()) {
+            live.swap_remove(i);
+        }
+        drop(fd);
+    }
+}
+
 /// Held across `fork()`.
 #[derive(Debug)]
 pub(crate) struct ForkGuard(MutexGuard<'static, Vec<RawFd>>);
@@ -42,13 +70,22 @@ pub(crate) fn lock_for_fork() -> ForkGuard {
 }
 
 impl ForkGuard {
-    /// In the child: detaches every inherited end and forgets them.
-    pub(crate) fn release_in_child(mut self) {
+    /// [`let_go`] while the lock is held (by this fork's parent, for the arguments it sent).
+    pub(crate) fn let_go(&mut self, fds: Vec<OwnedFd>) {
+        forget(&mut self.0, fds);
+    }
+
+    /// In the child: detaches every inherited end except `keep` (the child's own arguments)
+    /// and forgets them all.
+    pub(crate) fn release_in_child(mut self, keep: &[OwnedFd]) {
         if self.0.is_empty() {
             // The usual case; the child then runs no more code here than this test.
             return;
         }
         for fd in self.0.drain(..) {
+            if keep.iter().any(|k| k.as_raw_fd() == fd) {
+                continue;
+            }
             // A failure leaves that end open in the child: the pipe then ends with the child.
             let _ = sys::fd::replace_with_dev_null(fd);
         }

@@ -40,13 +40,13 @@ fn eof_after_the_other_end_closes_once_drained() {
         b.poll(Some(Duration::ZERO)).unwrap(),
         "data then close: readable"
     );
-    assert_eq!(b.recv().unwrap(), 1);
-    assert_eq!(b.recv().unwrap(), 2);
+    assert_eq!(b.recv_timeout(SOON).unwrap(), 1);
+    assert_eq!(b.recv_timeout(SOON).unwrap(), 2);
     assert!(
         b.poll(Some(Duration::ZERO)).unwrap(),
         "closed: poll says readable"
     );
-    assert!(matches!(b.recv(), Err(PipeError::Eof)));
+    assert!(matches!(b.recv_timeout(SOON), Err(PipeError::Eof)));
     assert!(matches!(b.send(&3), Err(PipeError::Disconnected)));
 }
 
@@ -71,8 +71,8 @@ fn bytes_keep_boundaries_and_empty_messages() {
     for m in [&b"abc"[..], b"", b"de"] {
         a.send_bytes(m).unwrap();
     }
-    assert_eq!(b.recv_bytes().unwrap(), b"abc");
-    assert_eq!(b.recv_bytes().unwrap(), b"");
+    assert_eq!(b.recv_bytes_timeout(SOON).unwrap(), b"abc");
+    assert_eq!(b.recv_bytes_timeout(SOON).unwrap(), b"");
     assert_eq!(b.recv_bytes_timeout(SOON).unwrap(), b"de");
 }
 
@@ -83,9 +83,9 @@ fn send_bytes_range_follows_python_rules() {
     a.send_bytes_range(buf, 2, Some(3)).unwrap();
     a.send_bytes_range(buf, 7, None).unwrap();
     a.send_bytes_range(buf, 10, None).unwrap(); // offset == len: empty message
-    assert_eq!(b.recv_bytes().unwrap(), b"234");
-    assert_eq!(b.recv_bytes().unwrap(), b"789");
-    assert_eq!(b.recv_bytes().unwrap(), b"");
+    assert_eq!(b.recv_bytes_timeout(SOON).unwrap(), b"234");
+    assert_eq!(b.recv_bytes_timeout(SOON).unwrap(), b"789");
+    assert_eq!(b.recv_bytes_timeout(SOON).unwrap(), b"");
     for (offset, size) in [
         (11, None),
         (5, Some(6)),
@@ -130,7 +130,11 @@ fn recv_bytes_into_offsets_and_buffer_too_short() {
         Err(PipeError::OutOfBounds { .. })
     ));
     a.send_bytes(b"next").unwrap();
-    assert_eq!(b.recv_bytes().unwrap(), b"next", "the connection goes on");
+    assert_eq!(
+        b.recv_bytes_timeout(SOON).unwrap(),
+        b"next",
+        "the connection goes on"
+    );
 }
 
 #[test]
@@ -148,10 +152,10 @@ fn recv_bytes_max_leaves_a_long_message_in_the_pipe() {
 fn a_message_that_does_not_decode_is_an_error_and_the_connection_goes_on() {
     let (a, b) = Pipe::<u8, String>::new().unwrap();
     a.send_bytes(&[0xFF, 0xFF, 0xFF]).unwrap(); // not a postcard String
-    assert!(matches!(b.recv(), Err(PipeError::Decode(_))));
+    assert!(matches!(b.recv_timeout(SOON), Err(PipeError::Decode(_))));
     let (x, y) = Pipe::<String, u8>::new().unwrap();
     x.send(&"fine".to_owned()).unwrap();
-    assert_eq!(y.recv().unwrap(), "fine");
+    assert_eq!(y.recv_timeout(SOON).unwrap(), "fine");
     drop((a, x));
 }
 
@@ -164,14 +168,14 @@ fn a_message_over_this_ends_maximum_is_refused_and_the_connection_goes_on() {
     a.send(&vec![2u8; 200_000]).unwrap();
     a.send(&vec![3u8; 10]).unwrap();
     assert!(matches!(
-        b.recv(),
+        b.recv_timeout(SOON),
         Err(PipeError::TooLarge { max: 1000, .. })
     ));
     assert!(matches!(
-        b.recv(),
+        b.recv_timeout(SOON),
         Err(PipeError::TooLarge { max: 1000, .. })
     ));
-    assert_eq!(b.recv().unwrap(), vec![3u8; 10]);
+    assert_eq!(b.recv_timeout(SOON).unwrap(), vec![3u8; 10]);
 }
 
 #[test]
@@ -188,12 +192,12 @@ fn large_messages_round_trip() {
 fn a_simplex_pipe_goes_one_way_for_everyone() {
     let (rx, tx) = Pipe::<u16>::simplex().unwrap();
     tx.send(&7).unwrap();
-    assert_eq!(rx.recv().unwrap(), 7);
+    assert_eq!(rx.recv_timeout(SOON).unwrap(), 7);
     // The kernel enforces the direction, also for whoever holds the raw descriptors.
     let rx_as_duplex: Connection<u16> = retype(&rx);
     assert!(rx_as_duplex.send(&1).is_err());
     drop(tx);
-    assert!(matches!(rx.recv(), Err(PipeError::Eof)));
+    assert!(matches!(rx.recv_timeout(SOON), Err(PipeError::Eof)));
 }
 
 #[test]
@@ -213,9 +217,9 @@ fn an_end_travels_through_another_pipe() {
     let (near, far) = Pipe::<String>::new().unwrap();
     a.send(&far).unwrap();
     drop(far);
-    let received = b.recv().unwrap();
+    let received = b.recv_timeout(SOON).unwrap();
     near.send(&"through".to_owned()).unwrap();
-    assert_eq!(received.recv().unwrap(), "through");
+    assert_eq!(received.recv_timeout(SOON).unwrap(), "through");
 }
 
 /// A second view of the same socket with other message types (to make a peer lie).
@@ -232,5 +236,8 @@ fn a_descriptor_that_is_not_a_pipe_is_refused() {
     a.send(&crate::codec::Fd::from(file)).unwrap();
     // The receiver expects a pipe end but the descriptor is a file.
     let expecting_a_pipe: Connection<(), Connection<u8>> = retype(&b);
-    assert!(matches!(expecting_a_pipe.recv(), Err(PipeError::Decode(_))));
+    assert!(matches!(
+        expecting_a_pipe.recv_timeout(SOON),
+        Err(PipeError::Decode(_))
+    ));
 }

@@ -3,10 +3,10 @@
 use std::io::{StderrLock, StdoutLock, Write};
 use std::sync::MutexGuard;
 
+use super::HeldArgs;
 use super::child_main::{self, ChildSpec};
 use super::outcome::ReportTo;
 use super::registry::Registry;
-use crate::codec::Encoded;
 use crate::error::SpawnError;
 use crate::sys::{self, proc::Forked};
 
@@ -22,10 +22,10 @@ use crate::sys::{self, proc::Forked};
 pub(crate) fn start(
     mut registry: MutexGuard<'static, Registry>,
     spec: ChildSpec,
-    args: Encoded,
+    args: HeldArgs,
     report: ReportTo,
 ) -> Result<(libc::pid_t, MutexGuard<'static, Registry>), SpawnError> {
-    let pipe_ends = crate::pipe::inherited::lock_for_fork();
+    let mut pipe_ends = crate::pipe::inherited::lock_for_fork();
     let identity = super::identity::lock_for_fork();
     let stdio = StdioLock::acquire();
     let server = super::forkserver::lock_for_fork();
@@ -39,6 +39,7 @@ pub(crate) fn start(
             drop(server);
             drop(stdio);
             drop(identity);
+            pipe_ends.let_go(args.into_inner().fds);
             drop(pipe_ends);
             Err(SpawnError::os("fork")(e))
         }
@@ -47,9 +48,10 @@ pub(crate) fn start(
             drop(server);
             drop(stdio);
             drop(identity);
+            // Closed before the lock is let go: no other fork sees them unregistered.
+            pipe_ends.let_go(args.into_inner().fds);
             drop(pipe_ends);
             drop(report);
-            drop(args);
             Ok((pid, registry))
         }
         Ok(Forked::Child) => {
@@ -58,7 +60,8 @@ pub(crate) fn start(
             drop(registry);
             server.release_in_child();
             drop(stdio);
-            pipe_ends.release_in_child();
+            let args = args.into_inner();
+            pipe_ends.release_in_child(&args.fds);
             child_main::run(spec, args, report, Some(identity))
         }
     }

@@ -172,12 +172,51 @@ where
     }
 }
 
+/// A child's encoded arguments while this process holds them: their descriptors are in the
+/// set of pipe ends a forked child lets go of (see `pipe::inherited`), so a child that another
+/// thread forks meanwhile does not keep them open (the far end of a pipe sent to this child
+/// would then not see its close until that other child exits). Dropping closes them.
+pub(crate) struct HeldArgs(Encoded);
+
+impl HeldArgs {
+    fn new(args: Encoded) -> Self {
+        crate::pipe::inherited::hold(&args.fds);
+        Self(args)
+    }
+
+    /// The arguments, no longer registered by this value: the caller lets go of the
+    /// descriptors (`ForkGuard::let_go`), or is the child they were meant for.
+    pub(crate) fn into_inner(mut self) -> Encoded {
+        std::mem::replace(
+            &mut self.0,
+            Encoded {
+                bytes: Vec::new(),
+                fds: Vec::new(),
+            },
+        )
+    }
+}
+
+impl std::ops::Deref for HeldArgs {
+    type Target = Encoded;
+    fn deref(&self) -> &Encoded {
+        &self.0
+    }
+}
+
+impl Drop for HeldArgs {
+    fn drop(&mut self) {
+        crate::pipe::inherited::let_go(std::mem::take(&mut self.0.fds));
+    }
+}
+
 /// Starts a child for `entry`: the untyped part of [`Process::start`].
 fn launch(
     entry: EntryPoint,
     args: Encoded,
     options: Options,
 ) -> Result<(Arc<ChildEntry>, Option<OwnedFd>), SpawnError> {
+    let args = HeldArgs::new(args);
     let me = identity::current_identity();
     let daemon = options.daemon.unwrap_or(me.daemon);
     let method = match options.method {

@@ -1,10 +1,14 @@
 //! `loom` models of the algorithms that need no OS: the lock word, the semaphore counter and
 //! the event flag, on the heap, with every interleaving of two or three threads explored.
+//! The lock word's models guard a plain `loom` cell, so a weakened ordering of the acquiring
+//! CAS or the releasing swap is a reported data race; a release that forgets the wake leaves
+//! a parked waiter blocked, which loom reports as a deadlock.
 //!
 //! Run with `RUSTFLAGS="--cfg loom" cargo test -p mproc --lib --release loom`.
 
 use std::time::Instant;
 
+use loom::cell::UnsafeCell;
 use loom::sync::Arc;
 use loom::sync::atomic::Ordering::{Relaxed, SeqCst};
 use loom::thread;
@@ -93,6 +97,163 @@ fn loom_lock_word_gives_mutual_exclusion() {
             t.join().unwrap();
         }
         assert!(!raw_lock::is_locked(&word));
+    });
+}
+
+/// Plain (non-atomic) data guarded by a lock word, as the bytes of a `Value` are: loom reports
+/// a data race if a holder's writes are not visible to the next holder, so weakening the
+/// acquiring CAS or the releasing swap below `Acquire`/`Release` fails the model.
+struct Guarded {
+    word: AtomicU64,
+    data: UnsafeCell<u64>,
+}
+
+// SAFETY: `data` is only accessed by the lock word's holder; loom checks every access for
+// races, which is what the models test.
+unsafe impl Sync for Guarded {}
+
+impl Guarded {
+    fn new(word: u64, data: u64) -> Arc<Self> {
+        Arc::new(Self {
+            word: AtomicU64::new(word),
+            data: UnsafeCell::new(data),
+        })
+    }
+
+    /// A non-atomic read-modify-write; the caller holds the lock word.
+    fn increment(&self) -> u64 {
+        // SAFETY: the caller holds the lock; loom reports the access if it races.
+        let old = self.data.with(|p| unsafe { *p });
+        // SAFETY: as above.
+        self.data.with_mut(|p| unsafe { *p = old + 1 });
+        old
+    }
+}
+
+#[test]
+fn loom_lock_word_orders_plain_data_between_holders() {
+    model(|| {
+        let g = Guarded::new(0, 0);
+        let threads: Vec<_> = (1..=2u64)
+            .map(|me| {
+                let g = g.clone();
+                thread::spawn(move || {
+                    raw_lock::lock::<Model>(&g.word, me, None).unwrap();
+                    g.increment();
+                    assert_eq!(raw_lock::unlock::<Model>(&g.word), Ok(me));
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        raw_lock::lock::<Model>(&g.word, 3, None).unwrap();
+        assert_eq!(g.increment(), 2, "an update was lost");
+    });
+}
+
+#[test]
+fn loom_unlock_wakes_a_parked_waiter() {
+    // A parked waiter leaves `Model::wait_low` only when woken (the models have no deadline,
+    // so no periodic dead-owner check either): if a release forgets the wake, loom reports
+    // the waiter blocked forever.
+    for release_as_owner in [false, true] {
+        model(move || {
+            let word = Arc::new(AtomicU64::new(0));
+            raw_lock::lock::<Model>(&word, 1, None).unwrap();
+            let w2 = word.clone();
+            let waiter = thread::spawn(move || {
+                raw_lock::lock::<Model>(&w2, 2, None).unwrap();
+                assert_eq!(raw_lock::unlock::<Model>(&w2), Ok(2));
+            });
+            // Release only once the waiter has announced itself (it may or may not be asleep
+            // yet: both cases are explored).
+            while word.load(SeqCst) & raw_lock::WAITERS == 0 {
+                thread::yield_now();
+            }
+            if release_as_owner {
+                assert!(raw_lock::unlock_if_owner::<Model>(&word, 1));
+            } else {
+                assert_eq!(raw_lock::unlock::<Model>(&word), Ok(1));
+            }
+            waiter.join().unwrap();
+        });
+    }
+}
+
+/// Identity 7 is dead; everyone else is alive. Blocking is [`Model`]'s.
+struct SevenIsDead;
+
+const DEAD: u64 = 7;
+
+impl Park for SevenIsDead {
+    fn wait(word: &AtomicU32, expected: u32, deadline: Option<Instant>) -> Waited {
+        Model::wait(word, expected, deadline)
+    }
+    fn wake(word: &AtomicU32, n: u32) {
+        Model::wake(word, n);
+    }
+    fn wait_low(word: &AtomicU64, expected: u32, deadline: Option<Instant>) -> Waited {
+        Model::wait_low(word, expected, deadline)
+    }
+    fn wake_low(word: &AtomicU64, n: u32) {
+        Model::wake_low(word, n);
+    }
+    fn alive(id: u64) -> bool {
+        id != DEAD
+    }
+    fn spin() {
+        Model::spin();
+    }
+}
+
+#[test]
+fn loom_a_dead_owners_lock_is_taken_over_once_with_its_data() {
+    model(|| {
+        let g = Guarded::new(0, 0);
+        // The owner locks, updates the data and dies holding the lock. (Its death is joined
+        // first: the kernel orders a process's death before anyone learns of it.)
+        let owner = {
+            let g = g.clone();
+            thread::spawn(move || {
+                raw_lock::lock::<SevenIsDead>(&g.word, DEAD, None).unwrap();
+                g.increment();
+            })
+        };
+        owner.join().unwrap();
+        let takers: Vec<_> = (1..=2u64)
+            .map(|me| {
+                let g = g.clone();
+                thread::spawn(
+                    move || match raw_lock::try_lock::<SevenIsDead>(&g.word, me) {
+                        Ok(how) => {
+                            let seen = g.increment();
+                            assert_eq!(raw_lock::unlock::<SevenIsDead>(&g.word), Ok(me));
+                            Some((how, seen))
+                        }
+                        Err(raw_lock::TimedOut) => None,
+                    },
+                )
+            })
+            .collect();
+        let got: Vec<_> = takers.into_iter().map(|t| t.join().unwrap()).collect();
+        let died: Vec<_> = got
+            .iter()
+            .flatten()
+            .filter(|(how, _)| *how == Acquired::OwnerDied(DEAD))
+            .collect();
+        assert_eq!(
+            died.len(),
+            1,
+            "exactly one taker learns of the death: {got:?}"
+        );
+        assert_eq!(died[0].1, 1, "the taker sees the dead owner's update");
+        for (how, seen) in got.iter().flatten() {
+            if *how == Acquired::Clean {
+                assert_eq!(*seen, 2, "a later holder sees both updates");
+            }
+        }
+        assert!(!raw_lock::is_locked(&g.word));
     });
 }
 

@@ -134,3 +134,68 @@ fn rlock_is_per_thread() {
     let t = std::thread::spawn(move || r2.try_acquire());
     assert_eq!(t.join().unwrap(), Err(LockError::WouldBlock));
 }
+
+/// The OS parking, counting the wakes a lock word's release issues (one counter per test,
+/// selected by a thread-local so tests running in parallel do not see each other's wakes).
+struct CountingWakes;
+
+thread_local! {
+    static WAKES: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl super::park::Park for CountingWakes {
+    fn wait(
+        word: &super::atomic::AtomicU32,
+        expected: u32,
+        deadline: Option<std::time::Instant>,
+    ) -> super::park::Waited {
+        super::park::Os::wait(word, expected, deadline)
+    }
+    fn wake(word: &super::atomic::AtomicU32, n: u32) {
+        super::park::Os::wake(word, n);
+    }
+    fn wait_low(
+        word: &super::atomic::AtomicU64,
+        expected: u32,
+        deadline: Option<std::time::Instant>,
+    ) -> super::park::Waited {
+        super::park::Os::wait_low(word, expected, deadline)
+    }
+    fn wake_low(word: &super::atomic::AtomicU64, n: u32) {
+        WAKES.with(|w| w.borrow_mut().push(n));
+        super::park::Os::wake_low(word, n);
+    }
+    fn alive(id: u64) -> bool {
+        super::park::Os::alive(id)
+    }
+    fn spin() {
+        super::park::Os::spin();
+    }
+}
+
+/// A release wakes exactly one parked waiter when `WAITERS` is set, and issues no wake
+/// otherwise. Without the wake the lock still works (waiters poll for a dead owner every
+/// 1-64 ms), so only counting the wakes catches its loss.
+#[test]
+fn a_release_wakes_one_waiter_exactly_when_one_may_be_parked() {
+    use super::atomic::AtomicU64;
+    use super::raw_lock::{self, WAITERS};
+    let wakes = || WAKES.with(|w| w.borrow_mut().split_off(0));
+    let word = AtomicU64::new(5 | WAITERS);
+    assert_eq!(raw_lock::unlock::<CountingWakes>(&word), Ok(5));
+    assert_eq!(wakes(), [1]);
+    let word = AtomicU64::new(5);
+    assert_eq!(raw_lock::unlock::<CountingWakes>(&word), Ok(5));
+    assert_eq!(wakes(), [0u32; 0]);
+    let word = AtomicU64::new(5 | WAITERS);
+    assert!(raw_lock::unlock_if_owner::<CountingWakes>(&word, 5));
+    assert_eq!(wakes(), [1]);
+    let word = AtomicU64::new(5);
+    assert!(raw_lock::unlock_if_owner::<CountingWakes>(&word, 5));
+    assert_eq!(wakes(), [0u32; 0]);
+    // Not the owner: nothing released, nothing woken.
+    let word = AtomicU64::new(5 | WAITERS);
+    assert!(!raw_lock::unlock_if_owner::<CountingWakes>(&word, 6));
+    assert_eq!(wakes(), [0u32; 0]);
+    assert_eq!(word.load(std::sync::atomic::Ordering::Relaxed), 5 | WAITERS);
+}

@@ -50,6 +50,10 @@ mod wire;
 #[doc(hidden)]
 pub mod __private;
 
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod __fuzz;
+
 pub use error::{
     CodecError, Error, PipeError, PoolError, ProcessError, Result, SpawnError, StartMethodError,
     TaskError,

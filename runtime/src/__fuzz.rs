@@ -33,8 +33,9 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::io::{IoSlice, Write};
+use std::io::IoSlice;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::fs::FileExt;
 use std::time::Instant;
 
 use crate::shm::segment::{Kind, type_tag};
@@ -216,8 +217,10 @@ enum Seal {
 /// A memfd holding `content`, `size` bytes long (sparse past the content), sealed as `seal`.
 fn memfd(content: &[u8], size: u64, seal: Seal) -> Option<OwnedFd> {
     let fd = sys::fd::sealable_memfd(c"mproc-fuzz").ok()?;
-    let mut file = std::fs::File::from(fd);
-    file.write_all(content).ok()?;
+    // At offset 0 without moving the file's offset, as mproc's senders write (a receiver
+    // reads from the shared offset: a moved one is refused).
+    let file = std::fs::File::from(fd);
+    file.write_all_at(content, 0).ok()?;
     file.set_len(size.max(content.len() as u64)).ok()?;
     let fd = OwnedFd::from(file);
     match seal {
@@ -671,5 +674,18 @@ pub fn queue_ring(data: &[u8], known: Known) {
             }
             _ => q.close(),
         }
+    }
+}
+
+// ------------------------------------------------------------------ property tests
+
+/// The configuration of the crate's property tests: `cases` cases, no files written (a
+/// failure prints its minimal input; add it to the test by hand).
+#[cfg(test)]
+pub(crate) fn proptest_config(cases: u32) -> proptest::test_runner::Config {
+    proptest::test_runner::Config {
+        cases,
+        failure_persistence: None,
+        ..proptest::test_runner::Config::default()
     }
 }

@@ -50,7 +50,7 @@ mod wire;
 #[doc(hidden)]
 pub mod __private;
 
-#[cfg(any(test, feature = "fuzzing"))]
+#[cfg(all(any(test, feature = "fuzzing"), not(loom)))]
 #[doc(hidden)]
 pub mod __fuzz;
 

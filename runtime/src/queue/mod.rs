@@ -60,3 +60,5 @@ pub(crate) use handle::Closer;
 pub use handle::{DEFAULT_RING_BYTES, Iter, Queue, QueueBuilder};
 pub use joinable::JoinableQueue;
 pub use simple::SimpleQueue;
+#[cfg(all(test, not(loom)))]
+mod proptests;

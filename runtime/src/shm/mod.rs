@@ -18,3 +18,5 @@ pub(crate) mod segment;
 pub use error::ShmError;
 pub use safe::ShmSafe;
 pub(crate) use segment::{Kind, ShmBox, ShmState, type_tag};
+#[cfg(all(test, not(loom)))]
+mod proptests;

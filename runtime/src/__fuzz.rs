@@ -145,6 +145,8 @@ pub const F_WIRE_MEMFD_ALLOC: u32 = 1;
 pub const F_RING_OVERFLOW: u32 = 2;
 /// Finding 3: a zero-length record is read as end of stream.
 pub const F_ZERO_LENGTH_EOF: u32 = 3;
+/// Finding 4: a ring position that is not 8-aligned underflows `reserve`'s padding.
+pub const F_RING_MISALIGNED: u32 = 4;
 
 // ------------------------------------------------------------------ input reader
 
@@ -256,8 +258,9 @@ fn socket_with(record: &[u8]) -> Option<OwnedFd> {
 /// ```
 ///
 /// then `u16` size, header fields not taken from the flags (`u64` magic, `u32` version, `u32`
-/// kind, `u64` size, `u64` tag, `u64` data offset) and `u64` data length, then up to 512 bytes
-/// of state (written at offset 64) and up to 4 KiB of data (written at the data offset).
+/// kind, `u64` size, `u64` tag, `u64` data offset) and `u64` data length, then the state
+/// (written at offset 64: up to 512 bytes, and not past the data offset) and up to 4 KiB of
+/// data (written at the data offset, when it lies within the first 64 KiB).
 pub fn make_segment(inp: &mut Input<'_>, kind: u32, tag: u64) -> Option<OwnedFd> {
     const MAGIC: u64 = u64::from_le_bytes(*b"mprocSHM");
     const VERSION: u32 = 2;
@@ -290,12 +293,13 @@ pub fn make_segment(inp: &mut Input<'_>, kind: u32, tag: u64) -> Option<OwnedFd>
     for word in [tag, data_offset, data_len, 0, 0] {
         image.extend_from_slice(&word.to_le_bytes());
     }
-    image.extend_from_slice(inp.bytes(512));
-    if let Ok(at) = usize::try_from(data_offset)
-        && at <= MEMFD_CONTENT_MAX
-    {
-        image.resize(image.len().max(at), 0);
-        image.extend_from_slice(inp.bytes(4 << 10));
+    match usize::try_from(data_offset) {
+        Ok(at) if (64..=MEMFD_CONTENT_MAX).contains(&at) => {
+            image.extend_from_slice(inp.bytes((at - 64).min(512)));
+            image.resize(at, 0);
+            image.extend_from_slice(inp.bytes(4 << 10));
+        }
+        _ => image.extend_from_slice(inp.bytes(512)),
     }
     image.truncate(usize::try_from(size).unwrap_or(usize::MAX));
     let seal = if flags & 16 != 0 {
@@ -652,10 +656,14 @@ pub fn queue_ring(data: &[u8], known: Known) {
             std::ptr::copy_nonoverlapping(bytes.as_ptr(), map.ptr().as_ptr().add(at), bytes.len());
         }
     };
-    for (_, at) in QUEUE_FIELDS {
+    for (name, at) in QUEUE_FIELDS {
         let mut value = inp.u64();
         if known.has(F_RING_OVERFLOW) {
             value &= (1 << 40) - 1;
+        }
+        if known.has(F_RING_MISALIGNED) && ["head", "tail", "com_head", "pub_tail"].contains(&name)
+        {
+            value &= !7;
         }
         put(at, &value.to_le_bytes());
     }

@@ -13,7 +13,7 @@ use proptest::prelude::*;
 
 use super::ring::{Body, Bytes, Cache, Ring};
 use super::state::QueueState;
-use crate::__fuzz::{self, F_RING_OVERFLOW, Known};
+use crate::__fuzz::{self, F_RING_MISALIGNED, F_RING_OVERFLOW, Known};
 use crate::sync::park::Os;
 
 /// Ring bytes on the heap; every access is bounds-checked (a bad index panics).
@@ -186,7 +186,7 @@ proptest! {
     /// A real `Queue<u32>` whose segment a peer wrote (see `__fuzz::queue_ring`).
     #[test]
     fn a_real_queue_with_a_corrupted_segment(data in vec(any::<u8>(), 0..1200)) {
-        __fuzz::queue_ring(&data, Known::of(&[F_RING_OVERFLOW]));
+        __fuzz::queue_ring(&data, Known::of(&[F_RING_OVERFLOW, F_RING_MISALIGNED]));
     }
 
     /// Finding 2 of issue #15: counters near `u64::MAX` must not overflow the ring's

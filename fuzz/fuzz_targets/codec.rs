@@ -14,4 +14,4 @@ static ALLOC: CountingAlloc = CountingAlloc;
 #[allow(dead_code, reason = "not every target has known findings")]
 static KNOWN: LazyLock<Known> = LazyLock::new(Known::from_env);
 
-fuzz_target!(|data: &[u8]| mproc::__fuzz::codec(data));
+fuzz_target!(|data: &[u8]| mproc::__fuzz::codec(data, *KNOWN));

@@ -4,7 +4,8 @@ use std::io::IoSlice;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::fs::FileExt;
 
-use super::{Input, MEMFD_CONTENT_MAX};
+use super::{Input, Known, MEMFD_CONTENT_MAX, QUEUE_FIELDS};
+use crate::shm::segment::Kind;
 use crate::sys;
 
 // ------------------------------------------------------------------ descriptors
@@ -64,10 +65,12 @@ pub(crate) fn socket_with(record: &[u8]) -> Option<OwnedFd> {
 /// then `u16` size, header fields not taken from the flags (`u64` magic, `u32` version, `u32`
 /// kind, `u64` size, `u64` tag, `u64` data offset) and `u64` data length, then the state
 /// (written at offset 64: up to 512 bytes, and not past the data offset) and up to 4 KiB of
-/// data (written at the data offset, when it lies within the first 64 KiB).
-pub fn make_segment(inp: &mut Input<'_>, kind: u32, tag: u64) -> Option<OwnedFd> {
+/// data (written at the data offset, when it lies within the first 64 KiB). For a queue, the
+/// counters in the state are then tamed as `known` says (`Known::tame`).
+pub fn make_segment(inp: &mut Input<'_>, kind: u32, tag: u64, known: Known) -> Option<OwnedFd> {
     const MAGIC: u64 = u64::from_le_bytes(*b"mprocSHM");
     const VERSION: u32 = 2;
+    let expected_kind = kind;
     let flags = inp.u8();
     let raw = inp.u16();
     let size = if flags & 32 != 0 {
@@ -105,6 +108,15 @@ pub fn make_segment(inp: &mut Input<'_>, kind: u32, tag: u64) -> Option<OwnedFd>
         }
         _ => image.extend_from_slice(inp.bytes(512)),
     }
+    if expected_kind == Kind::Queue as u32 {
+        // The counters of a queue's state, tamed as `known` says.
+        for (name, at) in QUEUE_FIELDS {
+            if let Some(word) = image.get_mut(at..at + 8) {
+                let value = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+                word.copy_from_slice(&known.tame(name, value).to_le_bytes());
+            }
+        }
+    }
     image.truncate(usize::try_from(size).unwrap_or(usize::MAX));
     let seal = if flags & 16 != 0 {
         Seal::Size
@@ -122,9 +134,9 @@ pub fn make_segment(inp: &mut Input<'_>, kind: u32, tag: u64) -> Option<OwnedFd>
 /// 3 a seqpacket socket with a record: u16 length, the record
 /// 4 a stream socket   5 a pipe's read end   6 an eventfd   7 a closed seqpacket socket
 /// ```
-pub fn make_fd(inp: &mut Input<'_>, kind: u32, tag: u64) -> Option<OwnedFd> {
+pub fn make_fd(inp: &mut Input<'_>, kind: u32, tag: u64, known: Known) -> Option<OwnedFd> {
     match inp.u8() % 8 {
-        0 => make_segment(inp, kind, tag),
+        0 => make_segment(inp, kind, tag, known),
         1 => {
             let flags = inp.u8();
             let size = u64::from(inp.u32());
@@ -162,7 +174,9 @@ pub fn make_fd(inp: &mut Input<'_>, kind: u32, tag: u64) -> Option<OwnedFd> {
     }
 }
 
-pub(crate) fn make_fds(inp: &mut Input<'_>, kind: u32, tag: u64) -> Vec<OwnedFd> {
+pub(crate) fn make_fds(inp: &mut Input<'_>, kind: u32, tag: u64, known: Known) -> Vec<OwnedFd> {
     let n = inp.u8() % 4;
-    (0..n).filter_map(|_| make_fd(inp, kind, tag)).collect()
+    (0..n)
+        .filter_map(|_| make_fd(inp, kind, tag, known))
+        .collect()
 }

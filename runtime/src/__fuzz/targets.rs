@@ -6,8 +6,7 @@ use std::time::Instant;
 
 use super::inputs::{make_fds, make_segment};
 use super::{
-    ALLOC_LIMIT, F_RING_MISALIGNED, F_RING_OVERFLOW, F_WIRE_MEMFD_ALLOC, F_ZERO_LENGTH_EOF, Input,
-    Known, largest_alloc,
+    ALLOC_LIMIT, F_WIRE_MEMFD_ALLOC, F_ZERO_LENGTH_EOF, Input, Known, QUEUE_FIELDS, largest_alloc,
 };
 use crate::shm::segment::{Kind, type_tag};
 use crate::{sys, wire};
@@ -25,7 +24,7 @@ const MAX_LENS: [u64; 8] = [0, 1, 8, 64, 4096, 1 << 20, 1 << 30, u64::MAX];
 pub fn wire(data: &[u8], known: Known) {
     let mut inp = Input::new(data);
     let max_len = MAX_LENS[usize::from(inp.u8() % 8)];
-    let mut fds = make_fds(&mut inp, Kind::Queue as u32, 0);
+    let mut fds = make_fds(&mut inp, Kind::Queue as u32, 0, known);
     let record = inp.rest();
     // A memfd payload whose size is only declared costs its sender nothing: tame it when
     // finding 1 is known (a 64 MiB read per input would slow a campaign to a crawl).
@@ -126,11 +125,11 @@ fn expects(which: usize) -> (u32, u64) {
 /// Decodes the postcard bytes and descriptors of `data` (see the module docs) as one of
 /// [`CODEC_TYPES`], and uses a handle that decodes (`try_` operations only: nothing waits).
 /// Checks: a typed error or a value, no panic, no allocation beyond the input's size.
-pub fn codec(data: &[u8]) {
+pub fn codec(data: &[u8], known: Known) {
     let mut inp = Input::new(data);
     let which = usize::from(inp.u8()) % CODEC_TYPES.len();
     let (kind, tag) = expects(which);
-    let fds = make_fds(&mut inp, kind, tag);
+    let fds = make_fds(&mut inp, kind, tag, known);
     let bytes = inp.rest();
     let ((), largest) = largest_alloc(|| decode_and_use(which, bytes, fds));
     assert!(
@@ -231,11 +230,11 @@ fn decode_and_use(which: usize, bytes: &[u8], fds: Vec<OwnedFd>) {
 /// is built from the rest of `data` by [`make_segment`]: the check every received handle
 /// goes through (`ShmBox::open`, then the type's own checks), then the handle is used as in
 /// [`codec`]. Queues get a real side socket, so only their segment is in question.
-pub fn segment(data: &[u8]) {
+pub fn segment(data: &[u8], known: Known) {
     let mut inp = Input::new(data);
     let which = usize::from(inp.u8()) % 12;
     let (kind, tag) = expects(which);
-    let Some(seg) = make_segment(&mut inp, kind, tag) else {
+    let Some(seg) = make_segment(&mut inp, kind, tag, known) else {
         return;
     };
     let mut fds = vec![seg];
@@ -255,24 +254,6 @@ pub fn segment(data: &[u8]) {
 
 // ------------------------------------------------------------------ queue ring
 
-/// Where each counter of a queue's state lies in its segment (the state starts at 64; see
-/// `queue::state`), in the order [`queue_ring`] reads them.
-const QUEUE_FIELDS: [(&str, usize); 14] = [
-    ("head", 64 + 192),
-    ("tail", 64 + 64),
-    ("gets", 64 + 200),
-    ("puts", 64 + 72),
-    ("done", 64 + 208),
-    ("com_head", 64 + 136),
-    ("com_gets", 64 + 144),
-    ("pub_tail", 64 + 8),
-    ("pub_puts", 64 + 16),
-    ("side_taking", 64 + 152),
-    ("side_seq", 64 + 24),
-    ("maxsize", 64 + 264),
-    ("write_lock", 64),
-    ("read_lock", 64 + 128),
-];
 /// The `closed` word's offset in a queue's segment.
 const QUEUE_CLOSED: usize = 64 + 272;
 /// Where a queue's ring starts in its segment (header 64 + state 384).
@@ -306,15 +287,7 @@ pub fn queue_ring(data: &[u8], known: Known) {
         }
     };
     for (name, at) in QUEUE_FIELDS {
-        let mut value = inp.u64();
-        if known.has(F_RING_OVERFLOW) {
-            value &= (1 << 40) - 1;
-        }
-        if known.has(F_RING_MISALIGNED) && ["head", "tail", "com_head", "pub_tail"].contains(&name)
-        {
-            value &= !7;
-        }
-        put(at, &value.to_le_bytes());
+        put(at, &known.tame(name, inp.u64()).to_le_bytes());
     }
     put(QUEUE_CLOSED, &u32::from(inp.u8() & 1).to_le_bytes());
     let len = usize::from(inp.u16()).min(cap);

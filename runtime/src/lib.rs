@@ -51,6 +51,10 @@ mod wire;
 #[doc(hidden)]
 pub mod __private;
 
+#[cfg(all(any(test, feature = "fuzzing"), not(loom)))]
+#[doc(hidden)]
+pub mod __fuzz;
+
 pub use auth::{AuthKey, AuthKeyError, MAX_AUTHKEY_LEN, set_authkey};
 pub use error::{
     CodecError, Error, PipeError, PoolError, ProcessError, Result, SpawnError, StartMethodError,

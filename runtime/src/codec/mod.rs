@@ -422,3 +422,5 @@ mod tests {
         assert!(back.0.as_raw_fd() >= 0);
     }
 }
+#[cfg(all(test, not(loom)))]
+mod proptests;

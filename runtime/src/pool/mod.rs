@@ -622,3 +622,5 @@ mod tests {
         assert_eq!(default_chunksize(17, 4), 2);
     }
 }
+#[cfg(all(test, not(loom)))]
+mod proptests;

@@ -185,3 +185,5 @@ fn run_spawned_child(marker: &OsStr) -> ! {
         None,
     )
 }
+#[cfg(all(test, not(loom)))]
+mod proptests;

@@ -71,3 +71,5 @@ pub(crate) use handle::Closer;
 pub use handle::{DEFAULT_RING_BYTES, Iter, Queue, QueueBuilder};
 pub use joinable::JoinableQueue;
 pub use simple::SimpleQueue;
+#[cfg(all(test, not(loom)))]
+mod proptests;

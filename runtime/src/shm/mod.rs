@@ -19,3 +19,5 @@ pub(crate) mod segment;
 pub use error::ShmError;
 pub use safe::{InvalidBool, ShmBool, ShmSafe};
 pub(crate) use segment::{Kind, ShmBox, ShmState, type_tag};
+#[cfg(all(test, not(loom)))]
+mod proptests;

@@ -519,5 +519,7 @@ fn wait_for(
     }
 }
 
+#[cfg(all(test, not(loom)))]
+mod proptests;
 #[cfg(test)]
 mod tests;

@@ -29,3 +29,5 @@ mod protocol;
 mod server;
 
 pub(crate) use client::{lock_for_fork, server_pid, shutdown, start};
+#[cfg(all(test, not(loom)))]
+mod proptests;

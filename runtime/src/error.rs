@@ -71,6 +71,12 @@ pub enum StartMethodError {
     },
 }
 
+impl From<crate::codeptr::NotInExecutable> for SpawnError {
+    fn from(_: crate::codeptr::NotInExecutable) -> Self {
+        SpawnError::TargetNotInExecutable
+    }
+}
+
 impl SpawnError {
     pub(crate) fn os(op: &'static str) -> impl FnOnce(io::Error) -> Self {
         move |source| SpawnError::Os { op, source }

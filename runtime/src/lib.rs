@@ -35,6 +35,7 @@
 
 mod auth;
 pub mod codec;
+mod codeptr;
 mod error;
 pub mod pipe;
 pub mod pool;

@@ -14,8 +14,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::codec::{self, CodecError};
+use crate::codeptr;
 use crate::error::SpawnError;
-use crate::process::entry;
 
 /// A function the pool can run with arguments `Args` to produce `Output`.
 ///
@@ -125,7 +125,7 @@ impl TaskRef {
         let chunk: ChunkFn = run_chunk::<M, T>;
         Ok(Self {
             name: std::any::type_name::<T>(),
-            entry: entry::code_offset(chunk as usize)?,
+            entry: codeptr::code_offset(chunk as usize)?,
         })
     }
 
@@ -133,7 +133,7 @@ impl TaskRef {
     pub(crate) fn resolve(entry_offset: i64) -> ChunkFn {
         // SAFETY: offsets reach a worker only from `TaskRef::of` in its pool's process, which
         // runs the same executable (workers are forked, re-executed or served from it).
-        unsafe { entry::code_at::<ChunkFn>(entry_offset) }
+        unsafe { codeptr::code_at::<ChunkFn>(entry_offset) }
     }
 }
 
@@ -158,7 +158,7 @@ fn run_chunk<M, T: Task<M>>(
     // SAFETY: `TaskRef::of::<M, T>` asserted that `T` is zero-sized, and `Task` is implemented
     // only for `Fn` types, which on stable Rust are function items and closures: a zero-sized
     // one is a function item or a closure capturing nothing (no invariant to break).
-    let task: T = unsafe { entry::conjure() };
+    let task: T = unsafe { codeptr::conjure() };
     let items: Vec<T::Args> = codec::decode(payload, fds).map_err(|e| e.to_string())?;
     // A postcard sequence is its length then its elements: the same bytes whether encoded as
     // one `Vec` or item by item, which lets one item fail to encode without losing the others.
@@ -175,7 +175,7 @@ fn run_chunk<M, T: Task<M>>(
             }
             Err(payload) => {
                 let failed: Result<(), ItemFailure> =
-                    Err(ItemFailure::Panicked(entry::panic_message(&*payload)));
+                    Err(ItemFailure::Panicked(codeptr::panic_message(&*payload)));
                 codec::encode_into(&failed, out, out_fds).map_err(|e| e.to_string())?;
             }
         }

@@ -27,8 +27,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::codec::{self, Encoded};
+use crate::codeptr;
 use crate::error::SpawnError;
-use crate::sys;
 
 /// The type-erased entry of a child: `(target, argument bytes, argument fds) -> outcome`.
 type Trampoline = fn(usize, &[u8], Vec<OwnedFd>) -> Outcome;
@@ -62,9 +62,6 @@ pub(crate) struct Offsets {
     layout: i64,
 }
 
-/// The base that offsets are measured from: a static in the main executable.
-static BASE: u8 = 0;
-
 impl EntryPoint {
     pub(crate) fn of<A, R>(target: fn(A) -> R) -> Self
     where
@@ -88,16 +85,12 @@ impl EntryPoint {
     /// [`SpawnError::TargetNotInExecutable`] if the target (or trampoline) lives in another
     /// loaded object, such as a shared library, where offsets from the base would be wrong.
     pub(crate) fn to_offsets(self) -> Result<Offsets, SpawnError> {
-        let base = base();
-        let home = sys::proc::object_base(base);
-        let ours = |addr: usize| home.is_some() && sys::proc::object_base(addr) == home;
-        if !ours(self.target) || !ours(self.trampoline as usize) {
-            return Err(SpawnError::TargetNotInExecutable);
-        }
+        let offset =
+            |addr| codeptr::code_offset(addr).map_err(|_| SpawnError::TargetNotInExecutable);
         Ok(Offsets {
-            trampoline: distance(self.trampoline as usize, base),
-            target: distance(self.target, base),
-            layout: layout_marker(),
+            trampoline: offset(self.trampoline as usize)?,
+            target: offset(self.target)?,
+            layout: codeptr::layout_marker(),
         })
     }
 
@@ -112,10 +105,10 @@ impl EntryPoint {
     /// the offsets over a private socket). The layout check catches a different executable,
     /// but not a forged message.
     pub(crate) unsafe fn from_offsets(offsets: Offsets) -> Result<Self, String> {
-        if offsets.layout != layout_marker() {
+        if offsets.layout != codeptr::layout_marker() {
             return Err("the parent runs a different executable (layout marker differs)".into());
         }
-        let base = base();
+        let base = codeptr::base();
         let at = |d: i64| base.wrapping_add_signed(isize::try_from(d).unwrap_or(isize::MIN));
         let trampoline_addr = at(offsets.trampoline);
         // SAFETY: per this function's contract the distance was measured from a
@@ -127,91 +120,6 @@ impl EntryPoint {
             target: at(offsets.target),
         })
     }
-}
-
-/// The offset of a code address within this executable, valid in every process running it
-/// (fork, spawn or fork-server children); the counterpart of [`code_at`].
-///
-/// # Errors
-/// [`SpawnError::TargetNotInExecutable`] if `addr` is in another loaded object.
-pub(crate) fn code_offset(addr: usize) -> Result<i64, SpawnError> {
-    let base = base();
-    let home = sys::proc::object_base(base);
-    if home.is_none() || sys::proc::object_base(addr) != home {
-        return Err(SpawnError::TargetNotInExecutable);
-    }
-    Ok(distance(addr, base))
-}
-
-/// The function pointer of type `F` at `offset` (from [`code_offset`]) in this process.
-///
-/// # Safety
-/// `offset` must come from `code_offset` of a function pointer of type `F`, taken in a process
-/// running this same executable file.
-pub(crate) unsafe fn code_at<F: Copy>(offset: i64) -> F {
-    const {
-        assert!(
-            size_of::<F>() == size_of::<usize>(),
-            "F must be a function pointer"
-        );
-    }
-    let addr = base().wrapping_add_signed(isize::try_from(offset).unwrap_or(isize::MIN));
-    // SAFETY: per the contract, base + offset is a function of type `F` here; `F` is a function
-    // pointer type, which has the size and representation of a `usize` (asserted above).
-    unsafe { std::mem::transmute_copy::<usize, F>(&addr) }
-}
-
-/// Makes a value of a zero-sized callable type: a function item or a closure that captures
-/// nothing, which carry no data, so there is nothing to send to another process.
-///
-/// # Safety
-/// `T` must be such a type (a function item, or a closure whose captures are all zero-sized
-/// and free of invariants); callers check `size_of::<T>() == 0` at compile time.
-pub(crate) unsafe fn conjure<T>() -> T {
-    // The callers check this at compile time (with a message about tasks); here it is only a
-    // guard, free for the zero-sized types it is meant for.
-    assert!(
-        size_of::<T>() == 0,
-        "only zero-sized callables carry no data"
-    );
-    // SAFETY: a zero-sized type has a single value with no bytes; per the contract it has no
-    // safety invariant, so producing it from nothing is that value.
-    unsafe { std::mem::zeroed() }
-}
-
-/// A plain `fn()` as a distance from the base marker, with the layout marker of this
-/// executable, valid in any process running it (forked, re-executed or served). `None` if it
-/// lives outside the main executable.
-pub(crate) fn fn_to_offset(f: fn()) -> Option<(i64, i64)> {
-    code_offset(f as usize)
-        .ok()
-        .map(|offset| (offset, layout_marker()))
-}
-
-/// Rebuilds a `fn()` from [`fn_to_offset`]; `None` if `layout` shows another executable.
-///
-/// # Safety
-/// `(offset, layout)` must come from `fn_to_offset` in a process running this executable.
-pub(crate) unsafe fn fn_from_offset(offset: i64, layout: i64) -> Option<fn()> {
-    if layout != layout_marker() {
-        return None;
-    }
-    // SAFETY: per the contract, the offset names a `fn()` of this same image.
-    Some(unsafe { code_at::<fn()>(offset) })
-}
-
-fn base() -> usize {
-    std::ptr::from_ref(&BASE) as usize
-}
-
-fn distance(addr: usize, base: usize) -> i64 {
-    // Addresses in one image are far less than 2^63 apart.
-    (addr.wrapping_sub(base)).cast_signed() as i64
-}
-
-/// The distance of this very function from the base: a fingerprint of the executable's layout.
-fn layout_marker() -> i64 {
-    distance(layout_marker as fn() -> i64 as usize, base())
 }
 
 /// Decodes `A`, calls `target` (a `fn(A) -> R`), encodes the `R`.
@@ -232,18 +140,7 @@ where
             Ok(enc) => Outcome::Returned(enc),
             Err(e) => Outcome::BadResult(e.to_string()),
         },
-        Err(payload) => Outcome::Panicked(panic_message(&*payload)),
-    }
-}
-
-/// The text of a panic payload (`panic!` with a literal or a format string), as std prints it.
-pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "Box<dyn Any>".to_owned()
+        Err(payload) => Outcome::Panicked(codeptr::panic_message(&*payload)),
     }
 }
 

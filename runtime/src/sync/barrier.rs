@@ -35,7 +35,7 @@ use super::park::{Os, Park, Waited};
 use super::raw_lock::{self, Acquired};
 use super::self_id;
 use crate::auth;
-use crate::process::entry;
+use crate::codeptr;
 use crate::shm::{Kind, ShmBox, ShmError, ShmState};
 
 const FILLING: i32 = 0;
@@ -142,7 +142,7 @@ impl Barrier {
     /// the main executable (a spawned process could not call it).
     pub fn with_action(parties: u32, action: fn()) -> crate::Result<Self> {
         let (offset, layout) =
-            entry::fn_to_offset(action).ok_or(BarrierError::ActionNotInExecutable)?;
+            codeptr::fn_to_offset(action).ok_or(BarrierError::ActionNotInExecutable)?;
         let key = auth::program_key().map_err(ShmError::os("making the program authkey"))?;
         let tag = action_tag(key, offset, layout);
         Self::create(parties, Some((offset, layout, tag)))
@@ -297,7 +297,7 @@ impl Barrier {
         {
             self.break_with(held, 0);
             return Err(BarrierError::ActionPanicked {
-                message: entry::panic_message(&*payload),
+                message: codeptr::panic_message(&*payload),
             });
         }
         self.state().state.store(DRAINING, Relaxed);
@@ -368,7 +368,7 @@ impl Barrier {
         // SAFETY: the code proves that a process holding this program's key made the pair
         // with `fn_to_offset` (only `with_action` computes such codes); `fn_from_offset`
         // refuses a pair made by another executable (the layout marker differs).
-        unsafe { entry::fn_from_offset(offset, layout) }
+        unsafe { codeptr::fn_from_offset(offset, layout) }
             .map_or(Err(BarrierError::ActionRejected), |f| Ok(Some(f)))
     }
 

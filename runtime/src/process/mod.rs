@@ -19,41 +19,25 @@
 //! ```
 
 mod child;
-mod child_main;
-pub(crate) mod entry;
-mod fork;
-mod forkserver;
-mod handle;
 mod identity;
-mod outcome;
-mod overflow;
-mod registry;
-mod slot;
-mod spawn;
+mod parent;
+mod start;
 mod start_method;
 
-pub use child::Child;
-pub use handle::ProcessHandle;
 pub use identity::{CurrentProcess, ParentProcess, cpu_count, current_process, parent_process};
+pub use parent::{Child, ProcessHandle};
 pub use start_method::{START_METHOD_ENV, StartMethod, get_start_method, set_start_method};
 
 pub use crate::sys::proc::{ExitStatus, signal_name};
 
-use std::os::fd::OwnedFd;
-use std::sync::Arc;
-
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use self::child_main::ChildSpec;
-use self::entry::EntryPoint;
-use self::handle::ChildEntry;
-use self::identity::Identity;
-use self::outcome::ReportTo;
-use self::slot::Slot;
-use crate::codec::{self, Encoded};
+use self::child::entry::EntryPoint;
+use self::parent::{launch, registry, slot};
+use self::start::forkserver;
+use crate::codec;
 use crate::error::SpawnError;
-use crate::sys;
 
 /// Options shared by [`Process`] and the builders that `#[process]` generates.
 #[doc(hidden)]
@@ -167,140 +151,9 @@ where
     /// [`SpawnError::Os`] if the OS refuses.
     pub fn start(self) -> Result<Child<R>, SpawnError> {
         let args = codec::encode(&self.args).map_err(SpawnError::Encode)?;
-        let (entry, sock) = launch(EntryPoint::of(self.target), args, self.options)?;
+        let (entry, sock) = launch::launch(EntryPoint::of(self.target), args, self.options)?;
         Ok(Child::new(entry, sock))
     }
-}
-
-/// A child's encoded arguments while this process holds them: their descriptors are in the
-/// set of pipe ends a forked child lets go of (see `pipe::inherited`), so a child that another
-/// thread forks meanwhile does not keep them open (the far end of a pipe sent to this child
-/// would then not see its close until that other child exits). Dropping closes them.
-pub(crate) struct HeldArgs(Encoded);
-
-impl HeldArgs {
-    fn new(args: Encoded) -> Self {
-        crate::pipe::inherited::hold(&args.fds);
-        Self(args)
-    }
-
-    /// The arguments, no longer registered by this value: the caller lets go of the
-    /// descriptors (`ForkGuard::let_go`), or is the child they were meant for.
-    pub(crate) fn into_inner(mut self) -> Encoded {
-        std::mem::replace(
-            &mut self.0,
-            Encoded {
-                bytes: Vec::new(),
-                fds: Vec::new(),
-            },
-        )
-    }
-}
-
-impl std::ops::Deref for HeldArgs {
-    type Target = Encoded;
-    fn deref(&self) -> &Encoded {
-        &self.0
-    }
-}
-
-impl Drop for HeldArgs {
-    fn drop(&mut self) {
-        crate::pipe::inherited::let_go(std::mem::take(&mut self.0.fds));
-    }
-}
-
-/// Starts a child for `entry`: the untyped part of [`Process::start`].
-fn launch(
-    entry: EntryPoint,
-    args: Encoded,
-    options: Options,
-) -> Result<(Arc<ChildEntry>, Option<OwnedFd>), SpawnError> {
-    let args = HeldArgs::new(args);
-    let me = identity::current_identity();
-    let daemon = options.daemon.unwrap_or(me.daemon);
-    let method = match options.method {
-        Some(method) => method,
-        None => get_start_method()?,
-    };
-    registry::note_start();
-    // Made now if it was not yet, so that a forked child inherits it instead of making its own;
-    // the other methods carry it in their bootstrap (see `auth`).
-    crate::auth::program_key().map_err(SpawnError::os("making the program authkey"))?;
-    // A forked child reports in a result slot; the others on a socket.
-    let channel = if method == StartMethod::Fork {
-        let slot = Slot::take().map_err(SpawnError::os("mapping result slots"))?;
-        let overflow =
-            overflow::address().map_err(SpawnError::os("opening the result listener"))?;
-        Channel::Slot(slot, overflow)
-    } else {
-        let (parent, child) = sys::socket::socketpair().map_err(SpawnError::os("socketpair"))?;
-        Channel::Socket(parent, child)
-    };
-    sys::fd::prepare_dev_null().map_err(SpawnError::os("opening /dev/null"))?;
-    // Lazily initialized state a forked child may read must not be mid-initialization in
-    // another thread at the fork: initialize it now.
-    crate::wire::prepare_for_fork();
-    registry::register_exit_hook();
-
-    let mut registry = registry::lock();
-    registry.reap_finished();
-    let path = registry.next_path(&me.path);
-    let name = options
-        .name
-        .unwrap_or_else(|| identity::default_name(&path));
-    let spec = ChildSpec {
-        entry,
-        identity: Identity {
-            name: name.clone(),
-            daemon,
-            path,
-        },
-        parent_pid: sys::proc::getpid(),
-        parent_name: me.name,
-        method,
-        authkey: None,
-    };
-    let (pid, slot, parent_sock, mut registry) = match (method, channel) {
-        (_, Channel::Slot(slot, overflow)) => {
-            let report = ReportTo::Slot {
-                slot: slot.writer(),
-                overflow,
-            };
-            let (pid, registry) = fork::start(registry, spec, args, report)?;
-            (pid, Some(slot), None, registry)
-        }
-        (StartMethod::ForkServer, Channel::Socket(parent_sock, child_sock)) => {
-            drop(registry); // the server does the forking; let others start meanwhile
-            let (pid, parent_sock) = forkserver::start(&spec, &args, parent_sock, child_sock)?;
-            (pid, None, Some(parent_sock), registry::lock())
-        }
-        (_, Channel::Socket(parent_sock, child_sock)) => {
-            spawn::keep_hook();
-            drop(registry); // exec does not copy our memory; let others start meanwhile
-            let pid = spawn::start(&spec, &args, &parent_sock, child_sock)?;
-            (pid, None, Some(parent_sock), registry::lock())
-        }
-    };
-    let pidfd = match sys::proc::pidfd_open(pid) {
-        Ok(fd) => fd,
-        Err(e) => {
-            // Cannot watch it: do not leave it behind.
-            sys::proc::kill_and_reap(pid);
-            return Err(SpawnError::os("pidfd_open")(e));
-        }
-    };
-    let entry = Arc::new(ChildEntry::new(pid, pidfd, name, daemon, slot));
-    registry.add(Arc::clone(&entry));
-    Ok((entry, parent_sock))
-}
-
-/// How a child's result comes back.
-enum Channel {
-    /// A result slot, and the overflow listener's address.
-    Slot(Slot, Arc<[u8]>),
-    /// A socketpair: the parent's end, the child's end.
-    Socket(OwnedFd, OwnedFd),
 }
 
 /// The children of this process that are still running; finished ones are reaped (as Python's

@@ -3,11 +3,11 @@
 use std::io::{StderrLock, StdoutLock, Write};
 use std::sync::MutexGuard;
 
-use super::HeldArgs;
-use super::child_main::{self, ChildSpec};
-use super::outcome::ReportTo;
-use super::registry::Registry;
 use crate::error::SpawnError;
+use crate::process::child::main::{self as child_main, ChildSpec};
+use crate::process::child::outcome::ReportTo;
+use crate::process::parent::launch::HeldArgs;
+use crate::process::parent::registry::Registry;
 use crate::sys::{self, proc::Forked};
 
 /// Forks a child that runs `spec` with `args`, reporting to `report`.
@@ -26,10 +26,10 @@ pub(crate) fn start(
     report: ReportTo,
 ) -> Result<(libc::pid_t, MutexGuard<'static, Registry>), SpawnError> {
     let mut pipe_ends = crate::pipe::inherited::lock_for_fork();
-    let identity = super::identity::lock_for_fork();
+    let identity = crate::process::identity::lock_for_fork();
     let stdio = StdioLock::acquire();
-    let server = super::forkserver::lock_for_fork();
-    let slots = super::slot::lock_for_fork();
+    let server = crate::process::start::forkserver::lock_for_fork();
+    let slots = crate::process::parent::slot::lock_for_fork();
     // SAFETY: the child only uses locks this thread holds (registry, stdio), which it resets or
     // releases first. Other threads' state is the documented hazard of `Fork` in a
     // multithreaded program (see `StartMethod::Fork`).

@@ -28,7 +28,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use crate::process::entry::Offsets;
+use crate::process::child::entry::Offsets;
 
 /// Bytes in the key shared by a program and its server.
 pub(super) const KEY_LEN: usize = 32;
@@ -143,7 +143,7 @@ mod tests {
     #[test]
     fn a_request_splits_into_header_and_arguments() {
         let header = RequestHeader {
-            offsets: crate::process::entry::EntryPoint::of(|x: u8| x)
+            offsets: crate::process::child::entry::EntryPoint::of(|x: u8| x)
                 .to_offsets()
                 .unwrap(),
             name: "n".into(),

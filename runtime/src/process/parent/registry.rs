@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Once, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::handle::ChildEntry;
+use crate::process::parent::handle::ChildEntry;
 
 pub(crate) struct Registry {
     /// The children's counter for default names (Python's `_process_counter`).
@@ -104,7 +104,7 @@ pub(crate) fn shutdown() {
         end_children(&children);
     }
     // The fork server is needed no more; stopped here it leaves no orphan behind.
-    super::forkserver::shutdown();
+    crate::process::start::forkserver::shutdown();
 }
 
 /// Terminates the daemons among `children` (killing those that outlast the grace period) and

@@ -6,7 +6,7 @@
 //! marks it written with a release store; the parent reads it once the child has ended. Neither
 //! side makes a system call for it, and there is no socket to create and tear down per child.
 //! An outcome that does not fit, or that carries descriptors, travels on a connection of its
-//! own to the parent's overflow listener (see [`super::overflow`]); the slot then says so, and
+//! own to the parent's overflow listener (see [`crate::process::parent::overflow`]); the slot then says so, and
 //! the parent looks the delivery up by the ticket it drew for that child (kept in its own
 //! memory, never read back from the slot).
 //!
@@ -32,7 +32,7 @@ use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use super::overflow::{Listener, Secret};
+use crate::process::parent::overflow::{Listener, Secret};
 use crate::sys::mman::Mapping;
 
 /// Bytes per slot.
@@ -101,7 +101,7 @@ fn lock() -> MutexGuard<'static, Slots> {
     SLOTS.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Runs `f` on this process's overflow listener state (see [`super::overflow`]).
+/// Runs `f` on this process's overflow listener state (see [`crate::process::parent::overflow`]).
 pub(crate) fn with_overflow<T>(f: impl FnOnce(&mut Option<Listener>) -> T) -> T {
     f(&mut lock().overflow)
 }
@@ -112,7 +112,7 @@ pub(crate) struct Slot {
     epoch: u32,
     /// Names the child's delivery to the overflow listener.
     ticket: u64,
-    /// Proves the delivery (see [`super::overflow`]); known to the parent and this child only.
+    /// Proves the delivery (see [`crate::process::parent::overflow`]); known to the parent and this child only.
     secret: Secret,
 }
 

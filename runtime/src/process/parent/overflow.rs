@@ -35,8 +35,8 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::slot;
 use crate::auth;
+use crate::process::parent::slot;
 use crate::sys;
 use crate::wire::{self, WireError};
 

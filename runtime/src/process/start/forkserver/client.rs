@@ -24,8 +24,8 @@ use super::launch::{self, Launcher, Server};
 use super::protocol;
 use crate::codec::Encoded;
 use crate::error::SpawnError;
-use crate::process::child_main::ChildSpec;
-use crate::process::outcome::{self, Greeting};
+use crate::process::child::main::ChildSpec;
+use crate::process::child::outcome::{self, Greeting};
 use crate::sys;
 use crate::wire::{self, WireError};
 

@@ -1,5 +1,5 @@
 //! The result message a child sends its parent: one message on its result socket, or in its
-//! result slot (see [`super::slot`]).
+//! result slot (see [`crate::process::parent::slot`]).
 //!
 //! Payload: one tag byte, then the tag's body: the encoded value (with the descriptors of its
 //! handles on the message), or a UTF-8 text. A child of the fork server first sends a *hello*
@@ -14,11 +14,11 @@ use std::time::Instant;
 
 use serde::de::DeserializeOwned;
 
-use super::entry::Outcome;
-use super::overflow;
-use super::slot::{self, Filled, Slot, SlotWriter};
 use crate::codec;
 use crate::error::ProcessError;
+use crate::process::child::entry::Outcome;
+use crate::process::parent::overflow;
+use crate::process::parent::slot::{self, Filled, Slot, SlotWriter};
 use crate::sys::proc::ExitStatus;
 use crate::wire::{self, WireError};
 

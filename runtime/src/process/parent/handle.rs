@@ -4,13 +4,13 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::overflow;
-use super::slot::Slot;
 use crate::error::ProcessError;
+use crate::process::parent::overflow;
+use crate::process::parent::slot::Slot;
 use crate::sys::{self, fd::Interest, proc::ExitStatus};
 
 /// What the parent knows of one child. Shared by the registry, [`ProcessHandle`]s and the
-/// typed [`Child`](super::Child).
+/// typed [`Child`](crate::process::Child).
 #[derive(Debug)]
 pub(crate) struct ChildEntry {
     pub(crate) pid: libc::pid_t,
@@ -42,7 +42,7 @@ impl ChildEntry {
         }
     }
 
-    /// The child's result slot, if it reports in one (see [`super::slot`]).
+    /// The child's result slot, if it reports in one (see [`crate::process::parent::slot`]).
     pub(crate) fn slot(&self) -> Option<&Slot> {
         self.slot.as_ref()
     }
@@ -113,7 +113,7 @@ impl ChildEntry {
 }
 
 /// A child process without its result: what `active_children()` returns, and what a
-/// [`Child`](super::Child) hands out with [`Child::handle`](super::Child::handle).
+/// [`Child`](crate::process::Child) hands out with [`Child::handle`](crate::process::Child::handle).
 ///
 /// Cloning is cheap; all clones name the same process.
 #[derive(Debug, Clone)]

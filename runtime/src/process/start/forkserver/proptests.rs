@@ -33,7 +33,7 @@ proptest! {
     #[test]
     fn corrupted_headers(flip in any::<(usize, u8)>(), name in ".{0,12}", path in vec(any::<u32>(), 0..4)) {
         let header = RequestHeader {
-            offsets: crate::process::entry::EntryPoint::of(|x: u8| x).to_offsets().unwrap(),
+            offsets: crate::process::child::entry::EntryPoint::of(|x: u8| x).to_offsets().unwrap(),
             name,
             daemon: false,
             path,

@@ -3,7 +3,7 @@
 //! The parent runs `/proc/self/exe` with a marker in the environment and the child's end of the
 //! result socket as descriptor 0 (every other descriptor is closed at the exec, whether it was
 //! marked close-on-exec or not), then sends a bootstrap message on it: the entry point as
-//! offsets (see [`super::entry`]), the child's identity, the program authkey, and the encoded
+//! offsets (see [`crate::process::child::entry`]), the child's identity, the program authkey, and the encoded
 //! arguments with their handle descriptors. In the child, a constructor in `.init_array` sees
 //! the marker *before `main` runs* (also in `cargo test` binaries), reads the message, installs
 //! the key, runs the function and exits, so `main` never runs in a spawned child. No user
@@ -16,13 +16,13 @@ use std::process::{Command, Stdio};
 
 use serde::{Deserialize, Serialize};
 
-use super::StartMethod;
-use super::child_main::{self, ChildSpec};
-use super::entry::{EntryPoint, Offsets};
-use super::identity::Identity;
-use super::outcome::ReportTo;
 use crate::codec::Encoded;
 use crate::error::SpawnError;
+use crate::process::StartMethod;
+use crate::process::child::entry::{EntryPoint, Offsets};
+use crate::process::child::main::{self as child_main, ChildSpec};
+use crate::process::child::outcome::ReportTo;
+use crate::process::identity::Identity;
 use crate::sys;
 use crate::wire;
 

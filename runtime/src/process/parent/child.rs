@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 
-use super::handle::{ChildEntry, ProcessHandle};
-use super::outcome;
 use crate::error::ProcessError;
+use crate::process::child::outcome;
+use crate::process::parent::handle::{ChildEntry, ProcessHandle};
 use crate::sys::proc::ExitStatus;
 
 /// A running (or finished) child process whose function returns `R`.

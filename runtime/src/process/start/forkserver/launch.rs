@@ -94,7 +94,7 @@ fn exec_server(stdin: OwnedFd, marker: &str) -> std::io::Result<u32> {
     // The server, and so every child it forks, holds only the life-line and stdio: none of
     // the program's descriptors that lack close-on-exec.
     // SAFETY: the hook only makes a system call between fork and exec (see `only_stdio`).
-    unsafe { cmd.pre_exec(crate::process::spawn::only_stdio) };
+    unsafe { cmd.pre_exec(crate::process::start::spawn::only_stdio) };
     let child = cmd.spawn()?;
     Ok(child.id()) // dropping `child` does not wait; the program reaps the server (pidfd)
 }

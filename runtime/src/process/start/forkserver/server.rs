@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 use super::protocol::{self, Key, MAC_LEN, NONCE_LEN, Ready, Startup};
 use crate::codec::Encoded;
 use crate::process::StartMethod;
-use crate::process::child_main::{self, ChildSpec};
-use crate::process::entry::EntryPoint;
+use crate::process::child::entry::EntryPoint;
+use crate::process::child::main::{self as child_main, ChildSpec};
+use crate::process::child::outcome::{self, ReportTo};
 use crate::process::identity::Identity;
-use crate::process::outcome::{self, ReportTo};
 use crate::sys::{self, clone::SiblingFork, proc::Forked};
 use crate::wire::{self, WireError};
 

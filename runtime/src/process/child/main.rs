@@ -3,11 +3,12 @@
 use std::io::Write;
 use std::os::fd::{AsFd, OwnedFd};
 
-use super::entry::{EntryPoint, Outcome};
-use super::identity::{self, Identity};
-use super::outcome::{self, ReportTo};
-use super::{StartMethod, registry};
 use crate::codec::Encoded;
+use crate::process::StartMethod;
+use crate::process::child::entry::{EntryPoint, Outcome};
+use crate::process::child::outcome::{self, ReportTo};
+use crate::process::identity::{self, Identity};
+use crate::process::parent::registry;
 use crate::sys;
 
 /// Everything a child needs besides its arguments.

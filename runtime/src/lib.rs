@@ -57,17 +57,15 @@ pub mod __private;
 pub mod __fuzz;
 
 pub use auth::{AuthKey, AuthKeyError, MAX_AUTHKEY_LEN, set_authkey};
-pub use error::{
-    CodecError, Error, PipeError, PoolError, ProcessError, Result, SpawnError, StartMethodError,
-    TaskError,
-};
+pub use codec::CodecError;
+pub use error::{Error, Result};
 pub use mproc_macros::{ShmSafe, pool_task, process};
-pub use pipe::{Connection, Pipe};
-pub use pool::{AsyncResult, Pool};
+pub use pipe::{Connection, Pipe, PipeError};
+pub use pool::{AsyncResult, Pool, PoolError, TaskError};
 pub use process::{
-    Child, CurrentProcess, ExitStatus, ParentProcess, Process, ProcessHandle, START_METHOD_ENV,
-    StartMethod, active_children, cpu_count, current_process, get_start_method, parent_process,
-    set_start_method,
+    Child, CurrentProcess, ExitStatus, ParentProcess, Process, ProcessError, ProcessHandle,
+    START_METHOD_ENV, SpawnError, StartMethod, StartMethodError, active_children, cpu_count,
+    current_process, get_start_method, parent_process, set_start_method,
 };
 pub use queue::{JoinableQueue, Queue, QueueError, QueueReader, QueueWriter, SimpleQueue};
 pub use shared::{Array, ArrayGuard, Value, ValueGuard};
@@ -76,6 +74,7 @@ pub use sync::{
     ArrayError, Barrier, BarrierError, BoundedSemaphore, Condition, ConditionError, Event, Lock,
     LockError, OwnerDied, RLock, Semaphore, SemaphoreError, TryLockError,
 };
+pub use sys::OsError;
 
 /// Diagnostics for tests and leak checks.
 pub mod diag {

@@ -10,8 +10,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::endpoint::{self, DEFAULT_MAX_MESSAGE_LEN, Endpoint};
 use super::methods::{end_traits, recv_methods, send_methods};
 use crate::codec;
-use crate::error::PipeError;
-use crate::sys;
+use crate::pipe::PipeError;
+use crate::sys::{self, OsContext};
 use crate::wire;
 
 /// Makes pipes: `Pipe::<T>::new()` for a duplex pipe carrying `T` both ways,
@@ -31,10 +31,7 @@ impl<S, R> Pipe<S, R> {
         reason = "Python's `Pipe()` returns the two ends"
     )]
     pub fn new() -> Result<Duplex<S, R>, PipeError> {
-        let (a, b) = sys::socket::socketpair().map_err(|source| PipeError::Os {
-            op: "socketpair",
-            source,
-        })?;
+        let (a, b) = sys::socket::socketpair().map_err(PipeError::os("socketpair"))?;
         wire::room_for_large_records(a.as_fd());
         wire::room_for_large_records(b.as_fd());
         Ok((
@@ -52,10 +49,7 @@ impl<T> Pipe<T> {
     /// # Errors
     /// [`PipeError::Os`] if the OS refuses a socket pair.
     pub fn simplex() -> Result<(Receiver<T>, Sender<T>), PipeError> {
-        let (a, b) = sys::socket::socketpair().map_err(|source| PipeError::Os {
-            op: "socketpair",
-            source,
-        })?;
+        let (a, b) = sys::socket::socketpair().map_err(PipeError::os("socketpair"))?;
         wire::room_for_large_records(b.as_fd());
         let (rx, tx) = (Endpoint::new(a), Endpoint::new(b));
         rx.shutdown(false)?;

@@ -8,7 +8,8 @@ use serde::de::DeserializeOwned;
 
 use super::inherited;
 use crate::codec;
-use crate::error::PipeError;
+use crate::pipe::PipeError;
+use crate::sys::{OsContext, OsError};
 use crate::wire::{self, WireError};
 
 /// The default limit on one received message: 1 GiB. Raise it with `set_max_message_len`.
@@ -48,8 +49,7 @@ impl Endpoint {
 
     /// Another handle to the same end (a duplicated descriptor), with the same limit.
     pub(crate) fn try_clone(&self) -> Result<Self, PipeError> {
-        let sock = crate::sys::fd::dup_cloexec(self.fd())
-            .map_err(|source| PipeError::Os { op: "dup", source })?;
+        let sock = crate::sys::fd::dup_cloexec(self.fd()).map_err(PipeError::os("dup"))?;
         let mut end = Self::new(sock);
         end.max_len = self.max_len;
         Ok(end)
@@ -154,15 +154,12 @@ impl Endpoint {
     /// `timeout` (`None`: as long as it takes).
     pub(crate) fn poll(&self, timeout: Option<Duration>) -> Result<bool, PipeError> {
         let deadline = timeout.map(|t| Instant::now() + t);
-        wire::readable(self.fd(), deadline).map_err(|source| PipeError::Os { op: "poll", source })
+        wire::readable(self.fd(), deadline).map_err(PipeError::os("poll"))
     }
 
     /// Stops this direction for every process holding the socket (simplex pipes).
     pub(crate) fn shutdown(&self, read: bool) -> Result<(), PipeError> {
-        crate::sys::socket::shutdown(self.fd(), read).map_err(|source| PipeError::Os {
-            op: "shutdown",
-            source,
-        })
+        crate::sys::socket::shutdown(self.fd(), read).map_err(PipeError::os("shutdown"))
     }
 
     pub(crate) fn raw_fd(&self) -> i32 {
@@ -196,7 +193,7 @@ fn common_error(e: WireError, op: &'static str) -> PipeError {
         WireError::TooLarge { len, max } => PipeError::TooLarge { len, max },
         WireError::Malformed(what) => PipeError::Malformed(what),
         WireError::TooManyFds => PipeError::Malformed("too many descriptors for one message"),
-        WireError::Io(source) => PipeError::Os { op, source },
+        WireError::Io(source) => OsError::new(op, source).into(),
     }
 }
 
@@ -219,6 +216,15 @@ pub(crate) fn byte_range(
         return Err(out());
     }
     Ok(&buf[offset..end])
+}
+
+/// The result of a `try_` form: its deadline was "now", and passing it means the call would
+/// have had to wait ([`PipeError::WouldBlock`]), not that a timeout ran out.
+pub(crate) fn without_waiting<T>(result: Result<T, PipeError>) -> Result<T, PipeError> {
+    match result {
+        Err(PipeError::Timeout) => Err(PipeError::WouldBlock),
+        other => other,
+    }
 }
 
 /// A deadline `timeout` from now (`None`, meaning no deadline, if that is beyond the clock).

@@ -16,9 +16,9 @@ macro_rules! send_methods {
         /// Sends `value` if the pipe has room now.
         ///
         /// # Errors
-        /// [`PipeError::Timeout`] if the pipe is full; otherwise as [`send`](Self::send).
+        /// [`PipeError::WouldBlock`] if the pipe is full; otherwise as [`send`](Self::send).
         pub fn try_send(&self, value: &$item) -> Result<(), PipeError> {
-            self.end.send(value, Some(std::time::Instant::now()))
+            endpoint::without_waiting(self.end.send(value, Some(std::time::Instant::now())))
         }
 
         /// Sends `value`, waiting at most `timeout` for room.
@@ -72,9 +72,9 @@ macro_rules! recv_methods {
         /// Receives a message if one is waiting.
         ///
         /// # Errors
-        /// [`PipeError::Timeout`] if none is; otherwise as [`recv`](Self::recv).
+        /// [`PipeError::WouldBlock`] if none is; otherwise as [`recv`](Self::recv).
         pub fn try_recv(&self) -> Result<$item, PipeError> {
-            self.end.recv(Some(std::time::Instant::now()))
+            endpoint::without_waiting(self.end.recv(Some(std::time::Instant::now())))
         }
 
         /// Receives the next message, waiting at most `timeout`.

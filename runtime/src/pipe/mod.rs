@@ -59,11 +59,13 @@
 
 mod connection;
 mod endpoint;
+mod error;
 pub(crate) mod inherited;
 mod methods;
 
 pub use connection::{Connection, Duplex, Pipe, Receiver, Sender};
 pub use endpoint::DEFAULT_MAX_MESSAGE_LEN;
+pub use error::PipeError;
 
 #[cfg(test)]
 mod tests;

@@ -7,7 +7,7 @@ use std::os::fd::AsFd;
 use super::connection::Connection;
 use super::endpoint::Endpoint;
 use super::*;
-use crate::error::PipeError;
+use crate::pipe::PipeError;
 
 const SOON: Duration = Duration::from_secs(10);
 
@@ -62,7 +62,11 @@ fn poll_with_and_without_a_timeout() {
         "poll does not consume"
     );
     assert_eq!(b.try_recv().unwrap(), 9);
-    assert!(matches!(b.try_recv(), Err(PipeError::Timeout)));
+    assert!(matches!(b.try_recv(), Err(PipeError::WouldBlock)));
+    assert!(matches!(
+        b.recv_timeout(Duration::from_millis(1)),
+        Err(PipeError::Timeout)
+    ));
 }
 
 #[test]
@@ -240,4 +244,15 @@ fn a_descriptor_that_is_not_a_pipe_is_refused() {
         expecting_a_pipe.recv_timeout(SOON),
         Err(PipeError::Decode(_))
     ));
+}
+
+#[test]
+fn try_send_on_a_full_pipe_would_block() {
+    let (a, _b) = Pipe::<Vec<u8>>::new().unwrap();
+    let chunk = vec![0u8; 64 * 1024];
+    // The socket buffer holds a few MiB at most: it fills long before the bound.
+    let got = (0..10_000).map(|_| a.try_send(&chunk)).find(Result::is_err);
+    assert!(matches!(got, Some(Err(PipeError::WouldBlock))), "{got:?}");
+    let timed = a.send_timeout(&chunk, Duration::from_millis(1));
+    assert!(matches!(timed, Err(PipeError::Timeout)), "{timed:?}");
 }

@@ -42,10 +42,11 @@ use super::protocol::{self, ChunkHead, FromWorker, ToWorker};
 use super::shared::{Chunk, Mode, Shared};
 use super::worker::{InitCall, Reporter, WorkerArgs, worker_main};
 use crate::codec::Fd;
-use crate::error::PoolError;
 use crate::pipe::inherited;
+use crate::pool::{PoolError, WorkerStartError};
 use crate::process::{Child, ExitStatus, Process, StartMethod};
 use crate::queue::{Queue, QueueError};
+use crate::sys::OsContext;
 use crate::sys::{self, poller::Poller};
 use crate::wire::WireError;
 
@@ -139,15 +140,15 @@ pub(crate) fn run(
     started: &Sender<Result<(), PoolError>>,
 ) {
     let made = Poller::new()
-        .map_err(|e| format!("epoll: {e}"))
+        .map_err(WorkerStartError::os("epoll_create"))
         .and_then(|poller| {
-            let bell = Bell::new().map_err(|e| format!("report bell: {e}"))?;
+            let bell = Bell::new().map_err(WorkerStartError::ReportBell)?;
             Ok((poller, bell))
         });
     let (poller, bell) = match made {
         Ok(made) => made,
-        Err(message) => {
-            let _ = started.send(Err(PoolError::Spawn { message }));
+        Err(e) => {
+            let _ = started.send(Err(e.into()));
             return;
         }
     };
@@ -167,10 +168,10 @@ pub(crate) fn run(
     let first = d
         .poller
         .add(d.shared.waker.as_fd(), WAKE)
-        .map_err(|e| e.to_string());
+        .map_err(WorkerStartError::os("epoll_ctl"));
     let first = first.and_then(|()| d.fill_slots());
     let ok = first.is_ok();
-    let _ = started.send(first.map_err(|message| PoolError::Spawn { message }));
+    let _ = started.send(first.map_err(PoolError::from));
     if ok {
         d.serve();
     }
@@ -194,9 +195,9 @@ impl Dispatcher {
                 Mode::Closing if self.pending.is_empty() && self.all_idle() => return,
                 Mode::Running | Mode::Closing => {}
             }
-            if let Err(message) = self.fill_slots() {
+            if let Err(e) = self.fill_slots() {
                 // Not a single worker could be started: nothing submitted can run.
-                let error = PoolError::Spawn { message };
+                let error = PoolError::from(e);
                 self.fail_everything(&Failure::Pool(error.clone()));
                 self.shared.set_mode(Mode::Broken(error));
                 continue;
@@ -204,9 +205,7 @@ impl Dispatcher {
             self.dispatch();
             ready.clear();
             if let Err(e) = self.sleep(&mut ready) {
-                let error = PoolError::Spawn {
-                    message: format!("epoll_wait: {e}"),
-                };
+                let error = PoolError::from(WorkerStartError::os("epoll_wait")(e));
                 self.shared.set_mode(Mode::Broken(error));
                 continue;
             }
@@ -255,7 +254,7 @@ impl Dispatcher {
 
     /// Starts workers in empty slots (unless workers that ended before they were ready call
     /// for a pause first). `Err` only if no worker is alive afterwards.
-    fn fill_slots(&mut self) -> Result<(), String> {
+    fn fill_slots(&mut self) -> Result<(), WorkerStartError> {
         if let Some(at) = self.unready.respawn_at {
             if Instant::now() < at {
                 return Ok(());
@@ -276,8 +275,9 @@ impl Dispatcher {
         }
     }
 
-    fn spawn(&mut self, slot: usize) -> Result<(), String> {
-        let (ours, theirs) = sys::socket::socketpair().map_err(|e| format!("socketpair: {e}"))?;
+    fn spawn(&mut self, slot: usize) -> Result<(), WorkerStartError> {
+        let (ours, theirs) =
+            sys::socket::socketpair().map_err(WorkerStartError::os("socketpair"))?;
         let init = match &self.config.init {
             None => None,
             Some(init) => Some(InitCall {
@@ -288,21 +288,21 @@ impl Dispatcher {
                     .iter()
                     .map(|fd| sys::fd::dup_cloexec(fd.as_fd()).map(Fd::from))
                     .collect::<Result<_, _>>()
-                    .map_err(|e| format!("dup: {e}"))?,
+                    .map_err(WorkerStartError::os("dup"))?,
             }),
         };
         let queue = Queue::builder()
             .ring_bytes(REPORT_RING_BYTES)
             .build()
-            .map_err(|e| format!("report queue: {e}"))?;
+            .map_err(WorkerStartError::ReportQueue)?;
         let reports = Reporter {
             queue: queue.clone(),
             bell: self.bell.clone(),
             waker: sys::fd::dup_cloexec(self.shared.waker.as_fd())
                 .map(Fd::from)
-                .map_err(|e| format!("dup: {e}"))?,
+                .map_err(WorkerStartError::os("dup"))?,
         };
-        let peer = sys::fd::dup_cloexec(theirs.as_fd()).map_err(|e| format!("dup: {e}"))?;
+        let peer = sys::fd::dup_cloexec(theirs.as_fd()).map_err(WorkerStartError::os("dup"))?;
         let args = WorkerArgs {
             sock: Fd::from(theirs),
             reports,
@@ -316,7 +316,7 @@ impl Dispatcher {
         if let Some(method) = self.config.method {
             process = process.start_method(method);
         }
-        let child = process.start().map_err(|e| e.to_string())?;
+        let child = process.start()?;
         // Later forks (of other workers) must not keep this socket open.
         inherited::register(ours.as_raw_fd());
         inherited::register(peer.as_raw_fd());
@@ -329,7 +329,7 @@ impl Dispatcher {
             let _ = child.kill();
             inherited::unregister(ours.as_raw_fd());
             inherited::unregister(peer.as_raw_fd());
-            return Err(format!("epoll: {e}"));
+            return Err(WorkerStartError::os("epoll_ctl")(e));
         }
         self.workers[slot] = Some(Worker {
             child,

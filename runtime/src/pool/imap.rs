@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use super::Pool;
 use super::job::Job;
 use super::task::{Task, TaskRef};
-use crate::error::TaskError;
+use crate::pool::TaskError;
 
 /// An iterator over the results of `imap` (in input order) or `imap_unordered` (in completion
 /// order). Each item is one task's result.

@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 
 use super::task::ItemFailure;
 use crate::codec::{self, CodecError};
-use crate::error::{PoolError, TaskError};
+use crate::pool::{PoolError, TaskError};
 use crate::sys;
 
 /// Why a chunk produced no results. Unlike [`TaskError`] it can be cloned, so a result can be

@@ -67,6 +67,7 @@
 mod bell;
 mod callbacks;
 mod dispatcher;
+mod error;
 mod imap;
 mod job;
 mod protocol;
@@ -75,6 +76,7 @@ mod shared;
 mod task;
 mod worker;
 
+pub use error::{PoolError, TaskError, WorkerStartError};
 pub use imap::IMap;
 pub use result::AsyncResult;
 pub use task::Task;
@@ -88,8 +90,8 @@ use self::dispatcher::{Config, Init};
 use self::job::Job;
 use self::shared::{Chunk, Mode, Shared};
 use self::task::TaskRef;
-use crate::error::{PoolError, TaskError};
 use crate::process::{StartMethod, cpu_count};
+use crate::sys::OsContext;
 use crate::sys::poller::Waker;
 
 /// A pool of worker processes (Python's `multiprocessing.Pool`). See the [module
@@ -187,9 +189,7 @@ impl PoolBuilder {
             .init
             .transpose()
             .map_err(|message| PoolError::InitializerFailed { message })?;
-        let waker = Waker::new().map_err(|e| PoolError::Spawn {
-            message: format!("eventfd: {e}"),
-        })?;
+        let waker = Waker::new().map_err(WorkerStartError::os("eventfd"))?;
         let shared = Arc::new(Shared::new(waker));
         let callbacks = Arc::new(Callbacks::default());
         let config = Config {
@@ -204,9 +204,7 @@ impl PoolBuilder {
             std::thread::Builder::new()
                 .name("mproc-pool".into())
                 .spawn(move || dispatcher::run(shared, config, callbacks, &started))
-                .map_err(|e| PoolError::Spawn {
-                    message: format!("pool thread: {e}"),
-                })?
+                .map_err(WorkerStartError::os("starting the pool thread"))?
         };
         let pool = Pool {
             shared,
@@ -217,9 +215,7 @@ impl PoolBuilder {
         match startup.recv() {
             Ok(Ok(())) => Ok(pool),
             Ok(Err(e)) => Err(e),
-            Err(_) => Err(PoolError::Spawn {
-                message: "the pool thread ended".into(),
-            }),
+            Err(_) => Err(WorkerStartError::ThreadEnded.into()),
         }
     }
 }
@@ -490,7 +486,7 @@ impl Pool {
     }
 
     fn join_until(&self, deadline: Option<Instant>) -> Result<(), PoolError> {
-        if self.shared.inbox().mode == Mode::Running {
+        if matches!(self.shared.inbox().mode, Mode::Running) {
             return Err(PoolError::StillRunning);
         }
         if !self.shared.wait_stopped(deadline) {
@@ -566,7 +562,7 @@ impl Pool {
 }
 
 /// The reference for a task value's type (the value itself is zero-sized).
-fn task_ref<M: 'static, T: Task<M>>(_task: &T) -> Result<TaskRef, crate::error::SpawnError> {
+fn task_ref<M: 'static, T: Task<M>>(_task: &T) -> Result<TaskRef, crate::process::SpawnError> {
     TaskRef::of::<M, T>()
 }
 
@@ -574,10 +570,8 @@ fn task_ref<M: 'static, T: Task<M>>(_task: &T) -> Result<TaskRef, crate::error::
     clippy::needless_pass_by_value,
     reason = "used as `map_err(spawn_error)`"
 )]
-fn spawn_error(e: crate::error::SpawnError) -> TaskError {
-    TaskError::Pool(PoolError::Spawn {
-        message: e.to_string(),
-    })
+fn spawn_error(e: crate::process::SpawnError) -> TaskError {
+    TaskError::Pool(WorkerStartError::Process(e).into())
 }
 
 /// Encodes the arguments of chunk `index` of `job`.

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 
 use super::callbacks::Callbacks;
 use super::job::Job;
-use crate::error::{PoolError, TaskError};
+use crate::pool::{PoolError, TaskError};
 
 /// The result of a task (or of a whole `map`) running in the pool, as Python's `AsyncResult`.
 ///

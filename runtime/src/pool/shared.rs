@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use super::job::Job;
 use super::task::TaskRef;
-use crate::error::PoolError;
+use crate::pool::PoolError;
 use crate::sys::poller::Waker;
 
 /// One chunk of one job, encoded, waiting for a worker (or running on one).
@@ -23,7 +23,7 @@ pub(crate) struct Chunk {
 }
 
 /// The pool's life cycle.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(crate) enum Mode {
     Running,
     /// No new tasks; finish what was submitted, then let the workers go.

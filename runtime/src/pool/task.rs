@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::codec::{self, CodecError};
 use crate::codeptr;
-use crate::error::SpawnError;
+use crate::process::SpawnError;
 
 /// A function the pool can run with arguments `Args` to produce `Output`.
 ///

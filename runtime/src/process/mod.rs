@@ -19,11 +19,15 @@
 //! ```
 
 mod child;
+mod error;
 mod identity;
 mod parent;
 mod start;
 mod start_method;
 
+pub use error::{
+    BoxedCause, CorruptResult, ForkServerError, ProcessError, SpawnError, StartMethodError,
+};
 pub use identity::{CurrentProcess, ParentProcess, cpu_count, current_process, parent_process};
 pub use parent::{Child, ProcessHandle};
 pub use start_method::{START_METHOD_ENV, StartMethod, get_start_method, set_start_method};
@@ -37,7 +41,6 @@ use self::child::entry::EntryPoint;
 use self::parent::{launch, registry, slot};
 use self::start::forkserver;
 use crate::codec;
-use crate::error::SpawnError;
 
 /// Options shared by [`Process`] and the builders that `#[process]` generates.
 #[doc(hidden)]

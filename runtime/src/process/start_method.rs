@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::StartMethodError;
+use crate::process::StartMethodError;
 
 /// How a child process is created.
 ///

@@ -4,6 +4,7 @@
 //! note naming the invariant it relies on.
 
 pub(crate) mod clone;
+mod error;
 pub(crate) mod fd;
 pub(crate) mod futex;
 pub(crate) mod listener;
@@ -13,6 +14,9 @@ pub(crate) mod poller;
 pub(crate) mod proc;
 pub(crate) mod random;
 pub(crate) mod socket;
+
+pub(crate) use error::OsContext;
+pub use error::OsError;
 
 use std::io;
 

@@ -2,7 +2,8 @@
 
 use std::io;
 
-use crate::error::{PipeError, SpawnError};
+use crate::pipe::PipeError;
+use crate::process::SpawnError;
 use crate::queue::QueueError;
 
 /// A topology could not be started, or its processes did not end in time. What the processes

@@ -5,8 +5,8 @@ use std::collections::HashSet;
 
 use serde::de::DeserializeOwned;
 
-use crate::error::ProcessError;
 use crate::process::Child;
+use crate::process::ProcessError;
 
 /// Given to the expansion's results closure once every process of the topology has ended.
 #[derive(Debug)]

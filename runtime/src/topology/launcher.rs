@@ -7,8 +7,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::TopologyError;
-use crate::error::SpawnError;
 use crate::pipe::{Duplex, Pipe, Receiver, Sender};
+use crate::process::SpawnError;
 use crate::process::{Child, ProcessHandle};
 use crate::queue::{Closer, JoinableQueue, Queue};
 

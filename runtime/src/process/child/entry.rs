@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::codec::{self, Encoded};
 use crate::codeptr;
-use crate::error::SpawnError;
+use crate::process::SpawnError;
 
 /// The type-erased entry of a child: `(target, argument bytes, argument fds) -> outcome`.
 type Trampoline = fn(usize, &[u8], Vec<OwnedFd>) -> Outcome;

@@ -15,10 +15,10 @@ use std::time::Instant;
 use serde::de::DeserializeOwned;
 
 use crate::codec;
-use crate::error::ProcessError;
 use crate::process::child::entry::Outcome;
 use crate::process::parent::overflow;
 use crate::process::parent::slot::{self, Filled, Slot, SlotWriter};
+use crate::process::{CorruptResult, ProcessError};
 use crate::sys::proc::ExitStatus;
 use crate::wire::{self, WireError};
 
@@ -134,7 +134,7 @@ pub(crate) fn receive<R: DeserializeOwned>(
         Ok(result) => result,
         // No result: the exit status tells what happened.
         Err(WireError::Eof | WireError::Timeout) => Err(no_result(status)),
-        Err(e) => Err(ProcessError::Corrupted(e.to_string())),
+        Err(e) => Err(CorruptResult::Receive(Box::new(e)).into()),
     }
 }
 
@@ -148,12 +148,11 @@ pub(crate) fn receive_from_slot<R: DeserializeOwned>(
         Filled::Written(payload) => interpret(&payload, Vec::new()),
         Filled::Elsewhere => match overflow::take(slot.ticket()) {
             Some((payload, fds)) => interpret(&payload, fds),
-            None => Err(ProcessError::Corrupted(
-                "the result sent to the overflow listener is missing".into(),
-            )),
+            None => Err(CorruptResult::MissingDelivery.into()),
         },
         Filled::Empty => Err(no_result(status)),
-        Filled::Corrupt(why) => Err(ProcessError::Corrupted(why)),
+        Filled::BadLength(len) => Err(CorruptResult::SlotLength { len }.into()),
+        Filled::BadState(state) => Err(CorruptResult::SlotState { state }.into()),
     }
 }
 
@@ -167,7 +166,7 @@ fn no_result(status: ExitStatus) -> ProcessError {
 
 fn interpret<R: DeserializeOwned>(payload: &[u8], fds: Vec<OwnedFd>) -> Result<R, ProcessError> {
     let Some((&tag, body)) = payload.split_first() else {
-        return Err(ProcessError::Corrupted("empty result message".into()));
+        return Err(CorruptResult::Empty.into());
     };
     let text = || String::from_utf8_lossy(body).into_owned();
     match tag {
@@ -175,8 +174,6 @@ fn interpret<R: DeserializeOwned>(payload: &[u8], fds: Vec<OwnedFd>) -> Result<R
         PANICKED => Err(ProcessError::Panicked { message: text() }),
         BAD_ARGUMENTS => Err(ProcessError::Bootstrap { message: text() }),
         BAD_RESULT => Err(ProcessError::EncodeResult { message: text() }),
-        other => Err(ProcessError::Corrupted(format!(
-            "unknown result tag {other}"
-        ))),
+        tag => Err(CorruptResult::UnknownTag { tag }.into()),
     }
 }

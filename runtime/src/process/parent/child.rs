@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 
-use crate::error::ProcessError;
 use crate::process::child::outcome;
 use crate::process::parent::handle::{ChildEntry, ProcessHandle};
+use crate::process::{CorruptResult, ProcessError};
 use crate::sys::proc::ExitStatus;
 
 /// A running (or finished) child process whose function returns `R`.
@@ -94,7 +94,7 @@ impl<R: DeserializeOwned> Child<R> {
         match (&st.sock, self.handle.entry.slot()) {
             (Some(sock), _) => outcome::receive(sock.as_fd(), status),
             (None, Some(slot)) => outcome::receive_from_slot(slot, status),
-            (None, None) => Err(ProcessError::Corrupted("no result channel".into())),
+            (None, None) => Err(CorruptResult::NoChannel.into()),
         }
     }
 }

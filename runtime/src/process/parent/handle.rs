@@ -4,9 +4,10 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::error::ProcessError;
+use crate::process::ProcessError;
 use crate::process::parent::overflow;
 use crate::process::parent::slot::Slot;
+use crate::sys::OsContext;
 use crate::sys::{self, fd::Interest, proc::ExitStatus};
 
 /// What the parent knows of one child. Shared by the registry, [`ProcessHandle`]s and the

@@ -5,7 +5,7 @@ use std::os::fd::OwnedFd;
 use std::sync::Arc;
 
 use crate::codec::Encoded;
-use crate::error::SpawnError;
+use crate::process::SpawnError;
 use crate::process::child::entry::EntryPoint;
 use crate::process::child::main::ChildSpec;
 use crate::process::child::outcome::ReportTo;
@@ -16,6 +16,7 @@ use crate::process::parent::{overflow, registry};
 use crate::process::start::{fork, forkserver, spawn};
 use crate::process::{Options, StartMethod, get_start_method};
 use crate::sys;
+use crate::sys::OsContext;
 
 /// A child's encoded arguments while this process holds them: their descriptors are in the
 /// set of pipe ends a forked child lets go of (see `pipe::inherited`), so a child that another

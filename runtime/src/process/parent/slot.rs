@@ -134,8 +134,10 @@ pub(crate) enum Filled {
     Written(Vec<u8>),
     /// Its outcome is at the overflow listener, under the slot's ticket.
     Elsewhere,
-    /// The header makes no sense (the memory was overwritten).
-    Corrupt(String),
+    /// The header claims a payload longer than a slot holds (the memory was overwritten).
+    BadLength(usize),
+    /// The header's state is none of the known ones (the memory was overwritten).
+    BadState(u32),
 }
 
 impl Slot {
@@ -197,7 +199,7 @@ impl Slot {
             WRITTEN => {
                 let len = self.at.len().load(Ordering::Relaxed) as usize;
                 if len > CAPACITY {
-                    return Filled::Corrupt(format!("result slot claims {len} bytes"));
+                    return Filled::BadLength(len);
                 }
                 let mut payload = vec![0; len];
                 // SAFETY: `len` bytes of payload lie inside the slot; the child that wrote them
@@ -208,7 +210,7 @@ impl Slot {
                 Filled::Written(payload)
             }
             ELSEWHERE => Filled::Elsewhere,
-            other => Filled::Corrupt(format!("result slot in unknown state {other}")),
+            other => Filled::BadState(other),
         }
     }
 }
@@ -338,9 +340,9 @@ mod tests {
         let slot = Slot::take().unwrap();
         slot.at.len().store(u32::MAX, Ordering::Relaxed);
         slot.at.state().store(WRITTEN, Ordering::Relaxed);
-        assert!(matches!(slot.read(), Filled::Corrupt(_)));
+        assert_eq!(slot.read(), Filled::BadLength(u32::MAX as usize));
         slot.at.state().store(99, Ordering::Relaxed);
-        assert!(matches!(slot.read(), Filled::Corrupt(_)));
+        assert_eq!(slot.read(), Filled::BadState(99));
     }
 
     #[test]

@@ -3,11 +3,12 @@
 use std::io::{StderrLock, StdoutLock, Write};
 use std::sync::MutexGuard;
 
-use crate::error::SpawnError;
+use crate::process::SpawnError;
 use crate::process::child::main::{self as child_main, ChildSpec};
 use crate::process::child::outcome::ReportTo;
 use crate::process::parent::launch::HeldArgs;
 use crate::process::parent::registry::Registry;
+use crate::sys::OsContext;
 use crate::sys::{self, proc::Forked};
 
 /// Forks a child that runs `spec` with `args`, reporting to `report`.

@@ -17,13 +17,14 @@ use std::process::{Command, Stdio};
 use serde::{Deserialize, Serialize};
 
 use crate::codec::Encoded;
-use crate::error::SpawnError;
+use crate::process::SpawnError;
 use crate::process::StartMethod;
 use crate::process::child::entry::{EntryPoint, Offsets};
 use crate::process::child::main::{self as child_main, ChildSpec};
 use crate::process::child::outcome::ReportTo;
 use crate::process::identity::Identity;
 use crate::sys;
+use crate::sys::OsContext;
 use crate::wire;
 
 /// The environment marker; its value is `PROTOCOL:parent-pid`.

@@ -23,10 +23,11 @@ use std::time::{Duration, Instant};
 use super::launch::{self, Launcher, Server};
 use super::protocol;
 use crate::codec::Encoded;
-use crate::error::SpawnError;
 use crate::process::child::main::ChildSpec;
 use crate::process::child::outcome::{self, Greeting};
+use crate::process::{ForkServerError, SpawnError};
 use crate::sys;
+use crate::sys::OsContext;
 use crate::wire::{self, WireError};
 
 /// How long a request may take to be answered before the server is taken for hung (it answers
@@ -77,9 +78,8 @@ pub(crate) fn start(
             .map_err(SpawnError::os("making the program authkey"))?
             .to_vec(),
     };
-    let header = protocol::encode_header(&header).map_err(|e| SpawnError::ForkServer {
-        reason: format!("encoding the request: {e}"),
-    })?;
+    let header =
+        protocol::encode_header(&header).map_err(ForkServerError::step("encoding the request"))?;
     let (mut parent_sock, mut child_sock) = (parent_sock, child_sock);
     for _ in 0..ATTEMPTS {
         let generation = send(&header, args, child_sock.as_fd())?;
@@ -91,9 +91,7 @@ pub(crate) fn start(
         (parent_sock, child_sock) =
             sys::socket::socketpair().map_err(SpawnError::os("socketpair"))?;
     }
-    Err(SpawnError::ForkServer {
-        reason: format!("the fork server died {ATTEMPTS} times in a row"),
-    })
+    Err(ForkServerError::Died { attempts: ATTEMPTS }.into())
 }
 
 /// Sends a request to the running server (started, or replaced if it died, as needed);
@@ -120,15 +118,11 @@ fn send(header: &[u8], args: &Encoded, child_sock: BorrowedFd<'_>) -> Result<u64
                 state.discard();
             }
             Err(e) => {
-                return Err(SpawnError::ForkServer {
-                    reason: format!("sending the request: {e}"),
-                });
+                return Err(ForkServerError::step("sending the request")(e).into());
             }
         }
     }
-    Err(SpawnError::ForkServer {
-        reason: format!("the fork server died {ATTEMPTS} times in a row"),
-    })
+    Err(ForkServerError::Died { attempts: ATTEMPTS }.into())
 }
 
 /// Waits for the answer to a request sent to server `generation`: the child's pid, or `None`
@@ -162,13 +156,9 @@ fn greeting(parent_sock: BorrowedFd<'_>, timeout: Duration) -> Result<Greeting, 
 fn interpret(got: Result<Greeting, WireError>) -> Result<Option<libc::pid_t>, SpawnError> {
     match got {
         Ok(Greeting::Hello(pid)) => Ok(Some(pid)),
-        Ok(Greeting::Refused(reason)) => Err(SpawnError::ForkServer { reason }),
-        Ok(Greeting::Other) => Err(SpawnError::ForkServer {
-            reason: "the child's first message is not its pid".into(),
-        }),
-        Err(e) => Err(SpawnError::ForkServer {
-            reason: format!("waiting for the child's pid: {e}"),
-        }),
+        Ok(Greeting::Refused(reason)) => Err(ForkServerError::Refused { reason }.into()),
+        Ok(Greeting::Other) => Err(ForkServerError::NoPid.into()),
+        Err(e) => Err(ForkServerError::step("waiting for the child's pid")(e).into()),
     }
 }
 

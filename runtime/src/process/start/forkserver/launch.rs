@@ -15,8 +15,9 @@ use std::time::{Duration, Instant};
 
 use super::protocol::{self, Key, MAC_LEN, NONCE_LEN, Ready, Startup};
 use super::server::{MARKER, PROTOCOL};
-use crate::error::SpawnError;
+use crate::process::{ForkServerError, SpawnError};
 use crate::sys;
+use crate::sys::OsContext;
 use crate::wire;
 
 /// How long a new server may take to start listening, and to answer the handshake. Exec of a
@@ -150,27 +151,24 @@ impl Starting {
         lifeline: std::os::fd::BorrowedFd<'_>,
         startup: &Startup,
     ) -> Result<OwnedFd, SpawnError> {
-        let failed = |reason: String| SpawnError::ForkServer { reason };
         let deadline = Some(Instant::now() + STARTUP_TIMEOUT);
         let message = postcard::to_allocvec(startup)
-            .map_err(|e| failed(format!("encoding the start-up message: {e}")))?;
+            .map_err(ForkServerError::step("encoding the start-up message"))?;
         wire::send(lifeline, &[&message], &[], deadline)
-            .map_err(|e| failed(format!("sending the start-up message: {e}")))?;
+            .map_err(ForkServerError::step("sending the start-up message"))?;
         let ready = wire::recv(lifeline, 4096, deadline, |payload, _| {
             postcard::from_bytes::<Ready>(&payload)
         })
-        .map_err(|e| failed(format!("waiting for the server to listen: {e}")))?
-        .map_err(|e| failed(format!("malformed start-up answer: {e}")))?;
-        ready.map_err(|reason| failed(format!("the server could not start: {reason}")))?;
+        .map_err(ForkServerError::step("waiting for the server to listen"))?
+        .map_err(ForkServerError::step("decoding the start-up answer"))?;
+        ready.map_err(|reason| ForkServerError::Refused { reason })?;
 
         let conn = sys::listener::connect(&startup.address)
             .map_err(SpawnError::os("connecting to the fork server"))?;
         // The kernel recorded who listens there: only our server, or we refuse to talk.
         let peer = sys::listener::peer_pid(conn.as_fd()).map_err(SpawnError::os("SO_PEERCRED"))?;
         if peer != self.pid {
-            return Err(failed(format!(
-                "another process ({peer}) answers at the server's address"
-            )));
+            return Err(ForkServerError::Impostor { pid: peer }.into());
         }
         authenticate(conn.as_fd(), &startup.key, deadline)?;
         Ok(conn)
@@ -211,20 +209,20 @@ fn authenticate(
     key: &Key,
     deadline: Option<Instant>,
 ) -> Result<(), SpawnError> {
-    let failed = |reason: String| SpawnError::ForkServer { reason };
     let challenge = wire::recv(conn, NONCE_LEN as u64, deadline, |p, _| p.into_vec())
-        .map_err(|e| failed(format!("waiting for the challenge: {e}")))?;
+        .map_err(ForkServerError::step("waiting for the challenge"))?;
     if challenge.len() != NONCE_LEN {
-        return Err(failed("malformed challenge".into()));
+        return Err(ForkServerError::MalformedChallenge.into());
     }
     let nonce: [u8; NONCE_LEN] = sys::random::bytes().map_err(SpawnError::os("getrandom"))?;
     let answer = protocol::client_answer(key, &challenge);
     wire::send(conn, &[&answer, &nonce], &[], deadline)
-        .map_err(|e| failed(format!("answering the challenge: {e}")))?;
-    let proof = wire::recv(conn, MAC_LEN as u64, deadline, |p, _| p.into_vec())
-        .map_err(|e| failed(format!("the server refused the key: {e}")))?;
+        .map_err(ForkServerError::step("answering the challenge"))?;
+    let proof = wire::recv(conn, MAC_LEN as u64, deadline, |p, _| p.into_vec()).map_err(
+        ForkServerError::step("waiting for the server's proof of the key"),
+    )?;
     if !protocol::server_answer_ok(key, &nonce, &proof) {
-        return Err(failed("the server does not know the key".into()));
+        return Err(ForkServerError::UnknownKey.into());
     }
     Ok(())
 }

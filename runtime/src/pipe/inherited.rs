@@ -1,9 +1,9 @@
 //! The pipe ends open in this process, so a forked child can let go of the ones it inherited.
 //!
 //! Every [`Endpoint`](super::endpoint::Endpoint) registers its descriptor while it lives. The
-//! `Fork` start method holds [`lock_for_fork`]'s guard across `fork()` (so the set cannot be
-//! mid-update in the child) and, in the child, calls [`ForkGuard::release_in_child`], which
-//! points every registered descriptor at `/dev/null`. The child's own ends (its arguments) are
+//! set's lock is held across `fork()` ([`FORK_HOOK`], so the set cannot be mid-update in the
+//! child); in the parent the fork hook closes the descriptors sent to the child, and in the
+//! child it points every other registered descriptor at `/dev/null`. The child's own ends (its arguments) are
 //! created after that, from the descriptors that travelled with the arguments.
 //!
 //! Replacing rather than closing matters: the parent's objects that own these numbers still
@@ -14,6 +14,7 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::sys;
+use crate::sys::fork_hook::{ForkContext, ForkHook, Held};
 
 static LIVE: Mutex<Vec<RawFd>> = Mutex::new(Vec::new());
 
@@ -60,30 +61,31 @@ fn forget(live: &mut Vec<RawFd>, fds: Vec<OwnedFd>) {
     }
 }
 
-/// Held across `fork()`.
+/// The set of live ends, locked across `fork()`.
+pub(crate) static FORK_HOOK: ForkHook = ForkHook {
+    guards: &[concat!(module_path!(), "::LIVE")],
+    prepare: || Ok(Some(Box::new(ForkGuard(live())))),
+};
+
+/// The set's lock, held across `fork()`.
 #[derive(Debug)]
-pub(crate) struct ForkGuard(MutexGuard<'static, Vec<RawFd>>);
+struct ForkGuard(MutexGuard<'static, Vec<RawFd>>);
 
-/// Locks the set of live ends for the duration of a fork.
-pub(crate) fn lock_for_fork() -> ForkGuard {
-    ForkGuard(live())
-}
-
-impl ForkGuard {
-    /// [`let_go`] while the lock is held (by this fork's parent, for the arguments it sent).
-    pub(crate) fn let_go(&mut self, fds: Vec<OwnedFd>) {
-        forget(&mut self.0, fds);
+impl Held for ForkGuard {
+    /// [`let_go`] of the descriptors sent to the child, while the lock is held: closed before
+    /// the lock is let go of, so no other fork sees them unregistered.
+    fn in_parent(mut self: Box<Self>, fork: &mut ForkContext) {
+        forget(&mut self.0, std::mem::take(&mut fork.child_fds));
     }
 
-    /// In the child: detaches every inherited end except `keep` (the child's own arguments)
-    /// and forgets them all.
-    pub(crate) fn release_in_child(mut self, keep: &[OwnedFd]) {
+    /// Detaches every inherited end except the child's own arguments, and forgets them all.
+    fn in_child(mut self: Box<Self>, fork: &mut ForkContext) {
         if self.0.is_empty() {
             // The usual case; the child then runs no more code here than this test.
             return;
         }
         for fd in self.0.drain(..) {
-            if keep.iter().any(|k| k.as_raw_fd() == fd) {
+            if fork.child_fds.iter().any(|k| k.as_raw_fd() == fd) {
                 continue;
             }
             // A failure leaves that end open in the child: the pipe then ends with the child.

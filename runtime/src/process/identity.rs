@@ -1,9 +1,10 @@
 //! Who this process is: its name, daemon flag, position in the process tree, and its parent.
 
-use std::sync::{PoisonError, RwLock, RwLockWriteGuard};
+use std::sync::{PoisonError, RwLock};
 
 use super::StartMethod;
 use crate::sys;
+use crate::sys::fork_hook::{ForkHook, ReleaseBoth};
 
 /// The identity a child is given by its parent.
 #[derive(Debug, Clone)]
@@ -34,19 +35,17 @@ pub(crate) fn started_by() -> Option<StartMethod> {
 }
 
 /// The identity lock, held across `fork()` so a forked child never finds it held by a thread
-/// that does not exist in the child.
-#[derive(Debug)]
-pub(crate) struct ForkGuard(RwLockWriteGuard<'static, Option<Current>>);
+/// that does not exist in the child (which then installs its own identity).
+pub(crate) static FORK_HOOK: ForkHook = ForkHook {
+    guards: &[concat!(module_path!(), "::CURRENT")],
+    prepare: || {
+        let held = CURRENT.write().unwrap_or_else(PoisonError::into_inner);
+        Ok(Some(Box::new(ReleaseBoth(held))))
+    },
+};
 
-/// Takes the identity lock for a fork.
-pub(crate) fn lock_for_fork() -> ForkGuard {
-    ForkGuard(CURRENT.write().unwrap_or_else(PoisonError::into_inner))
-}
-
-/// Installs the identity of a freshly started child, through the lock held across the fork
-/// (`guard`), or taking it (a re-executed child, which has a single thread).
+/// Installs the identity of a freshly started child (which has a single thread).
 pub(crate) fn install_child(
-    guard: Option<ForkGuard>,
     identity: Identity,
     parent_pid: libc::pid_t,
     parent_name: String,
@@ -60,10 +59,7 @@ pub(crate) fn install_child(
         }),
         method,
     };
-    match guard {
-        Some(mut held) => *held.0 = Some(current),
-        None => *CURRENT.write().unwrap_or_else(PoisonError::into_inner) = Some(current),
-    }
+    *CURRENT.write().unwrap_or_else(PoisonError::into_inner) = Some(current);
 }
 
 /// This process's identity (the main process's when none was installed).

@@ -41,6 +41,15 @@ pub(crate) fn prepare_dev_null() -> io::Result<()> {
 
 static DEV_NULL: std::sync::OnceLock<OwnedFd> = std::sync::OnceLock::new();
 
+/// Opens `/dev/null` before a fork, so a forked child only has to `dup2` it.
+pub(crate) static FORK_HOOK: super::fork_hook::ForkHook = super::fork_hook::ForkHook {
+    guards: &[concat!(module_path!(), "::DEV_NULL")],
+    prepare: || {
+        prepare_dev_null().map_err(|e| super::OsError::new("opening /dev/null", e))?;
+        Ok(None)
+    },
+};
+
 /// Points descriptor `fd` at `/dev/null` (atomically, keeping the number allocated).
 pub(crate) fn replace_with_dev_null(fd: RawFd) -> io::Result<()> {
     prepare_dev_null()?;

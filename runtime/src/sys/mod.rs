@@ -6,6 +6,7 @@
 pub(crate) mod clone;
 mod error;
 pub(crate) mod fd;
+pub(crate) mod fork_hook;
 pub(crate) mod futex;
 pub(crate) mod listener;
 pub(crate) mod mman;

@@ -38,6 +38,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::fs::FileExt;
 use std::time::Instant;
 
+use crate::sys::fork_hook::ForkHook;
 use crate::sys::{self, fd::Interest, socket::MAX_FDS_PER_MESSAGE};
 
 /// The largest payload sent inline (when the socket's send buffer takes it: see
@@ -472,10 +473,15 @@ pub(crate) fn readable(sock: BorrowedFd<'_>, deadline: Option<Instant>) -> io::R
 /// trips become ~6 µs); a longer wait costs at most this much CPU.
 const SPIN: std::time::Duration = std::time::Duration::from_micros(20);
 
-/// Initializes the lazily computed state of this module (before a fork: see `process::fork`).
-pub(crate) fn prepare_for_fork() {
-    let _ = may_spin();
-}
+/// Makes this module's lazily computed state before a fork, so a child never finds it half
+/// made by another thread.
+pub(crate) static FORK_HOOK: ForkHook = ForkHook {
+    guards: &[concat!(module_path!(), "::MAY_SPIN")],
+    prepare: || {
+        let _ = may_spin();
+        Ok(None)
+    },
+};
 
 /// Spinning only helps when the sender can run meanwhile: never on a single CPU (where it
 /// would delay the very process it waits for: measured 12 µs round trips became 50 µs).

@@ -27,14 +27,7 @@ pub(crate) struct ChildSpec {
 }
 
 /// Runs the child's function, reports its outcome to `report`, and ends the process.
-///
-/// A forked child passes the identity lock it inherited held (see [`identity::ForkGuard`]).
-pub(crate) fn run(
-    spec: ChildSpec,
-    args: Encoded,
-    report: ReportTo,
-    identity_lock: Option<identity::ForkGuard>,
-) -> ! {
+pub(crate) fn run(spec: ChildSpec, args: Encoded, report: ReportTo) -> ! {
     if spec.identity.daemon {
         // The kernel kills us when the parent goes; if it already went, getppid() says so
         // (we were reparented), and we must not run at all.
@@ -47,7 +40,6 @@ pub(crate) fn run(
         crate::auth::set_program_key(key);
     }
     identity::install_child(
-        identity_lock,
         spec.identity,
         spec.parent_pid,
         spec.parent_name,

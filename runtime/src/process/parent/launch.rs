@@ -83,15 +83,12 @@ pub(crate) fn launch(
         let (parent, child) = sys::socket::socketpair().map_err(SpawnError::os("socketpair"))?;
         Channel::Socket(parent, child)
     };
-    sys::fd::prepare_dev_null().map_err(SpawnError::os("opening /dev/null"))?;
-    // Lazily initialized state a forked child may read must not be mid-initialization in
-    // another thread at the fork: initialize it now.
-    crate::wire::prepare_for_fork();
     registry::register_exit_hook();
-
-    let mut registry = registry::lock();
-    registry.reap_finished();
-    let path = registry.next_path(&me.path);
+    let path = {
+        let mut registry = registry::lock();
+        registry.reap_finished();
+        registry.next_path(&me.path)
+    };
     let name = options
         .name
         .unwrap_or_else(|| identity::default_name(&path));
@@ -107,25 +104,23 @@ pub(crate) fn launch(
         method,
         authkey: None,
     };
-    let (pid, slot, parent_sock, mut registry) = match (method, channel) {
+    let (pid, slot, parent_sock) = match (method, channel) {
         (_, Channel::Slot(slot, overflow)) => {
             let report = ReportTo::Slot {
                 slot: slot.writer(),
                 overflow,
             };
-            let (pid, registry) = fork::start(registry, spec, args, report)?;
-            (pid, Some(slot), None, registry)
+            let pid = fork::start(spec, args, report)?;
+            (pid, Some(slot), None)
         }
         (StartMethod::ForkServer, Channel::Socket(parent_sock, child_sock)) => {
-            drop(registry); // the server does the forking; let others start meanwhile
             let (pid, parent_sock) = forkserver::start(&spec, &args, parent_sock, child_sock)?;
-            (pid, None, Some(parent_sock), registry::lock())
+            (pid, None, Some(parent_sock))
         }
         (_, Channel::Socket(parent_sock, child_sock)) => {
             spawn::keep_hook();
-            drop(registry); // exec does not copy our memory; let others start meanwhile
             let pid = spawn::start(&spec, &args, &parent_sock, child_sock)?;
-            (pid, None, Some(parent_sock), registry::lock())
+            (pid, None, Some(parent_sock))
         }
     };
     let pidfd = match sys::proc::pidfd_open(pid) {
@@ -137,7 +132,7 @@ pub(crate) fn launch(
         }
     };
     let entry = Arc::new(ChildEntry::new(pid, pidfd, name, daemon, slot));
-    registry.add(Arc::clone(&entry));
+    registry::lock().add(Arc::clone(&entry));
     Ok((entry, parent_sock))
 }
 

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Once, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::process::parent::handle::ChildEntry;
+use crate::sys::fork_hook::{ForkContext, ForkHook, Held};
 
 pub(crate) struct Registry {
     /// The children's counter for default names (Python's `_process_counter`).
@@ -66,13 +67,25 @@ impl Registry {
         self.reap_finished();
         self.children.clone()
     }
+}
 
-    /// In a freshly forked child: the parent's children are not ours, and our counter restarts.
-    /// Their records are forgotten, not dropped: dropping would close the parent's pidfds (a
-    /// system call each) and touch the parent's result slots.
-    pub(crate) fn reset_in_child(&mut self) {
-        std::mem::forget(std::mem::take(&mut self.children));
-        self.counter = 0;
+/// The table, locked across `fork()`.
+pub(crate) static FORK_HOOK: ForkHook = ForkHook {
+    guards: &[concat!(module_path!(), "::REGISTRY")],
+    prepare: || Ok(Some(Box::new(ForkGuard(lock())))),
+};
+
+struct ForkGuard(MutexGuard<'static, Registry>);
+
+impl Held for ForkGuard {
+    fn in_parent(self: Box<Self>, _: &mut ForkContext) {}
+
+    /// The parent's children are not ours, and our counter restarts. Their records are
+    /// forgotten, not dropped: dropping would close the parent's pidfds (a system call each)
+    /// and touch the parent's result slots.
+    fn in_child(mut self: Box<Self>, _: &mut ForkContext) {
+        std::mem::forget(std::mem::take(&mut self.0.children));
+        self.0.counter = 0;
         STARTED_ANY.store(false, Ordering::Relaxed);
     }
 }

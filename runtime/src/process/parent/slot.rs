@@ -33,6 +33,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::process::parent::overflow::{Listener, Secret};
+use crate::sys::fork_hook::{ForkContext, ForkHook, Held};
 use crate::sys::mman::Mapping;
 
 /// Bytes per slot.
@@ -289,21 +290,24 @@ impl SlotWriter {
     }
 }
 
-/// The slot table (and overflow listener) held across `fork`, so the child never inherits it locked.
-pub(crate) struct ForkGuard(MutexGuard<'static, Slots>);
+/// The slot table (and overflow listener), held across `fork` so the child never inherits it
+/// locked.
+pub(crate) static FORK_HOOK: ForkHook = ForkHook {
+    guards: &[concat!(module_path!(), "::SLOTS")],
+    prepare: || Ok(Some(Box::new(ForkGuard(lock())))),
+};
 
-/// Locks the slot table for a fork.
-pub(crate) fn lock_for_fork() -> ForkGuard {
-    ForkGuard(lock())
-}
+struct ForkGuard(MutexGuard<'static, Slots>);
 
-impl ForkGuard {
-    /// In the forked child: the parent's slots are not this process's to hand out, nor its
-    /// listener and deliveries. All is forgotten, not freed or closed (that would cost system
-    /// calls and page faults for nothing; the child's exit closes its copies): the arenas stay
-    /// mapped, slots of the parent's dropped here are not taken back, and the child opens a
-    /// listener of its own if it forks children.
-    pub(crate) fn release_in_child(mut self) {
+impl Held for ForkGuard {
+    fn in_parent(self: Box<Self>, _: &mut ForkContext) {}
+
+    /// The parent's slots are not this process's to hand out, nor its listener and
+    /// deliveries. All is forgotten, not freed or closed (that would cost system calls and page
+    /// faults for nothing; the child's exit closes its copies): the arenas stay mapped, slots
+    /// of the parent's dropped here are not taken back, and the child opens a listener of its
+    /// own if it forks children.
+    fn in_child(mut self: Box<Self>, _: &mut ForkContext) {
         let slots = &mut *self.0;
         std::mem::forget(std::mem::take(&mut slots.arenas));
         std::mem::forget(std::mem::take(&mut slots.free));

@@ -1,72 +1,91 @@
 //! The `Fork` start method: the child is a copy of the parent at the moment of the call.
+//!
+//! A fork copies every lock as it is at that moment, and only the forking thread. So every
+//! module that keeps process-global state contributes a fork hook (see `sys::fork_hook`), and
+//! [`HOOKS`] lists them: before the fork their prepare steps make lazily made state and take
+//! their locks, in list order; after it each is released in reverse order, in the parent as it
+//! was and in the child reset for the child (the child lets go of the parent's pipe ends, fork
+//! server, result slots and children, and installs its own identity).
 
 use std::io::{StderrLock, StdoutLock, Write};
-use std::sync::MutexGuard;
 
+use crate::codec::Encoded;
 use crate::process::SpawnError;
 use crate::process::child::main::{self as child_main, ChildSpec};
 use crate::process::child::outcome::ReportTo;
+use crate::process::identity;
 use crate::process::parent::launch::HeldArgs;
-use crate::process::parent::registry::Registry;
-use crate::sys::OsContext;
+use crate::process::parent::{registry, slot};
+use crate::process::start::forkserver;
+use crate::sys::fork_hook::{self, ForkContext, ForkHook, ReleaseBoth};
 use crate::sys::{self, proc::Forked};
 
-/// Forks a child that runs `spec` with `args`, reporting to `report`.
+/// The fork hooks, in the order their locks are taken (and the reverse of the order they are
+/// released in). A lock taken inside another's critical section comes after it here: the
+/// registry drops children (and their result slots) while it is held, so it precedes the slots.
+static HOOKS: [&ForkHook; 8] = [
+    // Lazily made state, no lock.
+    &crate::wire::FORK_HOOK,
+    &sys::fd::FORK_HOOK,
+    // Locks.
+    &registry::FORK_HOOK,
+    &crate::pipe::inherited::FORK_HOOK,
+    &identity::FORK_HOOK,
+    &STDIO_HOOK,
+    &forkserver::FORK_HOOK,
+    &slot::FORK_HOOK,
+];
+
+/// Hooks that only tests register.
+#[cfg(not(test))]
+static TEST_HOOKS: [&ForkHook; 0] = [];
+#[cfg(test)]
+static TEST_HOOKS: [&ForkHook; 1] = [&tests::PROBE];
+
+/// Forks a child that runs `spec` with `args`, reporting to `report`; returns its pid.
 ///
-/// Every lock the child will use is held across the fork, so the child never inherits one
-/// locked by a thread that does not exist in it: the registry (reset in the child), the set of
-/// live pipe ends (detached in the child), the identity (rewritten in the child), the fork
-/// server's state (the child lets go of this process's server), stdout and stderr (flushed
-/// first; a child that prints would otherwise deadlock), the result slots and overflow
-/// listener (forgotten in the child). Lazily initialized state the child reads is initialized
-/// before the fork (see `launch`).
+/// Every lock the child will use is held across the fork (see [`HOOKS`]), so the child never
+/// inherits one locked by a thread that does not exist in it.
 pub(crate) fn start(
-    mut registry: MutexGuard<'static, Registry>,
     spec: ChildSpec,
     args: HeldArgs,
     report: ReportTo,
-) -> Result<(libc::pid_t, MutexGuard<'static, Registry>), SpawnError> {
-    let mut pipe_ends = crate::pipe::inherited::lock_for_fork();
-    let identity = crate::process::identity::lock_for_fork();
-    let stdio = StdioLock::acquire();
-    let server = crate::process::start::forkserver::lock_for_fork();
-    let slots = crate::process::parent::slot::lock_for_fork();
-    // SAFETY: the child only uses locks this thread holds (registry, stdio), which it resets or
+) -> Result<libc::pid_t, SpawnError> {
+    let mut fork = ForkContext::default();
+    let held = fork_hook::prepare(HOOKS.iter().chain(&TEST_HOOKS).copied(), &mut fork)?;
+    // From here the pipe hook owns the release of the argument descriptors (under its lock).
+    let Encoded { bytes, fds } = args.into_inner();
+    fork.child_fds = fds;
+    // SAFETY: the child only uses locks this thread holds (the hooks'), which it resets or
     // releases first. Other threads' state is the documented hazard of `Fork` in a
     // multithreaded program (see `StartMethod::Fork`).
     match unsafe { sys::proc::fork() } {
         Err(e) => {
-            drop(slots);
-            drop(server);
-            drop(stdio);
-            drop(identity);
-            pipe_ends.let_go(args.into_inner().fds);
-            drop(pipe_ends);
-            Err(SpawnError::os("fork")(e))
+            held.in_parent(&mut fork);
+            Err(sys::OsError::new("fork", e).into())
         }
         Ok(Forked::Parent(pid)) => {
-            drop(slots);
-            drop(server);
-            drop(stdio);
-            drop(identity);
-            // Closed before the lock is let go: no other fork sees them unregistered.
-            pipe_ends.let_go(args.into_inner().fds);
-            drop(pipe_ends);
+            held.in_parent(&mut fork);
             drop(report);
-            Ok((pid, registry))
+            Ok(pid)
         }
         Ok(Forked::Child) => {
-            slots.release_in_child();
-            registry.reset_in_child();
-            drop(registry);
-            server.release_in_child();
-            drop(stdio);
-            let args = args.into_inner();
-            pipe_ends.release_in_child(&args.fds);
-            child_main::run(spec, args, report, Some(identity))
+            held.in_child(&mut fork);
+            let args = Encoded {
+                bytes,
+                fds: fork.child_fds,
+            };
+            child_main::run(spec, args, report)
         }
     }
 }
+
+/// Stdout and stderr, flushed first and locked across the fork: a child that prints would
+/// otherwise deadlock on a lock another thread held.
+static STDIO_HOOK: ForkHook = ForkHook {
+    guards: &["std::io::stdout", "std::io::stderr"],
+    prepare: || Ok(Some(Box::new(ReleaseBoth(StdioLock::acquire())))),
+};
 
 /// Flushed and locked stdout and stderr, held across `fork`.
 struct StdioLock {
@@ -86,3 +105,6 @@ impl StdioLock {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -183,8 +183,8 @@ fn run_spawned_child(marker: &OsStr) -> ! {
             fds,
         },
         ReportTo::Socket(sock),
-        None,
     )
 }
+
 #[cfg(all(test, not(loom)))]
 mod proptests;

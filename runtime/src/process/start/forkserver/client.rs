@@ -28,6 +28,7 @@ use crate::process::child::outcome::{self, Greeting};
 use crate::process::{ForkServerError, SpawnError};
 use crate::sys;
 use crate::sys::OsContext;
+use crate::sys::fork_hook::{ForkContext, ForkHook, Held};
 use crate::wire::{self, WireError};
 
 /// How long a request may take to be answered before the server is taken for hung (it answers
@@ -199,9 +200,14 @@ pub(crate) fn shutdown() {
     lock().discard();
 }
 
-/// Held across `fork()` by the `Fork` start method.
+/// The server's state, locked across `fork()` by the `Fork` start method.
+pub(crate) static FORK_HOOK: ForkHook = ForkHook {
+    guards: &[concat!(module_path!(), "::STATE")],
+    prepare: || Ok(Some(Box::new(ForkGuard(lock())))),
+};
+
 #[derive(Debug)]
-pub(crate) struct ForkGuard(MutexGuard<'static, State>);
+struct ForkGuard(MutexGuard<'static, State>);
 
 impl std::fmt::Debug for State {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -212,15 +218,12 @@ impl std::fmt::Debug for State {
     }
 }
 
-/// Locks the fork server's state for the duration of a fork.
-pub(crate) fn lock_for_fork() -> ForkGuard {
-    ForkGuard(lock())
-}
+impl Held for ForkGuard {
+    fn in_parent(self: Box<Self>, _: &mut ForkContext) {}
 
-impl ForkGuard {
-    /// In a forked child: the parent's server is not this process's (its children would be the
-    /// parent's children), so the child lets go of it and starts its own when it needs one.
-    pub(crate) fn release_in_child(mut self) {
+    /// The parent's server is not this process's (its children would be the parent's
+    /// children), so the child lets go of it and starts its own when it needs one.
+    fn in_child(mut self: Box<Self>, _: &mut ForkContext) {
         // Closing the child's copies of the descriptors leaves the parent's server untouched.
         drop(self.0.server.take());
         // The launcher thread does not exist in the child; its channel may have been in use by

@@ -28,6 +28,6 @@ mod launch;
 mod protocol;
 mod server;
 
-pub(crate) use client::{lock_for_fork, server_pid, shutdown, start};
+pub(crate) use client::{FORK_HOOK, server_pid, shutdown, start};
 #[cfg(all(test, not(loom)))]
 mod proptests;

@@ -385,6 +385,6 @@ impl ChildStart {
         // The server ignores Ctrl-C; the program's children do not.
         sys::proc::ignore_sigint(false);
         let _ = outcome::send_hello(self.sock.as_fd(), sys::proc::getpid());
-        child_main::run(self.spec, self.args, ReportTo::Socket(self.sock), None)
+        child_main::run(self.spec, self.args, ReportTo::Socket(self.sock))
     }
 }

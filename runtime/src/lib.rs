@@ -1,8 +1,8 @@
 //! # mproc
 //!
 //! Python's `multiprocessing`, rebuilt for Rust: real OS processes with typed arguments and
-//! results, compile-time checked spawning, and (as the crate grows) shared-memory locks,
-//! queues, pipes and pools.
+//! results, compile-time checked spawning, shared-memory locks, values and queues, pipes,
+//! process pools, and typed process topologies (`process!`).
 //!
 //! ```
 //! use mproc::prelude::*;

@@ -1,7 +1,11 @@
-//! The OS layer: every system call mproc makes goes through here.
+//! The OS layer: every system call mproc makes goes through here, and the two things every
+//! module above shares about the OS: [`OsError`], the shape of a failed system call, and
+//! [`fork_hook`], what a module with process-global state does around a `fork()`.
 //!
-//! Everything above this module is safe Rust. Each `unsafe` block below carries a `SAFETY:`
-//! note naming the invariant it relies on.
+//! `unsafe` is not confined to this module: shared memory (`shm`, and the objects laid out in
+//! it: `sync`, `shared`, `queue`, the pool's bell), code addresses (`codeptr`, pool tasks),
+//! result slots and start-up (`process`) and the program authkey (`auth`) hold their own, each
+//! block with a `SAFETY:` note naming the invariant it relies on, as here.
 
 pub(crate) mod clone;
 mod error;

@@ -40,10 +40,28 @@ use crate::sys::mman::Mapping;
 const SLOT_LEN: usize = 4096;
 /// Slots per arena.
 const SLOTS_PER_ARENA: usize = 64;
-/// The header: state (`u32`), payload length (`u32`), 8 bytes unused.
-const HEADER_LEN: usize = 16;
 /// The largest outcome message a slot holds.
-pub(crate) const CAPACITY: usize = SLOT_LEN - HEADER_LEN;
+pub(crate) const CAPACITY: usize = SLOT_LEN - size_of::<SlotHeader>();
+
+/// The start of every slot; the payload follows it.
+#[repr(C)]
+struct SlotHeader {
+    /// [`EMPTY`], [`WRITTEN`] or [`ELSEWHERE`]; set by the child with a release store once the
+    /// rest is written, and taken by the parent with an acquire swap.
+    state: AtomicU32,
+    /// The payload's length (meaningful once `state` is `WRITTEN`; checked when read).
+    len: AtomicU32,
+    /// Unused: keeps the payload 16-byte aligned.
+    _reserved: [u32; 2],
+}
+
+const _: () = {
+    assert!(size_of::<SlotHeader>() == 16);
+    assert!(std::mem::offset_of!(SlotHeader, state) == 0);
+    assert!(std::mem::offset_of!(SlotHeader, len) == 4);
+    // Slots start page aligned (see `Slot::take`), which suits any header alignment up to this.
+    assert!(align_of::<SlotHeader>() <= 4096 && SLOT_LEN.is_multiple_of(4096));
+};
 
 /// Nothing written: the child has not reported (yet, or ever).
 const EMPTY: u32 = 0;
@@ -64,20 +82,24 @@ unsafe impl Send for SlotPtr {}
 unsafe impl Sync for SlotPtr {}
 
 impl SlotPtr {
+    fn header(&self) -> &SlotHeader {
+        // SAFETY: slots are page aligned and longer than a header; the mapping lives as long as
+        // the process, and the header is made of atomics only (any bytes are valid), only ever
+        // accessed atomically through this shared reference.
+        unsafe { self.0.cast::<SlotHeader>().as_ref() }
+    }
+
     fn state(&self) -> &AtomicU32 {
-        // SAFETY: slots are page aligned and at least `HEADER_LEN` long; the mapping lives as
-        // long as the process, and this word is only ever accessed atomically.
-        unsafe { self.0.cast::<AtomicU32>().as_ref() }
+        &self.header().state
     }
 
     fn len(&self) -> &AtomicU32 {
-        // SAFETY: as in `state`, four bytes further.
-        unsafe { self.0.add(4).cast::<AtomicU32>().as_ref() }
+        &self.header().len
     }
 
     fn payload(&self) -> *mut u8 {
-        // SAFETY: the payload starts inside the slot.
-        unsafe { self.0.add(HEADER_LEN).as_ptr() }
+        // SAFETY: the payload starts right after the header, inside the slot.
+        unsafe { self.0.add(size_of::<SlotHeader>()).as_ptr() }
     }
 }
 

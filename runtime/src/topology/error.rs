@@ -1,10 +1,9 @@
 //! [`TopologyError`]: what starting or joining a topology reports.
 
-use std::io;
-
 use crate::pipe::PipeError;
 use crate::process::SpawnError;
 use crate::queue::QueueError;
+use crate::sys::OsError;
 
 /// A topology could not be started, or its processes did not end in time. What the processes
 /// themselves returned, failures included, is in the topology's results instead.
@@ -53,12 +52,6 @@ pub enum TopologyError {
     #[error("the topology was already joined")]
     AlreadyJoined,
     /// Watching the processes failed.
-    #[error("{op} failed")]
-    Os {
-        /// The operation that failed.
-        op: &'static str,
-        /// The OS error.
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Os(#[from] OsError),
 }

@@ -15,6 +15,7 @@ use super::TopologyError;
 use super::launcher::{QueueEntry, Started};
 use crate::process::ProcessHandle;
 use crate::sys::poller::{Poller, Waker};
+use crate::sys::{OsContext, OsError};
 
 /// The waker's token (processes are numbered from 0).
 const WAKE: u64 = u64::MAX;
@@ -65,7 +66,7 @@ impl Supervisor {
         started: &[Started],
         queues: Vec<QueueEntry>,
     ) -> Result<Self, TopologyError> {
-        let os = |op| move |source| TopologyError::Os { op, source };
+        let os = TopologyError::os;
         let poller = Poller::new().map_err(os("epoll_create"))?;
         let waker = Arc::new(Waker::new().map_err(os("eventfd"))?);
         poller.add(waker.as_fd(), WAKE).map_err(os("epoll_ctl"))?;
@@ -113,10 +114,8 @@ impl Supervisor {
         let mut state = self.shared.lock();
         loop {
             if let Some(e) = &state.failed {
-                return Err(TopologyError::Os {
-                    op: "watching the topology's processes",
-                    source: io::Error::new(e.kind(), e.to_string()),
-                });
+                let source = io::Error::new(e.kind(), e.to_string());
+                return Err(OsError::new("watching the topology's processes", source).into());
             }
             if done(state.running, state.workers) {
                 return Ok(());

@@ -39,7 +39,7 @@
 //! it really holds the pages its size claims (a sparse one is refused), and the connection stays
 //! usable after every malformed or refused message. The end of the stream is the other end's
 //! close: a zero-length record written on the socket by a foreign peer is a malformed message
-//! ([`PipeError::Malformed`](crate::PipeError::Malformed)), not the end.
+//! ([`PipeError::Malformed`]), not the end.
 //!
 //! # Forked children see only the ends they were given
 //!

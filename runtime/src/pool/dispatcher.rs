@@ -40,15 +40,16 @@ use super::callbacks::Callbacks;
 use super::job::{Failure, Slot};
 use super::protocol::{self, ChunkHead, FromWorker, ToWorker};
 use super::shared::{Chunk, Mode, Shared};
-use super::worker::{InitCall, Reporter, WorkerArgs, worker_main};
 use crate::codec::Fd;
 use crate::pipe::inherited;
 use crate::pool::{PoolError, WorkerStartError};
-use crate::process::{Child, ExitStatus, Process, StartMethod};
+use crate::process::{Child, ExitStatus, StartMethod};
 use crate::queue::{Queue, QueueError};
 use crate::sys::OsContext;
-use crate::sys::{self, poller::Poller};
+use crate::sys::poller::Poller;
 use crate::wire::WireError;
+
+mod start;
 
 /// What a pool is asked to be.
 #[derive(Debug)]
@@ -250,98 +251,6 @@ impl Dispatcher {
             .iter()
             .flatten()
             .all(|w| w.in_flight.is_empty())
-    }
-
-    /// Starts workers in empty slots (unless workers that ended before they were ready call
-    /// for a pause first). `Err` only if no worker is alive afterwards.
-    fn fill_slots(&mut self) -> Result<(), WorkerStartError> {
-        if let Some(at) = self.unready.respawn_at {
-            if Instant::now() < at {
-                return Ok(());
-            }
-            self.unready.respawn_at = None;
-        }
-        let mut last_error = None;
-        for slot in 0..self.workers.len() {
-            if self.workers[slot].is_none()
-                && let Err(e) = self.spawn(slot)
-            {
-                last_error = Some(e);
-            }
-        }
-        match last_error {
-            Some(e) if self.workers.iter().all(Option::is_none) => Err(e),
-            _ => Ok(()),
-        }
-    }
-
-    fn spawn(&mut self, slot: usize) -> Result<(), WorkerStartError> {
-        let (ours, theirs) =
-            sys::socket::socketpair().map_err(WorkerStartError::os("socketpair"))?;
-        let init = match &self.config.init {
-            None => None,
-            Some(init) => Some(InitCall {
-                entry: init.entry,
-                payload: init.payload.clone(),
-                fds: init
-                    .fds
-                    .iter()
-                    .map(|fd| sys::fd::dup_cloexec(fd.as_fd()).map(Fd::from))
-                    .collect::<Result<_, _>>()
-                    .map_err(WorkerStartError::os("dup"))?,
-            }),
-        };
-        let queue = Queue::builder()
-            .ring_bytes(REPORT_RING_BYTES)
-            .build()
-            .map_err(WorkerStartError::ReportQueue)?;
-        let reports = Reporter {
-            queue: queue.clone(),
-            bell: self.bell.clone(),
-            waker: sys::fd::dup_cloexec(self.shared.waker.as_fd())
-                .map(Fd::from)
-                .map_err(WorkerStartError::os("dup"))?,
-        };
-        let peer = sys::fd::dup_cloexec(theirs.as_fd()).map_err(WorkerStartError::os("dup"))?;
-        let args = WorkerArgs {
-            sock: Fd::from(theirs),
-            reports,
-            init,
-            max_chunks: self.config.max_chunks,
-        };
-        self.spawned += 1;
-        let mut process = Process::new(worker_main, args)
-            .daemon(true)
-            .name(format!("PoolWorker-{}", self.spawned));
-        if let Some(method) = self.config.method {
-            process = process.start_method(method);
-        }
-        let child = process.start()?;
-        // Later forks (of other workers) must not keep this socket open.
-        inherited::register(ours.as_raw_fd());
-        inherited::register(peer.as_raw_fd());
-        let generation = self.generations[slot].wrapping_add(1);
-        self.generations[slot] = generation;
-        let added = self
-            .poller
-            .add(child.handle().exit_fd(), token(slot, generation));
-        if let Err(e) = added {
-            let _ = child.kill();
-            inherited::unregister(ours.as_raw_fd());
-            inherited::unregister(peer.as_raw_fd());
-            return Err(WorkerStartError::os("epoll_ctl")(e));
-        }
-        self.workers[slot] = Some(Worker {
-            child,
-            sock: ours,
-            peer,
-            reports: queue,
-            in_flight: VecDeque::new(),
-            sent: 0,
-            ready: false,
-            init_failure: None,
-        });
-        Ok(())
     }
 
     /// Hands pending chunks to workers with room.

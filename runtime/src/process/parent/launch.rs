@@ -30,8 +30,8 @@ impl HeldArgs {
         Self(args)
     }
 
-    /// The arguments, no longer registered by this value: the caller lets go of the
-    /// descriptors (`ForkGuard::let_go`), or is the child they were meant for.
+    /// The arguments, no longer let go of by this value: the caller does it (the pipe ends'
+    /// fork hook, in the parent of a fork), or is the child they were meant for.
     pub(crate) fn into_inner(mut self) -> Encoded {
         std::mem::replace(
             &mut self.0,
@@ -56,7 +56,8 @@ impl Drop for HeldArgs {
     }
 }
 
-/// Starts a child for `entry`: the untyped part of [`Process::start`].
+/// Starts a child for `entry`: the untyped part of
+/// [`Process::start`](crate::Process::start).
 pub(crate) fn launch(
     entry: EntryPoint,
     args: Encoded,
@@ -73,16 +74,7 @@ pub(crate) fn launch(
     // Made now if it was not yet, so that a forked child inherits it instead of making its own;
     // the other methods carry it in their bootstrap (see `auth`).
     crate::auth::program_key().map_err(SpawnError::os("making the program authkey"))?;
-    // A forked child reports in a result slot; the others on a socket.
-    let channel = if method == StartMethod::Fork {
-        let slot = Slot::take().map_err(SpawnError::os("mapping result slots"))?;
-        let overflow =
-            overflow::address().map_err(SpawnError::os("opening the result listener"))?;
-        Channel::Slot(slot, overflow)
-    } else {
-        let (parent, child) = sys::socket::socketpair().map_err(SpawnError::os("socketpair"))?;
-        Channel::Socket(parent, child)
-    };
+    let channel = Channel::open(method)?;
     registry::register_exit_hook();
     let path = {
         let mut registry = registry::lock();
@@ -142,4 +134,20 @@ enum Channel {
     Slot(Slot, Arc<[u8]>),
     /// A socketpair: the parent's end, the child's end.
     Socket(OwnedFd, OwnedFd),
+}
+
+impl Channel {
+    /// A forked child reports in a result slot; the others on a socket.
+    fn open(method: StartMethod) -> Result<Self, SpawnError> {
+        Ok(if method == StartMethod::Fork {
+            let slot = Slot::take().map_err(SpawnError::os("mapping result slots"))?;
+            let overflow =
+                overflow::address().map_err(SpawnError::os("opening the result listener"))?;
+            Channel::Slot(slot, overflow)
+        } else {
+            let (parent, child) =
+                sys::socket::socketpair().map_err(SpawnError::os("socketpair"))?;
+            Channel::Socket(parent, child)
+        })
+    }
 }

@@ -103,9 +103,36 @@ fn module_of(path: &std::path::Path, src: &std::path::Path) -> String {
         .join("::")
 }
 
-/// `static NAME: …Mutex<…>…` and the like, outside test files: `module::NAME` each.
-fn global_locks() -> Vec<String> {
+/// The names of the statics in `text` that are locks or lazily made (`static NAME: Mutex<…>`
+/// and the like, at any indentation, private or `pub`).
+fn lock_statics(text: &str) -> Vec<&str> {
     const KINDS: [&str; 5] = ["Mutex<", "RwLock<", "OnceLock<", "LazyLock<", "Once "];
+    text.lines()
+        .filter_map(|line| {
+            let line = line.trim_start();
+            let rest = ["static ", "pub(crate) static ", "pub static "]
+                .iter()
+                .find_map(|p| line.strip_prefix(p))?;
+            let (name, ty) = rest.split_once(':')?;
+            let ty = ty.split('=').next().unwrap_or_default().to_owned() + " ";
+            KINDS.iter().any(|k| ty.contains(k)).then_some(name.trim())
+        })
+        .collect()
+}
+
+#[test]
+fn the_scan_recognizes_the_forms_of_a_global_lock() {
+    let text = "static A: Mutex<u8> = Mutex::new(0);\n\
+                \x20   pub(crate) static B: std::sync::RwLock<Vec<u8>> = RwLock::new(Vec::new());\n\
+                static C: OnceLock<bool> = OnceLock::new();\n\
+                pub static D: Once = Once::new();\n\
+                static E: AtomicU32 = AtomicU32::new(0);\n\
+                let f: Mutex<u8> = Mutex::new(0);\n";
+    assert_eq!(lock_statics(text), ["A", "B", "C", "D"]);
+}
+
+/// The lock statics of the crate's source, outside test files: `module::NAME` each.
+fn global_locks() -> Vec<String> {
     let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut found = Vec::new();
     let mut dirs = vec![src.clone()];
@@ -124,21 +151,12 @@ fn global_locks() -> Vec<String> {
                 continue;
             }
             let text = std::fs::read_to_string(&path).unwrap();
-            for line in text.lines() {
-                let Some(rest) = line.trim_start().split_once("static ").map(|(_, r)| r) else {
-                    continue;
-                };
-                let Some((name, ty)) = rest.split_once(':') else {
-                    continue;
-                };
-                let ty = ty.split('=').next().unwrap_or_default().to_owned() + " ";
-                let is_static = line.trim_start().starts_with("static ")
-                    || line.trim_start().starts_with("pub(crate) static ")
-                    || line.trim_start().starts_with("pub static ");
-                if is_static && KINDS.iter().any(|k| ty.contains(k)) {
-                    found.push(format!("{}::{}", module_of(&path, &src), name.trim()));
-                }
-            }
+            let module = module_of(&path, &src);
+            found.extend(
+                lock_statics(&text)
+                    .iter()
+                    .map(|name| format!("{module}::{name}")),
+            );
         }
     }
     found.sort();

@@ -41,6 +41,7 @@ pub mod pool;
 pub mod process;
 pub mod queue;
 pub mod shared;
+pub mod shared_memory;
 pub mod shm;
 pub mod sync;
 mod sys;

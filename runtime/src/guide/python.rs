@@ -52,6 +52,7 @@
 //! | `AuthenticationError` | the `Auth` errors of the operation | the program authkey is [`CurrentProcess::authkey`](crate::CurrentProcess::authkey) |
 //! | `BufferTooShort` | [`PipeError::BufferTooShort`](crate::PipeError::BufferTooShort) | carries the whole message, as Python's `e.args[0]` |
 //! | `ProcessError` | [`ProcessError`](crate::ProcessError), [`SpawnError`](crate::SpawnError) | |
+//! | `TimeoutError` | the `Timeout` variant of each error family | e.g. [`ProcessError::Timeout`](crate::ProcessError::Timeout) |
 //!
 //! ## `Process` objects
 //!
@@ -63,6 +64,7 @@
 //! | `p.exitcode` | `.exit_status()` → [`ExitStatus`](crate::ExitStatus) | `ExitStatus::python_exitcode()` gives Python's number (`-9` for SIGKILL) |
 //! | `p.terminate()`, `p.kill()` | `.terminate()`, `.kill()` | signal a pidfd, so never a recycled pid |
 //! | `p.close()` | drop the `Child` | |
+//! | `p.interrupt()` (3.14) | not provided | send `SIGINT` with `nix::sys::signal::kill(pid, SIGINT)` |
 //! | `p.sentinel` | `child.handle()` | a cloneable handle whose `wait`/`wait_timeout` observe the end |
 //! | `start()` twice, `join()` before `start()` | cannot be written | a `Child` exists only once started |
 //!
@@ -74,6 +76,7 @@
 //!
 //! | Python | mproc | notes |
 //! |---|---|---|
+//! | `lock.locked()` (3.14) | `is_locked()` | |
 //! | `Lock()`, `with lock:` | [`Lock`](crate::Lock), `let _g = lock.lock()?;` | the guard releases on drop; `acquire`/`release` exist for literal ports |
 //! | `lock.acquire(False)`, `acquire(timeout=t)` | `try_lock()`, `lock_timeout(d)` (or `try_acquire`, `acquire_timeout`) | |
 //! | `RLock()` | [`RLock`](crate::RLock) | owner is (process, thread), as Python's |
@@ -97,9 +100,11 @@
 //! | `close`, `join_thread`, `cancel_join_thread` | `close` (ends readers' loops once drained); the others are not needed | |
 //! | `JoinableQueue`, `task_done`, `join` | [`JoinableQueue`](crate::JoinableQueue) | a consumer that dies between `get` and `task_done` is reported by `join` instead of hanging it |
 //! | `SimpleQueue` | [`SimpleQueue`](crate::SimpleQueue) | |
+//! | `shutdown()` (3.15) | `close()` | readers drain what is left, then see the end |
 //! | `Pipe()`, `Pipe(duplex=False)` | [`Pipe::new`](crate::Pipe::new), [`Pipe::simplex`](crate::Pipe::simplex) | typed ends; several processes may share one end without corrupting messages |
 //! | `send`, `recv` | `send`, `recv` (and `try_`/`_timeout` forms) | serde, not pickle: receiving never runs code |
 //! | `send_bytes`, `recv_bytes`, `recv_bytes_into`, `poll` | the same names | `recv_bytes_into` fails with `BufferTooShort` carrying the message |
+//! | `close`, `closed`, `readable`, `writable`, `fileno` | drop the end; a simplex end is typed as a `Receiver` or a `Sender`, so reading a write-only end does not compile; ends implement `AsFd` | |
 //! | `connection.wait([...])` | not yet | poll one end with `poll(timeout)`; wait for a child with its handle |
 //! | `Listener`, `Client` | not yet | |
 //!
@@ -116,7 +121,10 @@
 //! | `close`, `terminate`, `join` | the same names | |
 //! | a task that raises | [`TaskError::Panicked`](crate::TaskError::Panicked) with the message | |
 //! | a worker killed mid-task (Python hangs in `get`) | [`TaskError::WorkerLost`](crate::TaskError::WorkerLost) for that task only | the pool replaces the worker and goes on |
-//! | `concurrent.futures.ProcessPoolExecutor` | `Pool::apply_async` | |
+//! | `MaybeEncodingError` | [`TaskError::EncodeResult`](crate::TaskError::EncodeResult) (and `EncodeArgs`) | the worker is not lost |
+//! | `RemoteTraceback` | the panic message in `TaskError::Panicked` | |
+//! | `ThreadPool`, `multiprocessing.dummy` | not provided | use `rayon` or `std::thread::scope` for threads |
+//! | `concurrent.futures.ProcessPoolExecutor`, `BrokenProcessPool` | `Pool::apply_async`; a broken pool is a [`PoolError`](crate::PoolError) | |
 //!
 //! ## Shared memory by name
 //!

@@ -67,6 +67,12 @@ pub enum Error {
     /// See [`InvalidBool`](crate::InvalidBool).
     #[error(transparent)]
     InvalidBool(#[from] crate::shm::InvalidBool),
+    /// A named shared-memory operation failed.
+    #[error(transparent)]
+    SharedMemory(#[from] crate::shared_memory::SharedMemoryError),
+    /// A `ShareableList` operation failed.
+    #[error(transparent)]
+    ShareableList(#[from] crate::shared_memory::ShareableListError),
     /// An I/O error from code around mproc (files, sockets the user opened).
     #[error(transparent)]
     Io(#[from] io::Error),

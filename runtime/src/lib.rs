@@ -30,18 +30,25 @@
 //! method; handles to shared objects travel as file descriptors beside the bytes. A child
 //! finds its function through a typed trampoline: a direct pointer under `Fork`, an offset
 //! within the same executable under `Spawn` and `ForkServer` (see [`StartMethod`]).
+//!
+//! ## Coming from Python
+//!
+//! [`guide::python`] maps every name of Python's `multiprocessing` to mproc's, with the three
+//! differences a port runs into first (start methods and globals, `join`, errors as values).
 
 #![warn(missing_docs)]
 
 mod auth;
 pub mod codec;
 mod codeptr;
+pub mod guide;
 mod error;
 pub mod pipe;
 pub mod pool;
 pub mod process;
 pub mod queue;
 pub mod shared;
+pub mod shared_memory;
 pub mod shm;
 pub mod sync;
 mod sys;

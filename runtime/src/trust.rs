@@ -78,6 +78,13 @@
 //!   it is used; a corrupted ring is [`QueueError::Corrupted`](crate::QueueError::Corrupted),
 //!   never a panic, a write outside the ring, or a `put` that returns `Ok` for an item that is
 //!   then dropped.
+//! - **Named blocks** ([`shared_memory`](crate::shared_memory), shared with Python by name)
+//!   carry no header and no seals: any process of the user can write, resize or unlink them.
+//!   Their bytes are copied with atomic loads and stores (torn values, never a data race);
+//!   a [`ShareableList`](crate::shared_memory::ShareableList) checks its item count and
+//!   offsets against the block when attached, and each item's format, code, slot and UTF-8
+//!   when read, so garbage is [`Corrupted`](crate::shared_memory::ShareableListError::Corrupted).
+//!   A block shrunk by a peer while mapped is the exception, in the list below.
 //!
 //! ## Bytes and records a peer sends
 //!
@@ -98,6 +105,9 @@
 //!
 //! - A peer holding the program authkey (any process of the program tree) is trusted: it can
 //!   forge what the key authenticates. Keep the key away from other programs, as in Python.
+//! - A named shared-memory block that a peer shrinks (`ftruncate`) while this process has it
+//!   mapped: the next access past the new end raises `SIGBUS`, as in Python. POSIX
+//!   shared-memory objects cannot be sealed; the unnamed segments of the rest of mproc are.
 //! - Denial of service among processes sharing an object (see above), and resource exhaustion
 //!   by a peer that sends many well-formed messages.
 //! - Another process of the same user that attaches with `ptrace` or writes `/proc/<pid>/mem`:

@@ -7,6 +7,7 @@ mod pipes;
 mod pool;
 mod processes;
 mod queues;
+mod shared_memory;
 mod sync;
 mod topology;
 
@@ -21,6 +22,7 @@ fn main() -> mproc::Result<()> {
     pool::run()?;
     sync::run()?;
     queues::run()?;
+    shared_memory::run()?;
     topology::run()?;
     println!("\ntour complete");
     Ok(())

@@ -16,6 +16,7 @@ pub(crate) mod listener;
 pub(crate) mod mman;
 pub(crate) mod owner;
 pub(crate) mod poller;
+pub(crate) mod posix_shm;
 pub(crate) mod proc;
 pub(crate) mod random;
 pub(crate) mod socket;

@@ -134,7 +134,7 @@
 //! | `SharedMemory(name)` | `SharedMemory::attach(name)` | |
 //! | `shm.buf[a:b]` | `read_at`/`write_at` (atomic copies), or the `unsafe` `as_slice` | |
 //! | `shm.close()`, `shm.unlink()` | drop (or `close()`), `unlink()` | errors as Python's: `Exists`, `NotFound`, `ZeroSize` |
-//! | `ShareableList(seq)`, `ShareableList(name=)` | [`ShareableList::create`](crate::shared_memory::ShareableList::create), `attach` | CPython's byte layout; items are [`Item`](crate::shared_memory::Item)s |
+//! | `ShareableList(seq)`, `ShareableList(name=)` | [`ShareableList::create`](crate::shared_memory::ShareableList::create), `attach` | Python's byte layout; items are [`Item`](crate::shared_memory::Item)s |
 //! | `SharedMemoryManager` | not provided | unlink what you create |
 //!
 //! ## What mproc does that Python does not

@@ -82,7 +82,7 @@ pub(crate) fn expand(topology: &Topology, wiring: &Wiring) -> TokenStream {
             (true, true) => "daemon_results",
         };
         // At the function's name, where a return type that cannot travel is already reported
-        // (`ProcessValue`, see `spawn_call`): rustc then drops this call's weaker
+        // (`TopologyValue`, see `spawn_call`): rustc then drops this call's weaker
         // `DeserializeOwned` error for the same type as implied.
         let at_name = callee_span(p);
         let method = Ident::new(method, at_name);
@@ -218,7 +218,7 @@ fn start(process: &ProcessDecl, index: usize, wiring: &Wiring, launcher: &Ident)
 /// function works, `#[process]` or not.
 ///
 /// ```text
-/// fn __mproc_start<__A0: ProcessValue, …, __R: ProcessValue>(
+/// fn __mproc_start<__A0: TopologyValue, …, __R: TopologyValue>(
 ///     entry: fn((__A0, …)) -> __R, args: (__A0, …), options: Options,
 /// ) -> Result<Child<__R>, SpawnError> { Process::with_options(entry, args, options).start() }
 /// let __mproc_entry = |(__mproc_arg0, …)| function(identity(__mproc_arg0), …);
@@ -232,8 +232,8 @@ fn start(process: &ProcessDecl, index: usize, wiring: &Wiring, launcher: &Ident)
 /// the function name's span and the user's parentheses, and each of its arguments the span of
 /// the user's argument (`identity(..)` lets it cover several tokens): an unknown function or a
 /// wrong argument count is reported at the name, with rustc's note at the user's function. A type
-/// that cannot travel fails the helper's `ProcessValue` bound, reported at the function name
-/// with `ProcessValue`'s message, the "required by this bound" note at the argument (the return
+/// that cannot travel fails the helper's `TopologyValue` bound, reported at the function name
+/// with `TopologyValue`'s message, the "required by this bound" note at the argument (the return
 /// type's at the name).
 fn spawn_call(process: &ProcessDecl, wiring: &Wiring, replica: &Ident) -> TokenStream {
     let private = paths::private();
@@ -257,18 +257,16 @@ fn spawn_call(process: &ProcessDecl, wiring: &Wiring, replica: &Ident) -> TokenS
             )
         })
         .collect();
-    let bounds = params.iter().zip(&spans).map(|(param, (first, _))| {
-        quote_spanned!(*first=> #param: ::mproc::__private::ProcessValue)
-    });
-    let result_bound = quote_spanned!(at_name=> __R: ::mproc::__private::ProcessValue);
+    let bounds = params.iter().zip(&spans).map(
+        |(param, (first, _))| quote_spanned!(*first=> #param: ::mproc::__private::TopologyValue),
+    );
+    let result_bound = quote_spanned!(at_name=> __R: ::mproc::__private::TopologyValue);
     // `::core::convert::identity(value)`, from the argument's first token to its last, so
     // rustc's suggestions quote the whole argument.
     let passed = values.iter().zip(&spans).map(|(value, (first, last))| {
         let path = quote_spanned!(*first=> ::core::convert::identity);
-        let mut parens = proc_macro2::Group::new(
-            proc_macro2::Delimiter::Parenthesis,
-            value.to_token_stream(),
-        );
+        let mut parens =
+            proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, value.to_token_stream());
         parens.set_span(*last);
         quote!(#path #parens)
     });

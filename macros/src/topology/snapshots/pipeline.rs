@@ -65,9 +65,9 @@ fn topology() {
                     },
                     |__replica| {
                         fn __mproc_start<
-                            __A0: ::mproc::__private::ProcessValue,
-                            __A1: ::mproc::__private::ProcessValue,
-                            __R: ::mproc::__private::ProcessValue,
+                            __A0: ::mproc::__private::TopologyValue,
+                            __A1: ::mproc::__private::TopologyValue,
+                            __R: ::mproc::__private::TopologyValue,
                         >(
                             __mproc_entry: fn((__A0, __A1)) -> __R,
                             __mproc_args: (__A0, __A1),
@@ -108,10 +108,10 @@ fn topology() {
                     __count,
                     |__replica| {
                         fn __mproc_start<
-                            __A0: ::mproc::__private::ProcessValue,
-                            __A1: ::mproc::__private::ProcessValue,
-                            __A2: ::mproc::__private::ProcessValue,
-                            __R: ::mproc::__private::ProcessValue,
+                            __A0: ::mproc::__private::TopologyValue,
+                            __A1: ::mproc::__private::TopologyValue,
+                            __A2: ::mproc::__private::TopologyValue,
+                            __R: ::mproc::__private::TopologyValue,
                         >(
                             __mproc_entry: fn((__A0, __A1, __A2)) -> __R,
                             __mproc_args: (__A0, __A1, __A2),
@@ -151,9 +151,9 @@ fn topology() {
                     },
                     |__replica| {
                         fn __mproc_start<
-                            __A0: ::mproc::__private::ProcessValue,
-                            __A1: ::mproc::__private::ProcessValue,
-                            __R: ::mproc::__private::ProcessValue,
+                            __A0: ::mproc::__private::TopologyValue,
+                            __A1: ::mproc::__private::TopologyValue,
+                            __R: ::mproc::__private::TopologyValue,
                         >(
                             __mproc_entry: fn((__A0, __A1)) -> __R,
                             __mproc_args: (__A0, __A1),

@@ -49,9 +49,9 @@ fn topology() {
                     |__replica| {
                         let i: ::core::primitive::usize = __replica.index();
                         fn __mproc_start<
-                            __A0: ::mproc::__private::ProcessValue,
-                            __A1: ::mproc::__private::ProcessValue,
-                            __R: ::mproc::__private::ProcessValue,
+                            __A0: ::mproc::__private::TopologyValue,
+                            __A1: ::mproc::__private::TopologyValue,
+                            __R: ::mproc::__private::TopologyValue,
                         >(
                             __mproc_entry: fn((__A0, __A1)) -> __R,
                             __mproc_args: (__A0, __A1),
@@ -92,8 +92,8 @@ fn topology() {
                     __count,
                     |__replica| {
                         fn __mproc_start<
-                            __A0: ::mproc::__private::ProcessValue,
-                            __R: ::mproc::__private::ProcessValue,
+                            __A0: ::mproc::__private::TopologyValue,
+                            __R: ::mproc::__private::TopologyValue,
                         >(
                             __mproc_entry: fn((__A0,)) -> __R,
                             __mproc_args: (__A0,),

@@ -325,19 +325,6 @@ fn arg_spans(arg: &Arg) -> (Span, Span) {
     (first, last)
 }
 
-/// Where an argument is written, for the errors about it.
-fn arg_span(arg: &Arg) -> Span {
-    match arg {
-        Arg::Endpoint(endpoint) => endpoint
-            .queue
-            .span()
-            .join(endpoint.paren.span.close())
-            .unwrap_or_else(|| endpoint.queue.span()),
-        Arg::Name(name) => name.span(),
-        Arg::Expr(expr) => expr.span(),
-    }
-}
-
 /// One argument, as the user wrote it: an endpoint is the call itself on the queue's binding,
 /// a whole queue is cloned (every replica gets a handle; by method call, so a type mismatch
 /// names the queue's type, not a reference to it), a pipe end is moved, anything else is

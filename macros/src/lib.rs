@@ -11,24 +11,151 @@ mod topology;
 
 use proc_macro::TokenStream;
 
-/// Makes a function startable in a child process: adds `f::spawn(..)` and `f::builder()`
-/// beside `f`, which stays an ordinary function. See `mproc`'s crate documentation.
+/// Makes a function startable in a child process, as Python's `Process(target=f, args=...)`:
+/// adds `f::spawn(..)` and `f::builder()` beside `f`, which stays an ordinary function.
+///
+/// ```
+/// use mproc::prelude::*;
+///
+/// #[process]
+/// fn greet(name: String, times: u32) -> String {
+///     format!("hello {name} x{times} from {}", current_process().name())
+/// }
+///
+/// # fn main() -> mproc::Result<()> {
+/// // Default options: the program's start method, a name like `Process-3`.
+/// let child: Child<String> = greet::spawn("world".into(), 3)?;
+/// assert!(child.join()?.starts_with("hello world x3"));
+///
+/// // Python's `Process(target=greet, args=..., name="greeter", daemon=True)`:
+/// let child = greet::builder()
+///     .name("greeter")
+///     .daemon(true)
+///     .start_method(StartMethod::Spawn)
+///     .spawn("you".into(), 1)?;
+/// assert_eq!(child.join()?, "hello you x1 from greeter");
+///
+/// // Still an ordinary function, called in this process:
+/// assert!(greet("me".into(), 2).starts_with("hello me x2"));
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # What it generates
+///
+/// For `fn f(a: A, b: B) -> R`, with `f`'s visibility:
+///
+/// - `f::spawn(a, b) -> Result<Child<R>, SpawnError>` starts `f(a, b)` in a new child process
+///   with default options; `child.join()` returns the `R` the function returned, or the
+///   `ProcessError` it ended with (a panic, `exit(n)`, a signal).
+/// - `f::builder()` returns the options of one start, set by chaining `.name(impl Into<String>)`
+///   (default `Process-N`), `.daemon(bool)` (default: this process's own flag; a daemon is
+///   terminated when its parent exits), `.start_method(StartMethod)` (default: the program's,
+///   see `mproc::get_start_method`), then `.spawn(a, b)`, which starts the child as `f::spawn`
+///   does.
+///
+/// `f::…` works because the attribute also declares a braced `struct f {}`: a struct lives in
+/// the type namespace, the function in the value namespace, so both are named `f` (also for a
+/// function declared inside another function). The builder is a struct named
+/// `__mproc_process_builder_f`: it is shown in the documentation, so that its methods are one
+/// click away from `f::builder()`, and its name starts with `__` so that it cannot clash with
+/// your own items. Name it only through `f::builder()`.
+///
+/// Without the attribute, `Process::new(f, args)` starts any `fn` or non-capturing closure of
+/// one argument (a tuple for several), and `mproc::topology::process!` runs any function.
+///
+/// # Errors
+///
+/// `spawn` returns `SpawnError` when the arguments cannot be serialized, when the function is
+/// not in the main executable under `Spawn` or `ForkServer`, or when the OS refuses to start a
+/// process.
+///
+/// # What it refuses, at compile time
+///
+/// Arguments and the result travel serialized with serde, so each must be
+/// `Serialize + DeserializeOwned + Send + 'static` (the error is at the type, "`T` cannot
+/// cross a process boundary"). The attribute refuses, each at its own token: references and
+/// other borrowed types (use `String` for `&str`, `Vec<T>` for `&[T]`), `impl Trait`, generic,
+/// lifetime and const parameters, `where` clauses, a `self` receiver (use a free function, or
+/// `Process::new(Type::method, value)` with `fn method(self)`), `async` and `unsafe`
+/// functions, more than 16 arguments, and arguments given to the attribute itself.
 #[proc_macro_attribute]
 pub fn process(args: TokenStream, item: TokenStream) -> TokenStream {
     process::expand(&args.into(), item.into()).into()
 }
 
-/// Checks that a function can run as a pool task (owned serde arguments and result, no
-/// generics, no `self`, at most 8 arguments), with each error at its own token. The function
-/// is otherwise unchanged; give it to `Pool::map`, `apply` and the others by name.
+/// Checks, where the function is written, that it can run as a pool task: owned serde
+/// arguments and result, no generics, no `self`, at most 8 arguments. The function is otherwise
+/// unchanged; give it to `Pool::map`, `apply` and the others by name.
+///
+/// ```
+/// use mproc::prelude::*;
+///
+/// #[pool_task]
+/// fn square(x: u64) -> u64 {
+///     x * x
+/// }
+///
+/// #[pool_task]
+/// fn add(a: i32, b: i32) -> i32 {
+///     a + b
+/// }
+///
+/// # fn main() -> mproc::Result<()> {
+/// let pool = Pool::new(2)?;
+/// assert_eq!(pool.map(square, 1..=4)?, [1, 4, 9, 16]);
+/// assert_eq!(pool.starmap(add, [(1, 2), (3, 4)])?, [3, 7]);
+/// assert_eq!(pool.apply(add, (20, 22))?, 42);
+/// # Ok(())
+/// # }
+/// ```
+///
+/// A pool runs any function item or non-capturing closure without the attribute. What the
+/// attribute adds is where the errors are: a type that cannot reach a worker is reported at
+/// the type in the signature ("`T` cannot reach a pool worker") rather than at each call of
+/// `map`, and the shapes no bound could accept (references, `impl Trait`, generic parameters,
+/// `self`, `async`, `unsafe`, more than 8 arguments) each get their own message at the token.
+///
+/// A pool finds the task again in its workers by its type, so a closure that captures values
+/// (`move |x| x + offset`) cannot be a task: give the values as arguments. That mistake is
+/// reported by `cargo build` (a failed constant evaluation naming "a pool task must be a
+/// function item or a closure that captures nothing"), not by `cargo check`.
 #[proc_macro_attribute]
 pub fn pool_task(args: TokenStream, item: TokenStream) -> TokenStream {
     pool_task::expand(&args.into(), item.into()).into()
 }
 
-/// Derives `mproc::ShmSafe` for a `#[repr(C)]` struct whose fields are all `ShmSafe` (valid for
-/// every bit pattern: no `bool`, `char`, enum, reference or pointer), so it can be the element
-/// of a `Value` or `Array`. See `mproc::ShmSafe`.
+/// Derives `mproc::ShmSafe` for a `#[repr(C)]` struct whose fields are all `ShmSafe`, so it can
+/// be the element of a `Value` or an `Array` in shared memory.
+///
+/// ```
+/// use mproc::{ShmBool, ShmSafe, Value};
+///
+/// #[derive(Clone, Copy, Debug, PartialEq, ShmSafe)]
+/// #[repr(C)]
+/// struct Stats {
+///     hits: u64,
+///     mean: f64,
+///     done: ShmBool,
+/// }
+///
+/// # fn main() -> mproc::Result<()> {
+/// let stats = Value::new(Stats { hits: 0, mean: 0.0, done: ShmBool::FALSE })?;
+/// stats.update(|mut s| {
+///     s.hits += 1;
+///     s
+/// });
+/// assert_eq!(stats.get().hits, 1);
+/// # Ok(())
+/// # }
+/// ```
+///
+/// `ShmSafe` means valid for every bit pattern: whatever bytes another process leaves in the
+/// segment, reading them gives a valid value. The derive checks each field's type (the error is
+/// at the field: "`T` cannot live in shared memory") and refuses, each at its own token: a
+/// struct without `#[repr(C)]` or `#[repr(transparent)]`, enums and unions, and fields of type
+/// `bool` (use `ShmBool`), `char` (use `u32`), references, raw and function pointers, also
+/// inside arrays. See `mproc::ShmSafe` for the types that are `ShmSafe`.
 #[proc_macro_derive(ShmSafe)]
 pub fn derive_shm_safe(input: TokenStream) -> TokenStream {
     shm_safe::derive(input.into()).into()
@@ -37,18 +164,34 @@ pub fn derive_shm_safe(input: TokenStream) -> TokenStream {
 /// A topology: processes wired by queues and pipes, checked at compile time. Use it as
 /// `mproc::topology::process!` (the attribute `#[process]` owns the crate-root name).
 ///
-/// ```ignore
-/// use mproc::prelude::*;
-/// use mproc::topology::process;
+/// ```
+/// use mproc::prelude::*; // `#[process]`, `ProcessError`, …
+/// use mproc::topology::process; // this macro; the two `process` can be imported together
 /// use mproc::{QueueReader, QueueWriter};
 ///
 /// #[process]
-/// fn produce(jobs: QueueWriter<u64>, first: u64) -> u64 { /* put 100 items */ 100 }
-/// #[process]
-/// fn work(jobs: QueueReader<u64>, results: QueueWriter<u64>) -> usize { /* until closed */ 0 }
-/// #[process]
-/// fn collect(results: QueueReader<u64>) -> Vec<u64> { /* until closed */ vec![] }
+/// fn produce(jobs: QueueWriter<u64>, first: u64) -> u64 {
+///     for n in first..first + 100 {
+///         jobs.put(&n).unwrap();
+///     }
+///     100
+/// }
 ///
+/// // Any function can run in a topology, with `#[process]` or without.
+/// fn work(jobs: QueueReader<u64>, results: QueueWriter<u64>) -> usize {
+///     let mut done = 0;
+///     for n in &jobs {
+///         results.put(&(n.unwrap() * 2)).unwrap();
+///         done += 1;
+///     }
+///     done
+/// }
+///
+/// fn collect(results: QueueReader<u64>) -> Vec<u64> {
+///     results.iter().map(Result::unwrap).collect()
+/// }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let done = process! {
 ///     queue jobs: Queue<u64>, bounded(100);
 ///     queue results: Queue<u64>;
@@ -57,13 +200,23 @@ pub fn derive_shm_safe(input: TokenStream) -> TokenStream {
 ///     sink: collect(results.reader());
 /// }
 /// .run()?;
-/// let collected: Vec<u64> = done.sink?;           // `Result<Vec<u64>, ProcessError>`
+/// let collected: Vec<u64> = done.sink?; // `Result<Vec<u64>, ProcessError>`
 /// let per_worker: Vec<Result<usize, ProcessError>> = done.worker; // one per replica
+/// assert_eq!(collected.len(), 300);
+/// assert_eq!(per_worker.into_iter().map(Result::unwrap).sum::<usize>(), 300);
+/// # Ok(())
+/// # }
 /// ```
 ///
 /// No process puts a sentinel: `jobs` closes once the last `producer` has ended, however it
 /// ended, so the workers' loops end; `results` closes after the last worker, and `sink`
 /// returns.
+///
+/// Imports: `use mproc::prelude::*;` brings the attribute `#[process]`, and
+/// `use mproc::topology::process;` this macro; both can be in the same module. With only the
+/// second, `#[process]` names this macro and fails ("`process` is imported here, but it is a
+/// function-like macro"): import the prelude too, or drop the attribute, which a topology does
+/// not need.
 ///
 /// # Grammar
 ///
@@ -83,11 +236,12 @@ pub fn derive_shm_safe(input: TokenStream) -> TokenStream {
 ///   `S` and receives `R`, `right` the reverse; `Pipe<T>` carries `T` both ways. With
 ///   `, simplex` the pipe is one-way: in `pipe (rx, tx): Pipe<T>, simplex;` `rx` receives and
 ///   `tx` sends (the order of `Pipe::simplex()` and of Python's `Pipe(duplex=False)`).
-/// - `name: function(args)` runs the `#[process]` function `function` (a path) in a child
-///   process. An argument is a queue endpoint — `jobs.writer()` to put, `jobs.reader()` to get,
-///   `jobs` for the whole queue (which counts as both) — a pipe end by its name, or any other
-///   expression, evaluated at `start()` once per replica (clone what several replicas need;
-///   `?` cannot leave your function from there, so evaluate fallible values before the macro).
+/// - `name: function(args)` runs `function` (a path to any function, `#[process]` or not, whose
+///   arguments and result are serde types) in a child process. An argument is a queue
+///   endpoint — `jobs.writer()` to put, `jobs.reader()` to get, `jobs` for the whole queue
+///   (which counts as both) — a pipe end by its name, or any other expression, evaluated at
+///   `start()` once per replica (clone what several replicas need; `?` cannot leave your
+///   function from there, so evaluate fallible values before the macro).
 /// - `* n` starts `n` replicas (`n`: any `usize` expression); `name[i]` binds the replica's
 ///   index (`0..n`, a `usize`) for the arguments. `daemon` makes the process a daemon: `run()`
 ///   and `join()` do not wait for it, and stop it once the other processes have ended.
@@ -116,11 +270,13 @@ pub fn derive_shm_safe(input: TokenStream) -> TokenStream {
 ///
 /// Each error points at the offending token, and all are reported together: an unknown queue
 /// (with a "did you mean"); an unknown function (the compiler's error at the name, with its
-/// "did you mean"); a channel used inside an expression; a queue with writers but no reader, or
-/// readers but no writer; a pipe end given to more than one process, to a replicated one, or to
-/// none; a duplicate process or channel name; a replica count or capacity of `0`; an argument
-/// whose type is not what the function expects (at the argument); an item type that cannot
-/// travel (at the type).
+/// "did you mean"); a wrong number of arguments (at the name, with a note at the function); a
+/// channel used inside an expression; a queue with writers but no reader, or readers but no
+/// writer; a pipe end given to more than one process, to a replicated one, or to none; a
+/// duplicate process or channel name; a replica count or capacity of `0`; an argument whose
+/// type is not what the function expects (at the argument); an argument or result type that
+/// cannot travel between processes (at the function's name, the note at the argument); an
+/// item type that cannot travel (at the type).
 #[proc_macro]
 pub fn topology(input: TokenStream) -> TokenStream {
     topology::expand(input.into()).into()

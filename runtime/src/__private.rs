@@ -28,6 +28,20 @@ impl<T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static> Process
 /// Fails to compile, at the type's span, when `T` is not a [`ProcessValue`].
 pub const fn assert_process_value<T: ProcessValue>() {}
 
+/// The bound every argument and return type of a function run by `process!` must meet: the
+/// same as [`ProcessValue`], with a message that does not assume `#[process]`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot cross a process boundary",
+    label = "this type must be `Serialize + DeserializeOwned + Send + 'static`",
+    note = "arguments and results of the functions a `process!` topology runs travel between \
+            processes serialized with serde: derive `Serialize` and `Deserialize` for the type, \
+            and keep it `Send` and free of borrowed data"
+)]
+pub trait TopologyValue: serde::Serialize + serde::de::DeserializeOwned + Send + 'static {}
+
+#[diagnostic::do_not_recommend]
+impl<T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static> TopologyValue for T {}
+
 /// The bound every argument and return type of a `#[pool_task]` function must meet.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot reach a pool worker",

@@ -64,7 +64,7 @@ pub(crate) struct ProcessDecl {
     pub(crate) name: Ident,
     /// `[i]`: a name bound to the replica index (a `usize`) in the argument expressions.
     pub(crate) index: Option<Ident>,
-    /// The `#[process]` function, as a path (validation refuses generic arguments and
+    /// The function, `#[process]` or not, as a path (validation refuses generic arguments and
     /// `<T as Trait>::` prefixes).
     pub(crate) callee: ExprPath,
     /// The parentheses around the arguments (the expansion reuses them for the `spawn` call,

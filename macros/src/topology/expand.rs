@@ -38,9 +38,13 @@ fn queue_id(index: usize) -> Ident {
     internal(&format!("__mproc_queue_{index}"))
 }
 
-/// The local holding process `index`'s started children.
-fn children(index: usize) -> Ident {
-    internal(&format!("__mproc_process_{index}"))
+/// The local holding process `index`'s started children, located at the function's name (see
+/// the joins in `expand`).
+fn children(index: usize, process: &ProcessDecl) -> Ident {
+    Ident::new(
+        &format!("__mproc_process_{index}"),
+        Span::mixed_site().located_at(callee_span(process)),
+    )
 }
 
 pub(crate) fn expand(topology: &Topology, wiring: &Wiring) -> TokenStream {
@@ -70,13 +74,18 @@ pub(crate) fn expand(topology: &Topology, wiring: &Wiring) -> TokenStream {
         .enumerate()
         .map(|(i, p)| start(p, i, wiring, &launcher));
     let joins = topology.processes.iter().enumerate().map(|(i, p)| {
-        let children = children(i);
+        let children = children(i, p);
         let method = match (p.replicas.is_some(), p.daemon.is_some()) {
-            (false, false) => quote!(result),
-            (true, false) => quote!(results),
-            (false, true) => quote!(daemon_result),
-            (true, true) => quote!(daemon_results),
+            (false, false) => "result",
+            (true, false) => "results",
+            (false, true) => "daemon_result",
+            (true, true) => "daemon_results",
         };
+        // At the function's name, where a return type that cannot travel is already reported
+        // (`TopologyValue`, see `spawn_call`): rustc then drops this call's weaker
+        // `DeserializeOwned` error for the same type as implied.
+        let at_name = callee_span(p);
+        let method = Ident::new(method, at_name);
         quote!(#finish.#method(#children))
     });
     quote! {
@@ -165,7 +174,7 @@ fn create_pipe(pipe: &PipeDecl, launcher: &Ident) -> TokenStream {
 /// `replicated(member, count, …)`).
 fn start(process: &ProcessDecl, index: usize, wiring: &Wiring, launcher: &Ident) -> TokenStream {
     let t = paths::topology();
-    let children = children(index);
+    let children = children(index, process);
     let replica = internal("__replica");
     let label = process.name.to_string();
     let daemon = process.daemon.is_some();
@@ -205,33 +214,115 @@ fn start(process: &ProcessDecl, index: usize, wiring: &Wiring, launcher: &Ident)
     }
 }
 
-/// `function::builder().name(..).daemon(..)[.start_method(..)].spawn(arguments)`, with
-/// `builder` and `spawn` at the function name's span and each argument at its own.
+/// Starts one replica of `process`: its function, called through the value namespace, so any
+/// function works, `#[process]` or not.
+///
+/// ```text
+/// fn __mproc_start<__A0: TopologyValue, …, __R: TopologyValue>(
+///     entry: fn((__A0, …)) -> __R, args: (__A0, …), options: Options,
+/// ) -> Result<Child<__R>, SpawnError> { Process::with_options(entry, args, options).start() }
+/// let __mproc_entry = |(__mproc_arg0, …)| function(identity(__mproc_arg0), …);
+/// __mproc_start(__mproc_entry, (argument0, …), Options::default().name(..).daemon(..)…)
+/// ```
+///
+/// The entry is a non-capturing closure (so it coerces to the `fn` pointer a child finds again),
+/// bound before the call, so its parameter types come from the function's signature; the
+/// arguments, a tuple the helper expects of those types, are then each checked against the
+/// type the function expects, a mismatch reported at the argument. The call of the function has
+/// the function name's span and the user's parentheses, and each of its arguments the span of
+/// the user's argument (`identity(..)` lets it cover several tokens): an unknown function or a
+/// wrong argument count is reported at the name, with rustc's note at the user's function. A type
+/// that cannot travel fails the helper's `TopologyValue` bound, reported at the function name
+/// with `TopologyValue`'s message, the "required by this bound" note at the argument (the return
+/// type's at the name).
 fn spawn_call(process: &ProcessDecl, wiring: &Wiring, replica: &Ident) -> TokenStream {
+    let private = paths::private();
     let callee = &process.callee;
-    let at_name = callee
-        .path
-        .segments
-        .last()
-        .map_or_else(Span::call_site, |segment| segment.ident.span());
-    let builder = Ident::new("builder", at_name);
-    let spawn = Ident::new("spawn", at_name);
+    let at_name = callee_span(process);
+    let helper = Ident::new("__mproc_start", Span::mixed_site().located_at(at_name));
+    let entry = Ident::new("__mproc_entry", Span::mixed_site().located_at(at_name));
+    let options = internal("__mproc_options");
+    let args_param = internal("__mproc_args");
+    let spans: Vec<(Span, Span)> = process.args.iter().map(arg_spans).collect();
+    let params: Vec<Ident> = (0..spans.len())
+        .map(|i| format_ident!("__A{}", i))
+        .collect();
+    let values: Vec<Ident> = spans
+        .iter()
+        .enumerate()
+        .map(|(i, (first, _))| {
+            Ident::new(
+                &format!("__mproc_arg{i}"),
+                Span::mixed_site().located_at(*first),
+            )
+        })
+        .collect();
+    let bounds = params.iter().zip(&spans).map(
+        |(param, (first, _))| quote_spanned!(*first=> #param: ::mproc::__private::TopologyValue),
+    );
+    let result_bound = quote_spanned!(at_name=> __R: ::mproc::__private::TopologyValue);
+    // `::core::convert::identity(value)`, from the argument's first token to its last, so
+    // rustc's suggestions quote the whole argument.
+    let passed = values.iter().zip(&spans).map(|(value, (first, last))| {
+        let path = quote_spanned!(*first=> ::core::convert::identity);
+        let mut parens =
+            proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, value.to_token_stream());
+        parens.set_span(*last);
+        quote!(#path #parens)
+    });
+    let mut call = TokenStream::new();
+    callee.to_tokens(&mut call);
+    process.paren.surround(&mut call, |tokens| {
+        tokens.extend(quote!(#(#passed),*));
+    });
+    let closure = quote_spanned!(at_name=> |(#(#values,)*)| #call);
     let start_method = process
         .start_method
         .as_ref()
         .map(|method| quote!(.start_method(#method)));
     let args = process.args.iter().map(|arg| argument(arg, wiring));
-    let mut args_in_parens = TokenStream::new();
-    process.paren.surround(&mut args_in_parens, |tokens| {
-        tokens.extend(quote!(#(#args),*));
-    });
+    let call_helper = quote_spanned!(at_name=> #helper);
     quote! {
-        <#callee>::#builder()
-            .name(#replica.name())
-            .daemon(#replica.daemon())
-            #start_method
-            .#spawn #args_in_parens
+        fn #helper<#(#bounds,)* #result_bound>(
+            #entry: fn((#(#params,)*)) -> __R,
+            #args_param: (#(#params,)*),
+            #options: #private::Options,
+        ) -> ::core::result::Result<#private::Child<__R>, #private::SpawnError> {
+            #private::Process::with_options(#entry, #args_param, #options).start()
+        }
+        let #entry = #closure;
+        #call_helper(
+            #entry,
+            (#(#args,)*),
+            <#private::Options as ::core::default::Default>::default()
+                .name(#replica.name())
+                .daemon(#replica.daemon())
+                #start_method,
+        )
     }
+}
+
+/// The span of the function's name (its last path segment).
+fn callee_span(process: &ProcessDecl) -> Span {
+    process
+        .callee
+        .path
+        .segments
+        .last()
+        .map_or_else(Span::call_site, |segment| segment.ident.span())
+}
+
+/// The spans of an argument's first and last tokens, for the errors about it.
+fn arg_spans(arg: &Arg) -> (Span, Span) {
+    let tokens = match arg {
+        Arg::Endpoint(endpoint) => endpoint_call(endpoint),
+        Arg::Name(name) => name.to_token_stream(),
+        Arg::Expr(expr) => expr.to_token_stream(),
+    };
+    let mut spans = tokens.into_iter().map(|token| token.span());
+    let first = spans.next().unwrap_or_else(Span::call_site);
+    let last = spans.last().unwrap_or(first);
+    (first, last)
 }
 
 /// One argument, as the user wrote it: an endpoint is the call itself on the queue's binding,

@@ -219,13 +219,17 @@ fn process(input: ParseStream, errors: &mut Errors) -> syn::Result<ProcessDecl> 
     };
     input.parse::<Token![:]>()?;
     if !(input.peek(Ident) || input.peek(Token![::]) || input.peek(Token![<])) {
-        return Err(input.error("expected the name of a `#[process]` function"));
+        return Err(input.error("expected the name of a function"));
     }
     let callee: ExprPath = input.parse()?;
     if !input.peek(syn::token::Paren) {
-        return Err(input.error(
-            "expected `(`: a process is a call of a `#[process]` function, `function(arguments)`",
-        ));
+        let message = "expected `(`: a process is a call of a function, `function(arguments)`";
+        // At the end of the statement, the next token is past it: point at the function.
+        return Err(if input.is_empty() {
+            syn::Error::new_spanned(&callee, message)
+        } else {
+            input.error(message)
+        });
     }
     let content;
     let paren = parenthesized!(content in input);

@@ -21,7 +21,6 @@
 //!     }
 //! }
 //!
-//! #[process]
 //! fn total(squares: QueueReader<u64>) -> u64 {
 //!     squares.iter().map(Result::unwrap).sum()
 //! }
@@ -46,6 +45,12 @@
 //! one field per process: `Result<R, ProcessError>`, a `Vec` of them for a replicated process,
 //! and an `Option` for a daemon (`None`: the topology stopped it, once the other processes had
 //! ended). `failures()` lists the processes that failed.
+//!
+//! A process may run any function, with `#[process]` or without (`fn total` above needs no
+//! attribute); its arguments and result must be serde types. Imports: `use mproc::prelude::*;`
+//! brings the attribute `#[process]`, `use mproc::topology::process;` the [`process!`] macro,
+//! and both can be in the same module. With only the second, `#[process]` names the macro and
+//! fails to compile ("`process` is imported here, but it is a function-like macro").
 
 mod error;
 mod finish;

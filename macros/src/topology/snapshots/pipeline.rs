@@ -64,10 +64,36 @@ fn topology() {
                         reads: &[],
                     },
                     |__replica| {
-                        <stages::read>::builder()
-                            .name(__replica.name())
-                            .daemon(__replica.daemon())
-                            .spawn(path.clone(), lines.writer())
+                        fn __mproc_start<
+                            __A0: ::mproc::__private::TopologyValue,
+                            __A1: ::mproc::__private::TopologyValue,
+                            __R: ::mproc::__private::TopologyValue,
+                        >(
+                            __mproc_entry: fn((__A0, __A1)) -> __R,
+                            __mproc_args: (__A0, __A1),
+                            __mproc_options: ::mproc::__private::Options,
+                        ) -> ::core::result::Result<
+                            ::mproc::__private::Child<__R>,
+                            ::mproc::__private::SpawnError,
+                        > {
+                            ::mproc::__private::Process::with_options(
+                                    __mproc_entry,
+                                    __mproc_args,
+                                    __mproc_options,
+                                )
+                                .start()
+                        }
+                        let __mproc_entry = |(__mproc_arg0, __mproc_arg1)| stages::read(
+                            ::core::convert::identity(__mproc_arg0),
+                            ::core::convert::identity(__mproc_arg1),
+                        );
+                        __mproc_start(
+                            __mproc_entry,
+                            (path.clone(), lines.writer()),
+                            <::mproc::__private::Options as ::core::default::Default>::default()
+                                .name(__replica.name())
+                                .daemon(__replica.daemon()),
+                        )
                     },
                 )?;
             let __count: ::core::primitive::usize = workers;
@@ -81,10 +107,38 @@ fn topology() {
                     },
                     __count,
                     |__replica| {
-                        <stages::split>::builder()
-                            .name(__replica.name())
-                            .daemon(__replica.daemon())
-                            .spawn(lines.reader(), words.writer(), log.clone())
+                        fn __mproc_start<
+                            __A0: ::mproc::__private::TopologyValue,
+                            __A1: ::mproc::__private::TopologyValue,
+                            __A2: ::mproc::__private::TopologyValue,
+                            __R: ::mproc::__private::TopologyValue,
+                        >(
+                            __mproc_entry: fn((__A0, __A1, __A2)) -> __R,
+                            __mproc_args: (__A0, __A1, __A2),
+                            __mproc_options: ::mproc::__private::Options,
+                        ) -> ::core::result::Result<
+                            ::mproc::__private::Child<__R>,
+                            ::mproc::__private::SpawnError,
+                        > {
+                            ::mproc::__private::Process::with_options(
+                                    __mproc_entry,
+                                    __mproc_args,
+                                    __mproc_options,
+                                )
+                                .start()
+                        }
+                        let __mproc_entry = |(__mproc_arg0, __mproc_arg1, __mproc_arg2)| stages::split(
+                            ::core::convert::identity(__mproc_arg0),
+                            ::core::convert::identity(__mproc_arg1),
+                            ::core::convert::identity(__mproc_arg2),
+                        );
+                        __mproc_start(
+                            __mproc_entry,
+                            (lines.reader(), words.writer(), log.clone()),
+                            <::mproc::__private::Options as ::core::default::Default>::default()
+                                .name(__replica.name())
+                                .daemon(__replica.daemon()),
+                        )
                     },
                 )?;
             let __mproc_process_2 = __launcher
@@ -96,10 +150,36 @@ fn topology() {
                         reads: &[__mproc_queue_1, __mproc_queue_2],
                     },
                     |__replica| {
-                        <stages::write>::builder()
-                            .name(__replica.name())
-                            .daemon(__replica.daemon())
-                            .spawn(words.reader(), log.reader())
+                        fn __mproc_start<
+                            __A0: ::mproc::__private::TopologyValue,
+                            __A1: ::mproc::__private::TopologyValue,
+                            __R: ::mproc::__private::TopologyValue,
+                        >(
+                            __mproc_entry: fn((__A0, __A1)) -> __R,
+                            __mproc_args: (__A0, __A1),
+                            __mproc_options: ::mproc::__private::Options,
+                        ) -> ::core::result::Result<
+                            ::mproc::__private::Child<__R>,
+                            ::mproc::__private::SpawnError,
+                        > {
+                            ::mproc::__private::Process::with_options(
+                                    __mproc_entry,
+                                    __mproc_args,
+                                    __mproc_options,
+                                )
+                                .start()
+                        }
+                        let __mproc_entry = |(__mproc_arg0, __mproc_arg1)| stages::write(
+                            ::core::convert::identity(__mproc_arg0),
+                            ::core::convert::identity(__mproc_arg1),
+                        );
+                        __mproc_start(
+                            __mproc_entry,
+                            (words.reader(), log.reader()),
+                            <::mproc::__private::Options as ::core::default::Default>::default()
+                                .name(__replica.name())
+                                .daemon(__replica.daemon()),
+                        )
                     },
                 )?;
             ::core::result::Result::Ok(move |

@@ -48,10 +48,36 @@ fn topology() {
                     __count,
                     |__replica| {
                         let i: ::core::primitive::usize = __replica.index();
-                        <produce>::builder()
-                            .name(__replica.name())
-                            .daemon(__replica.daemon())
-                            .spawn(items.writer(), i)
+                        fn __mproc_start<
+                            __A0: ::mproc::__private::TopologyValue,
+                            __A1: ::mproc::__private::TopologyValue,
+                            __R: ::mproc::__private::TopologyValue,
+                        >(
+                            __mproc_entry: fn((__A0, __A1)) -> __R,
+                            __mproc_args: (__A0, __A1),
+                            __mproc_options: ::mproc::__private::Options,
+                        ) -> ::core::result::Result<
+                            ::mproc::__private::Child<__R>,
+                            ::mproc::__private::SpawnError,
+                        > {
+                            ::mproc::__private::Process::with_options(
+                                    __mproc_entry,
+                                    __mproc_args,
+                                    __mproc_options,
+                                )
+                                .start()
+                        }
+                        let __mproc_entry = |(__mproc_arg0, __mproc_arg1)| produce(
+                            ::core::convert::identity(__mproc_arg0),
+                            ::core::convert::identity(__mproc_arg1),
+                        );
+                        __mproc_start(
+                            __mproc_entry,
+                            (items.writer(), i),
+                            <::mproc::__private::Options as ::core::default::Default>::default()
+                                .name(__replica.name())
+                                .daemon(__replica.daemon()),
+                        )
                     },
                 )?;
             let __count: ::core::primitive::usize = 2;
@@ -65,10 +91,34 @@ fn topology() {
                     },
                     __count,
                     |__replica| {
-                        <consume>::builder()
-                            .name(__replica.name())
-                            .daemon(__replica.daemon())
-                            .spawn(items.reader())
+                        fn __mproc_start<
+                            __A0: ::mproc::__private::TopologyValue,
+                            __R: ::mproc::__private::TopologyValue,
+                        >(
+                            __mproc_entry: fn((__A0,)) -> __R,
+                            __mproc_args: (__A0,),
+                            __mproc_options: ::mproc::__private::Options,
+                        ) -> ::core::result::Result<
+                            ::mproc::__private::Child<__R>,
+                            ::mproc::__private::SpawnError,
+                        > {
+                            ::mproc::__private::Process::with_options(
+                                    __mproc_entry,
+                                    __mproc_args,
+                                    __mproc_options,
+                                )
+                                .start()
+                        }
+                        let __mproc_entry = |(__mproc_arg0,)| consume(
+                            ::core::convert::identity(__mproc_arg0),
+                        );
+                        __mproc_start(
+                            __mproc_entry,
+                            (items.reader(),),
+                            <::mproc::__private::Options as ::core::default::Default>::default()
+                                .name(__replica.name())
+                                .daemon(__replica.daemon()),
+                        )
                     },
                 )?;
             ::core::result::Result::Ok(move |

@@ -48,10 +48,38 @@ fn topology() {
                         reads: &[],
                     },
                     |__replica| {
-                        <ask>::builder()
-                            .name(__replica.name())
-                            .daemon(__replica.daemon())
-                            .spawn(client, events, 10)
+                        fn __mproc_start<
+                            __A0: ::mproc::__private::TopologyValue,
+                            __A1: ::mproc::__private::TopologyValue,
+                            __A2: ::mproc::__private::TopologyValue,
+                            __R: ::mproc::__private::TopologyValue,
+                        >(
+                            __mproc_entry: fn((__A0, __A1, __A2)) -> __R,
+                            __mproc_args: (__A0, __A1, __A2),
+                            __mproc_options: ::mproc::__private::Options,
+                        ) -> ::core::result::Result<
+                            ::mproc::__private::Child<__R>,
+                            ::mproc::__private::SpawnError,
+                        > {
+                            ::mproc::__private::Process::with_options(
+                                    __mproc_entry,
+                                    __mproc_args,
+                                    __mproc_options,
+                                )
+                                .start()
+                        }
+                        let __mproc_entry = |(__mproc_arg0, __mproc_arg1, __mproc_arg2)| ask(
+                            ::core::convert::identity(__mproc_arg0),
+                            ::core::convert::identity(__mproc_arg1),
+                            ::core::convert::identity(__mproc_arg2),
+                        );
+                        __mproc_start(
+                            __mproc_entry,
+                            (client, events, 10),
+                            <::mproc::__private::Options as ::core::default::Default>::default()
+                                .name(__replica.name())
+                                .daemon(__replica.daemon()),
+                        )
                     },
                 )?;
             let __mproc_process_1 = __launcher
@@ -63,11 +91,37 @@ fn topology() {
                         reads: &[],
                     },
                     |__replica| {
-                        <answer>::builder()
-                            .name(__replica.name())
-                            .daemon(__replica.daemon())
-                            .start_method(StartMethod::Fork)
-                            .spawn(server, notify)
+                        fn __mproc_start<
+                            __A0: ::mproc::__private::TopologyValue,
+                            __A1: ::mproc::__private::TopologyValue,
+                            __R: ::mproc::__private::TopologyValue,
+                        >(
+                            __mproc_entry: fn((__A0, __A1)) -> __R,
+                            __mproc_args: (__A0, __A1),
+                            __mproc_options: ::mproc::__private::Options,
+                        ) -> ::core::result::Result<
+                            ::mproc::__private::Child<__R>,
+                            ::mproc::__private::SpawnError,
+                        > {
+                            ::mproc::__private::Process::with_options(
+                                    __mproc_entry,
+                                    __mproc_args,
+                                    __mproc_options,
+                                )
+                                .start()
+                        }
+                        let __mproc_entry = |(__mproc_arg0, __mproc_arg1)| answer(
+                            ::core::convert::identity(__mproc_arg0),
+                            ::core::convert::identity(__mproc_arg1),
+                        );
+                        __mproc_start(
+                            __mproc_entry,
+                            (server, notify),
+                            <::mproc::__private::Options as ::core::default::Default>::default()
+                                .name(__replica.name())
+                                .daemon(__replica.daemon())
+                                .start_method(StartMethod::Fork),
+                        )
                     },
                 )?;
             ::core::result::Result::Ok(move |

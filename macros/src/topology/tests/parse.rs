@@ -98,7 +98,7 @@ fn each_statement_reports_its_own_syntax_error() {
     );
     assert!(errors[1].contains("expected `,` or `;`"), "{errors:#?}");
     assert!(
-        errors[2].contains("expected the name of a `#[process]` function"),
+        errors[2].contains("expected the name of a function"),
         "{errors:#?}"
     );
 }
@@ -157,12 +157,9 @@ fn unknown_options_name_the_known_ones() {
 fn a_process_is_a_call() {
     one_error(
         quote!(p: f;),
-        "expected `(`: a process is a call of a `#[process]` function",
+        "expected `(`: a process is a call of a function",
     );
-    one_error(
-        quote!(p: |x| x;),
-        "expected the name of a `#[process]` function",
-    );
+    one_error(quote!(p: |x| x;), "expected the name of a function");
     one_error(quote!(p[i, j]: f();), "the replica index is one name");
 }
 

@@ -360,12 +360,9 @@ fn the_callee_is_a_plain_function_name() {
         c: m::h::<u8>::i(q);
     });
     assert_eq!(errors.len(), 3, "{errors:#?}");
-    assert!(errors[0].starts_with("`#[process]` functions are not generic"));
-    assert!(
-        errors[1]
-            .starts_with("expected the name of a `#[process]` function, found a qualified path")
-    );
-    assert!(errors[2].starts_with("`#[process]` functions are not generic"));
+    assert!(errors[0].starts_with("a process's function takes no generic arguments"));
+    assert!(errors[1].starts_with("expected the name of a function, found a qualified path"));
+    assert!(errors[2].starts_with("a process's function takes no generic arguments"));
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! reported in one compilation, each at its own token.
 //!
 //! What only the compiler can judge is left to it, on the expansion: whether a callee is a
-//! `#[process]` function (and its name's "did you mean"), whether an argument has the type the
+//! function (and its name's "did you mean"), whether an argument has the type the
 //! function expects, whether an item type can travel. The expansion places those errors on the
 //! DSL's tokens.
 

@@ -56,23 +56,24 @@ pub(super) fn simplex_with_two_types(topology: &Topology, _: &Wiring, errors: &m
     }
 }
 
-/// A callee that cannot be a `#[process]` function's name: generic arguments, or a
-/// `<T as Trait>::` prefix.
+/// A callee that is not a plain function name: generic arguments, or a `<T as Trait>::`
+/// prefix.
 pub(super) fn callee_not_a_function_name(topology: &Topology, _: &Wiring, errors: &mut Errors) {
     for process in &topology.processes {
         let callee = &process.callee;
         if callee.qself.is_some() {
             errors.at(
                 callee,
-                "expected the name of a `#[process]` function, found a qualified path: \
-                 `#[process]` functions are free functions",
+                "expected the name of a function, found a qualified path: name a free \
+                 function that calls it",
             );
         }
         for segment in &callee.path.segments {
             if !matches!(segment.arguments, PathArguments::None) {
                 errors.at(
                     &segment.arguments,
-                    "`#[process]` functions are not generic: remove the generic arguments",
+                    "a process's function takes no generic arguments: remove them, or name \
+                     a function that is not generic",
                 );
             }
         }

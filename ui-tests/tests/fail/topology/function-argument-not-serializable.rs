@@ -1,16 +1,16 @@
-use mproc::prelude::*;
 use mproc::topology::process;
 use mproc::{QueueReader, QueueWriter};
 
-#[process]
-fn produce(_items: QueueWriter<u64>) {}
+struct Settings;
+
+fn produce(_items: QueueWriter<u64>, _settings: Settings) {}
 
 fn consume(_items: QueueReader<u64>) {}
 
 fn main() {
     let _ = process! {
         queue items: Queue<u64>;
-        producer: produce(items.writer());
+        producer: produce(items.writer(), Settings);
         consumer: consume(items.reader());
     };
 }

@@ -1,0 +1,16 @@
+use mproc::prelude::*;
+use mproc::topology::process;
+use mproc::{QueueReader, QueueWriter};
+
+#[process]
+fn produce(_items: QueueWriter<u64>) {}
+
+fn main() {
+    let limit = 10u64;
+    let consume = move |_items: QueueReader<u64>| limit;
+    let _ = process! {
+        queue items: Queue<u64>;
+        producer: produce(items.writer());
+        consumer: consume(items.reader());
+    };
+}

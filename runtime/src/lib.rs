@@ -35,6 +35,7 @@
 
 mod auth;
 pub mod codec;
+pub mod connection;
 mod error;
 pub mod pipe;
 pub mod pool;

@@ -13,6 +13,7 @@ pub(crate) mod poller;
 pub(crate) mod proc;
 pub(crate) mod random;
 pub(crate) mod socket;
+pub(crate) mod stream;
 
 use std::io;
 

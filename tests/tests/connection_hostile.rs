@@ -57,7 +57,10 @@ fn assert_no_huge_allocation() {
 
 const KEY: &[u8] = b"hostile key";
 
-/// One CPython frame: 4-byte big-endian length, then the bytes.
+/// Whether an error is the one a case expects.
+type Expect = fn(&ConnectionError) -> bool;
+
+/// One frame, as Python writes it: 4-byte big-endian length, then the bytes.
 fn frame(bytes: &[u8]) -> Vec<u8> {
     let mut out = u32::try_from(bytes.len()).unwrap().to_be_bytes().to_vec();
     out.extend_from_slice(bytes);
@@ -117,7 +120,7 @@ fn refused_with(listener: &Listener, peer: thread::JoinHandle<()>) -> Connection
 #[test]
 fn garbage_before_and_during_the_handshake_is_refused() {
     let (listener, addr) = listener(TIMEOUT);
-    let cases: Vec<(bool, Vec<u8>, fn(&ConnectionError) -> bool)> = vec![
+    let cases: Vec<(bool, Vec<u8>, Expect)> = vec![
         // Before reading the challenge: a negative length.
         (false, vec![0xde, 0xad, 0xbe, 0xef, 1, 2, 3], |e| {
             matches!(e, ConnectionError::Malformed(_))
@@ -314,7 +317,7 @@ fn raw_listener(bytes: Vec<u8>) -> (SocketAddr, thread::JoinHandle<()>) {
 fn a_hostile_listener_cannot_fool_or_hang_a_client() {
     let mut challenge = b"#CHALLENGE#{sha256}".to_vec();
     challenge.extend_from_slice(&[3; 40]);
-    let cases: Vec<(Vec<u8>, fn(&ConnectionError) -> bool)> = vec![
+    let cases: Vec<(Vec<u8>, Expect)> = vec![
         (frame(b"hello"), |e| {
             matches!(e, ConnectionError::NotAChallenge)
         }),

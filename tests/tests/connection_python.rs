@@ -1,4 +1,4 @@
-//! Issue #18: `mproc::connection` against the real CPython `multiprocessing.connection`.
+//! Issue #18: `mproc::connection` against the real Python `multiprocessing.connection`.
 //!
 //! A Python `Client` talks to an mproc `Listener`, and an mproc `Client` to a Python
 //! `Listener`, over TCP on 127.0.0.1 (port 0), a Unix socket path in a temporary directory, and
@@ -68,7 +68,9 @@ with Listener(address, authkey=key) as listener:
 fn exchange(conn: &mproc::connection::Connection) {
     conn.send_bytes(b"small").unwrap();
     assert_eq!(conn.recv_bytes_timeout(TIMEOUT).unwrap(), b"llams");
-    let big: Vec<u8> = (0..BIG).map(|i| (i * 7 % 256) as u8).collect();
+    let big: Vec<u8> = (0..BIG)
+        .map(|i| u8::try_from(i * 7 % 256).unwrap())
+        .collect();
     conn.send_bytes(&big).unwrap();
     let back = conn.recv_bytes_timeout(TIMEOUT).unwrap();
     assert_eq!(back.len(), BIG);
@@ -171,7 +173,7 @@ fn an_mproc_client_talks_to_python_listeners_on_every_family() {
     }
 }
 
-/// CPython's `Listener`/`Client` take only `AF_INET` tuples (a `('::1', port)` address fails
+/// Python's `Listener`/`Client` take only `AF_INET` tuples (a `('::1', port)` address fails
 /// in Python), so IPv6 is checked between mproc ends.
 #[test]
 fn ipv6_loopback_works_between_mproc_ends_where_the_machine_has_it() {

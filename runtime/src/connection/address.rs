@@ -58,13 +58,11 @@ impl Address {
             reason,
         };
         match self {
-            Self::Tcp(_) => Ok(()),
             Self::Unix(path) if path.as_os_str().is_empty() => Err(invalid("empty path")),
-            Self::Unix(_) => Ok(()),
             Self::Abstract(name) if name.len() > MAX_ABSTRACT_NAME => {
                 Err(invalid("abstract name longer than 107 bytes"))
             }
-            Self::Abstract(_) => Ok(()),
+            Self::Tcp(_) | Self::Unix(_) | Self::Abstract(_) => Ok(()),
         }
     }
 }

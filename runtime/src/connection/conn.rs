@@ -12,7 +12,7 @@ use super::frame::Stream;
 use crate::codec;
 
 /// The default limit on one received message: 1 GiB (see
-/// [`Connection::set_max_message_len`]). CPython has none; whatever the limit, a receiver only
+/// [`Connection::set_max_message_len`]). Python has none; whatever the limit, a receiver only
 /// ever allocates about twice what really arrived, never what a peer declared.
 pub const DEFAULT_MAX_MESSAGE_LEN: u64 = 1 << 30;
 

@@ -50,7 +50,7 @@ pub enum ConnectionError {
         /// This end's limit.
         max: u64,
     },
-    /// A frame header that no CPython or mproc peer writes (a negative length other than -1).
+    /// A frame header that no Python or mproc peer writes (a negative length other than -1).
     #[error("malformed frame: {0}")]
     Malformed(&'static str),
     /// Nothing happened before the timeout. If part of a message had been sent or received, the
@@ -99,7 +99,7 @@ pub enum ConnectionError {
     /// nothing, or too slowly).
     #[error("the authentication handshake timed out")]
     HandshakeTimeout,
-    /// A handshake message was longer than the 256 bytes CPython allows (refused unread).
+    /// A handshake message was longer than the 256 bytes Python allows (refused unread).
     #[error("a handshake message of {len} bytes exceeds the limit of 256 bytes")]
     HandshakeTooLong {
         /// The length the peer declared.
@@ -109,7 +109,7 @@ pub enum ConnectionError {
     /// authenticating at all, or it is not a multiprocessing peer).
     #[error("protocol error: expected a challenge")]
     NotAChallenge,
-    /// The challenge is shorter than the 20 bytes CPython requires.
+    /// The challenge is shorter than the 20 bytes Python requires.
     #[error("challenge too short: {len} bytes")]
     ChallengeTooShort {
         /// The length of the challenge (without its `#CHALLENGE#` prefix).

@@ -1,4 +1,4 @@
-//! CPython's framing on a byte stream: a 4-byte big-endian signed length, or `-1` and an 8-byte
+//! Python's framing on a byte stream: a 4-byte big-endian signed length, or `-1` and an 8-byte
 //! big-endian length for messages over 2 GiB - 1, then the payload.
 //!
 //! Reads are bounded: a declared length is checked against the receiver's limit first, and the
@@ -18,7 +18,7 @@ use super::error::ConnectionError;
 use crate::sys;
 use crate::sys::fd::Interest;
 
-/// Largest length that fits the 4-byte header (CPython's `0x7fffffff`).
+/// Largest length that fits the 4-byte header (Python's `0x7fffffff`).
 const SHORT_MAX: u64 = 0x7fff_ffff;
 /// The first allocation for a payload, whatever its declared length.
 const FIRST_CHUNK: usize = 64 * 1024;
@@ -141,7 +141,7 @@ impl Stream {
     /// came with the frame (Unix sockets) are appended to `fds`.
     ///
     /// A frame over `max` is refused unread ([`ConnectionError::TooLarge`]) and breaks the
-    /// stream, as in CPython (which reports `bad message length` and stops reading).
+    /// stream, as in Python (which reports `bad message length` and stops reading).
     pub(crate) fn recv_frame(
         &self,
         max: u64,

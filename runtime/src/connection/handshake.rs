@@ -1,11 +1,11 @@
-//! CPython's authentication handshake (3.12+, `multiprocessing/connection.py`), both roles.
+//! Python's authentication handshake (3.12+, `multiprocessing/connection.py`), both roles.
 //!
 //! The side that *delivers* a challenge sends `#CHALLENGE#{sha256}` and 40 random bytes; the
 //! side that *answers* replies `{sha256}` and the HMAC-SHA256, under the shared key, of the
 //! challenge *with* its `{sha256}` prefix (so a peer cannot downgrade the digest); the deliverer
 //! compares in constant time and sends `#WELCOME#` or `#FAILURE#`. A listener delivers first and
 //! then answers; a client answers first and then delivers, so each side proves the key to the
-//! other. Every handshake message is read with CPython's 256-byte cap, before anything else of
+//! other. Every handshake message is read with Python's 256-byte cap, before anything else of
 //! the connection is read, and within the handshake's deadline.
 //!
 //! # Digests, and the legacy protocol
@@ -14,7 +14,7 @@
 //! answered with a raw 16-byte HMAC-MD5 (and they answer any challenge that way). MD5 is weak,
 //! so mproc refuses the legacy protocol (and `{md5}`) unless the end's options allow it
 //! ([`Options::allow_legacy_md5`](super::Options::allow_legacy_md5)), exactly to talk to such a
-//! Python; `{sha3_256}` and `{sha3_384}`, which no CPython uses by default, are refused.
+//! Python; `{sha3_256}` and `{sha3_384}`, which no Python uses by default, are refused.
 
 use std::time::Instant;
 
@@ -29,15 +29,15 @@ use crate::sys;
 const CHALLENGE: &[u8] = b"#CHALLENGE#";
 const WELCOME: &[u8] = b"#WELCOME#";
 const FAILURE: &[u8] = b"#FAILURE#";
-/// Random bytes in a challenge (CPython's `MESSAGE_LENGTH`).
+/// Random bytes in a challenge (Python's `MESSAGE_LENGTH`).
 const MESSAGE_LENGTH: usize = 40;
 /// The length of a legacy challenge; shorter ones are refused.
 const MD5_ONLY_MESSAGE_LENGTH: usize = 20;
 /// The length of a legacy (raw HMAC-MD5) answer.
 const MD5_DIGEST_LEN: usize = 16;
-/// CPython reads every handshake message with `recv_bytes(256)`.
+/// Python reads every handshake message with `recv_bytes(256)`.
 pub(crate) const MAX_HANDSHAKE_MESSAGE: u64 = 256;
-/// The longest digest name CPython accepts (`sha3_384`).
+/// The longest digest name Python accepts (`sha3_384`).
 const MAX_DIGEST_NAME: usize = 8;
 
 /// What one end accepts in a handshake.
@@ -103,7 +103,7 @@ impl Digest {
     }
 }
 
-/// Splits a challenge or an answer into its digest and payload, as CPython's
+/// Splits a challenge or an answer into its digest and payload, as Python's
 /// `_get_digest_name_and_payload`: 16 or 20 bytes are legacy (MD5, no prefix); anything else
 /// must start with an allowed `{digest}`.
 fn digest_and_payload<'m>(
@@ -149,7 +149,7 @@ fn handshake_error(e: ConnectionError) -> ConnectionError {
     }
 }
 
-/// Challenges the peer to prove it knows `policy.key` (CPython's `deliver_challenge`).
+/// Challenges the peer to prove it knows `policy.key` (Python's `deliver_challenge`).
 ///
 /// # Errors
 /// [`ConnectionError::DigestReceivedWrong`] for a wrong answer, the other handshake variants
@@ -186,7 +186,7 @@ pub(crate) fn deliver_challenge(
     }
 }
 
-/// Answers the peer's challenge with `policy.key` (CPython's `answer_challenge`).
+/// Answers the peer's challenge with `policy.key` (Python's `answer_challenge`).
 ///
 /// # Errors
 /// [`ConnectionError::DigestSentRejected`] if the peer refuses the answer (it has another

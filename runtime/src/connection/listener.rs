@@ -153,7 +153,7 @@ impl Options {
 
     /// Also accepts the legacy HMAC-MD5 handshake, the only one Python 3.11 and earlier speak
     /// (off by default: MD5 is weak). Challenges sent stay `{sha256}`; a peer that answers with
-    /// MD5, or challenges with a legacy 20-byte message, is then accepted, as CPython 3.12+
+    /// MD5, or challenges with a legacy 20-byte message, is then accepted, as Python 3.12+
     /// accepts it.
     #[must_use]
     pub fn allow_legacy_md5(mut self, allow: bool) -> Self {
@@ -340,10 +340,10 @@ impl Listener {
 
 impl Drop for Listener {
     fn drop(&mut self) {
-        if let Some((path, id)) = &self.owned_path {
-            if std::fs::metadata(path).is_ok_and(|m| (m.dev(), m.ino()) == *id) {
-                let _ = std::fs::remove_file(path);
-            }
+        if let Some((path, id)) = &self.owned_path
+            && std::fs::metadata(path).is_ok_and(|m| (m.dev(), m.ino()) == *id)
+        {
+            let _ = std::fs::remove_file(path);
         }
     }
 }

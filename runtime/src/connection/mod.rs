@@ -1,6 +1,6 @@
 //! Connections between unrelated processes, Python's `multiprocessing.connection`:
 //! [`Listener`] and [`Client`] over TCP (IPv4, IPv6), Unix socket paths and Linux abstract
-//! names, speaking CPython's framing and authentication handshake byte for byte, so that an
+//! names, speaking Python's framing and authentication handshake byte for byte, so that an
 //! mproc program and a Python program talk natively; and [`wait`] over connections, listeners,
 //! pipe ends and process [sentinels](Sentinel).
 //!
@@ -41,7 +41,7 @@
 //! The handshake (see `handshake.rs`): the listener challenges first (`#CHALLENGE#{sha256}` and
 //! 40 random bytes), the client answers with the HMAC of the challenge under the key, the
 //! listener answers `#WELCOME#` or `#FAILURE#`; then the client challenges the listener the same
-//! way. Each handshake message is capped at 256 bytes as CPython caps it, answers are compared
+//! way. Each handshake message is capped at 256 bytes as Python caps it, answers are compared
 //! in constant time, and the whole handshake has a deadline
 //! ([`DEFAULT_HANDSHAKE_TIMEOUT`]), so a peer that connects and says nothing cannot hold an
 //! `accept` forever. With a wrong key both sides refuse before any message is decoded.

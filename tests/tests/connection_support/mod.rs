@@ -1,4 +1,4 @@
-//! Running CPython beside a test: finding interpreters, and running a script with a timeout
+//! Running Python beside a test: finding interpreters, and running a script with a timeout
 //! (a hung child is killed and fails the test).
 
 #![allow(dead_code, reason = "each test file uses part of this module")]
@@ -10,25 +10,25 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-pub use integration_tests::TIMEOUT;
+pub(crate) use integration_tests::TIMEOUT;
 
 /// A Python interpreter and its version.
 #[derive(Debug, Clone)]
-pub struct Python {
-    pub path: PathBuf,
-    pub version: (u32, u32),
+pub(crate) struct Python {
+    pub(crate) path: PathBuf,
+    pub(crate) version: (u32, u32),
 }
 
 impl Python {
     /// Speaks the `{sha256}` handshake (3.12+); older ones only speak legacy HMAC-MD5.
-    pub fn modern(&self) -> bool {
+    pub(crate) fn modern(&self) -> bool {
         self.version >= (3, 12)
     }
 }
 
 /// Every distinct Python 3 version found: `$MPROC_PYTHON`, `python3`, `python3.1x` on the
 /// path, and pyenv's installed versions; one interpreter per version, newest first.
-pub fn pythons() -> Vec<Python> {
+pub(crate) fn pythons() -> Vec<Python> {
     let mut candidates: Vec<PathBuf> = Vec::new();
     if let Some(p) = std::env::var_os("MPROC_PYTHON") {
         candidates.push(p.into());
@@ -54,7 +54,7 @@ pub fn pythons() -> Vec<Python> {
             found.push(Python { path, version });
         }
     }
-    found.sort_by(|a, b| b.version.cmp(&a.version));
+    found.sort_by_key(|p| std::cmp::Reverse(p.version));
     found
 }
 
@@ -78,7 +78,7 @@ fn version_of(path: &PathBuf) -> Option<(u32, u32)> {
 }
 
 /// The modern interpreters (3.12+); empty, with a note on stderr, where none is installed.
-pub fn modern_pythons() -> Vec<Python> {
+pub(crate) fn modern_pythons() -> Vec<Python> {
     let found: Vec<Python> = pythons().into_iter().filter(Python::modern).collect();
     if found.is_empty() {
         eprintln!("note: no Python >= 3.12 found (set MPROC_PYTHON): modern interop not run");
@@ -90,21 +90,21 @@ pub fn modern_pythons() -> Vec<Python> {
 }
 
 /// The newest legacy interpreter (3.11 or older), if any.
-pub fn legacy_python() -> Option<Python> {
+pub(crate) fn legacy_python() -> Option<Python> {
     pythons().into_iter().find(|p| !p.modern())
 }
 
 /// What a finished script did.
 #[derive(Debug)]
-pub struct Output {
-    pub success: bool,
-    pub code: Option<i32>,
-    pub stdout: String,
-    pub stderr: String,
+pub(crate) struct Output {
+    pub(crate) success: bool,
+    pub(crate) code: Option<i32>,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 /// A running child whose output is collected by threads, so it can never block on a full pipe.
-pub struct Running {
+pub(crate) struct Running {
     pid: i32,
     lines: mpsc::Receiver<String>,
     stdout: Vec<String>,
@@ -112,7 +112,7 @@ pub struct Running {
 }
 
 impl Running {
-    pub fn new(mut child: Child) -> Self {
+    pub(crate) fn new(mut child: Child) -> Self {
         let pid = i32::try_from(child.id()).expect("pid fits i32");
         let (line_tx, lines) = mpsc::channel();
         if let Some(out) = child.stdout.take() {
@@ -139,7 +139,7 @@ impl Running {
     }
 
     /// The next line the child prints, waiting at most `timeout` (the child is killed then).
-    pub fn line(&mut self, timeout: Duration) -> String {
+    pub(crate) fn line(&mut self, timeout: Duration) -> String {
         match self.lines.recv_timeout(timeout) {
             Ok(line) => {
                 self.stdout.push(line.clone());
@@ -160,34 +160,31 @@ impl Running {
     }
 
     /// Waits at most `timeout` for the child to end; kills it and fails if it does not.
-    pub fn finish(mut self, timeout: Duration) -> Result<Output, String> {
+    pub(crate) fn finish(mut self, timeout: Duration) -> Result<Output, String> {
         self.wait(timeout)
     }
 
     fn wait(&mut self, timeout: Duration) -> Result<Output, String> {
-        match self.done.recv_timeout(timeout) {
-            Ok((status, stderr)) => {
-                let status = status.map_err(|e| e.to_string())?;
-                while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
-                    self.stdout.push(line);
-                }
-                Ok(Output {
-                    success: status.success(),
-                    code: status.code(),
-                    stdout: std::mem::take(&mut self.stdout).join("\n"),
-                    stderr,
-                })
+        if let Ok((status, stderr)) = self.done.recv_timeout(timeout) {
+            let status = status.map_err(|e| e.to_string())?;
+            while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
+                self.stdout.push(line);
             }
-            Err(_) => {
-                self.kill();
-                Err(format!("the child did not end within {timeout:?}: killed"))
-            }
+            Ok(Output {
+                success: status.success(),
+                code: status.code(),
+                stdout: std::mem::take(&mut self.stdout).join("\n"),
+                stderr,
+            })
+        } else {
+            self.kill();
+            Err(format!("the child did not end within {timeout:?}: killed"))
         }
     }
 }
 
 /// Starts `python -c script args...` with piped stdout and stderr.
-pub fn start(python: &Python, script: &str, args: &[&str]) -> Running {
+pub(crate) fn start(python: &Python, script: &str, args: &[&str]) -> Running {
     let child = Command::new(&python.path)
         .arg("-c")
         .arg(script)
@@ -202,7 +199,7 @@ pub fn start(python: &Python, script: &str, args: &[&str]) -> Running {
 
 /// Python's spelling of an address, as the scripts below parse it: `tcp:host:port`,
 /// `unix:path`, `abstract:name`.
-pub fn python_address(address: &mproc::connection::Address) -> String {
+pub(crate) fn python_address(address: &mproc::connection::Address) -> String {
     use mproc::connection::Address;
     match address {
         Address::Tcp(a) => format!("tcp:{}:{}", a.ip(), a.port()),
@@ -212,7 +209,7 @@ pub fn python_address(address: &mproc::connection::Address) -> String {
 }
 
 /// The Python lines that turn `sys.argv[1]` into a `multiprocessing.connection` address.
-pub const PARSE_ADDRESS: &str = r"
+pub(crate) const PARSE_ADDRESS: &str = r"
 import sys
 kind, _, rest = sys.argv[1].partition(':')
 if kind == 'tcp':
@@ -226,10 +223,10 @@ key = bytes.fromhex(sys.argv[2])
 ";
 
 /// A temporary directory for socket files, removed on drop.
-pub struct TempDir(pub PathBuf);
+pub(crate) struct TempDir(pub(crate) PathBuf);
 
 impl TempDir {
-    pub fn new(tag: &str) -> Self {
+    pub(crate) fn new(tag: &str) -> Self {
         static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dir = std::env::temp_dir().join(format!("mproc-{tag}-{}-{n}", std::process::id()));
@@ -245,14 +242,14 @@ impl Drop for TempDir {
 }
 
 /// A unique abstract socket name for this test process.
-pub fn abstract_name(tag: &str) -> Vec<u8> {
+pub(crate) fn abstract_name(tag: &str) -> Vec<u8> {
     static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     format!("mproc-{tag}-{}-{n}", std::process::id()).into_bytes()
 }
 
 /// Lower-case hex, for passing keys on a command line.
-pub fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
     bytes.iter().fold(String::new(), |mut s, b| {
         let _ = write!(s, "{b:02x}");

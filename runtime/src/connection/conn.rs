@@ -13,7 +13,8 @@ use crate::codec;
 
 /// The default limit on one received message: 1 GiB (see
 /// [`Connection::set_max_message_len`]). Python has none; whatever the limit, a receiver only
-/// ever allocates about twice what really arrived, never what a peer declared.
+/// ever allocates 1 MiB or twice what really arrived, whichever is larger, never what a peer
+/// declared.
 pub const DEFAULT_MAX_MESSAGE_LEN: u64 = 1 << 30;
 
 /// One end of a connection made by a [`Listener`](super::Listener) or a

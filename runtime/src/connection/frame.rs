@@ -2,8 +2,15 @@
 //! big-endian length for messages over 2 GiB - 1, then the payload.
 //!
 //! Reads are bounded: a declared length is checked against the receiver's limit first, and the
-//! payload buffer then grows (doubling, from at most 64 KiB) only as bytes really arrive, so a
-//! peer that declares 2^63 bytes and sends three costs the receiver a few KiB.
+//! payload buffer then grows (doubling, from at most 1 MiB) only as bytes really arrive, so a
+//! peer that declares 2^63 bytes and sends three costs the receiver at most 1 MiB (a constant,
+//! so messages up to 1 MiB are received without reallocation), and a longer message at most
+//! twice what really arrived.
+//!
+//! Without a deadline the socket's own blocking calls wait (one system call per chunk); with
+//! one, every call is `MSG_DONTWAIT` and waiting is `poll(2)` until the deadline. The sockets
+//! are in blocking mode either way (a `WouldBlock` without a deadline is still handled by
+//! polling, so a socket some other code made non-blocking only costs an extra call).
 //!
 //! Reads take exactly the bytes of one frame and nothing more (no user-space read-ahead): so
 //! `poll(2)` on the socket, and therefore [`wait`](super::wait), tell the truth, and descriptors
@@ -20,8 +27,9 @@ use crate::sys::fd::Interest;
 
 /// Largest length that fits the 4-byte header (Python's `0x7fffffff`).
 const SHORT_MAX: u64 = 0x7fff_ffff;
-/// The first allocation for a payload, whatever its declared length.
-const FIRST_CHUNK: usize = 64 * 1024;
+/// The first allocation for a payload, whatever its declared length (a constant a peer cannot
+/// choose; beyond it, memory grows only with the bytes that arrived).
+const FIRST_CHUNK: usize = 1 << 20;
 
 /// The 4-byte or 12-byte header of a frame of `len` bytes.
 pub(crate) fn header(len: u64) -> ([u8; 12], usize) {
@@ -108,7 +116,7 @@ impl Stream {
             } else {
                 [IoSlice::new(&payload[sent - head_len..]), IoSlice::new(&[])]
             };
-            match sys::socket::send(self.fd(), &bufs, &raw, true) {
+            match sys::socket::send(self.fd(), &bufs, &raw, deadline.is_some()) {
                 Ok(n) => {
                     sent += n;
                     raw.clear(); // the descriptors went with the first byte
@@ -174,7 +182,7 @@ impl Stream {
                 payload.reserve(payload.len().min(len - payload.len()));
             }
             let want = (payload.capacity() - payload.len()).min(len - payload.len());
-            match sys::stream::recv_append(self.fd(), &mut payload, want) {
+            match sys::stream::recv_append(self.fd(), &mut payload, want, deadline.is_some()) {
                 Ok(0) => {
                     return Err(self.fail(
                         ConnectionError::Truncated {
@@ -208,7 +216,8 @@ impl Stream {
         let mut got = 0;
         while got < buf.len() {
             let received =
-                sys::socket::recv(self.fd(), &mut buf[got..], fds, true, false).map(|r| r.len);
+                sys::socket::recv(self.fd(), &mut buf[got..], fds, deadline.is_some(), false)
+                    .map(|r| r.len);
             match received {
                 Ok(0) if before + got == 0 => return Err(self.fail(ConnectionError::Eof, false)),
                 Ok(0) => {

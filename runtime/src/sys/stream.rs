@@ -7,13 +7,14 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 use super::cvt;
 
 /// Receives at most `max` bytes from `sock` into `buf`'s spare capacity (reserving room for
-/// them first) and appends them to `buf`, without waiting (`MSG_DONTWAIT`): an empty socket
-/// gives `WouldBlock`. Returns the number of bytes received; 0 means the peer closed the stream.
-/// Retries on `EINTR`.
+/// them first) and appends them to `buf`. With `nonblocking` (`MSG_DONTWAIT`) an empty socket
+/// gives `WouldBlock`; without, a blocking socket waits. Returns the number of bytes received;
+/// 0 means the peer closed the stream. Retries on `EINTR`.
 pub(crate) fn recv_append(
     sock: BorrowedFd<'_>,
     buf: &mut Vec<u8>,
     max: usize,
+    nonblocking: bool,
 ) -> io::Result<usize> {
     buf.reserve(max);
     let spare = buf.spare_capacity_mut();
@@ -26,7 +27,7 @@ pub(crate) fn recv_append(
                 sock.as_raw_fd(),
                 spare.as_mut_ptr().cast(),
                 room,
-                libc::MSG_DONTWAIT,
+                if nonblocking { libc::MSG_DONTWAIT } else { 0 },
             )
         };
         match cvt(ret) {

@@ -35,6 +35,10 @@ pub const DEFAULT_MAX_MESSAGE_LEN: u64 = 1 << 30;
 /// serialized among themselves, and so are receives, so concurrent callers never interleave the
 /// bytes of two messages (Python's `Connection` gives no such guarantee).
 ///
+/// A `Connection` is also a handle (`Serialize`/`Deserialize` with mproc's codec): give it to a
+/// worker process as an argument, or send it through a pipe, and the worker serves the peer
+/// (see `handle.rs`). A forked child never keeps a connection it was not given.
+///
 /// Every blocking call has a `_timeout` form. A timeout or error in the middle of a message
 /// leaves the stream out of step: the connection then reports [`ConnectionError::Broken`].
 pub struct Connection {

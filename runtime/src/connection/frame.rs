@@ -22,6 +22,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use super::error::ConnectionError;
+use crate::pipe::inherited;
 use crate::sys;
 use crate::sys::fd::Interest;
 
@@ -62,6 +63,9 @@ pub(crate) struct Stream {
 
 impl Stream {
     pub(crate) fn new(sock: OwnedFd, unix: bool) -> Self {
+        // A child forked later lets go of this socket unless it was passed to it, so it never
+        // keeps a connection open behind its owner's back (see `pipe::inherited`).
+        inherited::register(sock.as_raw_fd());
         Self {
             sock,
             unix,
@@ -257,5 +261,11 @@ impl Stream {
             ConnectionError::os("recv")(e)
         };
         self.fail(error, true)
+    }
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        inherited::unregister(self.sock.as_raw_fd());
     }
 }

@@ -1,7 +1,7 @@
 //! [`Listener`], [`Client`], and the [`Options`] and [`Auth`] they share.
 
 use std::net::{TcpListener, TcpStream};
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::{SocketAddr as UnixAddr, UnixListener, UnixStream};
@@ -13,6 +13,7 @@ use super::conn::{Connection, DEFAULT_MAX_MESSAGE_LEN, deadline_in};
 use super::error::ConnectionError;
 use super::frame::Stream;
 use super::handshake::{self, Policy};
+use crate::pipe::inherited;
 use crate::sys;
 use crate::sys::fd::Interest;
 
@@ -271,12 +272,15 @@ impl Listener {
             Socket::Unix(l) => l.set_nonblocking(true),
         };
         nonblocking.map_err(ConnectionError::os("fcntl"))?;
-        Ok(Self {
+        // As connections: a child forked later does not keep the listening socket.
+        let listener = Self {
             socket,
             address,
             owned_path,
             options,
-        })
+        };
+        inherited::register(listener.as_fd().as_raw_fd());
+        Ok(listener)
     }
 
     /// The address listened on (with the real port where port 0 was asked for).
@@ -340,6 +344,7 @@ impl Listener {
 
 impl Drop for Listener {
     fn drop(&mut self) {
+        inherited::unregister(self.as_fd().as_raw_fd());
         if let Some((path, id)) = &self.owned_path
             && std::fs::metadata(path).is_ok_and(|m| (m.dev(), m.ino()) == *id)
         {

@@ -55,6 +55,7 @@ mod address;
 mod conn;
 mod error;
 mod frame;
+mod handle;
 mod handshake;
 mod listener;
 mod wait;

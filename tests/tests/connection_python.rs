@@ -66,12 +66,12 @@ with Listener(address, authkey=key) as listener:
 
 /// The Rust side of [`EXCHANGE`].
 fn exchange(conn: &mproc::connection::Connection) {
-    conn.send_bytes(b"small").unwrap();
+    conn.send_bytes_timeout(b"small", TIMEOUT).unwrap();
     assert_eq!(conn.recv_bytes_timeout(TIMEOUT).unwrap(), b"llams");
     let big: Vec<u8> = (0..BIG)
         .map(|i| u8::try_from(i * 7 % 256).unwrap())
         .collect();
-    conn.send_bytes(&big).unwrap();
+    conn.send_bytes_timeout(&big, TIMEOUT).unwrap();
     let back = conn.recv_bytes_timeout(TIMEOUT).unwrap();
     assert_eq!(back.len(), BIG);
     assert!(back.iter().rev().eq(big.iter()), "5 MiB came back reversed");

@@ -403,8 +403,10 @@ impl Client {
         Self::connect_with(address, &Options::new().authkey(authkey))
     }
 
-    /// Connects to `address` with `options` (a TCP connect is bounded by the handshake
-    /// timeout too).
+    /// Connects to `address` with `options`. A TCP connect is bounded by the handshake
+    /// timeout too; a Unix connect completes at once, unless the listener's queue of
+    /// connections waiting to be accepted is full (its owner stopped accepting), where it waits
+    /// for room as the kernel makes it.
     ///
     /// # Errors
     /// As [`connect`](Self::connect); [`ConnectionError::HandshakeTimeout`] if the listener

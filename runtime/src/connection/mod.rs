@@ -66,5 +66,7 @@ pub use error::ConnectionError;
 pub use listener::{Auth, Client, DEFAULT_HANDSHAKE_TIMEOUT, Listener, Options};
 pub use wait::{Sentinel, wait};
 
+#[cfg(all(test, not(loom)))]
+mod proptests;
 #[cfg(test)]
 mod tests;

@@ -25,6 +25,10 @@ pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 ///
 /// Convert from bytes (`b"secret"`, `Vec<u8>`, `&[u8]`) or from an [`crate::AuthKey`]. Its
 /// `Debug` output never shows the key.
+///
+/// Python's `Listener` and `Client` skip authentication when no `authkey` is given; mproc
+/// authenticates unless told otherwise ([`Options::new`] uses [`Auth::Program`]), and says so
+/// with [`Auth::Unauthenticated`]. To talk to a Python program, give both the same bytes.
 #[derive(Clone, Default)]
 pub enum Auth {
     /// This program's authkey ([`current_process().authkey()`](crate::CurrentProcess::authkey),

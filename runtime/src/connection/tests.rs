@@ -301,3 +301,15 @@ fn addresses_parse_from_python_spellings() {
     assert!("".parse::<Address>().is_err());
     assert!(format!("@{}", "x".repeat(108)).parse::<Address>().is_err());
 }
+
+#[test]
+fn keys_never_show_in_debug_output() {
+    let options = Options::new().authkey(b"very secret");
+    let shown = format!("{options:?}");
+    assert!(
+        shown.contains("Auth::Bytes(<11 bytes, redacted>)"),
+        "{shown}"
+    );
+    assert!(!shown.contains("very secret"));
+    assert_eq!(format!("{:?}", Auth::default()), "Auth::Program");
+}

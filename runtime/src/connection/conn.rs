@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 
 use super::error::ConnectionError;
 use super::frame::Stream;
+use super::handshake::{self, Policy};
 use crate::codec;
 
 /// The default limit on one received message: 1 GiB (see
@@ -275,6 +276,69 @@ impl Connection {
     pub fn poll(&self, timeout: Option<Duration>) -> Result<bool, ConnectionError> {
         self.stream.readable(timeout.and_then(deadline_in))
     }
+
+    /// Challenges the peer to prove it knows `authkey`, within `timeout` (Python's
+    /// `deliver_challenge(connection, authkey)`): for protocols that authenticate an
+    /// unauthenticated connection later, or again. The peer runs
+    /// [`answer_challenge`](Self::answer_challenge). Only the `{sha256}`/`{sha384}` forms are
+    /// accepted here (no legacy MD5).
+    ///
+    /// # Errors
+    /// [`ConnectionError::DigestReceivedWrong`] if the peer's answer is wrong (it is told
+    /// `#FAILURE#`), the other handshake variants of [`ConnectionError`] for a peer that does
+    /// not follow the protocol, [`ConnectionError::HandshakeTimeout`], and I/O errors.
+    pub fn deliver_challenge(
+        &self,
+        authkey: &[u8],
+        timeout: Duration,
+    ) -> Result<(), ConnectionError> {
+        let _sending = self
+            .send_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let _receiving = self
+            .recv_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        handshake::deliver_challenge(&self.stream, strict(authkey), handshake_deadline(timeout))
+    }
+
+    /// Answers the peer's challenge with `authkey`, within `timeout` (Python's
+    /// `answer_challenge(connection, authkey)`; see
+    /// [`deliver_challenge`](Self::deliver_challenge)).
+    ///
+    /// # Errors
+    /// [`ConnectionError::DigestSentRejected`] if the peer refuses the answer; otherwise as
+    /// [`deliver_challenge`](Self::deliver_challenge).
+    pub fn answer_challenge(
+        &self,
+        authkey: &[u8],
+        timeout: Duration,
+    ) -> Result<(), ConnectionError> {
+        let _sending = self
+            .send_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let _receiving = self
+            .recv_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        handshake::answer_challenge(&self.stream, strict(authkey), handshake_deadline(timeout))
+    }
+}
+
+fn strict(key: &[u8]) -> Policy<'_> {
+    Policy {
+        key,
+        legacy_md5: false,
+    }
+}
+
+/// A handshake's deadline: `timeout` from now, capped at a day (a handshake needs one).
+fn handshake_deadline(timeout: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(timeout)
+        .unwrap_or_else(|| now + Duration::from_secs(86_400))
 }
 
 impl AsFd for Connection {

@@ -6,6 +6,7 @@ use std::os::linux::net::SocketAddrExt;
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::{SocketAddr as UnixAddr, UnixListener, UnixStream};
 use std::path::PathBuf;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::address::{Address, ToAddress};
@@ -223,6 +224,7 @@ pub struct Listener {
     /// The socket file this listener made, with its inode, removed on close if still the same.
     owned_path: Option<(PathBuf, (u64, u64))>,
     options: Options,
+    last_accepted: Mutex<Option<Address>>,
 }
 
 impl Listener {
@@ -282,6 +284,7 @@ impl Listener {
             address,
             owned_path,
             options,
+            last_accepted: Mutex::new(None),
         };
         inherited::register(listener.as_fd().as_raw_fd());
         Ok(listener)
@@ -291,6 +294,17 @@ impl Listener {
     #[must_use]
     pub fn address(&self) -> &Address {
         &self.address
+    }
+
+    /// The address of the last peer [`accept`](Self::accept) took (before its handshake), as
+    /// Python's `last_accepted`; `None` before the first, and for Unix peers whose socket has
+    /// no name (the usual case for clients).
+    #[must_use]
+    pub fn last_accepted(&self) -> Option<Address> {
+        self.last_accepted
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Waits for a connection and authenticates it (Python's `accept()`).
@@ -321,11 +335,21 @@ impl Listener {
         let key = self.options.authkey.resolve()?;
         let stream = loop {
             let accepted = match &self.socket {
-                Socket::Tcp(l) => l.accept().map(|(s, _)| tcp_stream(s)),
-                Socket::Unix(l) => l.accept().map(|(s, _)| Ok(unix_stream(s))),
+                Socket::Tcp(l) => l
+                    .accept()
+                    .map(|(s, peer)| (tcp_stream(s), Some(Address::Tcp(peer)))),
+                Socket::Unix(l) => l
+                    .accept()
+                    .map(|(s, peer)| (Ok(unix_stream(s)), unix_address(&peer))),
             };
             match accepted {
-                Ok(stream) => break stream?,
+                Ok((stream, peer)) => {
+                    *self
+                        .last_accepted
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner) = peer;
+                    break stream?;
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                     let ready = sys::fd::poll([Interest::read(self.as_fd())], deadline)
                         .map_err(ConnectionError::os("poll"))?;
@@ -382,6 +406,15 @@ fn tcp_stream(stream: TcpStream) -> Result<Stream, ConnectionError> {
         .set_nodelay(true)
         .map_err(ConnectionError::os("setsockopt"))?;
     Ok(Stream::new(OwnedFd::from(stream), false))
+}
+
+/// A Unix peer's address, if its socket has a name.
+fn unix_address(peer: &UnixAddr) -> Option<Address> {
+    if let Some(path) = peer.as_pathname() {
+        return Some(Address::Unix(path.to_owned()));
+    }
+    peer.as_abstract_name()
+        .map(|name| Address::Abstract(name.to_vec()))
 }
 
 fn unix_stream(stream: UnixStream) -> Stream {

@@ -313,3 +313,37 @@ fn keys_never_show_in_debug_output() {
     assert!(!shown.contains("very secret"));
     assert_eq!(format!("{:?}", Auth::default()), "Auth::Program");
 }
+
+#[test]
+fn handshakes_can_run_on_an_established_connection() {
+    let (a, b) = connected();
+    let server = thread::spawn(move || {
+        a.deliver_challenge(b"late key", TIMEOUT)?;
+        a.answer_challenge(b"late key", TIMEOUT)?;
+        a.deliver_challenge(b"late key", TIMEOUT).map(|()| a)
+    });
+    b.answer_challenge(b"late key", TIMEOUT).unwrap();
+    b.deliver_challenge(b"late key", TIMEOUT).unwrap();
+    assert!(matches!(
+        b.answer_challenge(b"other key", TIMEOUT),
+        Err(ConnectionError::DigestSentRejected)
+    ));
+    assert!(matches!(
+        server.join().unwrap(),
+        Err(ConnectionError::DigestReceivedWrong)
+    ));
+}
+
+#[test]
+fn the_listener_remembers_the_last_peer() {
+    let listener = Listener::bind("127.0.0.1:0", Auth::Unauthenticated).unwrap();
+    assert_eq!(listener.last_accepted(), None);
+    let address = listener.address().clone();
+    let client = thread::spawn(move || Client::connect(&address, Auth::Unauthenticated));
+    let _server = listener.accept_timeout(TIMEOUT).unwrap();
+    let _client = client.join().unwrap().unwrap();
+    assert!(matches!(
+        listener.last_accepted(),
+        Some(Address::Tcp(peer)) if peer.ip().is_loopback()
+    ));
+}

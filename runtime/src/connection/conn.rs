@@ -338,7 +338,7 @@ fn strict(key: &[u8]) -> Policy<'_> {
 fn handshake_deadline(timeout: Duration) -> Instant {
     let now = Instant::now();
     now.checked_add(timeout)
-        .unwrap_or_else(|| now + Duration::from_secs(86_400))
+        .unwrap_or_else(|| now + Duration::from_hours(24))
 }
 
 impl AsFd for Connection {

@@ -219,9 +219,14 @@ impl Stream {
     ) -> Result<usize, ConnectionError> {
         let mut got = 0;
         while got < buf.len() {
-            let received =
-                sys::socket::recv(self.fd(), &mut buf[got..], fds, deadline.is_some(), false)
-                    .map(|r| r.len);
+            let nonblocking = deadline.is_some();
+            // Descriptors can only come over Unix sockets; TCP reads need no control buffer.
+            let received = if self.unix {
+                sys::socket::recv(self.fd(), &mut buf[got..], fds, nonblocking, false)
+                    .map(|r| r.len)
+            } else {
+                sys::stream::recv_into(self.fd(), &mut buf[got..], nonblocking)
+            };
             match received {
                 Ok(0) if before + got == 0 => return Err(self.fail(ConnectionError::Eof, false)),
                 Ok(0) => {

@@ -44,3 +44,28 @@ pub(crate) fn recv_append(
         }
     }
 }
+
+/// Receives at most `buf.len()` bytes into `buf` (as [`recv_append`], into an initialized
+/// buffer). Returns the number of bytes received; 0 means the peer closed the stream.
+pub(crate) fn recv_into(
+    sock: BorrowedFd<'_>,
+    buf: &mut [u8],
+    nonblocking: bool,
+) -> io::Result<usize> {
+    loop {
+        // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the call's duration.
+        let ret = unsafe {
+            libc::recv(
+                sock.as_raw_fd(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                if nonblocking { libc::MSG_DONTWAIT } else { 0 },
+            )
+        };
+        match cvt(ret) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+            Ok(got) => return Ok(usize::try_from(got).expect("invariant: recv returned >= 0")),
+        }
+    }
+}

@@ -194,7 +194,12 @@ fn a_peer_that_says_nothing_times_the_handshake_out() {
 
 #[test]
 fn a_thousand_connections_opened_and_dropped_leave_the_listener_serving() {
-    let (listener, addr) = listener(TIMEOUT);
+    // Room for all of them in the queue, so no connect waits for TCP's retry (a second each).
+    let options = Options::new().authkey(KEY).backlog(1024);
+    let listener = Listener::bind_with("127.0.0.1:0", options).unwrap();
+    let Address::Tcp(addr) = *listener.address() else {
+        unreachable!("bound on TCP")
+    };
     let opener = thread::spawn(move || {
         for _ in 0..1000 {
             drop(TcpStream::connect(addr).unwrap());

@@ -22,6 +22,10 @@ use crate::sys::fd::Interest;
 /// nothing costs an `accept` this long, then fails with [`ConnectionError::HandshakeTimeout`].
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The default number of connections a listener lets wait to be accepted (Python's default is
+/// 1; mproc's is larger, so that bursts of clients are not delayed by TCP's retries).
+pub const DEFAULT_BACKLOG: i32 = 128;
+
 /// Which key a [`Listener`] or [`Client`] authenticates with.
 ///
 /// Convert from bytes (`b"secret"`, `Vec<u8>`, `&[u8]`) or from an [`crate::AuthKey`]. Its
@@ -109,6 +113,7 @@ pub struct Options {
     handshake_timeout: Duration,
     max_message_len: u64,
     legacy_md5: bool,
+    backlog: i32,
 }
 
 impl Default for Options {
@@ -127,6 +132,7 @@ impl Options {
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             max_message_len: DEFAULT_MAX_MESSAGE_LEN,
             legacy_md5: false,
+            backlog: DEFAULT_BACKLOG,
         }
     }
 
@@ -154,6 +160,15 @@ impl Options {
     #[must_use]
     pub fn max_message_len(mut self, max: u64) -> Self {
         self.max_message_len = max;
+        self
+    }
+
+    /// How many connections a [`Listener`] lets wait to be accepted (Python's `backlog`,
+    /// default [`DEFAULT_BACKLOG`]; the kernel caps it at `net.core.somaxconn`). Further
+    /// connection attempts wait (TCP retries after a second or more) until there is room.
+    #[must_use]
+    pub fn backlog(mut self, backlog: u16) -> Self {
+        self.backlog = i32::from(backlog);
         self
     }
 
@@ -278,6 +293,15 @@ impl Listener {
             Socket::Unix(l) => l.set_nonblocking(true),
         };
         nonblocking.map_err(ConnectionError::os("fcntl"))?;
+        // Listening again on a listening socket only changes its backlog.
+        let fd = match &socket {
+            Socket::Tcp(l) => l.as_fd(),
+            Socket::Unix(l) => l.as_fd(),
+        };
+        let backlog = nix::sys::socket::Backlog::new(options.backlog.min(libc::SOMAXCONN))
+            .map_err(|e| ConnectionError::os("listen")(e.into()))?;
+        nix::sys::socket::listen(&fd, backlog)
+            .map_err(|e| ConnectionError::os("listen")(e.into()))?;
         // As connections: a child forked later does not keep the listening socket.
         let listener = Self {
             socket,

@@ -63,7 +63,7 @@ mod wait;
 pub use address::{Address, ToAddress};
 pub use conn::{Connection, DEFAULT_MAX_MESSAGE_LEN};
 pub use error::ConnectionError;
-pub use listener::{Auth, Client, DEFAULT_HANDSHAKE_TIMEOUT, Listener, Options};
+pub use listener::{Auth, Client, DEFAULT_BACKLOG, DEFAULT_HANDSHAKE_TIMEOUT, Listener, Options};
 pub use wait::{Sentinel, wait};
 
 #[cfg(all(test, not(loom)))]

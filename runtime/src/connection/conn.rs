@@ -335,7 +335,7 @@ fn strict(key: &[u8]) -> Policy<'_> {
 }
 
 /// A handshake's deadline: `timeout` from now, capped at a day (a handshake needs one).
-fn handshake_deadline(timeout: Duration) -> Instant {
+pub(crate) fn handshake_deadline(timeout: Duration) -> Instant {
     let now = Instant::now();
     now.checked_add(timeout)
         .unwrap_or_else(|| now + Duration::from_hours(24))

@@ -10,7 +10,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::address::{Address, ToAddress};
-use super::conn::{Connection, DEFAULT_MAX_MESSAGE_LEN, deadline_in};
+use super::conn::{Connection, DEFAULT_MAX_MESSAGE_LEN, deadline_in, handshake_deadline};
 use super::error::ConnectionError;
 use super::frame::Stream;
 use super::handshake::{self, Policy};
@@ -194,7 +194,7 @@ impl Options {
                 key,
                 legacy_md5: self.legacy_md5,
             };
-            let deadline = Instant::now() + self.handshake_timeout;
+            let deadline = handshake_deadline(self.handshake_timeout);
             if listener {
                 handshake::deliver_challenge(&stream, policy, deadline)?;
                 handshake::answer_challenge(&stream, policy, deadline)?;

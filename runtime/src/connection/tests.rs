@@ -347,3 +347,15 @@ fn the_listener_remembers_the_last_peer() {
         Some(Address::Tcp(peer)) if peer.ip().is_loopback()
     ));
 }
+
+#[test]
+fn an_endless_handshake_timeout_does_not_overflow() {
+    let options = Options::new()
+        .authkey(b"k")
+        .handshake_timeout(Duration::MAX);
+    let listener = Listener::bind_with("127.0.0.1:0", options.clone()).unwrap();
+    let address = listener.address().clone();
+    let client = thread::spawn(move || Client::connect_with(&address, &options));
+    listener.accept_timeout(TIMEOUT).unwrap();
+    client.join().unwrap().unwrap();
+}

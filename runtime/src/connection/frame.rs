@@ -190,8 +190,8 @@ impl Stream {
                 Ok(0) => {
                     return Err(self.fail(
                         ConnectionError::Truncated {
-                            got: (got + payload.len()) as u64,
-                            expected: (got + len) as u64,
+                            got: (got + payload.len()) as u64, // <= 12 + what arrived
+                            expected: (got as u64).saturating_add(len as u64),
                         },
                         true,
                     ));

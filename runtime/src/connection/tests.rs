@@ -101,6 +101,18 @@ fn a_declared_length_over_the_limit_is_refused_unallocated_and_breaks() {
         conn.recv_bytes_timeout(TIMEOUT),
         Err(ConnectionError::TooLarge { len, .. }) if len == 1 << 63
     ));
+    let (mut conn, mut raw) = pair();
+    conn.set_max_message_len(u64::MAX);
+    raw.write_all(&(-1i32).to_be_bytes()).unwrap();
+    raw.write_all(&u64::MAX.to_be_bytes()).unwrap();
+    drop(raw);
+    assert!(matches!(
+        conn.recv_bytes_timeout(TIMEOUT),
+        Err(ConnectionError::Truncated {
+            got: 12,
+            expected: u64::MAX
+        })
+    ));
     let (conn, mut raw) = pair();
     raw.write_all(&(-2i32).to_be_bytes()).unwrap();
     assert!(matches!(

@@ -14,12 +14,22 @@ use super::frame::Stream;
 use super::handshake::{self, Policy};
 use super::{Connection, ConnectionError};
 
-/// A connection whose peer wrote `bytes` and closed.
-fn fed(bytes: &[u8]) -> Connection {
+/// A connection accepting messages up to `max` bytes, whose peer wrote `bytes` and closed.
+fn fed(bytes: &[u8], max: u64) -> Connection {
     let (a, mut b) = UnixStream::pair().unwrap();
     b.write_all(bytes).unwrap();
     drop(b);
-    Connection::new(Stream::new(OwnedFd::from(a), true), 1 << 20)
+    Connection::new(Stream::new(OwnedFd::from(a), true), max)
+}
+
+/// The 8-byte form of the header with any length, then anything.
+fn long_noise() -> impl Strategy<Value = Vec<u8>> {
+    (any::<u64>(), vec(any::<u8>(), 0..600)).prop_map(|(len, rest)| {
+        let mut out = (-1i32).to_be_bytes().to_vec();
+        out.extend(len.to_be_bytes());
+        out.extend(rest);
+        out
+    })
 }
 
 fn stream_fed(bytes: &[u8]) -> (Stream, UnixStream) {
@@ -48,9 +58,10 @@ fn policy(legacy_md5: bool) -> Policy<'static> {
 proptest! {
     #[test]
     fn arbitrary_bytes_give_typed_errors_or_short_messages(
-        bytes in prop_oneof![vec(any::<u8>(), 0..2048), framed_noise()],
+        bytes in prop_oneof![vec(any::<u8>(), 0..2048), framed_noise(), long_noise()],
+        unlimited in any::<bool>(),
     ) {
-        let conn = fed(&bytes);
+        let conn = fed(&bytes, if unlimited { u64::MAX } else { 1 << 20 });
         let mut total = 0usize;
         loop {
             match conn.recv_bytes_timeout(Duration::from_secs(5)) {

@@ -94,3 +94,39 @@ fn a_descriptor_that_is_not_a_stream_socket_is_not_a_connection() {
         );
     }
 }
+
+/// Connects to `address` (a Unix socket), receives a pipe end over the connection, and sends
+/// a greeting through that pipe.
+fn receive_a_pipe_end(address: String) -> Result<(), String> {
+    let conn = Client::connect(address.as_str(), Auth::Program).map_err(|e| e.to_string())?;
+    let end: mproc::pipe::Connection<String> =
+        conn.recv_timeout(TIMEOUT).map_err(|e| e.to_string())?;
+    end.send(&"through the handed-over pipe".to_owned())
+        .map_err(|e| e.to_string())
+}
+
+#[test]
+fn handles_travel_over_unix_connections_between_processes() {
+    let dir = std::env::temp_dir().join(format!("mproc-handoff-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let addresses = [
+        Address::Unix(dir.join("s")),
+        Address::Abstract(format!("mproc-handles-{}", std::process::id()).into_bytes()),
+    ];
+    for address in addresses {
+        let listener = Listener::bind(&address, Auth::Program).unwrap();
+        let child = Process::new(receive_a_pipe_end, listener.address().to_string())
+            .start()
+            .unwrap();
+        let conn = listener.accept_timeout(TIMEOUT).unwrap();
+        let (here, there) = Pipe::<String>::new().unwrap();
+        conn.send_timeout(&there, TIMEOUT).unwrap();
+        drop(there);
+        assert_eq!(
+            here.recv_timeout(TIMEOUT).unwrap(),
+            "through the handed-over pipe"
+        );
+        child.join_timeout(TIMEOUT).unwrap().unwrap();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

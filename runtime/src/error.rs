@@ -67,6 +67,9 @@ pub enum Error {
     /// See [`InvalidBool`](crate::InvalidBool).
     #[error(transparent)]
     InvalidBool(#[from] crate::shm::InvalidBool),
+    /// A `Listener`, `Client` or network `Connection` operation failed.
+    #[error(transparent)]
+    Connection(#[from] crate::connection::ConnectionError),
     /// A named shared-memory operation failed.
     #[error(transparent)]
     SharedMemory(#[from] crate::shared_memory::SharedMemoryError),

@@ -41,6 +41,7 @@
 mod auth;
 pub mod codec;
 mod codeptr;
+pub mod connection;
 pub mod guide;
 mod error;
 pub mod pipe;

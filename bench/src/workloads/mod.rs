@@ -8,6 +8,7 @@
 //! An mproc side whose feature has not landed returns [`Outcome::NotYet`] naming it; filling
 //! it in is the whole change needed when the feature lands.
 
+pub(crate) mod connection;
 pub(crate) mod event;
 pub(crate) mod joinable;
 pub(crate) mod lock;
@@ -62,6 +63,7 @@ pub(crate) const ALL: &[&Workload] = &[
     &value::WORKLOAD,
     &event::WORKLOAD,
     &pipe::WORKLOAD,
+    &connection::WORKLOAD,
     &queue::WORKLOAD,
     &joinable::WORKLOAD,
     &pool::WORKLOAD,

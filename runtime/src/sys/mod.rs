@@ -20,6 +20,7 @@ pub(crate) mod posix_shm;
 pub(crate) mod proc;
 pub(crate) mod random;
 pub(crate) mod socket;
+pub(crate) mod stream;
 
 pub(crate) use error::OsContext;
 pub use error::OsError;

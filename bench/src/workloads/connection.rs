@@ -1,0 +1,313 @@
+//! Connection (issue #18): `multiprocessing.connection` Listener/Client over TCP loopback and
+//! Unix sockets: ping-pong of a 16-byte message, and one-way throughput of large messages.
+//! Both sides use raw messages (`send_bytes`/`recv_bytes`), the same frames on the wire.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::net::UnixStream;
+use std::time::{Duration, Instant};
+
+use mproc::Process;
+use mproc::connection::{Auth, Client, Connection, Listener};
+
+use super::{Figure, Workload, float, repeat, secs_since};
+use crate::config::Sizes;
+use crate::outcome::{Error, Measured, Outcome, Unit, fail};
+use crate::sys::proc::{fork_child, wait_ok};
+
+/// The ping-pong message size.
+const SMALL: usize = 16;
+/// How long the parent waits for its child to connect.
+const PATIENCE: Duration = Duration::from_mins(2);
+
+const PINGPONG: &str = "a 16-byte message goes to a child connected by `Client` to the \
+                        parent's `Listener` (authenticated) and comes back, one round trip per \
+                        iteration. Python: the same with `multiprocessing.connection`, \
+                        `send_bytes`/`recv_bytes`; floor: a bare socket of the same family, one \
+                        `write` and one `read` each way";
+const THROUGHPUT: &str = "the parent sends N messages one way over the connection, the child \
+                          receives each whole and acknowledges the last; bytes per second. \
+                          Python: `send_bytes` / `recv_bytes`; floor: a bare socket, `write` and \
+                          `read` of whole messages";
+
+#[derive(Debug, Clone, Copy)]
+enum Family {
+    Tcp,
+    Unix,
+}
+
+macro_rules! figure {
+    ($id:literal, $title:literal, $unit:expr, $about:expr, $mproc:ident, $floor:ident) => {
+        Figure {
+            id: $id,
+            title: $title,
+            unit: $unit,
+            pinned: false,
+            memory: false,
+            about: $about,
+            mproc: $mproc,
+            floor: $floor,
+        }
+    };
+}
+
+pub(crate) const WORKLOAD: Workload = Workload {
+    name: "connection",
+    script: "mp_connection.py",
+    figures: &[
+        figure!(
+            "connection.pingpong.tcp",
+            "Connection round trip, 16 B, TCP loopback",
+            Unit::Us,
+            PINGPONG,
+            mproc_pingpong_tcp,
+            floor_pingpong_tcp
+        ),
+        figure!(
+            "connection.pingpong.unix",
+            "Connection round trip, 16 B, Unix socket",
+            Unit::Us,
+            PINGPONG,
+            mproc_pingpong_unix,
+            floor_pingpong_unix
+        ),
+        figure!(
+            "connection.throughput.tcp.64k",
+            "Connection throughput, 64 KiB messages, TCP loopback",
+            Unit::BytesPerSec,
+            THROUGHPUT,
+            mproc_throughput_tcp_64k,
+            floor_throughput_tcp_64k
+        ),
+        figure!(
+            "connection.throughput.tcp.1m",
+            "Connection throughput, 1 MiB messages, TCP loopback",
+            Unit::BytesPerSec,
+            THROUGHPUT,
+            mproc_throughput_tcp_1m,
+            floor_throughput_tcp_1m
+        ),
+        figure!(
+            "connection.throughput.unix.1m",
+            "Connection throughput, 1 MiB messages, Unix socket",
+            Unit::BytesPerSec,
+            THROUGHPUT,
+            mproc_throughput_unix_1m,
+            floor_throughput_unix_1m
+        ),
+    ],
+};
+
+/// A listener of `family` (an abstract name for Unix), authenticated with the program key.
+fn listen(family: Family) -> Result<Listener, Error> {
+    let address = match family {
+        Family::Tcp => "127.0.0.1:0".to_owned(),
+        Family::Unix => format!("@mproc-bench-connection-{}", std::process::id()),
+    };
+    Ok(Listener::bind(address.as_str(), Auth::Program)?)
+}
+
+/// Starts `child` with the listener's address and returns the accepted connection.
+fn start_child<A: serde::Serialize + serde::de::DeserializeOwned + 'static>(
+    listener: &Listener,
+    child: fn((String, A)) -> Result<(), String>,
+    arg: A,
+) -> Result<(mproc::Child<Result<(), String>>, Connection), Error> {
+    let child = Process::new(child, (listener.address().to_string(), arg)).start()?;
+    let conn = listener.accept_timeout(PATIENCE)?;
+    Ok((child, conn))
+}
+
+/// The child's half of the ping-pong: connect, then echo `rounds` messages.
+fn mproc_echo((address, rounds): (String, u64)) -> Result<(), String> {
+    let conn = Client::connect(address.as_str(), Auth::Program).map_err(|e| e.to_string())?;
+    for _ in 0..rounds {
+        let message = conn.recv_bytes().map_err(|e| e.to_string())?;
+        conn.send_bytes(&message).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+fn mproc_pingpong(sizes: &Sizes, family: Family) -> Result<Outcome, Error> {
+    let listener = listen(family)?;
+    let rounds = sizes.pingpong;
+    let total = rounds * u64::from(sizes.total_runs());
+    let (child, conn) = start_child(&listener, mproc_echo, total)?;
+    let message = [7u8; SMALL];
+    let mut back = Vec::new();
+    let samples = repeat(sizes, || {
+        let start = Instant::now();
+        for _ in 0..rounds {
+            conn.send_bytes(&message)?;
+            back = conn.recv_bytes()?;
+        }
+        Ok(secs_since(start) * 1e6 / float(rounds))
+    });
+    drop(conn); // a failed run must not leave the child waiting for more
+    let joined = child.join();
+    let samples = samples?;
+    joined?.map_err(fail)?;
+    if back != message {
+        return Err(fail("the echo came back changed"));
+    }
+    Ok(Outcome::Measured(Measured::new(samples)))
+}
+
+fn mproc_pingpong_tcp(sizes: &Sizes) -> Result<Outcome, Error> {
+    mproc_pingpong(sizes, Family::Tcp)
+}
+
+fn mproc_pingpong_unix(sizes: &Sizes) -> Result<Outcome, Error> {
+    mproc_pingpong(sizes, Family::Unix)
+}
+
+/// The child's half of the throughput figure: per run, receive `count` messages, then
+/// acknowledge.
+fn mproc_sink((address, (count, runs)): (String, (u64, u32))) -> Result<(), String> {
+    let conn = Client::connect(address.as_str(), Auth::Program).map_err(|e| e.to_string())?;
+    for _ in 0..runs {
+        for _ in 0..count {
+            conn.recv_bytes().map_err(|e| e.to_string())?;
+        }
+        conn.send_bytes(b"k").map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+fn mproc_throughput(sizes: &Sizes, family: Family, size: usize) -> Result<Outcome, Error> {
+    let size_u64 = u64::try_from(size)?;
+    let count = (sizes.pipe_bytes / size_u64).max(1);
+    let listener = listen(family)?;
+    let (child, conn) = start_child(&listener, mproc_sink, (count, sizes.total_runs()))?;
+    let message = vec![7u8; size];
+    let samples = repeat(sizes, || {
+        let start = Instant::now();
+        for _ in 0..count {
+            conn.send_bytes(&message)?;
+        }
+        conn.recv_bytes()?;
+        Ok(float(count * size_u64) / secs_since(start))
+    });
+    drop(conn);
+    let joined = child.join();
+    let samples = samples?;
+    joined?.map_err(fail)?;
+    Ok(Outcome::Measured(Measured::new(samples)))
+}
+
+fn mproc_throughput_tcp_64k(sizes: &Sizes) -> Result<Outcome, Error> {
+    mproc_throughput(sizes, Family::Tcp, 64 << 10)
+}
+
+fn mproc_throughput_tcp_1m(sizes: &Sizes) -> Result<Outcome, Error> {
+    mproc_throughput(sizes, Family::Tcp, 1 << 20)
+}
+
+fn mproc_throughput_unix_1m(sizes: &Sizes) -> Result<Outcome, Error> {
+    mproc_throughput(sizes, Family::Unix, 1 << 20)
+}
+
+/// A connected pair of bare sockets of `family` (TCP with Nagle off, as mproc's).
+fn socket_pair(family: Family) -> Result<(BoxedStream, BoxedStream), Error> {
+    Ok(match family {
+        Family::Tcp => {
+            let listener = TcpListener::bind("127.0.0.1:0")?;
+            let a = TcpStream::connect(listener.local_addr()?)?;
+            let (b, _) = listener.accept()?;
+            a.set_nodelay(true)?;
+            b.set_nodelay(true)?;
+            (Box::new(a), Box::new(b))
+        }
+        Family::Unix => {
+            let (a, b) = UnixStream::pair()?;
+            (Box::new(a), Box::new(b))
+        }
+    })
+}
+
+/// A bare stream socket.
+trait Stream: Read + Write {}
+type BoxedStream = Box<dyn Stream>;
+impl<T: Read + Write> Stream for T {}
+
+fn floor_pingpong(sizes: &Sizes, family: Family) -> Result<Outcome, Error> {
+    let (mut parent, mut child_end) = socket_pair(family)?;
+    let rounds = sizes.pingpong;
+    let total = rounds * u64::from(sizes.total_runs());
+    let child = fork_child(|| -> std::io::Result<()> {
+        let mut buf = [0u8; SMALL];
+        for _ in 0..total {
+            child_end.read_exact(&mut buf)?;
+            child_end.write_all(&buf)?;
+        }
+        Ok(())
+    })?;
+    drop(child_end);
+    let message = [7u8; SMALL];
+    let mut back = [0u8; SMALL];
+    let samples = repeat(sizes, || {
+        let start = Instant::now();
+        for _ in 0..rounds {
+            parent.write_all(&message)?;
+            parent.read_exact(&mut back)?;
+        }
+        Ok(secs_since(start) * 1e6 / float(rounds))
+    });
+    drop(parent);
+    let waited = wait_ok(child);
+    let samples = samples?;
+    waited?;
+    Ok(Outcome::Measured(Measured::new(samples)))
+}
+
+fn floor_pingpong_tcp(sizes: &Sizes) -> Result<Outcome, Error> {
+    floor_pingpong(sizes, Family::Tcp)
+}
+
+fn floor_pingpong_unix(sizes: &Sizes) -> Result<Outcome, Error> {
+    floor_pingpong(sizes, Family::Unix)
+}
+
+fn floor_throughput(sizes: &Sizes, family: Family, size: usize) -> Result<Outcome, Error> {
+    let size_u64 = u64::try_from(size)?;
+    let count = (sizes.pipe_bytes / size_u64).max(1);
+    let (mut parent, mut child_end) = socket_pair(family)?;
+    let runs = sizes.total_runs();
+    let child = fork_child(|| -> std::io::Result<()> {
+        let mut buf = vec![0u8; size];
+        for _ in 0..runs {
+            for _ in 0..count {
+                child_end.read_exact(&mut buf)?;
+            }
+            child_end.write_all(&[1])?;
+        }
+        Ok(())
+    })?;
+    drop(child_end);
+    let message = vec![7u8; size];
+    let samples = repeat(sizes, || {
+        let start = Instant::now();
+        for _ in 0..count {
+            parent.write_all(&message)?;
+        }
+        parent.read_exact(&mut [0u8])?;
+        Ok(float(count * size_u64) / secs_since(start))
+    });
+    drop(parent);
+    let waited = wait_ok(child);
+    let samples = samples?;
+    waited?;
+    Ok(Outcome::Measured(Measured::new(samples)))
+}
+
+fn floor_throughput_tcp_64k(sizes: &Sizes) -> Result<Outcome, Error> {
+    floor_throughput(sizes, Family::Tcp, 64 << 10)
+}
+
+fn floor_throughput_tcp_1m(sizes: &Sizes) -> Result<Outcome, Error> {
+    floor_throughput(sizes, Family::Tcp, 1 << 20)
+}
+
+fn floor_throughput_unix_1m(sizes: &Sizes) -> Result<Outcome, Error> {
+    floor_throughput(sizes, Family::Unix, 1 << 20)
+}

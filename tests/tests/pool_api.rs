@@ -320,7 +320,7 @@ fn a_panicking_task_reports_its_message_and_the_worker_survives() {
     let p = pool(1, StartMethod::Fork);
     let before = p.apply(whoami, 0).unwrap();
     match p.apply(fail_on_three, 3) {
-        Err(TaskError::Panicked { task, message }) => {
+        Err(TaskError::Panicked { task, message, .. }) => {
             assert!(task.ends_with("fail_on_three"), "{task}");
             assert_eq!(message, "three is not allowed");
         }

@@ -21,6 +21,7 @@
 mod child;
 mod error;
 mod identity;
+pub(crate) mod panic;
 mod parent;
 mod start;
 mod start_method;
@@ -29,6 +30,7 @@ pub use error::{
     BoxedCause, CorruptResult, ForkServerError, ProcessError, SpawnError, StartMethodError,
 };
 pub use identity::{CurrentProcess, ParentProcess, cpu_count, current_process, parent_process};
+pub use panic::PanicLocation;
 pub use parent::{Child, ProcessHandle};
 pub use start_method::{START_METHOD_ENV, StartMethod, get_start_method, set_start_method};
 

@@ -17,6 +17,24 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # Events
+//!
+//! With the cargo feature `tracing` (off by default), the program that starts children emits
+//! structured events through the [`tracing`](https://docs.rs/tracing) crate, with the target
+//! `mproc::process`:
+//!
+//! | event | level | fields |
+//! |---|---|---|
+//! | `process started` | `DEBUG` | `pid`, `name`, `start_method`, `daemon` |
+//! | `process exited` | `DEBUG` (`WARN` if a signal ended it) | `pid`, `name`, `exit_status`, and `code` or `signal` |
+//! | `fork server started` | `DEBUG` (`WARN` for a replacement) | `pid`, `generation` (1 for the first), `restart` |
+//! | `fork server lost` | `WARN` | `pid` (it died or broke its protocol; the next start replaces it) |
+//!
+//! A child's exit is reported when it is reaped: by `join`, `wait`, `is_alive` or
+//! `exit_status`, or by the reaping that every start does. Pool workers are processes too, so
+//! their starts and exits appear as well. Without a subscriber an event costs one atomic load;
+//! without the feature, nothing. The example `tracing_events` prints them.
 
 mod child;
 mod error;
@@ -25,6 +43,7 @@ pub(crate) mod panic;
 mod parent;
 mod start;
 mod start_method;
+mod trace;
 
 pub use error::{
     BoxedCause, CorruptResult, ForkServerError, ProcessError, SpawnError, StartMethodError,

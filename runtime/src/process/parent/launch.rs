@@ -14,7 +14,7 @@ use crate::process::parent::handle::ChildEntry;
 use crate::process::parent::slot::Slot;
 use crate::process::parent::{overflow, registry};
 use crate::process::start::{fork, forkserver, spawn};
-use crate::process::{Options, StartMethod, get_start_method};
+use crate::process::{Options, StartMethod, get_start_method, trace};
 use crate::sys;
 use crate::sys::OsContext;
 
@@ -123,6 +123,7 @@ pub(crate) fn launch(
             return Err(SpawnError::os("pidfd_open")(e));
         }
     };
+    trace::started(pid, &name, method, daemon);
     let entry = Arc::new(ChildEntry::new(pid, pidfd, name, daemon, slot));
     registry::lock().add(Arc::clone(&entry));
     Ok((entry, parent_sock))

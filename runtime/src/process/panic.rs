@@ -2,11 +2,19 @@
 //! child's environment asks for one (`RUST_BACKTRACE`, as std's own report does).
 //!
 //! `catch_unwind` hands over only the payload. The location and the backtrace exist only while
-//! the panic hook runs, so a child installs a hook ([`install_hook`]) that records them in a
+//! the panic hook runs, so mproc installs a hook ([`install_hook`]) that records them in a
 //! thread-local before calling the previous hook (which still prints the usual message on
 //! stderr); [`catch`] takes the record when the unwind reaches it. Process targets and pool
 //! tasks both run under [`catch`]. A function that installs its own panic hook replaces the
 //! recording one: its panics then arrive with the message only.
+//!
+//! The hook records only in a child ([`start_recording`]); elsewhere it just calls the previous
+//! one. A forked child must not install it itself: another thread of the parent may have been
+//! running a panic hook at the fork, and the child would then wait forever for std's hook lock.
+//! So the `Fork` method installs it in the parent, before its first fork, and the child inherits
+//! it (a program that replaces the hook after that loses the locations of its forked children's
+//! panics, not their messages). `Spawn` and fork-server children are single-threaded fresh
+//! processes and install it themselves.
 
 use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, PanicHookInfo, catch_unwind};
@@ -73,8 +81,10 @@ thread_local! {
 /// the hook itself).
 static INSTALLED: AtomicBool = AtomicBool::new(false);
 
-/// Installs the recording hook in front of the current one, once per process. Called by a child
-/// before it runs its function.
+/// Whether this process is a child whose panics are recorded.
+static RECORDING: AtomicBool = AtomicBool::new(false);
+
+/// Installs the recording hook in front of the current one, once per process.
 pub(crate) fn install_hook() {
     // Relaxed: the flag only keeps a second call from stacking a second hook; `set_hook` itself
     // synchronizes the hook's publication.
@@ -83,9 +93,19 @@ pub(crate) fn install_hook() {
     }
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        record(info);
+        // Relaxed: set by the child on its only thread before its function runs.
+        if RECORDING.load(Ordering::Relaxed) {
+            record(info);
+        }
         previous(info);
     }));
+}
+
+/// Makes this child record its panics, installing the hook if it has none (a forked child has
+/// its parent's, see the module docs). Called by a child before it runs its function.
+pub(crate) fn start_recording() {
+    install_hook();
+    RECORDING.store(true, Ordering::Relaxed);
 }
 
 fn record(info: &PanicHookInfo<'_>) {
@@ -145,7 +165,7 @@ mod tests {
 
     #[test]
     fn a_caught_panic_carries_its_location_once_the_hook_is_installed() {
-        install_hook();
+        start_recording();
         let line = line!() + 1;
         let report = catch(|| panic!("boom {}", 7)).unwrap_err();
         assert_eq!(report.message, "boom 7");

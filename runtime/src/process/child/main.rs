@@ -49,7 +49,7 @@ pub(crate) fn run(spec: ChildSpec, args: Encoded, report: ReportTo) -> ! {
     // As in Python, children do not read the parent's stdin.
     let _ = sys::fd::stdin_to_dev_null();
     // Panics then carry their location (and backtrace, if asked for) to the parent.
-    panic::install_hook();
+    panic::start_recording();
     let outcome = spec.entry.call(&args.bytes, args.fds);
     let code = i32::from(!matches!(outcome, Outcome::Returned(_)));
     // A parent that dropped its `Child` closed the channel: the value is simply not wanted.

@@ -43,6 +43,7 @@ pub(crate) mod panic;
 mod parent;
 mod start;
 mod start_method;
+mod stdio;
 mod trace;
 
 pub use error::{
@@ -52,6 +53,7 @@ pub use identity::{CurrentProcess, ParentProcess, cpu_count, current_process, pa
 pub use panic::PanicLocation;
 pub use parent::{Child, ProcessHandle};
 pub use start_method::{START_METHOD_ENV, StartMethod, get_start_method, set_start_method};
+pub use stdio::{ChildOutput, Stdio};
 
 pub use crate::sys::proc::{ExitStatus, signal_name};
 
@@ -70,6 +72,8 @@ pub struct Options {
     name: Option<String>,
     daemon: Option<bool>,
     method: Option<StartMethod>,
+    stdout: Stdio,
+    stderr: Stdio,
 }
 
 impl Options {
@@ -165,6 +169,23 @@ where
         self
     }
 
+    /// Connects the child's stdout to `stdio` (default [`Stdio::Inherit`]);
+    /// [`Stdio::Piped`] makes it readable through [`Child::stdout`].
+    #[must_use]
+    pub fn stdout(mut self, stdio: Stdio) -> Self {
+        self.options.stdout = stdio;
+        self
+    }
+
+    /// Connects the child's stderr to `stdio` (default [`Stdio::Inherit`]);
+    /// [`Stdio::Piped`] makes it readable through [`Child::stderr`]. A panic's message goes
+    /// there too.
+    #[must_use]
+    pub fn stderr(mut self, stdio: Stdio) -> Self {
+        self.options.stderr = stdio;
+        self
+    }
+
     /// Starts the process.
     ///
     /// # Errors
@@ -175,8 +196,9 @@ where
     /// [`SpawnError::Os`] if the OS refuses.
     pub fn start(self) -> Result<Child<R>, SpawnError> {
         let args = codec::encode(&self.args).map_err(SpawnError::Encode)?;
-        let (entry, sock) = launch::launch(EntryPoint::of(self.target), args, self.options)?;
-        Ok(Child::new(entry, sock))
+        let (entry, sock, readers) =
+            launch::launch(EntryPoint::of(self.target), args, self.options)?;
+        Ok(Child::new(entry, sock, readers))
     }
 }
 

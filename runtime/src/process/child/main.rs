@@ -10,6 +10,7 @@ use crate::process::child::outcome::{self, ReportTo};
 use crate::process::identity::{self, Identity};
 use crate::process::panic;
 use crate::process::parent::registry;
+use crate::process::stdio::Redirect;
 use crate::sys;
 
 /// Everything a child needs besides its arguments.
@@ -28,7 +29,7 @@ pub(crate) struct ChildSpec {
 }
 
 /// Runs the child's function, reports its outcome to `report`, and ends the process.
-pub(crate) fn run(spec: ChildSpec, args: Encoded, report: ReportTo) -> ! {
+pub(crate) fn run(spec: ChildSpec, mut args: Encoded, report: ReportTo) -> ! {
     if spec.identity.daemon {
         // The kernel kills us when the parent goes; if it already went, getppid() says so
         // (we were reparented), and we must not run at all.
@@ -50,7 +51,11 @@ pub(crate) fn run(spec: ChildSpec, args: Encoded, report: ReportTo) -> ! {
     let _ = sys::fd::stdin_to_dev_null();
     // Panics then carry their location (and backtrace, if asked for) to the parent.
     panic::start_recording();
-    let outcome = spec.entry.call(&args.bytes, args.fds);
+    let outcome = match Redirect::take(&mut args).and_then(|r| r.apply().map_err(|e| e.to_string()))
+    {
+        Ok(()) => spec.entry.call(&args.bytes, args.fds),
+        Err(e) => Outcome::BadArguments(format!("redirecting stdout or stderr: {e}")),
+    };
     let code = i32::from(!matches!(outcome, Outcome::Returned(_)));
     // A parent that dropped its `Child` closed the channel: the value is simply not wanted.
     let _ = outcome::report(&report, &outcome);

@@ -9,7 +9,8 @@ use serde::de::DeserializeOwned;
 
 use crate::process::child::outcome;
 use crate::process::parent::handle::{ChildEntry, ProcessHandle};
-use crate::process::{CorruptResult, ProcessError};
+use crate::process::stdio::Readers;
+use crate::process::{ChildOutput, CorruptResult, ProcessError};
 use crate::sys::proc::ExitStatus;
 
 /// A running (or finished) child process whose function returns `R`.
@@ -23,6 +24,7 @@ use crate::sys::proc::ExitStatus;
 pub struct Child<R> {
     handle: ProcessHandle,
     result: Mutex<ResultState>,
+    output: Readers,
     _returns: PhantomData<fn() -> R>,
 }
 
@@ -45,13 +47,14 @@ struct ResultState {
 }
 
 impl<R: DeserializeOwned> Child<R> {
-    pub(crate) fn new(entry: Arc<ChildEntry>, sock: Option<OwnedFd>) -> Self {
+    pub(crate) fn new(entry: Arc<ChildEntry>, sock: Option<OwnedFd>, output: Readers) -> Self {
         Self {
             handle: ProcessHandle { entry },
             result: Mutex::new(ResultState {
                 sock,
                 joined: false,
             }),
+            output,
             _returns: PhantomData,
         }
     }
@@ -169,6 +172,31 @@ impl<R> Child<R> {
     /// waiting fails.
     pub fn wait_timeout(&self, timeout: Duration) -> Result<ExitStatus, ProcessError> {
         self.handle.wait_timeout(timeout)
+    }
+
+    /// The child's stdout, if it was started with
+    /// [`.stdout(Stdio::Piped)`](crate::Process::stdout) (and not taken). `&ChildOutput`
+    /// implements `Read`.
+    #[must_use]
+    pub fn stdout(&self) -> Option<&ChildOutput> {
+        self.output.stdout.as_ref()
+    }
+
+    /// The child's stderr, if it was started with
+    /// [`.stderr(Stdio::Piped)`](crate::Process::stderr) (and not taken).
+    #[must_use]
+    pub fn stderr(&self) -> Option<&ChildOutput> {
+        self.output.stderr.as_ref()
+    }
+
+    /// Takes the child's piped stdout, to read it elsewhere (another thread, say).
+    pub fn take_stdout(&mut self) -> Option<ChildOutput> {
+        self.output.stdout.take()
+    }
+
+    /// Takes the child's piped stderr.
+    pub fn take_stderr(&mut self) -> Option<ChildOutput> {
+        self.output.stderr.take()
     }
 
     /// An untyped handle to the same process (cheap to clone, no access to the result).

@@ -15,7 +15,8 @@ fn talk(tag: u32) -> String {
     let mut out = std::io::stdout();
     writeln!(out, "out {tag} from {}", std::process::id()).unwrap();
     out.flush().unwrap();
-    writeln!(std::io::stderr(), "err {tag}").unwrap();
+    let mut err = std::io::stderr();
+    writeln!(err, "err {tag}").unwrap();
     std::fs::read_link("/proc/self/fd/1")
         .map_or_else(|e| e.to_string(), |p| p.display().to_string())
 }

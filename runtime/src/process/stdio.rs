@@ -6,7 +6,7 @@
 //! the child's argument descriptors (so every method already carries them, and a child forked
 //! meanwhile by another thread lets go of them), after the arguments' own, and one byte after
 //! the argument bytes says which streams are redirected. The child takes both off before it
-//! decodes its arguments ([`Redirect::take`]) and points descriptor 1 or 2 at them.
+//! decodes its arguments ([`redirect`]) and points descriptor 1 or 2 at them.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -96,9 +96,17 @@ pub(crate) fn attach(stdout: Stdio, stderr: Stdio, args: &mut Encoded) -> io::Re
     Ok(readers)
 }
 
+/// In the child: takes the redirection [`attach`] added off `args`, and applies it.
+///
+/// # Errors
+/// Why the redirection is malformed or could not be applied.
+pub(crate) fn redirect(args: &mut Encoded) -> Result<(), String> {
+    Redirect::take(args)?.apply().map_err(|e| e.to_string())
+}
+
 /// In the child: the redirection [`attach`] added to its arguments, taken off them.
 #[derive(Debug)]
-pub(crate) struct Redirect {
+struct Redirect {
     flags: u8,
     stdout: Option<OwnedFd>,
     stderr: Option<OwnedFd>,
@@ -110,7 +118,7 @@ impl Redirect {
     ///
     /// # Errors
     /// A message if `args` does not end with a redirection.
-    pub(crate) fn take(args: &mut Encoded) -> Result<Self, String> {
+    fn take(args: &mut Encoded) -> Result<Self, String> {
         let flags = args
             .bytes
             .pop()
@@ -138,7 +146,7 @@ impl Redirect {
     ///
     /// # Errors
     /// The OS error of a failed `dup2` or `open`.
-    pub(crate) fn apply(self) -> io::Result<()> {
+    fn apply(self) -> io::Result<()> {
         for (target, null, pipe) in [(1, OUT_NULL, self.stdout), (2, ERR_NULL, self.stderr)] {
             if let Some(pipe) = pipe {
                 sys::fd::dup_onto(pipe.as_fd(), target)?;

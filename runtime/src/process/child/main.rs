@@ -10,7 +10,7 @@ use crate::process::child::outcome::{self, ReportTo};
 use crate::process::identity::{self, Identity};
 use crate::process::panic;
 use crate::process::parent::registry;
-use crate::process::stdio::Redirect;
+use crate::process::stdio;
 use crate::sys;
 
 /// Everything a child needs besides its arguments.
@@ -51,8 +51,7 @@ pub(crate) fn run(spec: ChildSpec, mut args: Encoded, report: ReportTo) -> ! {
     let _ = sys::fd::stdin_to_dev_null();
     // Panics then carry their location (and backtrace, if asked for) to the parent.
     panic::start_recording();
-    let outcome = match Redirect::take(&mut args).and_then(|r| r.apply().map_err(|e| e.to_string()))
-    {
+    let outcome = match stdio::redirect(&mut args) {
         Ok(()) => spec.entry.call(&args.bytes, args.fds),
         Err(e) => Outcome::BadArguments(format!("redirecting stdout or stderr: {e}")),
     };

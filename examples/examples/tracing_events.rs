@@ -2,7 +2,7 @@
 //! replacement after it is killed, printed by a `tracing-subscriber` formatter.
 //!
 //! `cargo run --release -p examples --features tracing --example tracing_events` prints (one run;
-//! pids, times and colours vary):
+//! pids vary), then checks that every kind of event appeared:
 //!
 //! ```text
 //! DEBUG mproc::process: process started pid=4242 name="Process-1" start_method=fork daemon=false
@@ -21,12 +21,16 @@
 //! DEBUG mproc::process: process started pid=4247 name="Process-4" start_method=forkserver daemon=false
 //! DEBUG mproc::process: process exited pid=4247 name="Process-4" exit_status=exit code 0 code=0
 //! square(9) = 81 under a new fork server
+//! every kind of event was seen
 //! ```
 
 #![allow(
     clippy::needless_pass_by_value,
     reason = "process targets receive their arguments by value, deserialized"
 )]
+
+use std::io::Write;
+use std::sync::Mutex;
 
 use mproc::pipe::Receiver;
 use mproc::prelude::*;
@@ -42,10 +46,32 @@ fn sleeper(rx: Receiver<()>) {
     let _ = rx.recv();
 }
 
+/// Everything the subscriber printed, to check at the end.
+static PRINTED: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+/// The subscriber's output: stdout, and a copy in [`PRINTED`].
+struct Tee;
+
+impl Write for Tee {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        PRINTED
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend_from_slice(buf);
+        std::io::stdout().write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stdout().flush()
+    }
+}
+
 fn main() -> mproc::Result<()> {
     tracing_subscriber::fmt()
         .with_max_level(tracing::Level::DEBUG)
         .without_time()
+        .with_ansi(false)
+        .with_writer(|| Tee)
         .init();
 
     for (x, method) in [(7, StartMethod::Fork), (8, StartMethod::ForkServer)] {
@@ -75,5 +101,27 @@ fn main() -> mproc::Result<()> {
         .start_method(StartMethod::ForkServer)
         .start()?;
     println!("square(9) = {} under a new fork server", child.join()?);
+
+    let printed = String::from_utf8_lossy(
+        &PRINTED
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    )
+    .into_owned();
+    for expected in [
+        "process started",
+        "start_method=fork",
+        "start_method=forkserver",
+        "process exited",
+        "signal=9",
+        "fork server lost",
+        "restart=true",
+    ] {
+        assert!(
+            printed.contains(expected),
+            "no `{expected}` event in:\n{printed}"
+        );
+    }
+    println!("every kind of event was seen");
     Ok(())
 }

@@ -7,7 +7,7 @@
 //! ```text
 //! $ cargo run --example pool_callback
 //! callback: 7 squared is 49
-//! error callback: task `pool_callback::picky` panicked: 13 is unlucky
+//! error callback: task `pool_callback::picky` panicked at examples/examples/pool_callback.rs:23:5: 13 is unlucky
 //! got result: [[1, 2], [2, 3], [3, 4]]
 //! ```
 

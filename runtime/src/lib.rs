@@ -42,8 +42,8 @@ mod auth;
 pub mod codec;
 mod codeptr;
 pub mod connection;
-pub mod guide;
 mod error;
+pub mod guide;
 pub mod pipe;
 pub mod pool;
 pub mod process;
@@ -71,9 +71,10 @@ pub use mproc_macros::{ShmSafe, pool_task, process};
 pub use pipe::{Connection, Pipe, PipeError};
 pub use pool::{AsyncResult, Pool, PoolError, TaskError};
 pub use process::{
-    Child, CurrentProcess, ExitStatus, ParentProcess, Process, ProcessError, ProcessHandle,
-    START_METHOD_ENV, SpawnError, StartMethod, StartMethodError, active_children, cpu_count,
-    current_process, get_start_method, parent_process, set_start_method,
+    Child, ChildOutput, CurrentProcess, ExitStatus, PanicLocation, ParentProcess, Process,
+    ProcessError, ProcessHandle, START_METHOD_ENV, SpawnError, StartMethod, StartMethodError,
+    active_children, cpu_count, current_process, get_start_method, parent_process,
+    set_start_method,
 };
 pub use queue::{JoinableQueue, Queue, QueueError, QueueReader, QueueWriter, SimpleQueue};
 pub use shared::{Array, ArrayGuard, Value, ValueGuard};

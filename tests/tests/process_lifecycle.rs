@@ -66,7 +66,7 @@ fn a_panic_is_reported_with_its_message_and_exit_code_one() {
             .start();
         let child = child.unwrap();
         match procs::join(&child) {
-            Err(ProcessError::Panicked { message }) => assert_eq!(message, "out of tickets"),
+            Err(ProcessError::Panicked { message, .. }) => assert_eq!(message, "out of tickets"),
             other => panic!("{method:?}: {other:?}"),
         }
         assert_eq!(child.exit_status().unwrap(), Some(ExitStatus::Code(1)));

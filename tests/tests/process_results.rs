@@ -76,7 +76,7 @@ fn a_panic_message_of_any_length_comes_back() {
                 .start()
                 .unwrap();
             match procs::join(&child) {
-                Err(ProcessError::Panicked { message }) => {
+                Err(ProcessError::Panicked { message, .. }) => {
                     assert_eq!(message.len(), len, "{method}");
                 }
                 other => panic!("{method}: {other:?}"),

@@ -17,13 +17,17 @@
 //!    [`set_start_method`](crate::set_start_method), a builder's `.start_method(..)`, or the
 //!    `MPROC_START_METHOD=fork` environment variable) to get Python 3.11's behaviour. There is
 //!    no `if __name__ == "__main__"` guard to write: children never re-run `main`.
-//! 2. **`join` returns the function's value, once.** [`Child::join`](crate::Child::join)
-//!    consumes the outcome and returns the function's return value, or a
-//!    [`ProcessError`](crate::ProcessError) saying how the child ended (panicked with its
-//!    message, killed by a signal, exited with a code). A second `join` reports
-//!    `AlreadyJoined`. To wait again, as Python's repeated `p.join()` does, use
-//!    [`Child::handle`](crate::Child::handle)`().wait()` (any number of times, from any thread;
-//!    it returns the [`ExitStatus`](crate::ExitStatus), Python's `exitcode`).
+//! 2. **`join` returns the function's value, once; `wait` waits any number of times.**
+//!    [`Child::join`](crate::Child::join) moves the function's return value out, or returns a
+//!    [`ProcessError`](crate::ProcessError) saying how the child ended (panicked, with the
+//!    message and the `file:line:column` of the panic, and its backtrace when the child runs
+//!    with `RUST_BACKTRACE` set; killed by a signal; exited with a code). A second `join`
+//!    reports `AlreadyJoined`, whose message points here. To wait again, as Python's repeated
+//!    `p.join()` does, call [`Child::wait`](crate::Child::wait) or
+//!    [`Child::wait_timeout`](crate::Child::wait_timeout): any number of times, from any
+//!    thread, before or after `join`; they return the [`ExitStatus`](crate::ExitStatus)
+//!    (Python's `exitcode`). "Join every child, then join them all again" is a loop of `join`
+//!    then a loop of `wait`.
 //! 3. **Errors are values.** Python's exceptions become typed errors, one enum per family:
 //!    `queue.Empty`/`queue.Full` are [`QueueError::Empty`](crate::QueueError::Empty)/
 //!    [`QueueError::Full`](crate::QueueError::Full); `BrokenBarrierError` is
@@ -58,14 +62,14 @@
 //!
 //! | Python | mproc [`Child`](crate::Child) | notes |
 //! |---|---|---|
-//! | `p.join()` | `child.join()` → the return value | once; see above for waiting again |
-//! | `p.join(timeout)` | `child.join_timeout(d)` | `Err(ProcessError::Timeout)` while it runs, instead of a silent `None` |
+//! | `p.join()` | `child.join()` → the return value, once; `child.wait()` → the [`ExitStatus`](crate::ExitStatus), any number of times | see above |
+//! | `p.join(timeout)` | `child.join_timeout(d)`, `child.wait_timeout(d)` | `Err(ProcessError::Timeout)` while it runs, instead of a silent `None` |
 //! | `p.is_alive()`, `p.pid`, `p.name`, `p.daemon` | `.is_alive()`, `.pid()`, `.name()`, `.daemon()` | |
 //! | `p.exitcode` | `.exit_status()` → [`ExitStatus`](crate::ExitStatus) | `ExitStatus::python_exitcode()` gives Python's number (`-9` for SIGKILL) |
 //! | `p.terminate()`, `p.kill()` | `.terminate()`, `.kill()` | signal a pidfd, so never a recycled pid |
 //! | `p.close()` | drop the `Child` | |
 //! | `p.interrupt()` (3.14) | not provided | send `SIGINT` with `nix::sys::signal::kill(pid, SIGINT)` |
-//! | `p.sentinel` | `child.handle()` | a cloneable handle whose `wait`/`wait_timeout` observe the end |
+//! | `p.sentinel` | `child.handle()` | a cloneable handle (no access to the value) whose `wait`/`wait_timeout` observe the end |
 //! | `start()` twice, `join()` before `start()` | cannot be written | a `Child` exists only once started |
 //!
 //! ## Synchronization (shared memory, robust)
@@ -102,6 +106,7 @@
 //! | `SimpleQueue` | [`SimpleQueue`](crate::SimpleQueue) | |
 //! | `shutdown()` (3.15) | `close()` | readers drain what is left, then see the end |
 //! | `Pipe()`, `Pipe(duplex=False)` | [`Pipe::new`](crate::Pipe::new), [`Pipe::simplex`](crate::Pipe::simplex) | typed ends; several processes may share one end without corrupting messages |
+//! | a forked child using a pipe end from a global | pass the end as an argument | a forked child lets go of the ends it was not given: using one is [`PipeError::NotPassed`](crate::PipeError::NotPassed) |
 //! | `send`, `recv` | `send`, `recv` (and `try_`/`_timeout` forms) | serde, not pickle: receiving never runs code |
 //! | `send_bytes`, `recv_bytes`, `recv_bytes_into`, `poll` | the same names | `recv_bytes_into` fails with `BufferTooShort` carrying the message |
 //! | `close`, `closed`, `readable`, `writable`, `fileno` | drop the end; a simplex end is typed as a `Receiver` or a `Sender`, so reading a write-only end does not compile; ends implement `AsFd` | |
@@ -120,10 +125,10 @@
 //! | `map_async`, `starmap_async` | the same names | |
 //! | `r.get(timeout)`, `r.wait`, `r.ready`, `r.successful` | `get`, `get_timeout`, `wait`, `wait_timeout`, `ready`, `successful` | |
 //! | `close`, `terminate`, `join` | the same names | |
-//! | a task that raises | [`TaskError::Panicked`](crate::TaskError::Panicked) with the message | |
+//! | a task that raises | [`TaskError::Panicked`](crate::TaskError::Panicked) with the message and location | the backtrace too when the worker runs with `RUST_BACKTRACE` set |
 //! | a worker killed mid-task (Python hangs in `get`) | [`TaskError::WorkerLost`](crate::TaskError::WorkerLost) for that task only | the pool replaces the worker and goes on |
 //! | `MaybeEncodingError` | [`TaskError::EncodeResult`](crate::TaskError::EncodeResult) (and `EncodeArgs`) | the worker is not lost |
-//! | `RemoteTraceback` | the panic message in `TaskError::Panicked` | |
+//! | `RemoteTraceback` | `message`, `location` and `backtrace` of `TaskError::Panicked` | |
 //! | `ThreadPool`, `multiprocessing.dummy` | not provided | use `rayon` or `std::thread::scope` for threads |
 //! | `concurrent.futures.ProcessPoolExecutor`, `BrokenProcessPool` | `Pool::apply_async`; a broken pool is a [`PoolError`](crate::PoolError) | |
 //!

@@ -49,6 +49,7 @@ impl Endpoint {
 
     /// Another handle to the same end (a duplicated descriptor), with the same limit.
     pub(crate) fn try_clone(&self) -> Result<Self, PipeError> {
+        self.check_passed()?;
         let sock = crate::sys::fd::dup_cloexec(self.fd()).map_err(PipeError::os("dup"))?;
         let mut end = Self::new(sock);
         end.max_len = self.max_len;
@@ -74,7 +75,7 @@ impl Endpoint {
     ) -> Result<(), PipeError> {
         codec::with_encoded(value, |bytes, fds| {
             let fds: Vec<BorrowedFd<'_>> = fds.iter().map(AsFd::as_fd).collect();
-            wire::send(self.fd(), &[bytes], &fds, deadline).map_err(send_error)
+            wire::send(self.fd(), &[bytes], &fds, deadline).map_err(|e| self.send_error(e))
         })
         .map_err(PipeError::Encode)?
     }
@@ -86,7 +87,7 @@ impl Endpoint {
         wire::recv(self.fd(), self.max_len, deadline, |payload, fds| {
             codec::decode(&payload, fds)
         })
-        .map_err(recv_error)?
+        .map_err(|e| self.recv_error(e))?
         .map_err(PipeError::Decode)
     }
 
@@ -95,14 +96,14 @@ impl Endpoint {
         buf: &[u8],
         deadline: Option<Instant>,
     ) -> Result<(), PipeError> {
-        wire::send(self.fd(), &[buf], &[], deadline).map_err(send_error)
+        wire::send(self.fd(), &[buf], &[], deadline).map_err(|e| self.send_error(e))
     }
 
     pub(crate) fn recv_bytes(&self, deadline: Option<Instant>) -> Result<Vec<u8>, PipeError> {
         wire::recv(self.fd(), self.max_len, deadline, |payload, _| {
             payload.into_vec()
         })
-        .map_err(recv_error)
+        .map_err(|e| self.recv_error(e))
     }
 
     /// Leaves a too-long message in the pipe (another call can still take it).
@@ -111,7 +112,7 @@ impl Endpoint {
         max: usize,
         deadline: Option<Instant>,
     ) -> Result<Vec<u8>, PipeError> {
-        let len = wire::peek_len(self.fd(), deadline).map_err(recv_error)?;
+        let len = wire::peek_len(self.fd(), deadline).map_err(|e| self.recv_error(e))?;
         if len > max as u64 {
             return Err(PipeError::TooLarge {
                 len,
@@ -121,7 +122,8 @@ impl Endpoint {
         // Another process sharing this end may have taken the peeked message: the one received
         // here is checked again.
         let limit = self.max_len.min(max as u64);
-        wire::recv(self.fd(), limit, deadline, |payload, _| payload.into_vec()).map_err(recv_error)
+        wire::recv(self.fd(), limit, deadline, |payload, _| payload.into_vec())
+            .map_err(|e| self.recv_error(e))
     }
 
     pub(crate) fn recv_bytes_into(
@@ -147,19 +149,61 @@ impl Endpoint {
             room[..payload.len()].copy_from_slice(&payload);
             Ok(payload.len())
         })
-        .map_err(recv_error)?
+        .map_err(|e| self.recv_error(e))?
     }
 
     /// Whether a message (or the end of the stream) can be received now, waiting at most
     /// `timeout` (`None`: as long as it takes).
     pub(crate) fn poll(&self, timeout: Option<Duration>) -> Result<bool, PipeError> {
         let deadline = timeout.map(|t| Instant::now() + t);
-        wire::readable(self.fd(), deadline).map_err(PipeError::os("poll"))
+        let ready = wire::readable(self.fd(), deadline).map_err(PipeError::os("poll"))?;
+        // `/dev/null`, which a detached end refers to, is always readable.
+        if ready {
+            self.check_passed()?;
+        }
+        Ok(ready)
     }
 
     /// Stops this direction for every process holding the socket (simplex pipes).
     pub(crate) fn shutdown(&self, read: bool) -> Result<(), PipeError> {
-        crate::sys::socket::shutdown(self.fd(), read).map_err(PipeError::os("shutdown"))
+        crate::sys::socket::shutdown(self.fd(), read).map_err(|e| {
+            self.check_passed()
+                .err()
+                .unwrap_or_else(|| OsError::new("shutdown", e).into())
+        })
+    }
+
+    /// [`PipeError::NotPassed`] if this is an end a forked child inherited but was not given
+    /// (see [`inherited`]).
+    fn check_passed(&self) -> Result<(), PipeError> {
+        if inherited::was_detached(self.raw_fd()) {
+            return Err(PipeError::NotPassed);
+        }
+        Ok(())
+    }
+
+    fn send_error(&self, e: WireError) -> PipeError {
+        match e {
+            WireError::Io(e)
+                if matches!(e.raw_os_error(), Some(libc::EPIPE | libc::ECONNRESET)) =>
+            {
+                PipeError::Disconnected
+            }
+            other => self.common_error(other, "sendmsg"),
+        }
+    }
+
+    fn recv_error(&self, e: WireError) -> PipeError {
+        self.common_error(e, "recvmsg")
+    }
+
+    /// A socket call on a detached end fails (it is `/dev/null`, not a socket): that failure
+    /// is reported as what it means.
+    fn common_error(&self, e: WireError, op: &'static str) -> PipeError {
+        match e {
+            WireError::Io(_) if inherited::was_detached(self.raw_fd()) => PipeError::NotPassed,
+            other => common_error(other, op),
+        }
     }
 
     pub(crate) fn raw_fd(&self) -> i32 {
@@ -171,19 +215,6 @@ impl Drop for Endpoint {
     fn drop(&mut self) {
         inherited::unregister(self.sock.as_raw_fd());
     }
-}
-
-fn send_error(e: WireError) -> PipeError {
-    match e {
-        WireError::Io(e) if matches!(e.raw_os_error(), Some(libc::EPIPE | libc::ECONNRESET)) => {
-            PipeError::Disconnected
-        }
-        other => common_error(other, "sendmsg"),
-    }
-}
-
-fn recv_error(e: WireError) -> PipeError {
-    common_error(e, "recvmsg")
 }
 
 fn common_error(e: WireError, op: &'static str) -> PipeError {

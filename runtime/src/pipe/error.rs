@@ -59,6 +59,15 @@ pub enum PipeError {
     /// A descriptor received as a pipe end is not an mproc pipe socket.
     #[error("the descriptor is not an mproc pipe end")]
     NotAPipe,
+    /// This process was forked (start method `Fork`) and reached a pipe end it was not given:
+    /// one it inherited in its copy of the parent's memory (through a static, a global or a
+    /// captured value) instead of receiving it as an argument or in a message. A forked child
+    /// lets go of such ends, so that they do not keep the pipe open for the child's whole life;
+    /// pass the end to the process as an argument (as `Spawn` and `ForkServer` require anyway).
+    #[error(
+        "this pipe end was not passed to this process (it was inherited from the parent); pass it as an argument"
+    )]
+    NotPassed,
     /// A system call failed.
     #[error(transparent)]
     Os(#[from] OsError),

@@ -9,28 +9,69 @@
 //! Replacing rather than closing matters: the parent's objects that own these numbers still
 //! exist in the child's copy of memory, and if one were dropped there, closing a reused number
 //! would close an unrelated file. A replaced number stays reserved until then.
+//!
+//! The child remembers the numbers it replaced ([`was_detached`]), so that an end it reaches
+//! without having been given it (through a static, say) reports
+//! [`PipeError::NotPassed`](super::PipeError::NotPassed) instead of the raw error of a socket
+//! call on `/dev/null`.
 
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::sys;
 use crate::sys::fork_hook::{ForkContext, ForkHook, Held};
 
-static LIVE: Mutex<Vec<RawFd>> = Mutex::new(Vec::new());
+/// The descriptors of this process's pipe ends, and those it inherited but was not given.
+#[derive(Debug)]
+struct Ends {
+    /// Descriptors of live ends (and of ends being sent to a child, see [`hold`]).
+    live: Vec<RawFd>,
+    /// Descriptors of inherited ends replaced with `/dev/null` in this (forked) process,
+    /// until their end is dropped.
+    detached: Vec<RawFd>,
+}
 
-fn live() -> MutexGuard<'static, Vec<RawFd>> {
+static LIVE: Mutex<Ends> = Mutex::new(Ends {
+    live: Vec::new(),
+    detached: Vec::new(),
+});
+
+/// Whether [`Ends::detached`] may be non-empty: lets [`was_detached`] skip the lock in every
+/// process that never detached an end.
+static ANY_DETACHED: AtomicBool = AtomicBool::new(false);
+
+fn ends() -> MutexGuard<'static, Ends> {
     LIVE.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 pub(crate) fn register(fd: RawFd) {
-    live().push(fd);
+    ends().live.push(fd);
 }
 
+/// Forgets `fd`: its end is being dropped (the number may be reused afterwards).
 pub(crate) fn unregister(fd: RawFd) {
-    let mut live = live();
-    if let Some(i) = live.iter().position(|&f| f == fd) {
-        live.swap_remove(i);
+    let mut ends = ends();
+    remove(&mut ends.live, fd);
+    if ANY_DETACHED.load(Ordering::Relaxed) {
+        remove(&mut ends.detached, fd);
     }
+}
+
+fn remove(set: &mut Vec<RawFd>, fd: RawFd) -> bool {
+    let found = set.iter().position(|&f| f == fd);
+    if let Some(i) = found {
+        set.swap_remove(i);
+    }
+    found.is_some()
+}
+
+/// Whether `fd` is the descriptor of an end this process inherited from the parent it was
+/// forked from without being given it (and which therefore no longer refers to the pipe).
+pub(crate) fn was_detached(fd: RawFd) -> bool {
+    // Relaxed: the flag is set by the child's fork hook on the only thread the child has
+    // before any end can be used, and the set itself is read under the lock.
+    ANY_DETACHED.load(Ordering::Relaxed) && ends().detached.contains(&fd)
 }
 
 /// Registers descriptors this process holds for a child it is starting (the duplicates in
@@ -39,7 +80,7 @@ pub(crate) fn unregister(fd: RawFd) {
 /// life (its peer would then never see the end of the stream).
 pub(crate) fn hold(fds: &[OwnedFd]) {
     if !fds.is_empty() {
-        live().extend(fds.iter().map(AsRawFd::as_raw_fd));
+        ends().live.extend(fds.iter().map(AsRawFd::as_raw_fd));
     }
 }
 
@@ -48,15 +89,13 @@ pub(crate) fn hold(fds: &[OwnedFd]) {
 /// descriptor lets go of it; a closed number reused meanwhile is never taken for it).
 pub(crate) fn let_go(fds: Vec<OwnedFd>) {
     if !fds.is_empty() {
-        forget(&mut live(), fds);
+        forget(&mut ends().live, fds);
     }
 }
 
 fn forget(live: &mut Vec<RawFd>, fds: Vec<OwnedFd>) {
     for fd in fds {
-        if let Some(i) = live.iter().position(|&f| f == fd.as_raw_fd()) {
-            live.swap_remove(i);
-        }
+        remove(live, fd.as_raw_fd());
         drop(fd);
     }
 }
@@ -64,32 +103,39 @@ fn forget(live: &mut Vec<RawFd>, fds: Vec<OwnedFd>) {
 /// The set of live ends, locked across `fork()`.
 pub(crate) static FORK_HOOK: ForkHook = ForkHook {
     guards: &[concat!(module_path!(), "::LIVE")],
-    prepare: || Ok(Some(Box::new(ForkGuard(live())))),
+    prepare: || Ok(Some(Box::new(ForkGuard(ends())))),
 };
 
 /// The set's lock, held across `fork()`.
 #[derive(Debug)]
-struct ForkGuard(MutexGuard<'static, Vec<RawFd>>);
+struct ForkGuard(MutexGuard<'static, Ends>);
 
 impl Held for ForkGuard {
     /// [`let_go`] of the descriptors sent to the child, while the lock is held: closed before
     /// the lock is let go of, so no other fork sees them unregistered.
     fn in_parent(mut self: Box<Self>, fork: &mut ForkContext) {
-        forget(&mut self.0, std::mem::take(&mut fork.child_fds));
+        forget(&mut self.0.live, std::mem::take(&mut fork.child_fds));
     }
 
-    /// Detaches every inherited end except the child's own arguments, and forgets them all.
+    /// Detaches every inherited end except the child's own arguments, and remembers them as
+    /// detached.
     fn in_child(mut self: Box<Self>, fork: &mut ForkContext) {
-        if self.0.is_empty() {
+        if self.0.live.is_empty() {
             // The usual case; the child then runs no more code here than this test.
             return;
         }
-        for fd in self.0.drain(..) {
+        let Ends { live, detached } = &mut *self.0;
+        for fd in live.drain(..) {
             if fork.child_fds.iter().any(|k| k.as_raw_fd() == fd) {
                 continue;
             }
             // A failure leaves that end open in the child: the pipe then ends with the child.
-            let _ = sys::fd::replace_with_dev_null(fd);
+            if sys::fd::replace_with_dev_null(fd).is_ok() {
+                detached.push(fd);
+            }
+        }
+        if !detached.is_empty() {
+            ANY_DETACHED.store(true, Ordering::Relaxed);
         }
     }
 }

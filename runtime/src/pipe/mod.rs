@@ -49,7 +49,7 @@
 //! see the end of the stream (the reason Python's tutorials say to close spare ends in each child).
 //! mproc closes them for you: in a forked child, pipe ends that were not passed to it no longer
 //! refer to the pipe (their descriptor numbers stay reserved, so nothing else is closed by
-//! mistake), and using one is an error. A function behaves the same whichever method starts it.
+//! mistake), and using one is [`PipeError::NotPassed`]. A function behaves the same whichever method starts it.
 //!
 //! # Handles travel
 //!

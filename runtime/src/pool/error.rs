@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::codec::CodecError;
-use crate::process::SpawnError;
+use crate::process::{PanicLocation, SpawnError};
 use crate::queue::QueueError;
 use crate::shm::ShmError;
 use crate::sys::OsError;
@@ -91,12 +91,21 @@ pub enum WorkerStartError {
 #[non_exhaustive]
 pub enum TaskError {
     /// The task panicked; the worker survives.
-    #[error("task `{task}` panicked: {message}")]
+    ///
+    /// Match it with `TaskError::Panicked { message, .. }`: the variant may gain fields.
+    #[error("task `{task}` panicked{}: {message}", crate::process::panic::at(location.as_ref()))]
+    #[non_exhaustive]
     Panicked {
         /// The task's name (the function's path).
         task: &'static str,
         /// The panic message.
         message: String,
+        /// Where the task panicked (`None` if it replaced the worker's panic hook, which
+        /// records it).
+        location: Option<PanicLocation>,
+        /// The backtrace, when the worker's environment asks for backtraces (`RUST_BACKTRACE`
+        /// or `RUST_LIB_BACKTRACE` set and not `0`).
+        backtrace: Option<String>,
     },
     /// The worker running the task died (killed, aborted, crashed, exited). Only the task it
     /// was running fails this way; the worker is replaced and the pool goes on.

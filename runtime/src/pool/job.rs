@@ -44,6 +44,8 @@ impl Failure {
             Failure::Protocol(message) => TaskError::Panicked {
                 task,
                 message: format!("the worker could not read the task: {message}"),
+                location: None,
+                backtrace: None,
             },
             Failure::Pool(e) => TaskError::Pool(e),
         }
@@ -295,7 +297,12 @@ fn decode_items<R: DeserializeOwned>(slot: &Slot, task: &'static str) -> ChunkRe
         .into_iter()
         .map(|item| {
             item.map_err(|f| match f {
-                ItemFailure::Panicked(message) => TaskError::Panicked { task, message },
+                ItemFailure::Panicked(report) => TaskError::Panicked {
+                    task,
+                    message: report.message,
+                    location: report.location,
+                    backtrace: report.backtrace,
+                },
                 ItemFailure::EncodeResult(message) => TaskError::EncodeResult { task, message },
             })
         })

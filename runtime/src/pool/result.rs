@@ -134,6 +134,8 @@ pub(crate) fn decode_one<R: DeserializeOwned>(job: &Job) -> Result<R, TaskError>
         .ok_or_else(|| TaskError::Panicked {
             task: job.task,
             message: "the task produced no value".to_owned(),
+            location: None,
+            backtrace: None,
         })
 }
 

@@ -8,7 +8,6 @@
 //! are refused too: write the function's name, not a pointer variable.
 
 use std::os::fd::OwnedFd;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -16,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::codec::{self, CodecError};
 use crate::codeptr;
 use crate::process::SpawnError;
+use crate::process::panic::{self, PanicReport};
 
 /// A function the pool can run with arguments `Args` to produce `Output`.
 ///
@@ -93,7 +93,7 @@ impl_task_tuple!(A, B, C, D, E, G, H, I);
 /// How one task of a chunk ended, as the worker reports it.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum ItemFailure {
-    Panicked(String),
+    Panicked(PanicReport),
     EncodeResult(String),
 }
 
@@ -164,7 +164,7 @@ fn run_chunk<M, T: Task<M>>(
     // one `Vec` or item by item, which lets one item fail to encode without losing the others.
     codec::encode_into(&items.len(), out, out_fds).map_err(|e| e.to_string())?;
     for args in items {
-        match catch_unwind(AssertUnwindSafe(|| task.call(args))) {
+        match panic::catch(|| task.call(args)) {
             Ok(value) => {
                 let ok: Result<&T::Output, ItemFailure> = Ok(&value);
                 if let Err(e) = codec::encode_into(&ok, out, out_fds) {
@@ -173,9 +173,8 @@ fn run_chunk<M, T: Task<M>>(
                     codec::encode_into(&failed, out, out_fds).map_err(|e| e.to_string())?;
                 }
             }
-            Err(payload) => {
-                let failed: Result<(), ItemFailure> =
-                    Err(ItemFailure::Panicked(codeptr::panic_message(&*payload)));
+            Err(report) => {
+                let failed: Result<(), ItemFailure> = Err(ItemFailure::Panicked(report));
                 codec::encode_into(&failed, out, out_fds).map_err(|e| e.to_string())?;
             }
         }
@@ -223,7 +222,7 @@ mod tests {
             &[0, 1, 2],
         );
         assert!(matches!(got[0], Ok(0)));
-        assert!(matches!(&got[1], Err(ItemFailure::Panicked(m)) if m == "one is bad"));
+        assert!(matches!(&got[1], Err(ItemFailure::Panicked(r)) if r.message == "one is bad"));
         assert!(matches!(got[2], Ok(2)));
     }
 

@@ -125,10 +125,8 @@ fn run_init(init: InitCall) -> Result<(), String> {
         crate::codec::decode(&out, out_fds).map_err(|e| e.to_string())?;
     match results.into_iter().next() {
         Some(Ok(())) => Ok(()),
-        Some(Err(
-            super::task::ItemFailure::Panicked(message)
-            | super::task::ItemFailure::EncodeResult(message),
-        )) => Err(message),
+        Some(Err(super::task::ItemFailure::Panicked(report))) => Err(report.message),
+        Some(Err(super::task::ItemFailure::EncodeResult(message))) => Err(message),
         None => Err("the initializer did not run".to_owned()),
     }
 }

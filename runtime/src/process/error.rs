@@ -4,6 +4,7 @@
 
 use crate::codec::CodecError;
 use crate::process::StartMethod;
+use crate::process::panic::{self, PanicLocation};
 use crate::sys::OsError;
 use crate::sys::proc::signal_name;
 
@@ -127,10 +128,19 @@ pub enum StartMethodError {
 #[non_exhaustive]
 pub enum ProcessError {
     /// The function panicked; the message is the panic payload (as `panic!` formatted it).
-    #[error("process panicked: {message}")]
+    ///
+    /// Match it with `ProcessError::Panicked { message, .. }`: the variant may gain fields.
+    #[error("process panicked{}: {message}", panic::at(location.as_ref()))]
+    #[non_exhaustive]
     Panicked {
         /// The panic message.
         message: String,
+        /// Where the function panicked (`None` if the function replaced the panic hook, which
+        /// records it).
+        location: Option<PanicLocation>,
+        /// The backtrace, when the child's environment asks for backtraces (`RUST_BACKTRACE`
+        /// or `RUST_LIB_BACKTRACE` set and not `0`, std's rule); its text as std prints it.
+        backtrace: Option<String>,
     },
     /// The process exited (for example with `std::process::exit(code)`) without returning.
     #[error("process exited with code {code} before returning a value")]
@@ -147,8 +157,12 @@ pub enum ProcessError {
     /// The deadline passed while the process was still running; it can be joined again.
     #[error("timed out waiting for the process")]
     Timeout,
-    /// The process was already joined (its value was taken by an earlier `join`).
-    #[error("process was already joined")]
+    /// The process was already joined: its value was taken by an earlier `join`. To wait for
+    /// the process again, as Python's repeated `join()` does, call
+    /// [`Child::wait`](crate::Child::wait), which any number of calls may make.
+    #[error(
+        "process was already joined: the value was taken by an earlier `join`; use `wait()` to wait again"
+    )]
     AlreadyJoined,
     /// The child could not start running the function: its arguments did not decode, or its
     /// start-up failed. The message says why.

@@ -17,20 +17,43 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # Events
+//!
+//! With the cargo feature `tracing` (off by default), the program that starts children emits
+//! structured events through the [`tracing`](https://docs.rs/tracing) crate, with the target
+//! `mproc::process`:
+//!
+//! | event | level | fields |
+//! |---|---|---|
+//! | `process started` | `DEBUG` | `pid`, `name`, `start_method`, `daemon` |
+//! | `process exited` | `DEBUG` (`WARN` if a signal ended it) | `pid`, `name`, `exit_status`, and `code` or `signal` |
+//! | `fork server started` | `DEBUG` (`WARN` for a replacement) | `pid`, `generation` (1 for the first), `restart` |
+//! | `fork server lost` | `WARN` | `pid` (it died or broke its protocol; the next start replaces it) |
+//!
+//! A child's exit is reported when it is reaped: by `join`, `wait`, `is_alive` or
+//! `exit_status`, or by the reaping that every start does. Pool workers are processes too, so
+//! their starts and exits appear as well. Without a subscriber an event costs one atomic load;
+//! without the feature, nothing. The example `tracing_events` prints them.
 
 mod child;
 mod error;
 mod identity;
+pub(crate) mod panic;
 mod parent;
 mod start;
 mod start_method;
+mod stdio;
+mod trace;
 
 pub use error::{
     BoxedCause, CorruptResult, ForkServerError, ProcessError, SpawnError, StartMethodError,
 };
 pub use identity::{CurrentProcess, ParentProcess, cpu_count, current_process, parent_process};
+pub use panic::PanicLocation;
 pub use parent::{Child, ProcessHandle};
 pub use start_method::{START_METHOD_ENV, StartMethod, get_start_method, set_start_method};
+pub use stdio::{ChildOutput, Stdio};
 
 pub use crate::sys::proc::{ExitStatus, signal_name};
 
@@ -49,6 +72,8 @@ pub struct Options {
     name: Option<String>,
     daemon: Option<bool>,
     method: Option<StartMethod>,
+    stdout: Stdio,
+    stderr: Stdio,
 }
 
 impl Options {
@@ -144,6 +169,23 @@ where
         self
     }
 
+    /// Connects the child's stdout to `stdio` (default [`Stdio::Inherit`]);
+    /// [`Stdio::Piped`] makes it readable through [`Child::stdout`].
+    #[must_use]
+    pub fn stdout(mut self, stdio: Stdio) -> Self {
+        self.options.stdout = stdio;
+        self
+    }
+
+    /// Connects the child's stderr to `stdio` (default [`Stdio::Inherit`]);
+    /// [`Stdio::Piped`] makes it readable through [`Child::stderr`]. A panic's message goes
+    /// there too.
+    #[must_use]
+    pub fn stderr(mut self, stdio: Stdio) -> Self {
+        self.options.stderr = stdio;
+        self
+    }
+
     /// Starts the process.
     ///
     /// # Errors
@@ -154,8 +196,9 @@ where
     /// [`SpawnError::Os`] if the OS refuses.
     pub fn start(self) -> Result<Child<R>, SpawnError> {
         let args = codec::encode(&self.args).map_err(SpawnError::Encode)?;
-        let (entry, sock) = launch::launch(EntryPoint::of(self.target), args, self.options)?;
-        Ok(Child::new(entry, sock))
+        let (entry, sock, readers) =
+            launch::launch(EntryPoint::of(self.target), args, self.options)?;
+        Ok(Child::new(entry, sock, readers))
     }
 }
 

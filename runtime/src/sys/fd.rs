@@ -1,7 +1,7 @@
 //! File descriptor helpers: flags, duplication and waiting with a deadline.
 
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
 use super::{cvt, cvt_retry};
@@ -67,6 +67,26 @@ pub(crate) fn stdin_to_dev_null() -> io::Result<()> {
     // SAFETY: `null` is open; dup2 atomically replaces descriptor 0, which the process owns.
     cvt_retry(|| unsafe { libc::dup2(null.as_raw_fd(), 0) })?;
     Ok(())
+}
+
+/// A pipe, both ends close-on-exec: `(read end, write end)`.
+pub(crate) fn pipe_cloexec() -> io::Result<(OwnedFd, OwnedFd)> {
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(io::Error::from)
+}
+
+/// Makes descriptor `target` (1 or 2, say) refer to what `fd` refers to.
+pub(crate) fn dup_onto(fd: BorrowedFd<'_>, target: RawFd) -> io::Result<()> {
+    // SAFETY: `fd` is open for the borrow; dup2 atomically re-targets `target`, a standard
+    // descriptor the calling process owns (no owned object holds it).
+    cvt_retry(|| unsafe { libc::dup2(fd.as_raw_fd(), target) })?;
+    Ok(())
+}
+
+/// Replaces descriptor `target` (1 or 2, say) with `/dev/null`.
+pub(crate) fn to_dev_null(target: RawFd) -> io::Result<()> {
+    prepare_dev_null()?;
+    let null = DEV_NULL.get().expect("invariant: prepared above");
+    dup_onto(null.as_fd(), target)
 }
 
 /// What `poll` reported for one descriptor.

@@ -21,7 +21,6 @@
 //! environment is chosen by whoever ran it).
 
 use std::os::fd::OwnedFd;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -29,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::codec::{self, Encoded};
 use crate::codeptr;
 use crate::process::SpawnError;
+use crate::process::panic::{self, PanicReport};
 
 /// The type-erased entry of a child: `(target, argument bytes, argument fds) -> outcome`.
 type Trampoline = fn(usize, &[u8], Vec<OwnedFd>) -> Outcome;
@@ -38,8 +38,8 @@ type Trampoline = fn(usize, &[u8], Vec<OwnedFd>) -> Outcome;
 pub(crate) enum Outcome {
     /// It returned; the value is encoded.
     Returned(Encoded),
-    /// It panicked with this message.
-    Panicked(String),
+    /// It panicked.
+    Panicked(PanicReport),
     /// Its arguments did not decode.
     BadArguments(String),
     /// Its return value did not encode.
@@ -135,12 +135,12 @@ where
         Ok(a) => a,
         Err(e) => return Outcome::BadArguments(e.to_string()),
     };
-    match catch_unwind(AssertUnwindSafe(move || target(args))) {
+    match panic::catch(move || target(args)) {
         Ok(value) => match codec::encode(&value) {
             Ok(enc) => Outcome::Returned(enc),
             Err(e) => Outcome::BadResult(e.to_string()),
         },
-        Err(payload) => Outcome::Panicked(codeptr::panic_message(&*payload)),
+        Err(report) => Outcome::Panicked(report),
     }
 }
 
@@ -188,7 +188,7 @@ mod tests {
         let args = codec::encode(&7u32).unwrap();
         let out = ep.call(&args.bytes, Vec::new());
         assert!(
-            matches!(out, Outcome::Panicked(ref m) if m == "boom 7"),
+            matches!(out, Outcome::Panicked(ref r) if r.message == "boom 7"),
             "{out:?}"
         );
         assert!(matches!(ep.call(&[], Vec::new()), Outcome::BadArguments(_)));

@@ -8,7 +8,9 @@ use crate::process::StartMethod;
 use crate::process::child::entry::{EntryPoint, Outcome};
 use crate::process::child::outcome::{self, ReportTo};
 use crate::process::identity::{self, Identity};
+use crate::process::panic;
 use crate::process::parent::registry;
+use crate::process::stdio;
 use crate::sys;
 
 /// Everything a child needs besides its arguments.
@@ -27,7 +29,7 @@ pub(crate) struct ChildSpec {
 }
 
 /// Runs the child's function, reports its outcome to `report`, and ends the process.
-pub(crate) fn run(spec: ChildSpec, args: Encoded, report: ReportTo) -> ! {
+pub(crate) fn run(spec: ChildSpec, mut args: Encoded, report: ReportTo) -> ! {
     if spec.identity.daemon {
         // The kernel kills us when the parent goes; if it already went, getppid() says so
         // (we were reparented), and we must not run at all.
@@ -47,7 +49,12 @@ pub(crate) fn run(spec: ChildSpec, args: Encoded, report: ReportTo) -> ! {
     );
     // As in Python, children do not read the parent's stdin.
     let _ = sys::fd::stdin_to_dev_null();
-    let outcome = spec.entry.call(&args.bytes, args.fds);
+    // Panics then carry their location (and backtrace, if asked for) to the parent.
+    panic::start_recording();
+    let outcome = match stdio::redirect(&mut args) {
+        Ok(()) => spec.entry.call(&args.bytes, args.fds),
+        Err(e) => Outcome::BadArguments(format!("redirecting stdout or stderr: {e}")),
+    };
     let code = i32::from(!matches!(outcome, Outcome::Returned(_)));
     // A parent that dropped its `Child` closed the channel: the value is simply not wanted.
     let _ = outcome::report(&report, &outcome);

@@ -8,6 +8,7 @@
 //! memfd, so a child never waits for its parent to read and exits at once; the parent then
 //! wakes only once per join, when the child has ended, and reads the message.
 
+use std::borrow::Cow;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
 use std::time::Instant;
@@ -16,6 +17,7 @@ use serde::de::DeserializeOwned;
 
 use crate::codec;
 use crate::process::child::entry::Outcome;
+use crate::process::panic::PanicReport;
 use crate::process::parent::overflow;
 use crate::process::parent::slot::{self, Filled, Slot, SlotWriter};
 use crate::process::{CorruptResult, ProcessError};
@@ -75,23 +77,35 @@ pub(crate) enum ReportTo {
 }
 
 /// The message of `outcome`: its tag, its body, the descriptors of a returned value.
-fn message(outcome: &Outcome) -> (u8, &[u8], Vec<BorrowedFd<'_>>) {
+fn message(outcome: &Outcome) -> (u8, Cow<'_, [u8]>, Vec<BorrowedFd<'_>>) {
     match outcome {
         Outcome::Returned(enc) => (
             RETURNED,
-            &enc.bytes,
+            Cow::Borrowed(&enc.bytes),
             enc.fds.iter().map(AsFd::as_fd).collect(),
         ),
-        Outcome::Panicked(m) => (PANICKED, m.as_bytes(), Vec::new()),
-        Outcome::BadArguments(m) => (BAD_ARGUMENTS, m.as_bytes(), Vec::new()),
-        Outcome::BadResult(m) => (BAD_RESULT, m.as_bytes(), Vec::new()),
+        Outcome::Panicked(report) => (PANICKED, encode_panic(report), Vec::new()),
+        Outcome::BadArguments(m) => (BAD_ARGUMENTS, Cow::Borrowed(m.as_bytes()), Vec::new()),
+        Outcome::BadResult(m) => (BAD_RESULT, Cow::Borrowed(m.as_bytes()), Vec::new()),
     }
+}
+
+/// A panic's body: the encoded [`PanicReport`] (or, should that fail, its message alone, which
+/// [`decode_panic`] also reads).
+fn encode_panic(report: &PanicReport) -> Cow<'_, [u8]> {
+    postcard::to_allocvec(report).map_or(Cow::Borrowed(report.message.as_bytes()), Cow::Owned)
+}
+
+/// Reads a panic's body written by [`encode_panic`].
+fn decode_panic(body: &[u8]) -> PanicReport {
+    postcard::from_bytes(body)
+        .unwrap_or_else(|_| PanicReport::message(String::from_utf8_lossy(body).into_owned()))
 }
 
 /// Sends `outcome` to the parent on a result socket; never waits for the parent to read.
 pub(crate) fn send(sock: BorrowedFd<'_>, outcome: &Outcome) -> Result<(), WireError> {
     let (tag, body, fds) = message(outcome);
-    wire::send(sock, &[&[tag], body], &fds, None)
+    wire::send(sock, &[&[tag], &body], &fds, None)
 }
 
 /// Reports `outcome` to the parent; never waits for the parent to read.
@@ -101,10 +115,16 @@ pub(crate) fn report(to: &ReportTo, outcome: &Outcome) -> Result<(), WireError> 
         ReportTo::Slot { slot, overflow } => (slot, overflow),
     };
     let (tag, body, fds) = message(outcome);
-    if fds.is_empty() && slot.write(&[&[tag], body]) {
+    if fds.is_empty() && slot.write(&[&[tag], &body]) {
         return Ok(());
     }
-    match overflow::deliver(address, slot.ticket(), slot.secret(), &[&[tag], body], &fds) {
+    match overflow::deliver(
+        address,
+        slot.ticket(),
+        slot.secret(),
+        &[&[tag], &body],
+        &fds,
+    ) {
         Ok(()) => {
             slot.mark_elsewhere();
             Ok(())
@@ -171,7 +191,18 @@ fn interpret<R: DeserializeOwned>(payload: &[u8], fds: Vec<OwnedFd>) -> Result<R
     let text = || String::from_utf8_lossy(body).into_owned();
     match tag {
         RETURNED => codec::decode(body, fds).map_err(ProcessError::DecodeResult),
-        PANICKED => Err(ProcessError::Panicked { message: text() }),
+        PANICKED => {
+            let PanicReport {
+                message,
+                location,
+                backtrace,
+            } = decode_panic(body);
+            Err(ProcessError::Panicked {
+                message,
+                location,
+                backtrace,
+            })
+        }
         BAD_ARGUMENTS => Err(ProcessError::Bootstrap { message: text() }),
         BAD_RESULT => Err(ProcessError::EncodeResult { message: text() }),
         tag => Err(CorruptResult::UnknownTag { tag }.into()),

@@ -9,18 +9,22 @@ use serde::de::DeserializeOwned;
 
 use crate::process::child::outcome;
 use crate::process::parent::handle::{ChildEntry, ProcessHandle};
-use crate::process::{CorruptResult, ProcessError};
+use crate::process::stdio::Readers;
+use crate::process::{ChildOutput, CorruptResult, ProcessError};
 use crate::sys::proc::ExitStatus;
 
 /// A running (or finished) child process whose function returns `R`.
 ///
-/// [`join`](Child::join) gives back the function's value. Dropping a `Child` without joining
+/// [`join`](Child::join) gives back the function's value, once: it moves the value out.
+/// [`wait`](Child::wait) waits for the end and can be called any number of times, before or
+/// after `join`, as Python's repeated `p.join()`. Dropping a `Child` without joining
 /// it does not stop the process: it keeps running, is reaped when it ends (at the latest when
 /// this program exits) and, unless it is a daemon, is waited for when this program exits, as in
 /// Python. Its return value is discarded.
 pub struct Child<R> {
     handle: ProcessHandle,
     result: Mutex<ResultState>,
+    output: Readers,
     _returns: PhantomData<fn() -> R>,
 }
 
@@ -43,13 +47,14 @@ struct ResultState {
 }
 
 impl<R: DeserializeOwned> Child<R> {
-    pub(crate) fn new(entry: Arc<ChildEntry>, sock: Option<OwnedFd>) -> Self {
+    pub(crate) fn new(entry: Arc<ChildEntry>, sock: Option<OwnedFd>, output: Readers) -> Self {
         Self {
             handle: ProcessHandle { entry },
             result: Mutex::new(ResultState {
                 sock,
                 joined: false,
             }),
+            output,
             _returns: PhantomData,
         }
     }
@@ -58,8 +63,9 @@ impl<R: DeserializeOwned> Child<R> {
     ///
     /// # Errors
     /// [`ProcessError::Panicked`], [`ProcessError::Exited`] or [`ProcessError::Killed`] when the
-    /// function did not return; [`ProcessError::AlreadyJoined`] on a second call; the others
-    /// when the result could not travel.
+    /// function did not return; [`ProcessError::AlreadyJoined`] on a second call (the value
+    /// was taken by the first: use [`wait`](Child::wait) to wait again); the others when the
+    /// result could not travel.
     pub fn join(&self) -> Result<R, ProcessError> {
         self.join_until(None)
     }
@@ -146,6 +152,51 @@ impl<R> Child<R> {
     /// [`ProcessError::Os`] if the signal cannot be sent.
     pub fn kill(&self) -> Result<(), ProcessError> {
         self.handle.kill()
+    }
+
+    /// Waits for the process to end and returns how it ended (Python's `join()` followed by
+    /// `exitcode`). Unlike [`join`](Child::join) it takes nothing, so it can be called any
+    /// number of times, from any thread, before or after `join`: a port of "join every child,
+    /// then join them all again" calls `join` once and `wait` after that.
+    ///
+    /// # Errors
+    /// [`ProcessError::Os`] if waiting fails.
+    pub fn wait(&self) -> Result<ExitStatus, ProcessError> {
+        self.handle.wait()
+    }
+
+    /// Like [`wait`](Child::wait), waiting at most `timeout`.
+    ///
+    /// # Errors
+    /// [`ProcessError::Timeout`] if the process is still running; [`ProcessError::Os`] if
+    /// waiting fails.
+    pub fn wait_timeout(&self, timeout: Duration) -> Result<ExitStatus, ProcessError> {
+        self.handle.wait_timeout(timeout)
+    }
+
+    /// The child's stdout, if it was started with
+    /// [`.stdout(Stdio::Piped)`](crate::Process::stdout) (and not taken). `&ChildOutput`
+    /// implements `Read`.
+    #[must_use]
+    pub fn stdout(&self) -> Option<&ChildOutput> {
+        self.output.stdout.as_ref()
+    }
+
+    /// The child's stderr, if it was started with
+    /// [`.stderr(Stdio::Piped)`](crate::Process::stderr) (and not taken).
+    #[must_use]
+    pub fn stderr(&self) -> Option<&ChildOutput> {
+        self.output.stderr.as_ref()
+    }
+
+    /// Takes the child's piped stdout, to read it elsewhere (another thread, say).
+    pub fn take_stdout(&mut self) -> Option<ChildOutput> {
+        self.output.stdout.take()
+    }
+
+    /// Takes the child's piped stderr.
+    pub fn take_stderr(&mut self) -> Option<ChildOutput> {
+        self.output.stderr.take()
     }
 
     /// An untyped handle to the same process (cheap to clone, no access to the result).

@@ -4,9 +4,9 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::process::ProcessError;
 use crate::process::parent::overflow;
 use crate::process::parent::slot::Slot;
+use crate::process::{ProcessError, trace};
 use crate::sys::OsContext;
 use crate::sys::{self, fd::Interest, proc::ExitStatus};
 
@@ -61,6 +61,9 @@ impl ChildEntry {
         if status.is_none() {
             *status =
                 sys::proc::try_reap(self.pidfd.as_fd()).map_err(ProcessError::os("waitid"))?;
+            if let Some(ended) = *status {
+                trace::exited(self.pid, &self.name, ended);
+            }
         }
         Ok(*status)
     }

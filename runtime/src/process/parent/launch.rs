@@ -14,7 +14,8 @@ use crate::process::parent::handle::ChildEntry;
 use crate::process::parent::slot::Slot;
 use crate::process::parent::{overflow, registry};
 use crate::process::start::{fork, forkserver, spawn};
-use crate::process::{Options, StartMethod, get_start_method};
+use crate::process::stdio::{self, Readers};
+use crate::process::{Options, StartMethod, get_start_method, trace};
 use crate::sys;
 use crate::sys::OsContext;
 
@@ -62,7 +63,10 @@ pub(crate) fn launch(
     entry: EntryPoint,
     args: Encoded,
     options: Options,
-) -> Result<(Arc<ChildEntry>, Option<OwnedFd>), SpawnError> {
+) -> Result<(Arc<ChildEntry>, Option<OwnedFd>, Readers), SpawnError> {
+    let mut args = args;
+    let readers = stdio::attach(options.stdout, options.stderr, &mut args)
+        .map_err(SpawnError::os("making a pipe for the child's output"))?;
     let args = HeldArgs::new(args);
     let me = identity::current_identity();
     let daemon = options.daemon.unwrap_or(me.daemon);
@@ -123,9 +127,10 @@ pub(crate) fn launch(
             return Err(SpawnError::os("pidfd_open")(e));
         }
     };
+    trace::started(pid, &name, method, daemon);
     let entry = Arc::new(ChildEntry::new(pid, pidfd, name, daemon, slot));
     registry::lock().add(Arc::clone(&entry));
-    Ok((entry, parent_sock))
+    Ok((entry, parent_sock, readers))
 }
 
 /// How a child's result comes back.

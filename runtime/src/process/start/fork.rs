@@ -14,6 +14,7 @@ use crate::process::SpawnError;
 use crate::process::child::main::{self as child_main, ChildSpec};
 use crate::process::child::outcome::ReportTo;
 use crate::process::identity;
+use crate::process::panic;
 use crate::process::parent::launch::HeldArgs;
 use crate::process::parent::{registry, slot};
 use crate::process::start::forkserver;
@@ -51,6 +52,9 @@ pub(crate) fn start(
     args: HeldArgs,
     report: ReportTo,
 ) -> Result<libc::pid_t, SpawnError> {
+    // The child inherits the hook that records its panics: installing it there could wait
+    // forever on std's hook lock (see `process::panic`).
+    panic::install_hook();
     let mut fork = ForkContext::default();
     let held = fork_hook::prepare(HOOKS.iter().chain(&TEST_HOOKS).copied(), &mut fork)?;
     // From here the pipe hook owns the release of the argument descriptors (under its lock).

@@ -25,6 +25,7 @@ use super::protocol;
 use crate::codec::Encoded;
 use crate::process::child::main::ChildSpec;
 use crate::process::child::outcome::{self, Greeting};
+use crate::process::trace;
 use crate::process::{ForkServerError, SpawnError};
 use crate::sys;
 use crate::sys::OsContext;
@@ -109,14 +110,14 @@ fn send(header: &[u8], args: &Encoded, child_sock: BorrowedFd<'_>) -> Result<u64
             Ok(()) => return Ok(state.generation),
             // Gone (the kernel refuses to queue for a closed peer), or hung with a full
             // socket: nothing was sent; replace it.
-            Err(WireError::Timeout) => state.discard(),
+            Err(WireError::Timeout) => state.lose(),
             Err(WireError::Io(e))
                 if matches!(
                     e.raw_os_error(),
                     Some(libc::EPIPE | libc::ECONNRESET | libc::ENOTCONN)
                 ) =>
             {
-                state.discard();
+                state.lose();
             }
             Err(e) => {
                 return Err(ForkServerError::step("sending the request")(e).into());
@@ -168,7 +169,7 @@ fn interpret(got: Result<Greeting, WireError>) -> Result<Option<libc::pid_t>, Sp
 fn discard(generation: u64) {
     let mut state = lock();
     if state.generation == generation {
-        state.discard();
+        state.lose();
     }
 }
 
@@ -176,13 +177,23 @@ impl State {
     /// The running server, started if there is none.
     fn running(&mut self) -> Result<&Server, SpawnError> {
         if self.server.is_none() {
-            self.server = Some(launch::start(&mut self.launcher)?);
+            let server = launch::start(&mut self.launcher)?;
             self.generation += 1;
+            trace::fork_server_started(server.pid, self.generation);
+            self.server = Some(server);
         }
         Ok(self.server.as_ref().expect("invariant: just set"))
     }
 
     /// Forgets a server that died or broke its protocol: it is killed and reaped.
+    fn lose(&mut self) {
+        if let Some(server) = &self.server {
+            trace::fork_server_lost(server.pid);
+        }
+        self.discard();
+    }
+
+    /// Stops the server, if one runs: it is killed and reaped.
     fn discard(&mut self) {
         if let Some(server) = self.server.take() {
             launch::stop(server.pidfd.as_fd());

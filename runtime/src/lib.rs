@@ -72,8 +72,8 @@ pub use queue::{JoinableQueue, Queue, QueueError, QueueReader, QueueWriter, Simp
 pub use shared::{Array, ArrayGuard, Value, ValueGuard};
 pub use shm::{InvalidBool, ShmBool, ShmError, ShmSafe};
 pub use sync::{
-    ArrayError, Barrier, BarrierError, BoundedSemaphore, Condition, ConditionError, Event, Lock,
-    LockError, OwnerDied, RLock, Semaphore, SemaphoreError, TryLockError,
+    Acquired, ArrayError, Barrier, BarrierError, BoundedSemaphore, Condition, ConditionError,
+    Event, Lock, LockError, OwnerDied, RLock, Semaphore, SemaphoreError, TryLockError,
 };
 
 /// Diagnostics for tests and leak checks.
@@ -85,12 +85,13 @@ pub mod diag {
 /// The names most programs need: `use mproc::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        Array, ArrayError, AsyncResult, Barrier, BarrierError, BoundedSemaphore, Child, CodecError,
-        Condition, ConditionError, Connection, Event, ExitStatus, InvalidBool, JoinableQueue, Lock,
-        LockError, Pipe, PipeError, Pool, PoolError, Process, ProcessError, ProcessHandle, Queue,
-        QueueError, RLock, Semaphore, SemaphoreError, ShmBool, ShmError, ShmSafe, SimpleQueue,
-        SpawnError, StartMethod, StartMethodError, TaskError, TryLockError, Value, active_children,
-        cpu_count, current_process, get_start_method, parent_process, set_start_method,
+        Acquired, Array, ArrayError, AsyncResult, Barrier, BarrierError, BoundedSemaphore, Child,
+        CodecError, Condition, ConditionError, Connection, Event, ExitStatus, InvalidBool,
+        JoinableQueue, Lock, LockError, Pipe, PipeError, Pool, PoolError, Process, ProcessError,
+        ProcessHandle, Queue, QueueError, RLock, Semaphore, SemaphoreError, ShmBool, ShmError,
+        ShmSafe, SimpleQueue, SpawnError, StartMethod, StartMethodError, TaskError, TryLockError,
+        Value, active_children, cpu_count, current_process, get_start_method, parent_process,
+        set_start_method,
     };
     pub use crate::{pool_task, process};
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use integration_tests::sync_support::{LIMIT, eventually, in_futex_wait, wait_parked};
 use mproc::prelude::*;
-use mproc::{BarrierError, ConditionError, LockError, TryLockError};
+use mproc::{Acquired, BarrierError, ConditionError, LockError, TryLockError};
 
 /// Takes `lock`, says so, and waits to be killed.
 #[process]
@@ -23,8 +23,8 @@ fn hold_and_hang(lock: Lock, held: Event) {
 }
 
 #[process]
-fn acquire_and_report(lock: Lock) -> Result<(), LockError> {
-    let r = lock.acquire();
+fn acquire_and_report(lock: Lock) -> Result<Acquired, LockError> {
+    let r = lock.acquire_timeout(LIMIT);
     let _ = lock.release();
     r
 }
@@ -48,14 +48,14 @@ fn a_killed_lock_holder_is_reported_to_the_next_acquirer() {
         kill(&holder);
         assert_eq!(
             lock.acquire_timeout(LIMIT),
-            Err(LockError::OwnerDied { pid }),
+            Ok(Acquired::OwnerDied { pid }),
             "{method:?}"
         );
         assert!(lock.is_locked(), "the taker holds it");
         lock.release().unwrap();
         assert_eq!(
             lock.try_acquire(),
-            Ok(()),
+            Ok(Acquired::Clean),
             "reported once, then a normal lock"
         );
         lock.release().unwrap();
@@ -73,8 +73,49 @@ fn a_parked_waiter_takes_over_when_the_holder_is_killed() {
     kill(&holder);
     assert_eq!(
         waiter.join_timeout(LIMIT).unwrap(),
-        Err(LockError::OwnerDied { pid })
+        Ok(Acquired::OwnerDied { pid })
     );
+    assert!(!lock.is_locked());
+}
+
+/// Takes `lock` the way most code does, with `?` on the guard form, and reports whether the
+/// code after it ran.
+fn critical_section(lock: &Lock) -> Result<(), LockError> {
+    let _held = lock.lock_timeout(LIMIT)?;
+    Ok(())
+}
+
+/// Takes `lock` with `?` on the manual form: an `Ok`, so the caller holds it (and knows).
+fn manual_section(lock: &Lock) -> Result<Acquired, LockError> {
+    let how = lock.acquire_timeout(LIMIT)?;
+    lock.release()?;
+    Ok(how)
+}
+
+#[test]
+fn question_mark_after_an_owner_death_leaves_no_lock_held() {
+    let (lock, held) = (Lock::new().unwrap(), Event::new().unwrap());
+    let holder = hold_and_hang::spawn(lock.clone(), held.clone()).unwrap();
+    assert!(held.wait_timeout(LIMIT));
+    let pid = holder.pid();
+    kill(&holder);
+    // The guard form: `?` turns the guard-carrying error into `LockError::OwnerDied`; the
+    // guard is dropped on the way, so the lock is free again.
+    assert_eq!(critical_section(&lock), Err(LockError::OwnerDied { pid }));
+    assert!(!lock.is_locked(), "`?` on the guard form released the lock");
+    assert_eq!(
+        critical_section(&lock),
+        Ok(()),
+        "and it is a normal lock again"
+    );
+
+    // The manual form: the death is in the `Ok`, and the lock is held like after any acquire.
+    let held_again = Event::new().unwrap();
+    let holder = hold_and_hang::spawn(lock.clone(), held_again.clone()).unwrap();
+    assert!(held_again.wait_timeout(LIMIT));
+    let pid = holder.pid();
+    kill(&holder);
+    assert_eq!(manual_section(&lock), Ok(Acquired::OwnerDied { pid }));
     assert!(!lock.is_locked());
 }
 

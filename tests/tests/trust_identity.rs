@@ -21,7 +21,7 @@ const NOFILE: libc::rlim_t = 64;
 #[derive(Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 struct Report {
     filled: bool,
-    acquired: Result<(), LockError>,
+    acquired: Result<mproc::Acquired, LockError>,
     released: Result<(), LockError>,
 }
 
@@ -102,7 +102,7 @@ fn a_holder_whose_table_was_full_at_first_use_keeps_its_lock() {
             report.filled,
             "{method:?}: the table never filled: {report:?}"
         );
-        assert_eq!(report.acquired, Ok(()), "{method:?}");
+        assert_eq!(report.acquired, Ok(mproc::Acquired::Clean), "{method:?}");
         assert_eq!(
             contended,
             Err(LockError::WouldBlock),

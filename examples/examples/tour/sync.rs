@@ -170,12 +170,12 @@ fn killed_holder() -> mproc::Result<()> {
         holder.pid(),
         holder.join().expect_err("it was killed")
     );
-    match lock.acquire_timeout(PATIENCE) {
-        Err(LockError::OwnerDied { pid }) => {
+    match lock.acquire_timeout(PATIENCE)? {
+        Acquired::OwnerDied { pid } => {
             println!("the next acquire: owner {pid} died; the lock is ours now");
             lock.release()?;
         }
-        other => panic!("expected OwnerDied, got {other:?}"),
+        Acquired::Clean => panic!("expected the owner's death to be reported"),
     }
     lock.acquire()?; // and it is an ordinary lock again
     lock.release()?;

@@ -24,7 +24,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::atomic::AtomicU32;
 use super::deadline;
-use super::error::{ConditionError, LockError};
+use super::error::{Acquired, ConditionError, LockError};
 use super::lock::{LockResult, TryLockResult};
 use super::park::{Os, Park, Waited};
 use super::rlock::{RLock, RLockGuard, RLockState};
@@ -158,7 +158,7 @@ impl Condition {
     ///
     /// # Errors
     /// As [`RLock::acquire`].
-    pub fn acquire(&self) -> Result<(), LockError> {
+    pub fn acquire(&self) -> Result<Acquired, LockError> {
         self.lock.acquire()
     }
 
@@ -166,7 +166,7 @@ impl Condition {
     ///
     /// # Errors
     /// As [`RLock::try_acquire`].
-    pub fn try_acquire(&self) -> Result<(), LockError> {
+    pub fn try_acquire(&self) -> Result<Acquired, LockError> {
         self.lock.try_acquire()
     }
 
@@ -174,7 +174,7 @@ impl Condition {
     ///
     /// # Errors
     /// As [`RLock::acquire_timeout`].
-    pub fn acquire_timeout(&self, timeout: Duration) -> Result<(), LockError> {
+    pub fn acquire_timeout(&self, timeout: Duration) -> Result<Acquired, LockError> {
         self.lock.acquire_timeout(timeout)
     }
 
@@ -218,7 +218,9 @@ impl Condition {
     ///
     /// # Errors
     /// [`ConditionError::NotOwner`] without the lock; [`ConditionError::Lock`] with
-    /// [`LockError::OwnerDied`] if the lock's owner died meanwhile (the lock is held again).
+    /// [`LockError::OwnerDied`] if an owner died holding the lock while this thread waited:
+    /// the lock is held again, as before the call, so the caller's guard (or its duty to
+    /// release a manual acquire) is unchanged, and `?` leaves nothing held that was not.
     pub fn wait(&self) -> Result<(), ConditionError> {
         self.state().wait::<Os>(self.lock.state(), None).map(drop)
     }

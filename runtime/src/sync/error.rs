@@ -19,9 +19,11 @@ pub enum LockError {
     /// `_timeout` form: the lock was not acquired in time.
     #[error("timed out waiting for the lock")]
     Timeout,
-    /// The process holding the lock died (for example it was killed) without releasing it.
-    /// The lock was taken over: **the caller now holds it** and must release it. Whatever the
-    /// lock protected may be half-updated.
+    /// The process holding the lock died (for example it was killed) without releasing it,
+    /// and this error is what `?` made of the guard-carrying [`OwnerDied`] of a `lock()`: the
+    /// guard was dropped, so **the lock is released**. Whatever the lock protected may be
+    /// half-updated. (The manual `acquire` forms report a dead owner in their `Ok` value,
+    /// [`Acquired::OwnerDied`], since the caller then holds the lock.)
     #[error("the process holding the lock (pid {pid}) died; the lock was taken over")]
     OwnerDied {
         /// The dead owner's process id.
@@ -42,6 +44,48 @@ pub enum LockError {
     /// out references into the array, so only dropping it releases the lock.
     #[error("the lock is held by an ArrayGuard of this thread; drop the guard to release it")]
     HeldByGuard,
+}
+
+/// How a manual `acquire`, `try_acquire` or `acquire_timeout` of a [`Lock`](crate::Lock),
+/// [`RLock`](crate::RLock) or [`Condition`](crate::Condition) took the lock. Both variants
+/// mean the same duty: **the caller holds the lock and releases it** (`release()`), exactly
+/// as after any successful acquire; `?` on the call never leaves a lock held without the
+/// caller knowing it. `OwnerDied` adds that the previous holder died holding it, so whatever
+/// the lock protected may be half-updated.
+///
+/// ```
+/// use mproc::{Acquired, Lock};
+///
+/// # fn main() -> mproc::Result<()> {
+/// let lock = Lock::new()?;
+/// if let Acquired::OwnerDied { pid } = lock.acquire()? {
+///     eprintln!("process {pid} died holding the lock: checking the data");
+/// }
+/// lock.release()?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Acquired {
+    /// The lock was free (or, for an `RLock`, already owned by the calling thread).
+    Clean,
+    /// The process holding the lock died without releasing it; the lock was taken over and
+    /// is now held by the caller.
+    OwnerDied {
+        /// The dead owner's process id.
+        pid: i32,
+    },
+}
+
+impl Acquired {
+    /// The pid of the previous holder if it died holding the lock.
+    #[must_use]
+    pub fn owner_died(self) -> Option<i32> {
+        match self {
+            Self::Clean => None,
+            Self::OwnerDied { pid } => Some(pid),
+        }
+    }
 }
 
 /// The lock was acquired, but its previous owner died while holding it: the error of the RAII

@@ -12,8 +12,11 @@
 //! # Robustness
 //! - A process killed while holding a [`Lock`], [`RLock`] (or the lock of a
 //!   [`Value`](crate::Value)/[`Array`](crate::Array)) does not hang the others: the next
-//!   acquirer takes the lock over and gets [`LockError::OwnerDied`] (or [`OwnerDied`] with
-//!   the guard).
+//!   acquirer takes the lock over and is told, in a form that never leaves a lock held
+//!   without a guard or a plain duty: the manual `acquire` forms return
+//!   `Ok(`[`Acquired::OwnerDied`]`)` (the caller holds the lock, as after any acquire, and
+//!   releases it); the guard forms return `Err(`[`OwnerDied`]`)` carrying the guard, so `?`
+//!   drops it and releases the lock (it becomes [`LockError::OwnerDied`]).
 //! - A [`Barrier`] party that dies while waiting breaks the barrier for the others
 //!   ([`BarrierError::PartyDied`]).
 //! - [`Condition::notify`] never waits for the woken, so a dead waiter cannot block it.
@@ -66,7 +69,8 @@ mod tests;
 pub use barrier::Barrier;
 pub use condition::Condition;
 pub use error::{
-    ArrayError, BarrierError, ConditionError, LockError, OwnerDied, SemaphoreError, TryLockError,
+    Acquired, ArrayError, BarrierError, ConditionError, LockError, OwnerDied, SemaphoreError,
+    TryLockError,
 };
 pub use event::Event;
 pub use lock::{Lock, LockGuard, LockResult, TryLockResult};

@@ -47,7 +47,7 @@ fn semaphore_uncontended_ns() -> f64 {
     best(|| {
         let t = Instant::now();
         for _ in 0..N {
-            sem.acquire();
+            sem.acquire().unwrap();
             sem.release().unwrap();
         }
         t.elapsed().as_nanos() as f64 / f64::from(N)
@@ -60,7 +60,7 @@ const WINDOW: std::time::Duration = std::time::Duration::from_millis(300);
 
 #[process]
 fn hammer_lock(lock: Lock, count: Value<u64>, go: Event, stop: Event) {
-    go.wait();
+    go.wait().unwrap();
     let mut n = 0u64;
     while !stop.is_set() {
         for _ in 0..256 {
@@ -74,7 +74,7 @@ fn hammer_lock(lock: Lock, count: Value<u64>, go: Event, stop: Event) {
 
 #[process]
 fn add_loop(v: Value<u64>, mine: Value<u64>, go: Event, stop: Event) {
-    go.wait();
+    go.wait().unwrap();
     let mut n = 0u64;
     while !stop.is_set() {
         for _ in 0..256 {
@@ -135,7 +135,7 @@ fn fetch_add_mops() -> f64 {
 #[process]
 fn ponger(ask: Event, answer: Event, n: u32) {
     for _ in 0..n {
-        ask.wait();
+        ask.wait().unwrap();
         ask.clear();
         answer.set();
     }
@@ -150,7 +150,7 @@ fn event_round_trip_us() -> f64 {
         let t = Instant::now();
         for _ in 0..N {
             ping.set();
-            pong_e.wait();
+            pong_e.wait().unwrap();
             pong_e.clear();
         }
         let us = t.elapsed().as_secs_f64() * 1e6 / f64::from(N);

@@ -43,7 +43,7 @@ fn a_killed_lock_holder_is_reported_to_the_next_acquirer() {
             .start_method(method)
             .spawn(lock.clone(), held.clone())
             .unwrap();
-        assert!(held.wait_timeout(LIMIT));
+        assert!(held.wait_timeout(LIMIT).is_ok());
         let pid = holder.pid();
         kill(&holder);
         assert_eq!(
@@ -66,7 +66,7 @@ fn a_killed_lock_holder_is_reported_to_the_next_acquirer() {
 fn a_parked_waiter_takes_over_when_the_holder_is_killed() {
     let (lock, held) = (Lock::new().unwrap(), Event::new().unwrap());
     let holder = hold_and_hang::spawn(lock.clone(), held.clone()).unwrap();
-    assert!(held.wait_timeout(LIMIT));
+    assert!(held.wait_timeout(LIMIT).is_ok());
     let waiter = acquire_and_report::spawn(lock.clone()).unwrap();
     wait_parked(waiter.pid());
     let pid = holder.pid();
@@ -96,7 +96,7 @@ fn manual_section(lock: &Lock) -> Result<Acquired, LockError> {
 fn question_mark_after_an_owner_death_leaves_no_lock_held() {
     let (lock, held) = (Lock::new().unwrap(), Event::new().unwrap());
     let holder = hold_and_hang::spawn(lock.clone(), held.clone()).unwrap();
-    assert!(held.wait_timeout(LIMIT));
+    assert!(held.wait_timeout(LIMIT).is_ok());
     let pid = holder.pid();
     kill(&holder);
     // The guard form: `?` turns the guard-carrying error into `LockError::OwnerDied`; the
@@ -112,7 +112,7 @@ fn question_mark_after_an_owner_death_leaves_no_lock_held() {
     // The manual form: the death is in the `Ok`, and the lock is held like after any acquire.
     let held_again = Event::new().unwrap();
     let holder = hold_and_hang::spawn(lock.clone(), held_again.clone()).unwrap();
-    assert!(held_again.wait_timeout(LIMIT));
+    assert!(held_again.wait_timeout(LIMIT).is_ok());
     let pid = holder.pid();
     kill(&holder);
     assert_eq!(manual_section(&lock), Ok(Acquired::OwnerDied { pid }));
@@ -123,7 +123,7 @@ fn question_mark_after_an_owner_death_leaves_no_lock_held() {
 fn try_lock_and_the_guard_forms_see_the_death_too() {
     let (lock, held) = (Lock::new().unwrap(), Event::new().unwrap());
     let holder = hold_and_hang::spawn(lock.clone(), held.clone()).unwrap();
-    assert!(held.wait_timeout(LIMIT));
+    assert!(held.wait_timeout(LIMIT).is_ok());
     let pid = holder.pid();
     kill(&holder);
     match lock.try_lock() {
@@ -150,7 +150,7 @@ fn hold_rlock_and_hang(lock: RLock, held: Event) {
 fn a_killed_rlock_owner_is_reported_and_ownership_moves() {
     let (lock, held) = (RLock::new().unwrap(), Event::new().unwrap());
     let holder = hold_rlock_and_hang::spawn(lock.clone(), held.clone()).unwrap();
-    assert!(held.wait_timeout(LIMIT));
+    assert!(held.wait_timeout(LIMIT).is_ok());
     let pid = holder.pid();
     kill(&holder);
     match lock.lock_timeout(LIMIT) {
@@ -181,7 +181,7 @@ fn hold_value_and_hang(v: Value<[u64; 4]>, held: Event) {
 fn a_value_whose_lock_holder_died_is_marked_inconsistent() {
     let (v, held) = (Value::new([0u64; 4]).unwrap(), Event::new().unwrap());
     let holder = hold_value_and_hang::spawn(v.clone(), held.clone()).unwrap();
-    assert!(held.wait_timeout(LIMIT));
+    assert!(held.wait_timeout(LIMIT).is_ok());
     let pid = holder.pid();
     kill(&holder);
     // The plain accessors do not hang and still see a valid value...
@@ -212,7 +212,7 @@ fn add_forever(v: Value<u64>, started: Event) {
 fn killing_an_incrementer_mid_loop_never_wedges_the_value() {
     let (v, started) = (Value::new(0u64).unwrap(), Event::new().unwrap());
     let child = add_forever::spawn(v.clone(), started.clone()).unwrap();
-    assert!(started.wait_timeout(LIMIT));
+    assert!(started.wait_timeout(LIMIT).is_ok());
     let before = v.get();
     kill(&child);
     // Whether or not it died inside the lock, the value stays usable.
@@ -255,7 +255,7 @@ fn a_killed_barrier_party_breaks_the_barrier_for_the_others() {
 }
 
 #[process]
-fn cond_waiter(cond: Condition, woke: Value<u32>) -> Result<bool, ConditionError> {
+fn cond_waiter(cond: Condition, woke: Value<u32>) -> Result<(), ConditionError> {
     let _g = cond.lock_timeout(TIMEOUT).unwrap();
     let r = cond.wait_timeout(LIMIT);
     woke.fetch_add(1);
@@ -274,12 +274,15 @@ fn a_killed_condition_waiter_never_blocks_notify_all() {
         let _g = cond.lock_timeout(TIMEOUT).unwrap();
         cond.notify_all().unwrap(); // Python's blocks forever here (gh-75158)
     }
-    assert_eq!(survivor.join_timeout(LIMIT).unwrap(), Ok(true));
+    assert_eq!(survivor.join_timeout(LIMIT).unwrap(), Ok(()));
     assert_eq!(woke.get(), 1);
     // The dead waiter was counted; that costs at most a useless wake-up later.
     let _g = cond.lock_timeout(TIMEOUT).unwrap();
     cond.notify().unwrap();
-    assert!(!cond.wait_timeout(Duration::from_millis(10)).unwrap());
+    assert_eq!(
+        cond.wait_timeout(Duration::from_millis(10)),
+        Err(ConditionError::Timeout)
+    );
 }
 
 /// A waiter killed while parked on a condition does not swallow a later `notify()`: that one
@@ -309,7 +312,7 @@ fn a_killed_condition_waiter_does_not_swallow_notify_one() {
         "notify() after the kill woke no live waiter"
     );
     let (woken, waiting): (Vec<_>, Vec<_>) = live.iter().partition(|w| !w.is_alive());
-    assert_eq!(woken[0].join_timeout(LIMIT).unwrap(), Ok(true), "notified");
+    assert_eq!(woken[0].join_timeout(LIMIT).unwrap(), Ok(()), "notified");
     assert!(
         in_futex_wait(waiting[0].pid()),
         "notify() woke more than one"
@@ -319,6 +322,6 @@ fn a_killed_condition_waiter_does_not_swallow_notify_one() {
         let _g = cond.lock_timeout(TIMEOUT).unwrap();
         cond.notify().unwrap();
     }
-    assert_eq!(waiting[0].join_timeout(LIMIT).unwrap(), Ok(true));
+    assert_eq!(waiting[0].join_timeout(LIMIT).unwrap(), Ok(()));
     assert_eq!(woke.get(), 2);
 }

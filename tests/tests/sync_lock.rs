@@ -20,7 +20,7 @@ const SHORT: Duration = Duration::from_millis(30);
 fn hold_until(lock: Lock, held: Event, go: Event) -> bool {
     lock.acquire_timeout(TIMEOUT).unwrap();
     held.set();
-    let released = go.wait_timeout(LIMIT);
+    let released = go.wait_timeout(LIMIT).is_ok();
     lock.release().unwrap();
     released
 }
@@ -67,7 +67,7 @@ fn the_timeout_matrix_against_a_holder_in_another_process() {
             .spawn(lock.clone(), held.clone(), go.clone())
             .unwrap();
         assert!(
-            held.wait_timeout(LIMIT),
+            held.wait_timeout(LIMIT).is_ok(),
             "{method:?}: child never got the lock"
         );
         assert_eq!(lock.try_acquire(), Err(LockError::WouldBlock));
@@ -210,14 +210,14 @@ fn rlock_owned_by_a_child_is_released_by_it() {
                 let _a = lock.lock_timeout(TIMEOUT).unwrap();
                 let _b = lock.lock_timeout(TIMEOUT).unwrap();
                 held.set();
-                go.wait_timeout(LIMIT)
+                go.wait_timeout(LIMIT).is_ok()
             },
             (lock.clone(), held.clone(), go.clone()),
         )
         .start_method(method)
         .start()
         .unwrap();
-        assert!(held.wait_timeout(LIMIT));
+        assert!(held.wait_timeout(LIMIT).is_ok());
         assert_eq!(lock.acquire_timeout(SHORT), Err(LockError::Timeout));
         go.set();
         assert!(child.join_timeout(LIMIT).unwrap());

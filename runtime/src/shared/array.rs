@@ -9,10 +9,11 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::data::{ArrayState, DataHandle};
+use super::error::ArrayError;
 use crate::shm::{ShmBox, ShmError, ShmSafe, type_tag};
 use crate::sync::{
-    AcquireFailed, ArrayError, LockResult, OwnerDied, RLock, RLockState, TryLockError,
-    TryLockResult, deadline_after,
+    AcquireFailed, LockResult, OwnerDied, RLock, RLockState, TryLockError, TryLockResult,
+    deadline_after,
 };
 
 /// A fixed-length array in shared memory, guarded by an [`RLock`]: Python's

@@ -3,7 +3,9 @@
 
 mod array;
 mod data;
+mod error;
 mod value;
 
 pub use array::{Array, ArrayGuard};
+pub use error::ArrayError;
 pub use value::{ShmInteger, Value, ValueGuard};

@@ -174,11 +174,13 @@ impl<T: ShmSafe> Value<T> {
     /// Locks the value and returns a guard to read and write it.
     ///
     /// # Errors
-    /// [`OwnerDied`] (holding the guard) while the value is marked inconsistent.
-    pub fn lock(&self) -> LockResult<ValueGuard<'_, T>> {
+    /// [`TryLockError::OwnerDied`] (holding the guard) while the value is marked
+    /// inconsistent; never `WouldBlock` or `Timeout` (the result type is the one of `try_lock`
+    /// and `lock_timeout`, and of [`Array::lock`](crate::Array::lock)).
+    pub fn lock(&self) -> TryLockResult<ValueGuard<'_, T>> {
         // See `with` for why the acquire cannot fail here.
         let _ = self.state().acquire(None, false);
-        self.guard()
+        Ok(self.guard()?)
     }
 
     /// Like [`lock`](Value::lock), but never waits.

@@ -25,7 +25,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::atomic::AtomicU32;
 use super::deadline;
 use super::error::{Acquired, ConditionError, LockError};
-use super::lock::{LockResult, TryLockResult};
+use super::lock::TryLockResult;
 use super::park::{Os, Park, Waited};
 use super::rlock::{RLock, RLockGuard, RLockState};
 use crate::shm::{Kind, ShmBox, ShmError, ShmState};
@@ -116,7 +116,7 @@ impl CondState {
 /// let ready = Value::new(ShmBool::FALSE)?;
 /// let held = cond.lock()?;
 /// let child = Process::new(produce, (cond.clone(), ready.clone())).start()?;
-/// assert!(cond.wait_for_timeout(|| ready.get() == ShmBool::TRUE, Duration::from_secs(10))?);
+/// cond.wait_for_timeout(|| ready.get() == ShmBool::TRUE, Duration::from_secs(10))?;
 /// drop(held);
 /// child.join()?;
 /// # Ok(())
@@ -190,7 +190,7 @@ impl Condition {
     ///
     /// # Errors
     /// As [`RLock::lock`].
-    pub fn lock(&self) -> LockResult<RLockGuard<'_>> {
+    pub fn lock(&self) -> TryLockResult<RLockGuard<'_>> {
         self.lock.lock()
     }
 
@@ -225,14 +225,22 @@ impl Condition {
         self.state().wait::<Os>(self.lock.state(), None).map(drop)
     }
 
-    /// Like [`wait`](Condition::wait), for at most `timeout`; `Ok(false)` on timeout (the lock
-    /// is held again in both cases).
+    /// Like [`wait`](Condition::wait), for at most `timeout` (Python's `wait(timeout)`, whose
+    /// `False` is [`ConditionError::Timeout`] here). The lock is held again in every case but
+    /// `NotOwner`.
     ///
     /// # Errors
-    /// As [`wait`](Condition::wait).
-    pub fn wait_timeout(&self, timeout: Duration) -> Result<bool, ConditionError> {
-        self.state()
-            .wait::<Os>(self.lock.state(), deadline::after(timeout))
+    /// [`ConditionError::Timeout`] if not notified in time; otherwise as
+    /// [`wait`](Condition::wait).
+    pub fn wait_timeout(&self, timeout: Duration) -> Result<(), ConditionError> {
+        let notified = self
+            .state()
+            .wait::<Os>(self.lock.state(), deadline::after(timeout))?;
+        if notified {
+            Ok(())
+        } else {
+            Err(ConditionError::Timeout)
+        }
     }
 
     /// Waits until `predicate` returns true (checked first, then after each wake-up).
@@ -246,23 +254,24 @@ impl Condition {
         Ok(())
     }
 
-    /// Like [`wait_for`](Condition::wait_for), for at most `timeout` in all; returns the last
-    /// value of `predicate` (Python's `wait_for(predicate, timeout)`).
+    /// Like [`wait_for`](Condition::wait_for), for at most `timeout` in all (Python's
+    /// `wait_for(predicate, timeout)`, whose `False` is [`ConditionError::Timeout`] here).
     ///
     /// # Errors
-    /// As [`wait`](Condition::wait).
+    /// [`ConditionError::Timeout`] if `predicate` is still false when `timeout` expires (the
+    /// lock is held again); otherwise as [`wait`](Condition::wait).
     pub fn wait_for_timeout(
         &self,
         mut predicate: impl FnMut() -> bool,
         timeout: Duration,
-    ) -> Result<bool, ConditionError> {
+    ) -> Result<(), ConditionError> {
         let deadline = deadline::after(timeout);
         loop {
             if predicate() {
-                return Ok(true);
+                return Ok(());
             }
             if deadline.is_some_and(|d| d <= Instant::now()) {
-                return Ok(false);
+                return Err(ConditionError::Timeout);
             }
             self.state().wait::<Os>(self.lock.state(), deadline)?;
         }

@@ -237,6 +237,31 @@ pub enum SemaphoreError {
     InvalidValue(u64),
 }
 
+/// Waiting for an [`Event`](crate::Event).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum EventError {
+    /// `try_` form: the flag is not set.
+    #[error("the event is not set")]
+    WouldBlock,
+    /// `_timeout` form: the flag was not set in time.
+    #[error("timed out waiting for the event")]
+    Timeout,
+}
+
+impl From<EventError> for crate::Error {
+    /// An I/O error of kind `WouldBlock` or `TimedOut` that carries the `EventError`.
+    // `mproc::Error` (runtime/src/error.rs) has no `Event` variant yet; until it has, `?`
+    // in `main` carries the event's outcome as the matching I/O error kind.
+    fn from(e: EventError) -> Self {
+        let kind = match e {
+            EventError::WouldBlock => std::io::ErrorKind::WouldBlock,
+            EventError::Timeout => std::io::ErrorKind::TimedOut,
+        };
+        crate::Error::Io(std::io::Error::new(kind, e))
+    }
+}
+
 /// Waiting on or notifying a [`Condition`](crate::Condition).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -244,6 +269,10 @@ pub enum ConditionError {
     /// `wait`/`notify` without holding the condition's lock.
     #[error("the condition's lock is not held by this thread")]
     NotOwner,
+    /// `_timeout` form: not notified (or, for `wait_for_timeout`, the predicate still false)
+    /// in time. The lock is held again, as before the call.
+    #[error("timed out waiting on the condition")]
+    Timeout,
     /// Re-acquiring the lock after the wait failed (its owner died: the caller holds it), or
     /// the wait could not release it because an [`ArrayGuard`](crate::ArrayGuard) of this
     /// thread holds it ([`LockError::HeldByGuard`]: nothing was released, nothing waited).
@@ -293,34 +322,4 @@ pub enum BarrierError {
         "the barrier's action is not authenticated by this program's key; it was not called and the barrier is broken"
     )]
     ActionRejected,
-}
-
-/// Indexing an [`Array`](crate::Array).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
-#[non_exhaustive]
-pub enum ArrayError {
-    /// The index is not below the length.
-    #[error("index {index} out of range for an array of length {len}")]
-    IndexOutOfRange {
-        /// The index given.
-        index: usize,
-        /// The array's length.
-        len: usize,
-    },
-    /// A slice of another length was given for the whole array.
-    #[error("expected {expected} elements, got {got}")]
-    LengthMismatch {
-        /// The array's length.
-        expected: usize,
-        /// The length given.
-        got: usize,
-    },
-    /// This thread holds the array's lock through an [`ArrayGuard`](crate::ArrayGuard),
-    /// which lends out references into the elements: use the guard instead (a per-call
-    /// accessor would write under a live `&mut [T]`).
-    #[error("the array is borrowed by an ArrayGuard of this thread; use the guard")]
-    Borrowed,
-    /// Locking the array failed (only `LockError::OwnerDied` is possible: the caller got it).
-    #[error(transparent)]
-    Lock(#[from] LockError),
 }

@@ -138,9 +138,10 @@ impl Lock {
     /// Blocks until the lock is acquired and returns a guard that releases it on drop.
     ///
     /// # Errors
-    /// [`OwnerDied`] (holding the guard) if the previous holder died.
-    pub fn lock(&self) -> LockResult<LockGuard<'_>> {
-        self.guard(raw_lock::lock_blocking::<Os>(self.word(), self_id()))
+    /// [`TryLockError::OwnerDied`] (holding the guard) if the previous holder died; never
+    /// `WouldBlock` or `Timeout` (the result type is the one of `try_lock` and `lock_timeout`).
+    pub fn lock(&self) -> TryLockResult<LockGuard<'_>> {
+        Ok(self.guard(raw_lock::lock_blocking::<Os>(self.word(), self_id()))?)
     }
 
     /// Like [`lock`](Lock::lock), but never waits.

@@ -69,7 +69,7 @@ mod tests;
 pub use barrier::Barrier;
 pub use condition::Condition;
 pub use error::{
-    Acquired, ArrayError, BarrierError, ConditionError, LockError, OwnerDied, SemaphoreError,
+    Acquired, BarrierError, ConditionError, EventError, LockError, OwnerDied, SemaphoreError,
     TryLockError,
 };
 pub use event::Event;
@@ -78,6 +78,9 @@ pub use rlock::{RLock, RLockGuard};
 pub use semaphore::{BoundedSemaphore, BoundedSemaphoreGuard, Semaphore, SemaphoreGuard};
 
 pub(crate) use deadline::after as deadline_after;
+// `ArrayError` lives in `shared/` beside `Array`; `crate::error` still imports it from here.
+// Remove this line once `error.rs` imports `crate::shared::ArrayError`.
+pub(crate) use crate::shared::ArrayError;
 pub(crate) use rlock::{AcquireFailed, RLockState};
 
 use crate::sys::owner;

@@ -327,17 +327,18 @@ impl RLock {
     /// Blocks until acquired; the guard releases one level on drop.
     ///
     /// # Errors
-    /// [`OwnerDied`] (holding the guard) if the previous owner died.
+    /// [`TryLockError::OwnerDied`] (holding the guard) if the previous owner died; never
+    /// `WouldBlock` or `Timeout` (the result type is the one of `try_lock` and `lock_timeout`).
     ///
     /// # Panics
     /// If this thread already holds the lock `u32::MAX` times.
-    pub fn lock(&self) -> LockResult<RLockGuard<'_>> {
+    pub fn lock(&self) -> TryLockResult<RLockGuard<'_>> {
         let taken = match self.state().acquire(None, false) {
             Ok(t) => t,
             Err(AcquireFailed::Overflow) => panic!("recursive lock acquired too many times"),
             Err(AcquireFailed::Busy) => unreachable!("an acquire without deadline waits"),
         };
-        self.guard(taken)
+        Ok(self.guard(taken)?)
     }
 
     /// Like [`lock`](RLock::lock), but never waits.

@@ -173,8 +173,12 @@ macro_rules! semaphore_api {
             }
 
             /// Takes a permit, waiting as long as it takes.
-            pub fn acquire(&self) {
+            ///
+            /// # Errors
+            /// None today (the `Result` matches the `try_` and `_timeout` forms).
+            pub fn acquire(&self) -> Result<(), SemaphoreError> {
                 self.state().acquire::<Os>(None);
+                Ok(())
             }
 
             /// Takes a permit if one is available; never waits.
@@ -203,9 +207,12 @@ macro_rules! semaphore_api {
 
             /// Takes a permit and returns a guard that gives it back on drop (Python's
             /// `with sem:`).
-            pub fn guard(&self) -> $guard<'_> {
-                self.acquire();
-                $guard { sem: self }
+            ///
+            /// # Errors
+            /// As [`acquire`](Self::acquire).
+            pub fn guard(&self) -> Result<$guard<'_>, SemaphoreError> {
+                self.acquire()?;
+                Ok($guard { sem: self })
             }
 
             /// Like [`guard`](Self::guard), but never waits.
@@ -295,8 +302,8 @@ macro_rules! semaphore_api {
 ///
 /// # fn main() -> mproc::Result<()> {
 /// let seats = Semaphore::new(2)?;
-/// let a = seats.guard();
-/// let b = seats.guard();
+/// let a = seats.guard()?;
+/// let b = seats.guard()?;
 /// assert!(seats.try_acquire().is_err()); // full
 /// drop(a);
 /// assert!(seats.try_acquire().is_ok());

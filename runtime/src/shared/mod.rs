@@ -1,6 +1,9 @@
 //! Shared data: [`Value`] and [`Array`] of [`ShmSafe`](crate::ShmSafe) elements in shared
 //! memory, each guarded by an [`RLock`](crate::RLock).
 
+#[macro_use]
+mod guarded;
+
 mod array;
 mod data;
 mod error;

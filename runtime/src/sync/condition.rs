@@ -308,19 +308,14 @@ impl Condition {
     }
 }
 
+shm_handle!(Condition);
+
 impl fmt::Debug for Condition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Condition")
             .field("lock", &self.lock)
             .field("waiters", &self.waiters())
             .finish_non_exhaustive()
-    }
-}
-
-impl PartialEq for Condition {
-    /// Two handles are equal when they share one mapping (clones of each other).
-    fn eq(&self, other: &Self) -> bool {
-        self.shm.same(&other.shm)
     }
 }
 

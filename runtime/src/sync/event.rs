@@ -10,11 +10,8 @@
 //! the same word, so a `set` racing with it either sees the waiter bit or makes the CAS (or the
 //! futex's own re-check) fail.
 
-use std::fmt;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::time::{Duration, Instant};
-
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::atomic::AtomicU32;
 use super::deadline;
@@ -185,31 +182,4 @@ impl Event {
     }
 }
 
-impl fmt::Debug for Event {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Event")
-            .field("set", &self.is_set())
-            .finish()
-    }
-}
-
-impl PartialEq for Event {
-    /// Two handles are equal when they share one mapping (clones of each other).
-    fn eq(&self, other: &Self) -> bool {
-        self.shm.same(&other.shm)
-    }
-}
-
-impl Serialize for Event {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.shm.serialize(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for Event {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(Self {
-            shm: ShmBox::deserialize(d, 0, "Event")?,
-        })
-    }
-}
+shm_handle!(Event, wire 0, debug { set: is_set });

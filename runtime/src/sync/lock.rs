@@ -3,8 +3,6 @@
 use std::fmt;
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
 use super::atomic::AtomicU64;
 use super::error::{Acquired, LockError, OwnerDied, TryLockError};
 use super::park::Os;
@@ -206,31 +204,4 @@ impl fmt::Debug for LockGuard<'_> {
     }
 }
 
-impl fmt::Debug for Lock {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Lock")
-            .field("locked", &self.is_locked())
-            .finish()
-    }
-}
-
-impl PartialEq for Lock {
-    /// Two handles are equal when they share one mapping (clones of each other).
-    fn eq(&self, other: &Self) -> bool {
-        self.shm.same(&other.shm)
-    }
-}
-
-impl Serialize for Lock {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.shm.serialize(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for Lock {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(Self {
-            shm: ShmBox::deserialize(d, 0, "Lock")?,
-        })
-    }
-}
+shm_handle!(Lock, wire 0, debug { locked: is_locked });

@@ -49,6 +49,9 @@
 //! and the event on the heap:
 //! `RUSTFLAGS="--cfg loom" cargo test -p mproc --lib --release loom`.
 
+#[macro_use]
+mod handle;
+
 pub(crate) mod atomic;
 mod barrier;
 mod condition;

@@ -4,8 +4,6 @@ use std::fmt;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
 use super::atomic::{AtomicU32, AtomicU64};
 use super::error::{Acquired, LockError, OwnerDied, TryLockError};
 use super::lock::{LockResult, TryLockResult, outcome};
@@ -318,6 +316,11 @@ impl RLock {
         raw_lock::is_locked(&self.state().word)
     }
 
+    /// The recursion depth (0 when unlocked), for `Debug`.
+    fn depth(&self) -> u32 {
+        self.state().depth()
+    }
+
     /// Whether the calling thread owns the lock.
     #[must_use]
     pub fn is_owned(&self) -> bool {
@@ -406,33 +409,4 @@ impl fmt::Debug for RLockGuard<'_> {
     }
 }
 
-impl fmt::Debug for RLock {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RLock")
-            .field("locked", &self.is_locked())
-            .field("owned_by_caller", &self.is_owned())
-            .field("depth", &self.state().depth())
-            .finish()
-    }
-}
-
-impl PartialEq for RLock {
-    /// Two handles are equal when they share one mapping (clones of each other).
-    fn eq(&self, other: &Self) -> bool {
-        self.shm.same(&other.shm)
-    }
-}
-
-impl Serialize for RLock {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.shm.serialize(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for RLock {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(Self {
-            shm: ShmBox::deserialize(d, 0, "RLock")?,
-        })
-    }
-}
+shm_handle!(RLock, wire 0, debug { locked: is_locked, owned_by_caller: is_owned, depth: depth });

@@ -15,8 +15,6 @@ use std::fmt;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
 use super::atomic::{AtomicU32, AtomicU64};
 use super::deadline;
 use super::error::SemaphoreError;
@@ -259,34 +257,7 @@ macro_rules! semaphore_api {
             }
         }
 
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.debug_struct($what)
-                    .field("value", &self.value())
-                    .finish_non_exhaustive()
-            }
-        }
-
-        impl PartialEq for $name {
-            /// Two handles are equal when they share one mapping (clones of each other).
-            fn eq(&self, other: &Self) -> bool {
-                self.shm.same(&other.shm)
-            }
-        }
-
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                self.shm.serialize(s)
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                Ok(Self {
-                    shm: ShmBox::deserialize(d, $tag, $what)?,
-                })
-            }
-        }
+        shm_handle!($name, wire $tag, debug_non_exhaustive { value: value });
     };
 }
 

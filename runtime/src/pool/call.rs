@@ -17,8 +17,9 @@ use std::sync::Arc;
 
 use super::job::Job;
 use super::shared::Chunk;
+use super::task::TaskRef;
 use super::{AsyncResult, Pool, Task, encode_chunk, result, spawn_error, task_ref};
-use crate::error::{PoolError, TaskError};
+use crate::error::{PoolError, SpawnError, TaskError};
 
 /// `pool.map(task, items)` before it runs: set Python's keyword arguments, then
 /// [`run`](Map::run). Made by [`Pool::map`] and [`Pool::starmap`].
@@ -49,17 +50,23 @@ pub struct MapAsync<'p, M, T: Task<M>, I> {
 /// What both calls hold: the pool, the task, the input and the chunk size asked for.
 struct Call<'p, M, T, I> {
     pool: &'p Pool,
-    task: T,
+    /// Made at once, so a task that cannot reach a worker (a capturing closure) is refused
+    /// when the program is built, at the call, not only where `run` is called.
+    task_ref: Result<TaskRef, SpawnError>,
     items: I,
     chunksize: Option<usize>,
-    _marker: PhantomData<fn() -> M>,
+    _marker: PhantomData<fn() -> (M, T)>,
 }
 
 impl<'p, M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>> Call<'p, M, T, I> {
+    #[allow(
+        clippy::needless_pass_by_value,
+        reason = "the task is zero-sized: only its type travels, as its `TaskRef`"
+    )]
     fn new(pool: &'p Pool, task: T, items: I) -> Self {
         Self {
             pool,
-            task,
+            task_ref: task_ref(&task),
             items,
             chunksize: None,
             _marker: PhantomData,
@@ -67,20 +74,30 @@ impl<'p, M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>> Call<'p, M, T,
     }
 
     /// The input, and the chunk size: the one asked for, or Python's default for its length.
-    fn items_and_chunksize(self) -> Result<(&'p Pool, T, Vec<T::Args>, usize), PoolError> {
+    fn items_and_chunksize(self) -> Result<Parts<'p, T::Args>, PoolError> {
         let items: Vec<T::Args> = self.items.into_iter().collect();
         let chunksize = match self.chunksize {
             Some(0) => return Err(PoolError::ZeroChunksize),
             Some(n) => n,
             None => default_chunksize(items.len(), self.pool.processes()),
         };
-        Ok((self.pool, self.task, items, chunksize))
+        Ok(Parts {
+            pool: self.pool,
+            task: self.task_ref,
+            items,
+            chunksize,
+        })
     }
 
     /// Submits every chunk as one job.
     fn submit(self) -> Result<AsyncResult<Vec<T::Output>>, TaskError> {
-        let (pool, task, items, chunksize) = self.items_and_chunksize()?;
-        let task = task_ref(&task).map_err(spawn_error)?;
+        let Parts {
+            pool,
+            task,
+            items,
+            chunksize,
+        } = self.items_and_chunksize()?;
+        let task = task.map_err(spawn_error)?;
         let chunks = items.chunks(chunksize);
         let total = u32::try_from(chunks.len()).map_err(|_| PoolError::ZeroChunksize)?;
         let job = Arc::new(Job::new(task.name, Some(total)));
@@ -95,6 +112,14 @@ impl<'p, M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>> Call<'p, M, T,
             Arc::clone(&pool.callbacks),
         ))
     }
+}
+
+/// A call taken apart to run.
+struct Parts<'p, A> {
+    pool: &'p Pool,
+    task: Result<TaskRef, SpawnError>,
+    items: Vec<A>,
+    chunksize: usize,
 }
 
 impl<'p, M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>> Map<'p, M, T, I> {
@@ -130,11 +155,11 @@ impl<'p, M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>> Map<'p, M, T, 
     pub fn run(self) -> Result<Vec<T::Output>, TaskError> {
         #[cfg(feature = "progress")]
         if self.progress {
-            let (pool, task, items, chunksize) = self.call.items_and_chunksize()?;
-            let total = items.len() as u64;
-            return pool
-                .imap(task, items)
-                .chunksize(chunksize)
+            let parts = self.call.items_and_chunksize()?;
+            let task = parts.task.map_err(spawn_error)?;
+            let total = parts.items.len() as u64;
+            return super::IMap::<M, T, _>::new(parts.pool, task, parts.items.into_iter(), true)
+                .chunksize(parts.chunksize)
                 .progress(total)
                 .collect();
         }

@@ -1,12 +1,14 @@
 //! Side-by-side measurements of the synchronization primitives against Python 3's
-//! `multiprocessing`, run by hand (the benchmark harness will take these over):
+//! `multiprocessing`, in one quick table (the `bench` binary measures the same primitives, and
+//! more, with repetitions, floors and pinning; this is the five-row summary):
 //!
 //! ```sh
-//! cargo test --release -p integration-tests --test sync_bench -- --ignored --nocapture
-//! taskset -c 0 cargo test --release ...   # both processes on one core
+//! cargo run --release -p bench --example sync_side_by_side
+//! taskset -c 0 cargo run --release -p bench --example sync_side_by_side   # one core
 //! ```
 //!
-//! Each figure is the best of three runs. Nothing here asserts a timing.
+//! Each figure is the best of three runs. Nothing here asserts a timing. (It was the test
+//! `tests/tests/sync_bench.rs`: a benchmark does not belong among the tests.)
 
 #![allow(
     clippy::needless_pass_by_value,
@@ -19,10 +21,12 @@
 
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use integration_tests::sync_support::LIMIT;
 use mproc::prelude::*;
+
+/// How long a child may take to finish before the run is abandoned.
+const LIMIT: Duration = Duration::from_secs(20);
 
 fn best<F: FnMut() -> f64>(mut f: F) -> f64 {
     (0..3).map(|_| f()).fold(f64::INFINITY, f64::min)
@@ -313,9 +317,7 @@ fn python() -> Option<[f64; 5]> {
     v.try_into().ok()
 }
 
-#[test]
-#[ignore = "a benchmark: run by hand with --release --ignored --nocapture"]
-fn sync_side_by_side_with_python() {
+fn main() {
     let ours = [
         lock_uncontended_ns(),
         lock_contended_mops(),

@@ -6,8 +6,10 @@
 //! die. Handles are cheap to clone and can be sent to other processes (as `#[process]`
 //! arguments under every start method; through pipes and queues once they exist).
 //!
-//! Every blocking operation has three forms: blocking, `try_` (never waits) and `_timeout`.
-//! Lock types also give RAII guards.
+//! Every blocking operation has three forms: blocking, `try_` (never waits) and `_timeout`,
+//! and the three return the same type: a `try_` that would have to wait fails with the
+//! family's `WouldBlock` error, a `_timeout` that expires with its `Timeout` error (and the
+//! blocking form has neither). Lock types also give RAII guards.
 //!
 //! # Robustness
 //! - A process killed while holding a [`Lock`], [`RLock`] (or the lock of a

@@ -65,6 +65,7 @@ impl<'p, M: 'static, T: Task<M>, I: Iterator<Item = T::Args>> IMap<'p, M, T, I> 
     /// Sends the tasks in chunks of `chunksize` (Python's `chunksize=`; default 1). Set it
     /// before the first result is taken. 0 makes the first item
     /// `Err(TaskError::Pool(PoolError::ZeroChunksize))`, and ends the iteration.
+    #[must_use]
     pub fn chunksize(mut self, chunksize: usize) -> Self {
         self.chunksize = chunksize;
         self

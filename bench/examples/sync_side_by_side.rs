@@ -209,7 +209,10 @@ fn raw_futex_round_trip_us() -> f64 {
     let w = shared_word();
     best(|| {
         w.store(0, Ordering::SeqCst);
+        // Fork: the child must inherit the page at the same address (outside the test
+        // harness, the default start method is the fork server's).
         let child = Process::new(raw_pong, (std::ptr::from_ref(w) as usize, N))
+            .start_method(StartMethod::Fork)
             .start()
             .unwrap();
         let t = Instant::now();

@@ -40,7 +40,7 @@ use mproc::prelude::*;
 
 #[process]
 fn ktv(seats: Semaphore, inside: Value<u32>, most: Value<u32>, who: u32) {
-    let _seat = seats.guard();
+    let _seat = seats.guard().expect("a seat");
     let now = inside.fetch_add(1) + 1;
     most.update(|m| m.max(now));
     println!("singer {who} walks into the KTV ({now} inside)");

@@ -57,7 +57,7 @@ fn traffic_light(green: Event) {
 fn car(green: Event, i: u32) {
     if !green.is_set() {
         println!("car {i} waits at the red light");
-        green.wait();
+        green.wait().unwrap();
     }
     println!("car {i} passes");
 }

@@ -53,7 +53,7 @@ fn car(green: Event, crossing: Lock, i: u32) -> u32 {
     for round in 0..2 {
         let _turn = crossing.lock().expect("no car dies at the crossing");
         let patience = Duration::from_millis(u64::from((i + round) % 4) * 50);
-        if green.wait_timeout(patience) {
+        if green.wait_timeout(patience).is_ok() {
             println!("car {i} drives through");
         } else {
             println!("car {i} runs the red light!");

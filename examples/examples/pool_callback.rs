@@ -43,7 +43,7 @@ fn main() -> mproc::Result<()> {
         *count.lock().unwrap() += 1;
     });
     let count = Arc::clone(&called);
-    let _ = pool.map_async(pair, 1..=3)?.on_success(move |all| {
+    let _ = pool.map_async(pair, 1..=3).run()?.on_success(move |all| {
         println!("got result: {all:?}");
         *count.lock().unwrap() += 1;
     });

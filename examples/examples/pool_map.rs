@@ -25,10 +25,10 @@ fn fun(n: (i32, i32)) -> (i32, i32) {
 
 fn main() -> mproc::Result<()> {
     let pool = Pool::new(4)?;
-    let result = pool.map_chunked(fun, [(1, 2), (1, 2)], 1)?;
+    let result = pool.map(fun, [(1, 2), (1, 2)]).chunksize(1).run()?;
     println!("map: {result:?}");
 
-    let pending = pool.map_async_chunked(fun, [(1, 2), (1, 2)], 1)?;
+    let pending = pool.map_async(fun, [(1, 2), (1, 2)]).chunksize(1).run()?;
     println!("main process");
     let result = pending.get()?;
     println!("map_async: {result:?}");

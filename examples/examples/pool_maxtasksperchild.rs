@@ -31,7 +31,9 @@ fn run(chunksize: usize) -> mproc::Result<usize> {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let got = Arc::clone(&seen);
     let _ = pool
-        .map_async_chunked(func, 1..=10, chunksize)?
+        .map_async(func, 1..=10)
+        .chunksize(chunksize)
+        .run()?
         .on_success(move |all| {
             let values: Vec<[u32; 2]> = all.iter().map(|(_, v)| *v).collect();
             println!("got result: {values:?}");

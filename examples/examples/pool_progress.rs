@@ -18,12 +18,12 @@ fn is_prime(n: u64) -> bool {
 
 fn main() -> mproc::Result<()> {
     let pool = Pool::new(cpu_count())?;
-    let primes = pool.map_progress(is_prime, 0..2000)?;
+    let primes = pool.map(is_prime, 0..2000).progress().run()?;
     let count = primes.iter().filter(|&&p| p).count();
     println!("2000 numbers checked: {count} primes below 2000");
     assert_eq!(count, 303);
 
-    let results = pool.imap_chunked(is_prime, 0..2000, 50)?.progress(2000);
+    let results = pool.imap(is_prime, 0..2000).chunksize(50).progress(2000);
     let again = results.filter(|r| matches!(r, Ok(true))).count();
     println!("the same with imap and an explicit total: {again} primes");
     assert_eq!(again, 303);

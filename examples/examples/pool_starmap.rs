@@ -24,10 +24,13 @@ fn fun(n: i32, k: i32) -> (i32, i32) {
 
 fn main() -> mproc::Result<()> {
     let pool = Pool::new(4)?;
-    let result = pool.starmap_chunked(fun, [(1, 2), (3, 4)], 1)?;
+    let result = pool.starmap(fun, [(1, 2), (3, 4)]).chunksize(1).run()?;
     println!("starmap: {result:?}");
 
-    let pending = pool.starmap_async_chunked(fun, [(1, 2), (3, 4)], 1)?;
+    let pending = pool
+        .starmap_async(fun, [(1, 2), (3, 4)])
+        .chunksize(1)
+        .run()?;
     println!("main process");
     let result = pending.get()?;
     println!("starmap_async: {result:?}");

@@ -9,7 +9,10 @@ use crate::pool::{PoolError, TaskError};
 use crate::process::{ProcessError, SpawnError, StartMethodError};
 use crate::queue::QueueError;
 use crate::shm::ShmError;
-use crate::sync::{ArrayError, BarrierError, ConditionError, LockError, SemaphoreError};
+use crate::shared::ArrayError;
+use crate::sync::{
+    BarrierError, ConditionError, EventError, LockError, OwnerDied, SemaphoreError, TryLockError,
+};
 use crate::topology::TopologyError;
 
 /// Any mproc error, for `?` in functions that use several families.
@@ -58,6 +61,9 @@ pub enum Error {
     /// See [`BarrierError`].
     #[error(transparent)]
     Barrier(#[from] BarrierError),
+    /// See [`EventError`].
+    #[error(transparent)]
+    Event(#[from] EventError),
     /// See [`ArrayError`].
     #[error(transparent)]
     Array(#[from] ArrayError),
@@ -83,3 +89,15 @@ pub enum Error {
 
 /// `Result` with [`Error`] as the default error type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl<G> From<OwnerDied<G>> for Error {
+    fn from(e: OwnerDied<G>) -> Self {
+        Error::Lock(e.into())
+    }
+}
+
+impl<G> From<TryLockError<G>> for Error {
+    fn from(e: TryLockError<G>) -> Self {
+        Error::Lock(e.into())
+    }
+}

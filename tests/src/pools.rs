@@ -55,7 +55,7 @@ impl TestPool {
         task: T,
         items: impl IntoIterator<Item = T::Args>,
     ) -> Result<Vec<T::Output>, TaskError> {
-        self.0.map_async(task, items)?.get_timeout(TIMEOUT)
+        self.0.map_async(task, items).run()?.get_timeout(TIMEOUT)
     }
 
     /// `map_chunked`, bounded by [`TIMEOUT`].
@@ -69,7 +69,9 @@ impl TestPool {
         chunksize: usize,
     ) -> Result<Vec<T::Output>, TaskError> {
         self.0
-            .map_async_chunked(task, items, chunksize)?
+            .map_async(task, items)
+            .chunksize(chunksize)
+            .run()?
             .get_timeout(TIMEOUT)
     }
 
@@ -82,7 +84,10 @@ impl TestPool {
         task: T,
         items: impl IntoIterator<Item = T::Args>,
     ) -> Result<Vec<T::Output>, TaskError> {
-        self.0.starmap_async(task, items)?.get_timeout(TIMEOUT)
+        self.0
+            .starmap_async(task, items)
+            .run()?
+            .get_timeout(TIMEOUT)
     }
 }
 

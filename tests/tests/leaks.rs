@@ -194,6 +194,7 @@ fn every_pool_ending(method: StartMethod) {
         .unwrap();
     let squares = pool
         .map_async(|x: u64| x * x, 0..100)
+        .run()
         .unwrap()
         .get_timeout(TIMEOUT)
         .unwrap();
@@ -217,7 +218,11 @@ fn every_pool_ending(method: StartMethod) {
         .start_method(method)
         .build()
         .unwrap();
-    let pending = pool.map_async_chunked(|x: u64| x + 1, 0..5000, 1).unwrap();
+    let pending = pool
+        .map_async(|x: u64| x + 1, 0..5000)
+        .chunksize(1)
+        .run()
+        .unwrap();
     pool.terminate();
     assert!(pending.get_timeout(TIMEOUT).is_ok() || !pending.successful().unwrap());
     // Dropped while running.

@@ -72,6 +72,7 @@ fn every_method_returns_the_right_values_in_the_right_order() {
         );
         assert_eq!(
             p.map_async(square, 0..200)
+                .run()
                 .unwrap()
                 .get_timeout(TIMEOUT)
                 .unwrap(),
@@ -84,7 +85,7 @@ fn every_method_returns_the_right_values_in_the_right_order() {
                 .unwrap(),
             expected
         );
-        let chunked = p.imap_chunked(square, 0..200, 7).unwrap();
+        let chunked = p.imap(square, 0..200).chunksize(7);
         assert_eq!(
             pools::collect(chunked)
                 .into_iter()
@@ -99,7 +100,7 @@ fn every_method_returns_the_right_values_in_the_right_order() {
         assert_eq!(unordered, expected.iter().copied().collect());
         let pairs = [(1, 2), (3, 4)];
         assert_eq!(p.starmap(add, pairs).unwrap(), [(1, 2, 3), (3, 4, 7)]);
-        let star = p.starmap_async_chunked(add, pairs, 1).unwrap();
+        let star = p.starmap_async(add, pairs).chunksize(1).run().unwrap();
         assert_eq!(star.get_timeout(TIMEOUT).unwrap(), [(1, 2, 3), (3, 4, 7)]);
         assert_eq!(
             p.map(square, Vec::<u64>::new()).unwrap(),
@@ -120,13 +121,26 @@ fn chunksize_zero_is_refused() {
         Err(TaskError::Pool(PoolError::ZeroChunksize))
     ));
     assert!(matches!(
-        p.imap_chunked(square, 0..3, 0),
-        Err(PoolError::ZeroChunksize)
+        Pool::map(&p, square, 0..3).chunksize(0).run(),
+        Err(TaskError::Pool(PoolError::ZeroChunksize))
     ));
     assert!(matches!(
-        p.imap_unordered_chunked(square, 0..3, 0),
-        Err(PoolError::ZeroChunksize)
+        p.map_async(square, 0..3).chunksize(0).run(),
+        Err(TaskError::Pool(PoolError::ZeroChunksize))
     ));
+    // The iterators say it at their first item, and end there.
+    let mut ordered = p.imap(square, 0..3).chunksize(0);
+    assert!(matches!(
+        ordered.next_timeout(TIMEOUT),
+        Some(Err(TaskError::Pool(PoolError::ZeroChunksize)))
+    ));
+    assert!(ordered.next_timeout(TIMEOUT).is_none());
+    let mut unordered = p.imap_unordered(square, 0..3).chunksize(0);
+    assert!(matches!(
+        unordered.next_timeout(TIMEOUT),
+        Some(Err(TaskError::Pool(PoolError::ZeroChunksize)))
+    ));
+    assert!(unordered.next_timeout(TIMEOUT).is_none());
     assert!(matches!(Pool::new(0), Err(PoolError::NoProcesses)));
     assert!(matches!(
         Pool::builder().processes(1).maxtasksperchild(0).build(),
@@ -259,6 +273,7 @@ fn callbacks_run_in_this_process_and_join_waits_for_them() {
     let all = Arc::clone(&log);
     let _ = p
         .map_async(square, 1..=3)
+        .run()
         .unwrap()
         .on_success(move |v| all.lock().unwrap().push(format!("map {v:?}")));
     p.close();

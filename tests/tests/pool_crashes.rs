@@ -40,7 +40,7 @@ fn a_worker_killed_mid_task_fails_only_that_task() {
         let (report, reported) = gate::gate();
         let (_hold, hold) = gate::gate();
         let doomed = pool.apply_async(victim, (report, hold)).unwrap();
-        let others = pool.map_async_chunked(square, 0..300, 1).unwrap();
+        let others = pool.map_async(square, 0..300).chunksize(1).run().unwrap();
         let pid = i32::try_from(reported.recv_u64(TIMEOUT).expect("victim's pid")).unwrap();
         // SAFETY: sending a signal to a pid has no memory-safety preconditions.
         assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
@@ -113,7 +113,7 @@ fn tasks_queued_behind_a_crash_run_once_elsewhere() {
     let pool = TestPool::from(Pool::builder().processes(1).build().unwrap());
     // One worker: everything queues behind the crash.
     let crash = pool.apply_async(abort_now, ()).unwrap();
-    let after = pool.map_async_chunked(square, 0..100, 1).unwrap();
+    let after = pool.map_async(square, 0..100).chunksize(1).run().unwrap();
     assert!(matches!(
         crash.get_timeout(TIMEOUT),
         Err(TaskError::WorkerLost { .. })
@@ -153,7 +153,11 @@ fn terminate_with_ten_thousand_pending_tasks_returns_and_leaves_no_worker() {
         let workers = worker_pids(&pool);
         let (_release, gate) = gate::gate();
         let blocked = pool.apply_async(wait_at, gate).unwrap();
-        let pending = pool.map_async_chunked(square, 0..10_000, 1).unwrap();
+        let pending = pool
+            .map_async(square, 0..10_000)
+            .chunksize(1)
+            .run()
+            .unwrap();
         pool.terminate();
         assert!(matches!(
             blocked.get_timeout(TIMEOUT),

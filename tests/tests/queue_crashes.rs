@@ -80,7 +80,7 @@ fn an_item_whose_put_returned_survives_its_producer_being_killed() {
             .start_method(method)
             .start()
             .unwrap();
-        assert!(put.wait_timeout(TIMEOUT));
+        assert!(put.wait_timeout(TIMEOUT).is_ok());
         kill(&child);
         for seq in [4, 6, 8] {
             check(&q.get_timeout(TIMEOUT).unwrap(), seq);
@@ -237,7 +237,7 @@ fn join_reports_a_consumer_killed_before_task_done() {
             .start_method(method)
             .start()
             .unwrap();
-        assert!(took.wait_timeout(TIMEOUT));
+        assert!(took.wait_timeout(TIMEOUT).is_ok());
         let pid = child.pid();
         kill(&child);
         // The other item is taken and done here.

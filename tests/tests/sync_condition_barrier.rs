@@ -20,7 +20,11 @@ const SHORT: Duration = Duration::from_millis(30);
 #[process]
 fn cond_wait(cond: Condition, woke: Value<u32>) -> Result<bool, ConditionError> {
     let _held = cond.lock_timeout(TIMEOUT).unwrap();
-    let notified = cond.wait_timeout(LIMIT)?;
+    let notified = match cond.wait_timeout(LIMIT) {
+        Ok(()) => true,
+        Err(ConditionError::Timeout) => false,
+        Err(e) => return Err(e),
+    };
     assert!(
         cond.get_lock().is_owned(),
         "the lock is held again after wait"
@@ -98,7 +102,7 @@ fn wait_timeout_returns_false_and_holds_the_lock_again() {
     let cond = Condition::new().unwrap();
     let _outer = cond.lock_timeout(TIMEOUT).unwrap();
     let inner = cond.lock_timeout(TIMEOUT).unwrap(); // wait releases every level, then restores them
-    assert_eq!(cond.wait_timeout(SHORT), Ok(false));
+    assert_eq!(cond.wait_timeout(SHORT), Err(ConditionError::Timeout));
     assert!(cond.get_lock().is_owned());
     drop(inner);
     assert!(cond.get_lock().is_owned(), "one level left");
@@ -126,12 +130,15 @@ fn wait_for_returns_when_the_predicate_holds() {
     let (cond, state) = (Condition::new().unwrap(), Value::new(0u32).unwrap());
     let g = cond.lock_timeout(TIMEOUT).unwrap();
     let child = set_when_told::spawn(cond.clone(), state.clone(), 5).unwrap();
-    assert_eq!(cond.wait_for_timeout(|| state.get() == 5, LIMIT), Ok(true));
+    assert_eq!(cond.wait_for_timeout(|| state.get() == 5, LIMIT), Ok(()));
     drop(g);
     child.join_timeout(LIMIT).unwrap();
     let _g = cond.lock_timeout(TIMEOUT).unwrap();
     // CPython: wait_for with a predicate that stays false returns it after the timeout.
-    assert_eq!(cond.wait_for_timeout(|| state.get() == 6, SHORT), Ok(false));
+    assert_eq!(
+        cond.wait_for_timeout(|| state.get() == 6, SHORT),
+        Err(ConditionError::Timeout)
+    );
     cond.wait_for(|| state.get() == 5).unwrap();
 }
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use integration_tests::sync_support::{LIMIT, eventually, in_futex_wait, wait_parked};
 use mproc::prelude::*;
-use mproc::{BarrierError, ConditionError, LockError, TryLockError};
+use mproc::{Acquired, BarrierError, ConditionError, LockError, TryLockError};
 
 /// Takes `lock`, says so, and waits to be killed.
 #[process]
@@ -23,8 +23,8 @@ fn hold_and_hang(lock: Lock, held: Event) {
 }
 
 #[process]
-fn acquire_and_report(lock: Lock) -> Result<(), LockError> {
-    let r = lock.acquire();
+fn acquire_and_report(lock: Lock) -> Result<Acquired, LockError> {
+    let r = lock.acquire_timeout(LIMIT);
     let _ = lock.release();
     r
 }
@@ -43,19 +43,19 @@ fn a_killed_lock_holder_is_reported_to_the_next_acquirer() {
             .start_method(method)
             .spawn(lock.clone(), held.clone())
             .unwrap();
-        assert!(held.wait_timeout(LIMIT));
+        assert!(held.wait_timeout(LIMIT).is_ok());
         let pid = holder.pid();
         kill(&holder);
         assert_eq!(
             lock.acquire_timeout(LIMIT),
-            Err(LockError::OwnerDied { pid }),
+            Ok(Acquired::OwnerDied { pid }),
             "{method:?}"
         );
         assert!(lock.is_locked(), "the taker holds it");
         lock.release().unwrap();
         assert_eq!(
             lock.try_acquire(),
-            Ok(()),
+            Ok(Acquired::Clean),
             "reported once, then a normal lock"
         );
         lock.release().unwrap();
@@ -66,15 +66,56 @@ fn a_killed_lock_holder_is_reported_to_the_next_acquirer() {
 fn a_parked_waiter_takes_over_when_the_holder_is_killed() {
     let (lock, held) = (Lock::new().unwrap(), Event::new().unwrap());
     let holder = hold_and_hang::spawn(lock.clone(), held.clone()).unwrap();
-    assert!(held.wait_timeout(LIMIT));
+    assert!(held.wait_timeout(LIMIT).is_ok());
     let waiter = acquire_and_report::spawn(lock.clone()).unwrap();
     wait_parked(waiter.pid());
     let pid = holder.pid();
     kill(&holder);
     assert_eq!(
         waiter.join_timeout(LIMIT).unwrap(),
-        Err(LockError::OwnerDied { pid })
+        Ok(Acquired::OwnerDied { pid })
     );
+    assert!(!lock.is_locked());
+}
+
+/// Takes `lock` the way most code does, with `?` on the guard form, and reports whether the
+/// code after it ran.
+fn critical_section(lock: &Lock) -> Result<(), LockError> {
+    let _held = lock.lock_timeout(LIMIT)?;
+    Ok(())
+}
+
+/// Takes `lock` with `?` on the manual form: an `Ok`, so the caller holds it (and knows).
+fn manual_section(lock: &Lock) -> Result<Acquired, LockError> {
+    let how = lock.acquire_timeout(LIMIT)?;
+    lock.release()?;
+    Ok(how)
+}
+
+#[test]
+fn question_mark_after_an_owner_death_leaves_no_lock_held() {
+    let (lock, held) = (Lock::new().unwrap(), Event::new().unwrap());
+    let holder = hold_and_hang::spawn(lock.clone(), held.clone()).unwrap();
+    assert!(held.wait_timeout(LIMIT).is_ok());
+    let pid = holder.pid();
+    kill(&holder);
+    // The guard form: `?` turns the guard-carrying error into `LockError::OwnerDied`; the
+    // guard is dropped on the way, so the lock is free again.
+    assert_eq!(critical_section(&lock), Err(LockError::OwnerDied { pid }));
+    assert!(!lock.is_locked(), "`?` on the guard form released the lock");
+    assert_eq!(
+        critical_section(&lock),
+        Ok(()),
+        "and it is a normal lock again"
+    );
+
+    // The manual form: the death is in the `Ok`, and the lock is held like after any acquire.
+    let held_again = Event::new().unwrap();
+    let holder = hold_and_hang::spawn(lock.clone(), held_again.clone()).unwrap();
+    assert!(held_again.wait_timeout(LIMIT).is_ok());
+    let pid = holder.pid();
+    kill(&holder);
+    assert_eq!(manual_section(&lock), Ok(Acquired::OwnerDied { pid }));
     assert!(!lock.is_locked());
 }
 
@@ -82,7 +123,7 @@ fn a_parked_waiter_takes_over_when_the_holder_is_killed() {
 fn try_lock_and_the_guard_forms_see_the_death_too() {
     let (lock, held) = (Lock::new().unwrap(), Event::new().unwrap());
     let holder = hold_and_hang::spawn(lock.clone(), held.clone()).unwrap();
-    assert!(held.wait_timeout(LIMIT));
+    assert!(held.wait_timeout(LIMIT).is_ok());
     let pid = holder.pid();
     kill(&holder);
     match lock.try_lock() {
@@ -109,7 +150,7 @@ fn hold_rlock_and_hang(lock: RLock, held: Event) {
 fn a_killed_rlock_owner_is_reported_and_ownership_moves() {
     let (lock, held) = (RLock::new().unwrap(), Event::new().unwrap());
     let holder = hold_rlock_and_hang::spawn(lock.clone(), held.clone()).unwrap();
-    assert!(held.wait_timeout(LIMIT));
+    assert!(held.wait_timeout(LIMIT).is_ok());
     let pid = holder.pid();
     kill(&holder);
     match lock.lock_timeout(LIMIT) {
@@ -140,7 +181,7 @@ fn hold_value_and_hang(v: Value<[u64; 4]>, held: Event) {
 fn a_value_whose_lock_holder_died_is_marked_inconsistent() {
     let (v, held) = (Value::new([0u64; 4]).unwrap(), Event::new().unwrap());
     let holder = hold_value_and_hang::spawn(v.clone(), held.clone()).unwrap();
-    assert!(held.wait_timeout(LIMIT));
+    assert!(held.wait_timeout(LIMIT).is_ok());
     let pid = holder.pid();
     kill(&holder);
     // The plain accessors do not hang and still see a valid value...
@@ -171,7 +212,7 @@ fn add_forever(v: Value<u64>, started: Event) {
 fn killing_an_incrementer_mid_loop_never_wedges_the_value() {
     let (v, started) = (Value::new(0u64).unwrap(), Event::new().unwrap());
     let child = add_forever::spawn(v.clone(), started.clone()).unwrap();
-    assert!(started.wait_timeout(LIMIT));
+    assert!(started.wait_timeout(LIMIT).is_ok());
     let before = v.get();
     kill(&child);
     // Whether or not it died inside the lock, the value stays usable.
@@ -214,7 +255,7 @@ fn a_killed_barrier_party_breaks_the_barrier_for_the_others() {
 }
 
 #[process]
-fn cond_waiter(cond: Condition, woke: Value<u32>) -> Result<bool, ConditionError> {
+fn cond_waiter(cond: Condition, woke: Value<u32>) -> Result<(), ConditionError> {
     let _g = cond.lock_timeout(TIMEOUT).unwrap();
     let r = cond.wait_timeout(LIMIT);
     woke.fetch_add(1);
@@ -233,12 +274,15 @@ fn a_killed_condition_waiter_never_blocks_notify_all() {
         let _g = cond.lock_timeout(TIMEOUT).unwrap();
         cond.notify_all().unwrap(); // Python's blocks forever here (gh-75158)
     }
-    assert_eq!(survivor.join_timeout(LIMIT).unwrap(), Ok(true));
+    assert_eq!(survivor.join_timeout(LIMIT).unwrap(), Ok(()));
     assert_eq!(woke.get(), 1);
     // The dead waiter was counted; that costs at most a useless wake-up later.
     let _g = cond.lock_timeout(TIMEOUT).unwrap();
     cond.notify().unwrap();
-    assert!(!cond.wait_timeout(Duration::from_millis(10)).unwrap());
+    assert_eq!(
+        cond.wait_timeout(Duration::from_millis(10)),
+        Err(ConditionError::Timeout)
+    );
 }
 
 /// A waiter killed while parked on a condition does not swallow a later `notify()`: that one
@@ -268,7 +312,7 @@ fn a_killed_condition_waiter_does_not_swallow_notify_one() {
         "notify() after the kill woke no live waiter"
     );
     let (woken, waiting): (Vec<_>, Vec<_>) = live.iter().partition(|w| !w.is_alive());
-    assert_eq!(woken[0].join_timeout(LIMIT).unwrap(), Ok(true), "notified");
+    assert_eq!(woken[0].join_timeout(LIMIT).unwrap(), Ok(()), "notified");
     assert!(
         in_futex_wait(waiting[0].pid()),
         "notify() woke more than one"
@@ -278,6 +322,6 @@ fn a_killed_condition_waiter_does_not_swallow_notify_one() {
         let _g = cond.lock_timeout(TIMEOUT).unwrap();
         cond.notify().unwrap();
     }
-    assert_eq!(waiting[0].join_timeout(LIMIT).unwrap(), Ok(true));
+    assert_eq!(waiting[0].join_timeout(LIMIT).unwrap(), Ok(()));
     assert_eq!(woke.get(), 2);
 }

@@ -37,7 +37,7 @@ fn use_all(all: All) -> u64 {
     } = all;
     drop(lock.lock_timeout(TIMEOUT).unwrap());
     drop(rlock.lock_timeout(TIMEOUT).unwrap());
-    drop(sem.guard());
+    drop(sem.guard_timeout(TIMEOUT).unwrap());
     event.set();
     drop(cond.lock_timeout(TIMEOUT).unwrap());
     barrier.wait_timeout(LIMIT).unwrap();

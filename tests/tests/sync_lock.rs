@@ -20,7 +20,7 @@ const SHORT: Duration = Duration::from_millis(30);
 fn hold_until(lock: Lock, held: Event, go: Event) -> bool {
     lock.acquire_timeout(TIMEOUT).unwrap();
     held.set();
-    let released = go.wait_timeout(LIMIT);
+    let released = go.wait_timeout(LIMIT).is_ok();
     lock.release().unwrap();
     released
 }
@@ -31,7 +31,7 @@ fn release_it(lock: Lock) -> Result<(), LockError> {
 }
 
 #[process]
-fn try_it(lock: Lock) -> Result<(), LockError> {
+fn try_it(lock: Lock) -> Result<Acquired, LockError> {
     lock.try_acquire()
 }
 
@@ -45,7 +45,7 @@ fn acquire_blocking(lock: Lock) -> bool {
 fn acquire_release_sequence_as_cpython() {
     // CPython: acquire() True, acquire(False) False, release() None, release() raises.
     let lock = Lock::new().unwrap();
-    assert_eq!(lock.acquire(), Ok(()));
+    assert_eq!(lock.acquire(), Ok(Acquired::Clean));
     assert!(lock.is_locked());
     assert_eq!(lock.try_acquire(), Err(LockError::WouldBlock));
     assert_eq!(lock.acquire_timeout(SHORT), Err(LockError::Timeout));
@@ -67,7 +67,7 @@ fn the_timeout_matrix_against_a_holder_in_another_process() {
             .spawn(lock.clone(), held.clone(), go.clone())
             .unwrap();
         assert!(
-            held.wait_timeout(LIMIT),
+            held.wait_timeout(LIMIT).is_ok(),
             "{method:?}: child never got the lock"
         );
         assert_eq!(lock.try_acquire(), Err(LockError::WouldBlock));
@@ -82,7 +82,11 @@ fn the_timeout_matrix_against_a_holder_in_another_process() {
             Err(TryLockError::Timeout)
         ));
         go.set();
-        assert_eq!(lock.acquire_timeout(LIMIT), Ok(()), "{method:?}");
+        assert_eq!(
+            lock.acquire_timeout(LIMIT),
+            Ok(Acquired::Clean),
+            "{method:?}"
+        );
         lock.release().unwrap();
         assert!(child.join_timeout(LIMIT).unwrap());
     }
@@ -149,7 +153,7 @@ fn a_guard_does_not_release_the_next_holder() {
     let guard = lock.lock_timeout(TIMEOUT).unwrap();
     lock.release().unwrap(); // someone releases it (Python allows)
     let child = try_it::spawn(lock.clone()).unwrap(); // and another process takes it
-    assert_eq!(child.join_timeout(LIMIT).unwrap(), Ok(()));
+    assert_eq!(child.join_timeout(LIMIT).unwrap(), Ok(Acquired::Clean));
     drop(guard);
     assert!(
         lock.is_locked(),
@@ -159,7 +163,7 @@ fn a_guard_does_not_release_the_next_holder() {
 }
 
 #[process]
-fn rlock_from_child(lock: RLock) -> (Result<(), LockError>, Result<(), LockError>) {
+fn rlock_from_child(lock: RLock) -> (Result<(), LockError>, Result<Acquired, LockError>) {
     (lock.release(), lock.try_acquire())
 }
 
@@ -206,18 +210,18 @@ fn rlock_owned_by_a_child_is_released_by_it() {
                 let _a = lock.lock_timeout(TIMEOUT).unwrap();
                 let _b = lock.lock_timeout(TIMEOUT).unwrap();
                 held.set();
-                go.wait_timeout(LIMIT)
+                go.wait_timeout(LIMIT).is_ok()
             },
             (lock.clone(), held.clone(), go.clone()),
         )
         .start_method(method)
         .start()
         .unwrap();
-        assert!(held.wait_timeout(LIMIT));
+        assert!(held.wait_timeout(LIMIT).is_ok());
         assert_eq!(lock.acquire_timeout(SHORT), Err(LockError::Timeout));
         go.set();
         assert!(child.join_timeout(LIMIT).unwrap());
-        assert_eq!(lock.try_acquire(), Ok(()), "{method:?}");
+        assert_eq!(lock.try_acquire(), Ok(Acquired::Clean), "{method:?}");
         lock.release().unwrap();
     }
 }

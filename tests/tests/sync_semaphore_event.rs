@@ -77,10 +77,10 @@ fn waiters_in_other_processes_are_woken_one_per_release() {
         sem.release().unwrap();
         // Exactly one gets through: wait for one, then check the other is still parked.
         let first_is_a = loop {
-            if e1.wait_timeout(Duration::from_millis(1)) {
+            if e1.wait_timeout(Duration::from_millis(1)).is_ok() {
                 break true;
             }
-            if e2.wait_timeout(Duration::from_millis(1)) {
+            if e2.wait_timeout(Duration::from_millis(1)).is_ok() {
                 break false;
             }
         };
@@ -106,7 +106,7 @@ fn waiters_in_other_processes_are_woken_one_per_release() {
 fn semaphore_guards_give_back_their_permit() {
     let sem = BoundedSemaphore::new(1).unwrap();
     {
-        let _g = sem.guard();
+        let _g = sem.guard_timeout(TIMEOUT).unwrap();
         assert!(sem.try_guard().is_err());
         assert!(matches!(
             sem.guard_timeout(SHORT),
@@ -125,23 +125,23 @@ fn event_as_cpython() {
     // returns True at once; clear → False again.
     let e = Event::new().unwrap();
     assert!(!e.is_set());
-    assert!(!e.try_wait());
-    assert!(!e.wait_timeout(Duration::ZERO));
-    assert!(!e.wait_timeout(SHORT));
+    assert!(e.try_wait().is_err());
+    assert!(e.wait_timeout(Duration::ZERO).is_err());
+    assert!(e.wait_timeout(SHORT).is_err());
     e.set();
     assert!(e.is_set());
-    assert!(e.wait_timeout(Duration::ZERO));
-    assert!(e.wait_timeout(TIMEOUT));
+    assert!(e.wait_timeout(Duration::ZERO).is_ok());
+    assert!(e.wait_timeout(TIMEOUT).is_ok());
     e.set(); // idempotent
     e.clear();
     assert!(!e.is_set());
-    assert!(!e.wait_timeout(SHORT));
+    assert!(e.wait_timeout(SHORT).is_err());
     assert_eq!(format!("{e:?}"), "Event { set: false }");
 }
 
 #[process]
 fn wait_event(e: Event, timeout_ms: u64) -> bool {
-    e.wait_timeout(Duration::from_millis(timeout_ms))
+    e.wait_timeout(Duration::from_millis(timeout_ms)).is_ok()
 }
 
 #[test]

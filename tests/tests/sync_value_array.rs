@@ -251,7 +251,7 @@ fn a_guard_of_a_killed_holder_leaves_no_pin_behind() {
     let lock = a.get_lock();
     assert!(matches!(
         lock.acquire_timeout(TIMEOUT),
-        Err(LockError::OwnerDied { .. })
+        Ok(Acquired::OwnerDied { .. })
     ));
     a.set(1, 2).unwrap();
     assert_eq!(a.to_vec().unwrap(), [1, 2]);

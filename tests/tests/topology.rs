@@ -117,7 +117,7 @@ fn a_writer_killed_from_outside_closes_its_queue() {
     }
     .start()
     .unwrap();
-    assert!(put.wait_timeout(TIMEOUT));
+    assert!(put.wait_timeout(TIMEOUT).is_ok());
     let (name, stuck) = running.processes().remove(0);
     assert_eq!(name, "stuck");
     stuck.kill().unwrap();
@@ -177,7 +177,7 @@ fn daemons_still_running_at_the_end_are_stopped() {
 
 #[process]
 fn wait_for(go: Event) -> bool {
-    go.wait_timeout(TIMEOUT)
+    go.wait_timeout(TIMEOUT).is_ok()
 }
 
 #[test]
@@ -223,7 +223,7 @@ fn dropping_a_running_topology_stops_its_processes() {
 #[process]
 fn report_and_wait(pid: Sender<i32>, go: Event) -> bool {
     pid.send(&std::process::id().cast_signed()).unwrap();
-    go.wait_timeout(TIMEOUT)
+    go.wait_timeout(TIMEOUT).is_ok()
 }
 
 #[test]

@@ -408,11 +408,9 @@ fn a_chunk_sent_to_a_worker_that_died_before_reading_it_runs_elsewhere() {
         // Two chunks for two idle workers: the pool's thread gives one to each, in one pass.
         let pids = Pids::new();
         let job = pool
-            .map_async_chunked(
-                say_pid_and_square,
-                [(3, pids.writer()), (4, pids.writer())],
-                1,
-            )
+            .map_async(say_pid_and_square, [(3, pids.writer()), (4, pids.writer())])
+            .chunksize(1)
+            .run()
             .unwrap();
         // The running worker ran its chunk: the pass is over, the other chunk is in the
         // stopped worker's socket, unread.
@@ -450,11 +448,9 @@ fn the_task_a_killed_worker_held_still_fails_with_worker_lost() {
         let victim = pids.next().expect("the held task's worker");
         // One chunk each: one queues behind the held task, unread; the other runs at once.
         let job = pool
-            .map_async_chunked(
-                say_pid_and_square,
-                [(5, pids.writer()), (6, pids.writer())],
-                1,
-            )
+            .map_async(say_pid_and_square, [(5, pids.writer()), (6, pids.writer())])
+            .chunksize(1)
+            .run()
             .unwrap();
         let other = pids.next().expect("the other worker ran its chunk");
         assert_ne!(other, victim);

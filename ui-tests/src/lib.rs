@@ -113,7 +113,8 @@ pub fn pooled(job: Job, workers: usize, timeout: Duration) -> mproc::Result<(Vec
     let pool = Pool::new(workers)?;
     let squared = pool.apply_async(squares, job)?.get_timeout(timeout)?;
     let offsets = pool
-        .starmap_async(offset, [(1, 10), (2, 20)])?
+        .starmap_async(offset, [(1, 10), (2, 20)])
+        .run()?
         .get_timeout(timeout)?;
     pool.close();
     pool.join_timeout(timeout)?;

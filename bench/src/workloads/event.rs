@@ -50,7 +50,7 @@ pub(crate) const WORKLOAD: Workload = Workload {
 #[process]
 fn mproc_pong(ping: Event, answer: Event, rounds: u64) -> Result<(), String> {
     for _ in 0..rounds {
-        if !ping.wait_timeout(PATIENCE) {
+        if ping.wait_timeout(PATIENCE).is_err() {
             return Err("no ping".to_owned());
         }
         ping.clear();
@@ -69,7 +69,7 @@ fn mproc_pingpong(sizes: &Sizes) -> Result<Outcome, Error> {
         let start = Instant::now();
         for _ in 0..rounds {
             ping.set();
-            if !answer.wait_timeout(PATIENCE) {
+            if answer.wait_timeout(PATIENCE).is_err() {
                 return Err(fail("no pong"));
             }
             answer.clear();

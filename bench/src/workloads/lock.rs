@@ -85,7 +85,7 @@ fn mproc_contend(
         ShmRegion::from_fd(&counter.into_inner(), COUNTER + 8).map_err(|e| e.to_string())?;
     let counter = region.u64_at(COUNTER);
     ready.wait_timeout(PATIENCE).map_err(|e| e.to_string())?;
-    if !go.wait_timeout(PATIENCE) {
+    if go.wait_timeout(PATIENCE).is_err() {
         return Err("no start signal".to_owned());
     }
     for _ in 0..ops {

@@ -98,8 +98,8 @@ fn mproc_map(sizes: &Sizes, tasks: u64, chunk: Option<usize>) -> Result<Outcome,
     with_mproc_pool(sizes, |pool| {
         let start = Instant::now();
         let results = match chunk {
-            Some(chunk) => pool.map_chunked(task, 0..tasks, chunk)?,
-            None => pool.map(task, 0..tasks)?,
+            Some(chunk) => pool.map(task, 0..tasks).chunksize(chunk).run()?,
+            None => pool.map(task, 0..tasks).run()?,
         };
         let micros = secs_since(start) * 1e6 / float(tasks);
         if results.len() as u64 != tasks || !results.iter().zip(0..).all(|(&r, x)| r == task(x)) {
@@ -149,7 +149,9 @@ fn mproc_cpu_speedup(sizes: &Sizes) -> Result<Outcome, Error> {
         let one = secs_since(start);
         let start = Instant::now();
         let together = pool
-            .map_chunked(hash_range, parts.clone(), 1)?
+            .map(hash_range, parts.clone())
+            .chunksize(1)
+            .run()?
             .into_iter()
             .fold(0u64, u64::wrapping_add);
         let two = secs_since(start);

@@ -126,7 +126,7 @@ impl Drop for Crew {
 /// Every mproc child first waits at the start line: the barrier (everyone ready), then `go`.
 fn start_line(ready: &Barrier, go: &Event) -> Result<(), String> {
     ready.wait_timeout(PATIENCE).map_err(|e| e.to_string())?;
-    if go.wait_timeout(PATIENCE) {
+    if go.wait_timeout(PATIENCE).is_ok() {
         Ok(())
     } else {
         Err("no start signal".to_owned())

@@ -40,7 +40,7 @@ fn mproc_uncontended(sizes: &Sizes) -> Result<Outcome, Error> {
         let start = Instant::now();
         for _ in 0..ops {
             let sem = std::hint::black_box(&sem);
-            sem.acquire();
+            sem.acquire()?;
             sem.release()?;
         }
         let nanos = secs_since(start) * 1e9 / float(ops);

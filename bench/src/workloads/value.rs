@@ -37,7 +37,7 @@ pub(crate) const WORKLOAD: Workload = Workload {
 #[process]
 fn mproc_add(value: Value<u64>, ready: Barrier, go: Event, ops: u64) -> Result<u64, String> {
     ready.wait_timeout(PATIENCE).map_err(|e| e.to_string())?;
-    if !go.wait_timeout(PATIENCE) {
+    if go.wait_timeout(PATIENCE).is_err() {
         return Err("no start signal".to_owned());
     }
     for _ in 0..ops {

@@ -22,10 +22,10 @@ pub(crate) fn run() -> mproc::Result<()> {
     let pool = Pool::new(2)?;
 
     section("pool: map, starmap, apply_async, and closures (Python cannot send lambdas)");
-    println!("map(square, 1..=8) = {:?}", pool.map(square, 1..=8)?);
+    println!("map(square, 1..=8) = {:?}", pool.map(square, 1..=8).run()?);
     println!(
         "starmap(add, [(1, 2), (3, 4)]) = {:?}",
-        pool.starmap(add, [(1, 2), (3, 4)])?
+        pool.starmap(add, [(1, 2), (3, 4)]).run()?
     );
     let pending = pool.apply_async(|s: String| s.len(), "a closure".to_owned())?;
     println!(
@@ -41,7 +41,7 @@ pub(crate) fn run() -> mproc::Result<()> {
     );
     println!(
         "the pool goes on: map(square, 1..=4) = {:?}",
-        pool.map(square, 1..=4)?
+        pool.map(square, 1..=4).run()?
     );
 
     section("pool: imap over an endless input reads only what it needs");

@@ -59,7 +59,7 @@ fn add_exact(v: Value<u64>, start: Barrier, times: u64) {
 fn car(green: Event, arrived: Event, name: String, patience: Duration) -> bool {
     println!("{name} stops at the red light");
     arrived.set();
-    let got_green = green.wait_timeout(patience);
+    let got_green = green.wait_timeout(patience).is_ok();
     if got_green {
         println!("{name} drives on green");
     } else {
@@ -152,7 +152,7 @@ fn traffic_light() -> mproc::Result<()> {
     assert!(!hurried.join()?, "the light is red");
     arrived.clear();
     let patient = car::spawn(green.clone(), arrived.clone(), "car 2".into(), PATIENCE)?;
-    assert!(arrived.wait_timeout(PATIENCE));
+    assert!(arrived.wait_timeout(PATIENCE).is_ok());
     println!("the light turns green");
     green.set();
     assert!(patient.join()?);
@@ -163,19 +163,22 @@ fn killed_holder() -> mproc::Result<()> {
     section("sync: a lock holder killed with kill -9 (Python's next acquire hangs forever)");
     let (lock, held) = (Lock::new()?, Event::new()?);
     let holder = hold_forever::spawn(lock.clone(), held.clone())?;
-    assert!(held.wait_timeout(PATIENCE), "the holder took the lock");
+    assert!(
+        held.wait_timeout(PATIENCE).is_ok(),
+        "the holder took the lock"
+    );
     holder.kill()?;
     println!(
         "holder pid {}: {}",
         holder.pid(),
         holder.join().expect_err("it was killed")
     );
-    match lock.acquire_timeout(PATIENCE) {
-        Err(LockError::OwnerDied { pid }) => {
+    match lock.acquire_timeout(PATIENCE)? {
+        Acquired::OwnerDied { pid } => {
             println!("the next acquire: owner {pid} died; the lock is ours now");
             lock.release()?;
         }
-        other => panic!("expected OwnerDied, got {other:?}"),
+        Acquired::Clean => panic!("expected the owner's death to be reported"),
     }
     lock.acquire()?; // and it is an ordinary lock again
     lock.release()?;

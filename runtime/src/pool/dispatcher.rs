@@ -19,18 +19,10 @@
 //! to a worker in the instant it was being killed, or to one stopped and then killed, failed
 //! with `WorkerLost` although no worker ever saw it.)
 //!
-//! # Workers that end before they are ready
-//!
-//! A worker is ready once its initializer ran (at once, without one). One that ends before is
-//! replaced, after a pause that doubles with each such end in a row (10 ms, 20 ms, … at most
-//! 1 s), so a pool whose workers cannot start does not spin. A worker becoming ready ends the
-//! row. After `processes + 4` in a row the pool gives up and fails what is submitted: with
-//! [`PoolError::InitializerFailed`] if an initializer is set (the last one's panic message, or
-//! how the workers ended), else [`PoolError::WorkersDiedBeforeReady`]. Workers killed from
-//! outside before they were ready (fewer than that in a row) are just replaced.
+//! Workers that end before they are ready are counted and paused by `unready::Unready`.
 
 use std::collections::VecDeque;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::Arc;
 use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
@@ -38,8 +30,9 @@ use std::time::{Duration, Instant};
 use super::bell::Bell;
 use super::callbacks::Callbacks;
 use super::job::{Failure, Slot};
-use super::protocol::{self, ChunkHead, FromWorker, ToWorker};
+use super::protocol::{self, FromWorker, ToWorker};
 use super::shared::{Chunk, Mode, Shared};
+use super::unready::{Unready, UnreadyEnd};
 use crate::codec::Fd;
 use crate::pipe::inherited;
 use crate::pool::{PoolError, WorkerStartError};
@@ -47,7 +40,6 @@ use crate::process::{Child, ExitStatus, StartMethod};
 use crate::queue::{Queue, QueueError};
 use crate::sys::OsContext;
 use crate::sys::poller::Poller;
-use crate::wire::WireError;
 
 mod start;
 
@@ -69,14 +61,6 @@ pub(crate) struct Init {
 }
 
 const WAKE: u64 = u64::MAX;
-/// How many workers more than `processes` may end in a row before they are ready (before or
-/// while their initializer runs) before the pool gives up on starting workers: every slot's
-/// worker may fail once, and then this many replacements.
-const MAX_UNREADY_RESTARTS: u32 = 4;
-/// The pause before replacing the first worker that ended before it was ready; it doubles with
-/// each further one in a row, up to [`MAX_BACKOFF`].
-const FIRST_BACKOFF: Duration = Duration::from_millis(10);
-const MAX_BACKOFF: Duration = Duration::from_secs(1);
 /// The most chunks one worker holds at once.
 const MAX_WINDOW: usize = 64;
 /// The ring of each worker's report queue. Reports of larger results (over half of it)
@@ -99,22 +83,6 @@ struct Worker {
     ready: bool,
     /// What its initializer reported when it failed (the worker then ends).
     init_failure: Option<String>,
-}
-
-/// Workers that ended before they were ready, since the last one that became ready.
-#[derive(Debug, Default)]
-struct Unready {
-    in_a_row: u32,
-    /// No worker is started before this (the backoff).
-    respawn_at: Option<Instant>,
-}
-
-#[derive(Debug)]
-enum UnreadyEnd {
-    /// Its initializer failed with this message.
-    InitFailed(String),
-    /// It ended (killed, crashed, exited) without a word.
-    Died(Option<ExitStatus>),
 }
 
 /// The thread's state.
@@ -278,7 +246,7 @@ impl Dispatcher {
                 continue;
             }
             let batch: Vec<Chunk> = self.pending.drain(..take).collect();
-            match send_batch(worker, &batch) {
+            match protocol::send_batch(worker.sock.as_fd(), &batch) {
                 Ok(()) => {
                     worker.sent += batch.len() as u64;
                     worker.in_flight.extend(batch);
@@ -388,7 +356,7 @@ impl Dispatcher {
         inherited::unregister(worker.peer.as_raw_fd());
         let status = worker.child.exit_status().ok().flatten();
         // The last chunks sent, which it never read: they go back to the queue.
-        let unread = unread_chunks(worker.peer.as_fd(), worker.in_flight.len());
+        let unread = protocol::unread_chunks(worker.peer.as_fd(), worker.in_flight.len());
         let reached = worker.in_flight.len() - unread;
         if !worker.ready {
             // It ran none of its chunks: they go back to the queue.
@@ -419,33 +387,14 @@ impl Dispatcher {
     }
 
     /// Counts a worker that ended before it was ready: the pool pauses before replacing it, and
-    /// gives up after too many in a row (see the module documentation).
+    /// gives up after too many in a row (see [`Unready`]).
     fn ended_unready(&mut self, end: UnreadyEnd) {
-        let unready = &mut self.unready;
-        unready.in_a_row = unready.in_a_row.saturating_add(1);
-        let limit = u32::try_from(self.workers.len())
-            .unwrap_or(u32::MAX)
-            .saturating_add(MAX_UNREADY_RESTARTS);
-        if unready.in_a_row < limit {
-            let backoff = FIRST_BACKOFF
-                .saturating_mul(1 << (unready.in_a_row - 1).min(16))
-                .min(MAX_BACKOFF);
-            unready.respawn_at = Instant::now().checked_add(backoff);
-            return;
+        if let Some(error) = self
+            .unready
+            .ended(end, self.workers.len(), self.config.init.is_some())
+        {
+            self.shared.set_mode(Mode::Broken(error));
         }
-        let in_a_row = unready.in_a_row;
-        let error = match (end, self.config.init.is_some()) {
-            (UnreadyEnd::InitFailed(message), _) => PoolError::InitializerFailed { message },
-            (UnreadyEnd::Died(last), true) => PoolError::InitializerFailed {
-                message: format!(
-                    "{in_a_row} workers in a row ended before their initializer finished (the \
-                     last: {})",
-                    last.map_or_else(|| "unknown status".to_owned(), |s| s.to_string()),
-                ),
-            },
-            (UnreadyEnd::Died(last), false) => PoolError::WorkersDiedBeforeReady { in_a_row, last },
-        };
-        self.shared.set_mode(Mode::Broken(error));
     }
 
     /// Fails every chunk not finished (queued, submitted, or on a worker).
@@ -504,46 +453,6 @@ fn complete_front(
         .pop_front()
         .expect("invariant: checked above");
     front.job.complete(front.index, slot)
-}
-
-/// Reads back the batches a worker that has ended never read, from `peer` (its end of its
-/// socket): how many chunks they held, at most `sent` (what it was sent and did not report).
-/// They are the last chunks it was sent, since a socket delivers in order.
-fn unread_chunks(peer: BorrowedFd<'_>, sent: usize) -> usize {
-    let mut unread = 0usize;
-    // Each batch holds at least one chunk, so at most `sent` batches are left.
-    for _ in 0..sent {
-        match protocol::recv::<ToWorker>(peer, Some(Instant::now())) {
-            Ok(message) => {
-                if let ToWorker::Run(heads) = message.header {
-                    unread = unread.saturating_add(heads.len());
-                }
-            }
-            // Nothing left (or nothing more to learn).
-            Err(_) => break,
-        }
-    }
-    unread.min(sent)
-}
-
-/// Sends chunks to a worker as one message, without waiting for room.
-fn send_batch(worker: &Worker, batch: &[Chunk]) -> Result<(), WireError> {
-    let mut heads = Vec::with_capacity(batch.len());
-    let mut payload = Vec::new();
-    let mut fds = Vec::new();
-    for chunk in batch {
-        heads.push(ChunkHead {
-            job: chunk.job.id,
-            chunk: chunk.index,
-            entry: chunk.task.entry,
-            len: u32::try_from(chunk.payload.len()).map_err(|_| WireError::TooManyFds)?,
-            fds: u16::try_from(chunk.fds.len()).map_err(|_| WireError::TooManyFds)?,
-        });
-        payload.extend_from_slice(&chunk.payload);
-        fds.extend(chunk.fds.iter().map(AsFd::as_fd));
-    }
-    let header = ToWorker::Run(heads);
-    protocol::send_now(worker.sock.as_fd(), &header, &payload, &fds)
 }
 
 /// The epoll token of a worker's exit descriptor.

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use super::Pool;
 use super::job::Job;
 use super::task::{Task, TaskRef};
-use crate::pool::TaskError;
+use crate::pool::{PoolError, TaskError};
 
 /// An iterator over the results of `imap` (in input order) or `imap_unordered` (in completion
 /// order). Each item is one task's result.
@@ -42,13 +42,7 @@ impl<M, T: Task<M>, I> std::fmt::Debug for IMap<'_, M, T, I> {
 }
 
 impl<'p, M: 'static, T: Task<M>, I: Iterator<Item = T::Args>> IMap<'p, M, T, I> {
-    pub(crate) fn new(
-        pool: &'p Pool,
-        task: TaskRef,
-        input: I,
-        chunksize: usize,
-        ordered: bool,
-    ) -> Self {
+    pub(crate) fn new(pool: &'p Pool, task: TaskRef, input: I, ordered: bool) -> Self {
         let window = u32::try_from(2 * pool.processes())
             .unwrap_or(u32::MAX)
             .max(2);
@@ -57,7 +51,7 @@ impl<'p, M: 'static, T: Task<M>, I: Iterator<Item = T::Args>> IMap<'p, M, T, I> 
             job: Arc::new(Job::new(task.name, None)),
             task,
             input,
-            chunksize,
+            chunksize: 1,
             window,
             submitted: 0,
             consumed: 0,
@@ -66,6 +60,15 @@ impl<'p, M: 'static, T: Task<M>, I: Iterator<Item = T::Args>> IMap<'p, M, T, I> 
             current: Vec::new().into_iter(),
             _marker: PhantomData,
         }
+    }
+
+    /// Sends the tasks in chunks of `chunksize` (Python's `chunksize=`; default 1). Set it
+    /// before the first result is taken. 0 makes the first item
+    /// `Err(TaskError::Pool(PoolError::ZeroChunksize))`, and ends the iteration.
+    #[must_use]
+    pub fn chunksize(mut self, chunksize: usize) -> Self {
+        self.chunksize = chunksize;
+        self
     }
 
     /// The next result, waiting at most `timeout` (Python's `next(timeout)`).
@@ -109,6 +112,11 @@ impl<'p, M: 'static, T: Task<M>, I: Iterator<Item = T::Args>> IMap<'p, M, T, I> 
     /// that could not be submitted (its tasks are skipped).
     fn refill(&mut self) -> Option<TaskError> {
         while !self.input_done && self.submitted - self.consumed < self.window {
+            if self.chunksize == 0 {
+                self.input_done = true;
+                self.pool.callbacks.run(self.job.set_total(self.submitted));
+                return Some(PoolError::ZeroChunksize.into());
+            }
             let items: Vec<T::Args> = self.input.by_ref().take(self.chunksize).collect();
             if items.is_empty() {
                 self.input_done = true;

@@ -13,8 +13,9 @@
 //!
 //! # fn main() -> mproc::Result<()> {
 //! let pool = Pool::new(2)?;
-//! assert_eq!(pool.map(square, 1..=4)?, [1, 4, 9, 16]);
-//! assert_eq!(pool.starmap(add, [(1, 2), (3, 4)])?, [3, 7]);
+//! assert_eq!(pool.map(square, 1..=4).run()?, [1, 4, 9, 16]);
+//! assert_eq!(pool.map(square, 1..=4).chunksize(2).run()?, [1, 4, 9, 16]);
+//! assert_eq!(pool.starmap(add, [(1, 2), (3, 4)]).run()?, [3, 7]);
 //! assert_eq!(pool.apply(|x: u64| x + 1, 41)?, 42);
 //! let squares: Vec<u64> = pool.imap(square, 1..).take(3).collect::<Result<_, _>>()?;
 //! assert_eq!(squares, [1, 4, 9]);
@@ -48,6 +49,13 @@
 //! with [`PoolError::InitializerFailed`] if an initializer is set (one that keeps failing),
 //! else with [`PoolError::WorkersDiedBeforeReady`]. (Python's `Pool` replaces them forever.)
 //!
+//! # One grammar for the map family
+//!
+//! Python's names are the entry points; Python's keyword arguments are methods of the call
+//! they return: `pool.map(f, xs, chunksize=8)` is `pool.map(f, xs).chunksize(8).run()`, and
+//! `pool.map_async(f, xs, callback=cb)` is `pool.map_async(f, xs).run()?.on_success(cb)`.
+//! See [`Map`], [`MapAsync`] and [`IMap`].
+//!
 //! # Chunks and laziness
 //!
 //! `map` splits its input into chunks as Python does (`len / (4 × workers)`, rounded up) unless
@@ -65,6 +73,8 @@
 //! left behind: workers are daemons and also die if this process is killed.
 
 mod bell;
+mod builder;
+mod call;
 mod callbacks;
 mod dispatcher;
 mod error;
@@ -74,8 +84,11 @@ mod protocol;
 mod result;
 mod shared;
 mod task;
+mod unready;
 mod worker;
 
+pub use builder::PoolBuilder;
+pub use call::{Map, MapAsync};
 pub use error::{PoolError, TaskError, WorkerStartError};
 pub use imap::IMap;
 pub use result::AsyncResult;
@@ -86,13 +99,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use self::callbacks::Callbacks;
-use self::dispatcher::{Config, Init};
 use self::job::Job;
 use self::shared::{Chunk, Mode, Shared};
 use self::task::TaskRef;
-use crate::process::{StartMethod, cpu_count};
-use crate::sys::OsContext;
-use crate::sys::poller::Waker;
 
 /// A pool of worker processes (Python's `multiprocessing.Pool`). See the [module
 /// documentation](self).
@@ -109,120 +118,6 @@ impl std::fmt::Debug for Pool {
             .field("processes", &self.processes)
             .finish_non_exhaustive()
     }
-}
-
-/// Options for a [`Pool`]: `Pool::builder().processes(4).maxtasksperchild(100).build()`.
-#[derive(Debug, Default)]
-#[must_use]
-pub struct PoolBuilder {
-    processes: Option<usize>,
-    max_tasks: Option<u64>,
-    init: Option<Result<Init, String>>,
-    method: Option<StartMethod>,
-}
-
-#[allow(
-    clippy::needless_pass_by_value,
-    reason = "the initializer (zero-sized) and its arguments are taken by value, as Python's \
-              `initializer`/`initargs`; they are serialized rather than consumed"
-)]
-impl PoolBuilder {
-    /// The number of workers (default: [`cpu_count`], the CPUs this process may use).
-    pub fn processes(mut self, processes: usize) -> Self {
-        self.processes = Some(processes);
-        self
-    }
-
-    /// Replace each worker after it ran this many tasks (chunks), as Python's
-    /// `maxtasksperchild`.
-    pub fn maxtasksperchild(mut self, tasks: u64) -> Self {
-        self.max_tasks = Some(tasks);
-        self
-    }
-
-    /// Runs `initializer(args)` once in each worker before it takes tasks (Python's
-    /// `initializer` and `initargs`). A worker whose initializer panics or crashes is replaced;
-    /// if that happens in `processes + 4` workers in a row, the pool stops taking tasks and
-    /// they fail with [`PoolError::InitializerFailed`] (see [Crashes](crate::pool#crashes)).
-    pub fn initializer<M: 'static, T: Task<M, Output = ()>>(
-        mut self,
-        initializer: T,
-        args: T::Args,
-    ) -> Self {
-        let init = task_ref(&initializer)
-            .map_err(|e| e.to_string())
-            .and_then(|task| {
-                let (mut payload, mut fds) = (Vec::new(), Vec::new());
-                task::encode_chunk(std::slice::from_ref(&args), &mut payload, &mut fds)
-                    .map_err(|e| e.to_string())?;
-                Ok(Init {
-                    entry: task.entry,
-                    payload,
-                    fds,
-                })
-            });
-        self.init = Some(init);
-        self
-    }
-
-    /// How workers are started (default: the program's default start method).
-    pub fn start_method(mut self, method: StartMethod) -> Self {
-        self.method = Some(method);
-        self
-    }
-
-    /// Starts the pool and its workers.
-    ///
-    /// # Errors
-    /// [`PoolError::NoProcesses`], [`PoolError::ZeroMaxTasks`], [`PoolError::InitializerFailed`]
-    /// if the initializer's arguments cannot be serialized, [`PoolError::Spawn`] if no worker
-    /// could be started.
-    pub fn build(self) -> Result<Pool, PoolError> {
-        let processes = self.processes.unwrap_or_else(cpu_count);
-        if processes == 0 {
-            return Err(PoolError::NoProcesses);
-        }
-        if self.max_tasks == Some(0) {
-            return Err(PoolError::ZeroMaxTasks);
-        }
-        let init = self
-            .init
-            .transpose()
-            .map_err(|message| PoolError::InitializerFailed { message })?;
-        let waker = Waker::new().map_err(WorkerStartError::os("eventfd"))?;
-        let shared = Arc::new(Shared::new(waker));
-        let callbacks = Arc::new(Callbacks::default());
-        let config = Config {
-            processes,
-            max_chunks: self.max_tasks,
-            init,
-            method: self.method,
-        };
-        let (started, startup) = std::sync::mpsc::channel();
-        let thread = {
-            let (shared, callbacks) = (Arc::clone(&shared), Arc::clone(&callbacks));
-            std::thread::Builder::new()
-                .name("mproc-pool".into())
-                .spawn(move || dispatcher::run(shared, config, callbacks, &started))
-                .map_err(WorkerStartError::os("starting the pool thread"))?
-        };
-        let pool = Pool {
-            shared,
-            thread: Mutex::new(Some(thread)),
-            callbacks,
-            processes,
-        };
-        match startup.recv() {
-            Ok(Ok(())) => Ok(pool),
-            Ok(Err(e)) => Err(e),
-            Err(_) => Err(WorkerStartError::ThreadEnded.into()),
-        }
-    }
-}
-
-/// Python's default chunk size for `map`: `len / (4 × workers)`, rounded up, at least 1.
-fn default_chunksize(len: usize, processes: usize) -> usize {
-    len.div_ceil(4 * processes).max(1)
 }
 
 #[allow(
@@ -283,134 +178,55 @@ impl Pool {
         ))
     }
 
-    /// Applies `task` to every item and returns the values in order (Python's `map`), with
-    /// Python's default chunk size.
-    ///
-    /// # Errors
-    /// The first failed task's [`TaskError`].
-    pub fn map<M: 'static, T: Task<M>>(
+    /// Applies `task` to every item (Python's `map`): `pool.map(f, xs).run()` waits for the
+    /// values, in order; `pool.map(f, xs).chunksize(8).run()` is Python's
+    /// `pool.map(f, xs, chunksize=8)`. See [`Map`] for the options.
+    pub fn map<M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>>(
         &self,
         task: T,
-        items: impl IntoIterator<Item = T::Args>,
-    ) -> Result<Vec<T::Output>, TaskError> {
-        self.map_async(task, items)?.get()
+        items: I,
+    ) -> Map<'_, M, T, I> {
+        Map::new(self, task, items)
     }
 
-    /// [`map`](Self::map) with chunks of `chunksize` tasks.
-    ///
-    /// # Errors
-    /// [`PoolError::ZeroChunksize`] for 0; otherwise as [`map`](Self::map).
-    pub fn map_chunked<M: 'static, T: Task<M>>(
+    /// [`map`](Self::map) that returns at once (Python's `map_async`):
+    /// `pool.map_async(f, xs).run()?` is an [`AsyncResult`]. See [`MapAsync`] for the options.
+    pub fn map_async<M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>>(
         &self,
         task: T,
-        items: impl IntoIterator<Item = T::Args>,
-        chunksize: usize,
-    ) -> Result<Vec<T::Output>, TaskError> {
-        self.map_async_chunked(task, items, chunksize)?.get()
-    }
-
-    /// [`map`](Self::map), returning at once (Python's `map_async`).
-    ///
-    /// # Errors
-    /// As [`apply_async`](Self::apply_async).
-    pub fn map_async<M: 'static, T: Task<M>>(
-        &self,
-        task: T,
-        items: impl IntoIterator<Item = T::Args>,
-    ) -> Result<AsyncResult<Vec<T::Output>>, TaskError> {
-        let items: Vec<T::Args> = items.into_iter().collect();
-        let chunksize = default_chunksize(items.len(), self.processes);
-        self.submit_all(task, items, chunksize)
-    }
-
-    /// [`map_async`](Self::map_async) with chunks of `chunksize` tasks.
-    ///
-    /// # Errors
-    /// [`PoolError::ZeroChunksize`] for 0; otherwise as [`apply_async`](Self::apply_async).
-    pub fn map_async_chunked<M: 'static, T: Task<M>>(
-        &self,
-        task: T,
-        items: impl IntoIterator<Item = T::Args>,
-        chunksize: usize,
-    ) -> Result<AsyncResult<Vec<T::Output>>, TaskError> {
-        if chunksize == 0 {
-            return Err(PoolError::ZeroChunksize.into());
-        }
-        self.submit_all(task, items.into_iter().collect(), chunksize)
+        items: I,
+    ) -> MapAsync<'_, M, T, I> {
+        MapAsync::new(self, task, items)
     }
 
     /// Python's `starmap`: the same as [`map`](Self::map), since a task of several arguments
     /// takes them as a tuple (`starmap(add, [(1, 2)])` calls `add(1, 2)`).
-    ///
-    /// # Errors
-    /// As [`map`](Self::map).
-    pub fn starmap<M: 'static, T: Task<M>>(
+    pub fn starmap<M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>>(
         &self,
         task: T,
-        items: impl IntoIterator<Item = T::Args>,
-    ) -> Result<Vec<T::Output>, TaskError> {
+        items: I,
+    ) -> Map<'_, M, T, I> {
         self.map(task, items)
     }
 
-    /// [`starmap`](Self::starmap) with chunks of `chunksize` tasks.
-    ///
-    /// # Errors
-    /// As [`map_chunked`](Self::map_chunked).
-    pub fn starmap_chunked<M: 'static, T: Task<M>>(
-        &self,
-        task: T,
-        items: impl IntoIterator<Item = T::Args>,
-        chunksize: usize,
-    ) -> Result<Vec<T::Output>, TaskError> {
-        self.map_chunked(task, items, chunksize)
-    }
-
     /// Python's `starmap_async` (see [`starmap`](Self::starmap)).
-    ///
-    /// # Errors
-    /// As [`map_async`](Self::map_async).
-    pub fn starmap_async<M: 'static, T: Task<M>>(
+    pub fn starmap_async<M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>>(
         &self,
         task: T,
-        items: impl IntoIterator<Item = T::Args>,
-    ) -> Result<AsyncResult<Vec<T::Output>>, TaskError> {
+        items: I,
+    ) -> MapAsync<'_, M, T, I> {
         self.map_async(task, items)
     }
 
-    /// [`starmap_async`](Self::starmap_async) with chunks of `chunksize` tasks.
-    ///
-    /// # Errors
-    /// As [`map_async_chunked`](Self::map_async_chunked).
-    pub fn starmap_async_chunked<M: 'static, T: Task<M>>(
-        &self,
-        task: T,
-        items: impl IntoIterator<Item = T::Args>,
-        chunksize: usize,
-    ) -> Result<AsyncResult<Vec<T::Output>>, TaskError> {
-        self.map_async_chunked(task, items, chunksize)
-    }
-
-    /// The results of `task` over `items`, in order, as they come (Python's `imap`, chunk size
-    /// 1). The input is read lazily.
+    /// The results of `task` over `items`, in order, as they come (Python's `imap`; chunk size
+    /// 1 unless [`IMap::chunksize`] says otherwise). The input is read lazily, as the results
+    /// are taken.
     pub fn imap<M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>>(
         &self,
         task: T,
         items: I,
     ) -> IMap<'_, M, T, I::IntoIter> {
-        self.imap_with(task, items, 1, true)
-    }
-
-    /// [`imap`](Self::imap) with chunks of `chunksize` tasks.
-    ///
-    /// # Errors
-    /// [`PoolError::ZeroChunksize`] for 0.
-    pub fn imap_chunked<M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>>(
-        &self,
-        task: T,
-        items: I,
-        chunksize: usize,
-    ) -> Result<IMap<'_, M, T, I::IntoIter>, PoolError> {
-        self.imap_checked(task, items, chunksize, true)
+        self.imap_in(task, items, true)
     }
 
     /// Like [`imap`](Self::imap), in the order the tasks finish (Python's `imap_unordered`).
@@ -419,39 +235,7 @@ impl Pool {
         task: T,
         items: I,
     ) -> IMap<'_, M, T, I::IntoIter> {
-        self.imap_with(task, items, 1, false)
-    }
-
-    /// [`imap_unordered`](Self::imap_unordered) with chunks of `chunksize` tasks.
-    ///
-    /// # Errors
-    /// [`PoolError::ZeroChunksize`] for 0.
-    pub fn imap_unordered_chunked<M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>>(
-        &self,
-        task: T,
-        items: I,
-        chunksize: usize,
-    ) -> Result<IMap<'_, M, T, I::IntoIter>, PoolError> {
-        self.imap_checked(task, items, chunksize, false)
-    }
-
-    /// [`map`](Self::map) showing a progress bar on stderr as tasks finish (with Python's
-    /// default chunk size). Requires the `progress` feature.
-    ///
-    /// # Errors
-    /// The first failed task's [`TaskError`].
-    #[cfg(feature = "progress")]
-    pub fn map_progress<M: 'static, T: Task<M>>(
-        &self,
-        task: T,
-        items: impl IntoIterator<Item = T::Args>,
-    ) -> Result<Vec<T::Output>, TaskError> {
-        let items: Vec<T::Args> = items.into_iter().collect();
-        let total = items.len() as u64;
-        let chunksize = default_chunksize(items.len(), self.processes);
-        self.imap_with(task, items, chunksize, true)
-            .progress(total)
-            .collect()
+        self.imap_in(task, items, false)
     }
 
     /// Stops taking tasks; the workers finish what was submitted, then leave (Python's
@@ -508,24 +292,10 @@ impl Pool {
         self.callbacks.finish();
     }
 
-    fn imap_checked<M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>>(
+    fn imap_in<M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>>(
         &self,
         task: T,
         items: I,
-        chunksize: usize,
-        ordered: bool,
-    ) -> Result<IMap<'_, M, T, I::IntoIter>, PoolError> {
-        if chunksize == 0 {
-            return Err(PoolError::ZeroChunksize);
-        }
-        Ok(self.imap_with(task, items, chunksize, ordered))
-    }
-
-    fn imap_with<M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>>(
-        &self,
-        task: T,
-        items: I,
-        chunksize: usize,
         ordered: bool,
     ) -> IMap<'_, M, T, I::IntoIter> {
         let _ = task;
@@ -535,29 +305,7 @@ impl Pool {
             name: std::any::type_name::<T>(),
             entry: 0,
         });
-        IMap::new(self, task, items.into_iter(), chunksize, ordered)
-    }
-
-    fn submit_all<M: 'static, T: Task<M>>(
-        &self,
-        task: T,
-        items: Vec<T::Args>,
-        chunksize: usize,
-    ) -> Result<AsyncResult<Vec<T::Output>>, TaskError> {
-        let task = task_ref(&task).map_err(spawn_error)?;
-        let chunks = items.chunks(chunksize);
-        let total = u32::try_from(chunks.len()).map_err(|_| PoolError::ZeroChunksize)?;
-        let job = Arc::new(Job::new(task.name, Some(total)));
-        let encoded: Vec<Chunk> = chunks
-            .enumerate()
-            .map(|(i, items)| encode_chunk(&job, u32::try_from(i).unwrap_or(u32::MAX), task, items))
-            .collect::<Result<_, _>>()?;
-        self.shared.submit(encoded)?;
-        Ok(AsyncResult::new(
-            job,
-            result::decode_all::<T::Output>,
-            Arc::clone(&self.callbacks),
-        ))
+        IMap::new(self, task, items.into_iter(), ordered)
     }
 }
 
@@ -603,18 +351,5 @@ impl Drop for Pool {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn default_chunking_follows_python() {
-        assert_eq!(default_chunksize(0, 4), 1);
-        assert_eq!(default_chunksize(10, 1), 3);
-        assert_eq!(default_chunksize(100, 4), 7);
-        assert_eq!(default_chunksize(16, 4), 1);
-        assert_eq!(default_chunksize(17, 4), 2);
-    }
-}
 #[cfg(all(test, not(loom)))]
 mod proptests;

@@ -12,12 +12,13 @@
 //!   once complete: if the worker dies, the chunks whose reports are in the queue are
 //!   finished, the next one was running, and the rest never started.
 
-use std::os::fd::{BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::time::Instant;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::shared::Chunk;
 use crate::codec::{ByteBuf, Fd};
 use crate::wire::{self, WireError};
 
@@ -146,4 +147,44 @@ pub(crate) fn split_batch(
         out.push((*head, bytes, chunk_fds));
     }
     (at == payload.len()).then_some(out)
+}
+
+/// Reads back the batches a worker that has ended never read, from `peer` (its end of its
+/// socket): how many chunks they held, at most `sent` (what it was sent and did not report).
+/// They are the last chunks it was sent, since a socket delivers in order.
+pub(super) fn unread_chunks(peer: BorrowedFd<'_>, sent: usize) -> usize {
+    let mut unread = 0usize;
+    // Each batch holds at least one chunk, so at most `sent` batches are left.
+    for _ in 0..sent {
+        match recv::<ToWorker>(peer, Some(Instant::now())) {
+            Ok(message) => {
+                if let ToWorker::Run(heads) = message.header {
+                    unread = unread.saturating_add(heads.len());
+                }
+            }
+            // Nothing left (or nothing more to learn).
+            Err(_) => break,
+        }
+    }
+    unread.min(sent)
+}
+
+/// Sends chunks to a worker as one message, without waiting for room.
+pub(super) fn send_batch(sock: BorrowedFd<'_>, batch: &[Chunk]) -> Result<(), WireError> {
+    let mut heads = Vec::with_capacity(batch.len());
+    let mut payload = Vec::new();
+    let mut fds = Vec::new();
+    for chunk in batch {
+        heads.push(ChunkHead {
+            job: chunk.job.id,
+            chunk: chunk.index,
+            entry: chunk.task.entry,
+            len: u32::try_from(chunk.payload.len()).map_err(|_| WireError::TooManyFds)?,
+            fds: u16::try_from(chunk.fds.len()).map_err(|_| WireError::TooManyFds)?,
+        });
+        payload.extend_from_slice(&chunk.payload);
+        fds.extend(chunk.fds.iter().map(AsFd::as_fd));
+    }
+    let header = ToWorker::Run(heads);
+    send_now(sock, &header, &payload, &fds)
 }

@@ -1,19 +1,17 @@
 //! [`Array`]: a fixed-length array of [`ShmSafe`] elements in shared memory, with its lock.
 
 use std::fmt;
-use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 use std::ptr::NonNull;
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::data::{ArrayState, DataHandle};
+use super::data::ArrayState;
+use super::error::ArrayError;
+use super::guarded::Guarded;
 use crate::shm::{ShmBox, ShmError, ShmSafe, type_tag};
-use crate::sync::{
-    AcquireFailed, ArrayError, LockResult, OwnerDied, RLock, RLockState, TryLockError,
-    TryLockResult, deadline_after,
-};
+use crate::sync::{RLock, RLockState, TryLockError, TryLockResult, deadline_after};
 
 /// A fixed-length array in shared memory, guarded by an [`RLock`]: Python's
 /// `multiprocessing.Array`.
@@ -48,19 +46,15 @@ use crate::sync::{
 ///
 /// Owner death and consistency work as for [`Value`](crate::Value).
 pub struct Array<T> {
-    lock: RLock,
-    shm: ShmBox<ArrayState>,
+    data: Guarded<T, ArrayState>,
     len: usize,
-    _t: PhantomData<T>,
 }
 
 impl<T> Clone for Array<T> {
     fn clone(&self) -> Self {
         Self {
-            lock: self.lock.clone(),
-            shm: self.shm.clone(),
+            data: self.data.clone(),
             len: self.len,
-            _t: PhantomData,
         }
     }
 }
@@ -111,19 +105,17 @@ impl<T: ShmSafe> Array<T> {
             init(data.cast());
         })?;
         Ok(Self {
-            lock,
-            shm,
+            data: Guarded::new(lock, shm),
             len,
-            _t: PhantomData,
         })
     }
 
     fn ptr(&self) -> NonNull<T> {
-        self.shm.data().cast()
+        self.data.ptr()
     }
 
     fn state(&self) -> &RLockState {
-        self.lock.state()
+        self.data.state()
     }
 
     /// The number of elements.
@@ -144,12 +136,8 @@ impl<T: ShmSafe> Array<T> {
         if self.state().is_pinned_by_caller() {
             return Err(ArrayError::Borrowed);
         }
-        // As in `Value::with`: cannot time out; an owner death is recorded in the lock. The
-        // pin cannot appear meanwhile: only a guard of this thread sets it.
-        let _ = self.state().acquire(None, false);
-        let r = f(self.ptr());
-        let _ = self.state().release();
-        Ok(r)
+        // The pin cannot appear meanwhile: only a guard of this thread sets it.
+        Ok(self.data.with(f))
     }
 
     fn check(&self, index: usize) -> Result<(), ArrayError> {
@@ -225,23 +213,7 @@ impl<T: ShmSafe> Array<T> {
         })
     }
 
-    /// The array's lock (Python's `get_lock()`).
-    #[must_use]
-    pub fn get_lock(&self) -> &RLock {
-        &self.lock
-    }
-
-    /// Whether no process died (and no guard panicked) while holding the lock since the
-    /// last [`mark_consistent`](Array::mark_consistent).
-    #[must_use]
-    pub fn is_consistent(&self) -> bool {
-        self.state().died().is_none()
-    }
-
-    /// Declares the array consistent again after an owner died.
-    pub fn mark_consistent(&self) {
-        self.state().set_died(None);
-    }
+    guarded_accessors!("array");
 
     /// Locks the array, waiting as long as it takes; the guard derefs to `[T]`.
     ///
@@ -254,8 +226,8 @@ impl<T: ShmSafe> Array<T> {
         if self.state().is_owned_by_caller() {
             return Err(TryLockError::WouldBlock);
         }
-        let _ = self.state().acquire(None, false);
-        Ok(self.guard()?)
+        self.data.take(None, false)?;
+        self.guard()
     }
 
     /// Like [`lock`](Array::lock), but never waits.
@@ -267,10 +239,8 @@ impl<T: ShmSafe> Array<T> {
         if self.state().is_owned_by_caller() {
             return Err(TryLockError::WouldBlock);
         }
-        self.state()
-            .acquire(None, true)
-            .map_err(|_| TryLockError::WouldBlock)?;
-        Ok(self.guard()?)
+        self.data.take(None, true)?;
+        self.guard()
     }
 
     /// Like [`lock`](Array::lock), waiting at most `timeout`.
@@ -283,23 +253,14 @@ impl<T: ShmSafe> Array<T> {
         if self.state().is_owned_by_caller() {
             return Err(TryLockError::WouldBlock);
         }
-        self.state()
-            .acquire(deadline_after(timeout), false)
-            .map_err(|e| match e {
-                AcquireFailed::Busy => TryLockError::Timeout,
-                AcquireFailed::Overflow => TryLockError::WouldBlock,
-            })?;
-        Ok(self.guard()?)
+        self.data.take(deadline_after(timeout), false)?;
+        self.guard()
     }
 
     /// Wraps the lock, just acquired at depth 1 by this thread, in a guard.
-    fn guard(&self) -> LockResult<ArrayGuard<'_, T>> {
+    fn guard(&self) -> TryLockResult<ArrayGuard<'_, T>> {
         self.state().pin();
-        let guard = ArrayGuard { array: self };
-        match self.state().died() {
-            None => Ok(guard),
-            Some(pid) => Err(OwnerDied::new(guard, pid)),
-        }
+        self.data.guard(ArrayGuard { array: self })
     }
 }
 
@@ -368,27 +329,22 @@ impl<T: ShmSafe + fmt::Debug> fmt::Debug for Array<T> {
 
 impl<T: ShmSafe> Serialize for Array<T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        (&self.lock, DataHandle::<T, _>::new(self.shm.clone())).serialize(s)
+        self.data.serialize(s)
     }
 }
 
 impl<'de, T: ShmSafe> Deserialize<'de> for Array<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (lock, data) = <(RLock, DataHandle<T, ArrayState>)>::deserialize(d)?;
-        let len = usize::try_from(data.0.state().len()).unwrap_or(usize::MAX);
+        let data = Guarded::<T, ArrayState>::deserialize(d)?;
+        let len = usize::try_from(data.shm.state().len()).unwrap_or(usize::MAX);
         let fits = len
             .checked_mul(size_of::<T>())
-            .is_some_and(|b| b <= data.0.data_len());
+            .is_some_and(|b| b <= data.shm.data_len());
         if !fits {
             return Err(crate::codec::invalid_handle(
                 "a received Array claims more elements than its segment holds",
             ));
         }
-        Ok(Self {
-            lock,
-            shm: data.0,
-            len,
-            _t: PhantomData,
-        })
+        Ok(Self { data, len })
     }
 }

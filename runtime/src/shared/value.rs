@@ -1,18 +1,15 @@
 //! [`Value`]: one [`ShmSafe`] value in shared memory, with its lock.
 
 use std::fmt;
-use std::marker::PhantomData;
 use std::ptr::NonNull;
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::data::{DataHandle, ValueState};
+use super::data::ValueState;
+use super::guarded::Guarded;
 use crate::shm::{ShmBox, ShmError, ShmSafe, type_tag};
-use crate::sync::{
-    AcquireFailed, LockResult, OwnerDied, RLock, RLockState, TryLockError, TryLockResult,
-    deadline_after,
-};
+use crate::sync::{RLock, RLockState, TryLockResult, deadline_after};
 
 /// A `T` in shared memory, guarded by an [`RLock`]: Python's `multiprocessing.Value`.
 ///
@@ -50,7 +47,7 @@ use crate::sync::{
 /// `T`), but possibly the old value, the new one, or (for values wider than one machine word
 /// written in the middle) a mix of both. `get`, `set`, `update` and `fetch_add` keep working
 /// (as Python's would, had it not hung); [`is_consistent`](Value::is_consistent) reports the
-/// mark, [`lock`](Value::lock) returns [`OwnerDied`] (with the guard) while it is set, and
+/// mark, [`lock`](Value::lock) returns [`OwnerDied`](crate::OwnerDied) (with the guard) while it is set, and
 /// [`mark_consistent`](Value::mark_consistent) clears it once the program has checked or
 /// repaired the value. This is `std::sync::Mutex` poisoning, across processes; a panic while
 /// holding a [`ValueGuard`] marks the value the same way.
@@ -61,17 +58,13 @@ use crate::sync::{
 /// gives a valid `T`, because `ShmSafe` types are valid for every bit pattern: for a `bool`,
 /// store a [`ShmBool`](crate::ShmBool), whose read reports any byte but 0 or 1 as an error.
 pub struct Value<T> {
-    lock: RLock,
-    shm: ShmBox<ValueState>,
-    _t: PhantomData<T>,
+    data: Guarded<T, ValueState>,
 }
 
 impl<T> Clone for Value<T> {
     fn clone(&self) -> Self {
         Self {
-            lock: self.lock.clone(),
-            shm: self.shm.clone(),
-            _t: PhantomData,
+            data: self.data.clone(),
         }
     }
 }
@@ -103,29 +96,20 @@ impl<T: ShmSafe> Value<T> {
             unsafe { data.cast::<T>().write(value) };
         })?;
         Ok(Self {
-            lock,
-            shm,
-            _t: PhantomData,
+            data: Guarded::new(lock, shm),
         })
     }
 
     fn ptr(&self) -> NonNull<T> {
-        self.shm.data().cast()
+        self.data.ptr()
     }
 
     fn state(&self) -> &RLockState {
-        self.lock.state()
+        self.data.state()
     }
 
-    /// Runs `f` on the value with the lock held (recursively, so it works inside
-    /// `get_lock()`).
     fn with<R>(&self, f: impl FnOnce(NonNull<T>) -> R) -> R {
-        // `Overflow` needs u32::MAX nested holds; `Busy` cannot happen without a deadline.
-        // An owner death is recorded in the lock (the value reads as inconsistent).
-        let _ = self.state().acquire(None, false);
-        let r = f(self.ptr());
-        let _ = self.state().release();
-        r
+        self.data.with(f)
     }
 
     /// The value.
@@ -153,67 +137,38 @@ impl<T: ShmSafe> Value<T> {
         })
     }
 
-    /// The value's lock (Python's `get_lock()`): hold it to make several operations one.
-    #[must_use]
-    pub fn get_lock(&self) -> &RLock {
-        &self.lock
-    }
-
-    /// Whether no process died (and no guard panicked) while holding the lock since the
-    /// last [`mark_consistent`](Value::mark_consistent).
-    #[must_use]
-    pub fn is_consistent(&self) -> bool {
-        self.state().died().is_none()
-    }
-
-    /// Declares the value consistent again after an owner died.
-    pub fn mark_consistent(&self) {
-        self.state().set_died(None);
-    }
+    guarded_accessors!("value");
 
     /// Locks the value and returns a guard to read and write it.
     ///
     /// # Errors
-    /// [`OwnerDied`] (holding the guard) while the value is marked inconsistent.
-    pub fn lock(&self) -> LockResult<ValueGuard<'_, T>> {
-        // See `with` for why the acquire cannot fail here.
-        let _ = self.state().acquire(None, false);
-        self.guard()
+    /// [`TryLockError::OwnerDied`](crate::TryLockError::OwnerDied) (holding the guard) while the value is marked
+    /// inconsistent; never `WouldBlock` or `Timeout` (the result type is the one of `try_lock`
+    /// and `lock_timeout`, and of [`Array::lock`](crate::Array::lock)).
+    pub fn lock(&self) -> TryLockResult<ValueGuard<'_, T>> {
+        self.data.take(None, false)?;
+        self.data.guard(ValueGuard { value: self })
     }
 
     /// Like [`lock`](Value::lock), but never waits.
     ///
     /// # Errors
-    /// [`TryLockError::WouldBlock`] if another thread or process holds the lock;
-    /// [`TryLockError::OwnerDied`] as for [`lock`](Value::lock).
+    /// [`TryLockError::WouldBlock`](crate::TryLockError::WouldBlock) if another thread or process holds the lock;
+    /// [`TryLockError::OwnerDied`](crate::TryLockError::OwnerDied) as for [`lock`](Value::lock).
     pub fn try_lock(&self) -> TryLockResult<ValueGuard<'_, T>> {
-        self.state()
-            .acquire(None, true)
-            .map_err(|_| TryLockError::WouldBlock)?;
-        Ok(self.guard()?)
+        self.data.take(None, true)?;
+        self.data.guard(ValueGuard { value: self })
     }
 
     /// Like [`lock`](Value::lock), waiting at most `timeout`.
     ///
     /// # Errors
-    /// [`TryLockError::Timeout`] if not acquired in time; [`TryLockError::OwnerDied`] as for
+    /// [`TryLockError::Timeout`](crate::TryLockError::Timeout) if not acquired in time;
+    /// [`TryLockError::OwnerDied`](crate::TryLockError::OwnerDied) as for
     /// [`lock`](Value::lock).
     pub fn lock_timeout(&self, timeout: Duration) -> TryLockResult<ValueGuard<'_, T>> {
-        self.state()
-            .acquire(deadline_after(timeout), false)
-            .map_err(|e| match e {
-                AcquireFailed::Busy => TryLockError::Timeout,
-                AcquireFailed::Overflow => TryLockError::WouldBlock,
-            })?;
-        Ok(self.guard()?)
-    }
-
-    fn guard(&self) -> LockResult<ValueGuard<'_, T>> {
-        let guard = ValueGuard { value: self };
-        match self.state().died() {
-            None => Ok(guard),
-            Some(pid) => Err(OwnerDied::new(guard, pid)),
-        }
+        self.data.take(deadline_after(timeout), false)?;
+        self.data.guard(ValueGuard { value: self })
     }
 }
 
@@ -326,22 +281,18 @@ impl<T: ShmSafe + fmt::Debug> fmt::Debug for Value<T> {
 
 impl<T: ShmSafe> Serialize for Value<T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        (&self.lock, DataHandle::<T, _>::new(self.shm.clone())).serialize(s)
+        self.data.serialize(s)
     }
 }
 
 impl<'de, T: ShmSafe> Deserialize<'de> for Value<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (lock, data) = <(RLock, DataHandle<T, ValueState>)>::deserialize(d)?;
-        if data.0.state().len() != 1 || data.0.data_len() < size_of::<T>() {
+        let data = Guarded::<T, ValueState>::deserialize(d)?;
+        if data.shm.state().len() != 1 || data.shm.data_len() < size_of::<T>() {
             return Err(crate::codec::invalid_handle(
                 "a received Value has the wrong size",
             ));
         }
-        Ok(Self {
-            lock,
-            shm: data.0,
-            _t: PhantomData,
-        })
+        Ok(Self { data })
     }
 }

@@ -21,7 +21,6 @@
 //! [`BarrierError::ActionRejected`] and the barrier breaks. The values checked are copied out
 //! of shared memory first, so what is checked is what is called.
 
-use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::time::{Duration, Instant};
@@ -462,22 +461,14 @@ fn action_tag(key: &[u8], offset: i64, layout: i64) -> auth::Tag {
     auth::mac(key, ACTION_DOMAIN, &[&a, &b])
 }
 
-impl fmt::Debug for Barrier {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Barrier")
-            .field("parties", &self.parties)
-            .field("n_waiting", &self.n_waiting())
-            .field("broken", &self.is_broken())
-            .finish_non_exhaustive()
+shm_handle!(
+    Barrier,
+    debug_non_exhaustive {
+        parties: parties,
+        n_waiting: n_waiting,
+        broken: is_broken
     }
-}
-
-impl PartialEq for Barrier {
-    /// Two handles are equal when they share one mapping (clones of each other).
-    fn eq(&self, other: &Self) -> bool {
-        self.shm.same(&other.shm)
-    }
-}
+);
 
 impl Serialize for Barrier {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

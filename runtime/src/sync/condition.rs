@@ -24,8 +24,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::atomic::AtomicU32;
 use super::deadline;
-use super::error::{ConditionError, LockError};
-use super::lock::{LockResult, TryLockResult};
+use super::error::{Acquired, ConditionError, LockError};
+use super::lock::TryLockResult;
 use super::park::{Os, Park, Waited};
 use super::rlock::{RLock, RLockGuard, RLockState};
 use crate::shm::{Kind, ShmBox, ShmError, ShmState};
@@ -116,7 +116,7 @@ impl CondState {
 /// let ready = Value::new(ShmBool::FALSE)?;
 /// let held = cond.lock()?;
 /// let child = Process::new(produce, (cond.clone(), ready.clone())).start()?;
-/// assert!(cond.wait_for_timeout(|| ready.get() == ShmBool::TRUE, Duration::from_secs(10))?);
+/// cond.wait_for_timeout(|| ready.get() == ShmBool::TRUE, Duration::from_secs(10))?;
 /// drop(held);
 /// child.join()?;
 /// # Ok(())
@@ -158,7 +158,7 @@ impl Condition {
     ///
     /// # Errors
     /// As [`RLock::acquire`].
-    pub fn acquire(&self) -> Result<(), LockError> {
+    pub fn acquire(&self) -> Result<Acquired, LockError> {
         self.lock.acquire()
     }
 
@@ -166,7 +166,7 @@ impl Condition {
     ///
     /// # Errors
     /// As [`RLock::try_acquire`].
-    pub fn try_acquire(&self) -> Result<(), LockError> {
+    pub fn try_acquire(&self) -> Result<Acquired, LockError> {
         self.lock.try_acquire()
     }
 
@@ -174,7 +174,7 @@ impl Condition {
     ///
     /// # Errors
     /// As [`RLock::acquire_timeout`].
-    pub fn acquire_timeout(&self, timeout: Duration) -> Result<(), LockError> {
+    pub fn acquire_timeout(&self, timeout: Duration) -> Result<Acquired, LockError> {
         self.lock.acquire_timeout(timeout)
     }
 
@@ -190,7 +190,7 @@ impl Condition {
     ///
     /// # Errors
     /// As [`RLock::lock`].
-    pub fn lock(&self) -> LockResult<RLockGuard<'_>> {
+    pub fn lock(&self) -> TryLockResult<RLockGuard<'_>> {
         self.lock.lock()
     }
 
@@ -218,19 +218,29 @@ impl Condition {
     ///
     /// # Errors
     /// [`ConditionError::NotOwner`] without the lock; [`ConditionError::Lock`] with
-    /// [`LockError::OwnerDied`] if the lock's owner died meanwhile (the lock is held again).
+    /// [`LockError::OwnerDied`] if an owner died holding the lock while this thread waited:
+    /// the lock is held again, as before the call, so the caller's guard (or its duty to
+    /// release a manual acquire) is unchanged, and `?` leaves nothing held that was not.
     pub fn wait(&self) -> Result<(), ConditionError> {
         self.state().wait::<Os>(self.lock.state(), None).map(drop)
     }
 
-    /// Like [`wait`](Condition::wait), for at most `timeout`; `Ok(false)` on timeout (the lock
-    /// is held again in both cases).
+    /// Like [`wait`](Condition::wait), for at most `timeout` (Python's `wait(timeout)`, whose
+    /// `False` is [`ConditionError::Timeout`] here). The lock is held again in every case but
+    /// `NotOwner`.
     ///
     /// # Errors
-    /// As [`wait`](Condition::wait).
-    pub fn wait_timeout(&self, timeout: Duration) -> Result<bool, ConditionError> {
-        self.state()
-            .wait::<Os>(self.lock.state(), deadline::after(timeout))
+    /// [`ConditionError::Timeout`] if not notified in time; otherwise as
+    /// [`wait`](Condition::wait).
+    pub fn wait_timeout(&self, timeout: Duration) -> Result<(), ConditionError> {
+        let notified = self
+            .state()
+            .wait::<Os>(self.lock.state(), deadline::after(timeout))?;
+        if notified {
+            Ok(())
+        } else {
+            Err(ConditionError::Timeout)
+        }
     }
 
     /// Waits until `predicate` returns true (checked first, then after each wake-up).
@@ -244,23 +254,24 @@ impl Condition {
         Ok(())
     }
 
-    /// Like [`wait_for`](Condition::wait_for), for at most `timeout` in all; returns the last
-    /// value of `predicate` (Python's `wait_for(predicate, timeout)`).
+    /// Like [`wait_for`](Condition::wait_for), for at most `timeout` in all (Python's
+    /// `wait_for(predicate, timeout)`, whose `False` is [`ConditionError::Timeout`] here).
     ///
     /// # Errors
-    /// As [`wait`](Condition::wait).
+    /// [`ConditionError::Timeout`] if `predicate` is still false when `timeout` expires (the
+    /// lock is held again); otherwise as [`wait`](Condition::wait).
     pub fn wait_for_timeout(
         &self,
         mut predicate: impl FnMut() -> bool,
         timeout: Duration,
-    ) -> Result<bool, ConditionError> {
+    ) -> Result<(), ConditionError> {
         let deadline = deadline::after(timeout);
         loop {
             if predicate() {
-                return Ok(true);
+                return Ok(());
             }
             if deadline.is_some_and(|d| d <= Instant::now()) {
-                return Ok(false);
+                return Err(ConditionError::Timeout);
             }
             self.state().wait::<Os>(self.lock.state(), deadline)?;
         }
@@ -297,19 +308,14 @@ impl Condition {
     }
 }
 
+shm_handle!(Condition);
+
 impl fmt::Debug for Condition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Condition")
             .field("lock", &self.lock)
             .field("waiters", &self.waiters())
             .finish_non_exhaustive()
-    }
-}
-
-impl PartialEq for Condition {
-    /// Two handles are equal when they share one mapping (clones of each other).
-    fn eq(&self, other: &Self) -> bool {
-        self.shm.same(&other.shm)
     }
 }
 

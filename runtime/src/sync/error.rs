@@ -19,9 +19,11 @@ pub enum LockError {
     /// `_timeout` form: the lock was not acquired in time.
     #[error("timed out waiting for the lock")]
     Timeout,
-    /// The process holding the lock died (for example it was killed) without releasing it.
-    /// The lock was taken over: **the caller now holds it** and must release it. Whatever the
-    /// lock protected may be half-updated.
+    /// The process holding the lock died (for example it was killed) without releasing it,
+    /// and this error is what `?` made of the guard-carrying [`OwnerDied`] of a `lock()`: the
+    /// guard was dropped, so **the lock is released**. Whatever the lock protected may be
+    /// half-updated. (The manual `acquire` forms report a dead owner in their `Ok` value,
+    /// [`Acquired::OwnerDied`], since the caller then holds the lock.)
     #[error("the process holding the lock (pid {pid}) died; the lock was taken over")]
     OwnerDied {
         /// The dead owner's process id.
@@ -42,6 +44,48 @@ pub enum LockError {
     /// out references into the array, so only dropping it releases the lock.
     #[error("the lock is held by an ArrayGuard of this thread; drop the guard to release it")]
     HeldByGuard,
+}
+
+/// How a manual `acquire`, `try_acquire` or `acquire_timeout` of a [`Lock`](crate::Lock),
+/// [`RLock`](crate::RLock) or [`Condition`](crate::Condition) took the lock. Both variants
+/// mean the same duty: **the caller holds the lock and releases it** (`release()`), exactly
+/// as after any successful acquire; `?` on the call never leaves a lock held without the
+/// caller knowing it. `OwnerDied` adds that the previous holder died holding it, so whatever
+/// the lock protected may be half-updated.
+///
+/// ```
+/// use mproc::{Acquired, Lock};
+///
+/// # fn main() -> mproc::Result<()> {
+/// let lock = Lock::new()?;
+/// if let Acquired::OwnerDied { pid } = lock.acquire()? {
+///     eprintln!("process {pid} died holding the lock: checking the data");
+/// }
+/// lock.release()?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Acquired {
+    /// The lock was free (or, for an `RLock`, already owned by the calling thread).
+    Clean,
+    /// The process holding the lock died without releasing it; the lock was taken over and
+    /// is now held by the caller.
+    OwnerDied {
+        /// The dead owner's process id.
+        pid: i32,
+    },
+}
+
+impl Acquired {
+    /// The pid of the previous holder if it died holding the lock.
+    #[must_use]
+    pub fn owner_died(self) -> Option<i32> {
+        match self {
+            Self::Clean => None,
+            Self::OwnerDied { pid } => Some(pid),
+        }
+    }
 }
 
 /// The lock was acquired, but its previous owner died while holding it: the error of the RAII
@@ -161,18 +205,6 @@ impl<G> From<TryLockError<G>> for LockError {
     }
 }
 
-impl<G> From<OwnerDied<G>> for crate::Error {
-    fn from(e: OwnerDied<G>) -> Self {
-        crate::Error::Lock(e.into())
-    }
-}
-
-impl<G> From<TryLockError<G>> for crate::Error {
-    fn from(e: TryLockError<G>) -> Self {
-        crate::Error::Lock(e.into())
-    }
-}
-
 /// Acquiring or releasing a [`Semaphore`](crate::Semaphore) or
 /// [`BoundedSemaphore`](crate::BoundedSemaphore).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
@@ -193,6 +225,18 @@ pub enum SemaphoreError {
     InvalidValue(u64),
 }
 
+/// Waiting for an [`Event`](crate::Event).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum EventError {
+    /// `try_` form: the flag is not set.
+    #[error("the event is not set")]
+    WouldBlock,
+    /// `_timeout` form: the flag was not set in time.
+    #[error("timed out waiting for the event")]
+    Timeout,
+}
+
 /// Waiting on or notifying a [`Condition`](crate::Condition).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -200,6 +244,10 @@ pub enum ConditionError {
     /// `wait`/`notify` without holding the condition's lock.
     #[error("the condition's lock is not held by this thread")]
     NotOwner,
+    /// `_timeout` form: not notified (or, for `wait_for_timeout`, the predicate still false)
+    /// in time. The lock is held again, as before the call.
+    #[error("timed out waiting on the condition")]
+    Timeout,
     /// Re-acquiring the lock after the wait failed (its owner died: the caller holds it), or
     /// the wait could not release it because an [`ArrayGuard`](crate::ArrayGuard) of this
     /// thread holds it ([`LockError::HeldByGuard`]: nothing was released, nothing waited).
@@ -249,34 +297,4 @@ pub enum BarrierError {
         "the barrier's action is not authenticated by this program's key; it was not called and the barrier is broken"
     )]
     ActionRejected,
-}
-
-/// Indexing an [`Array`](crate::Array).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
-#[non_exhaustive]
-pub enum ArrayError {
-    /// The index is not below the length.
-    #[error("index {index} out of range for an array of length {len}")]
-    IndexOutOfRange {
-        /// The index given.
-        index: usize,
-        /// The array's length.
-        len: usize,
-    },
-    /// A slice of another length was given for the whole array.
-    #[error("expected {expected} elements, got {got}")]
-    LengthMismatch {
-        /// The array's length.
-        expected: usize,
-        /// The length given.
-        got: usize,
-    },
-    /// This thread holds the array's lock through an [`ArrayGuard`](crate::ArrayGuard),
-    /// which lends out references into the elements: use the guard instead (a per-call
-    /// accessor would write under a live `&mut [T]`).
-    #[error("the array is borrowed by an ArrayGuard of this thread; use the guard")]
-    Borrowed,
-    /// Locking the array failed (only `LockError::OwnerDied` is possible: the caller got it).
-    #[error(transparent)]
-    Lock(#[from] LockError),
 }

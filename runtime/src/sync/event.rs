@@ -10,14 +10,12 @@
 //! the same word, so a `set` racing with it either sees the waiter bit or makes the CAS (or the
 //! futex's own re-check) fail.
 
-use std::fmt;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
 use super::atomic::AtomicU32;
 use super::deadline;
+use super::error::EventError;
 use super::park::{Os, Park, WAIT_SPIN_LIMIT, Waited};
 use crate::shm::{Kind, ShmBox, ShmError, ShmState};
 
@@ -97,7 +95,7 @@ impl EventState {
 /// A flag that processes can wait for: Python's `multiprocessing.Event`.
 ///
 /// ```
-/// use mproc::{Event, Process};
+/// use mproc::{Event, EventError, Process};
 /// use std::time::Duration;
 ///
 /// fn go(e: Event) {
@@ -106,9 +104,9 @@ impl EventState {
 ///
 /// # fn main() -> mproc::Result<()> {
 /// let e = Event::new()?;
-/// assert!(!e.wait_timeout(Duration::ZERO));
+/// assert_eq!(e.try_wait(), Err(EventError::WouldBlock));
 /// let child = Process::new(go, e.clone()).start()?;
-/// assert!(e.wait_timeout(Duration::from_secs(10)));
+/// e.wait_timeout(Duration::from_secs(10))?;
 /// child.join()?;
 /// # Ok(())
 /// # }
@@ -150,49 +148,38 @@ impl Event {
     }
 
     /// Waits until the flag is set.
-    pub fn wait(&self) {
+    ///
+    /// # Errors
+    /// None today (the `Result` matches the `try_` and `_timeout` forms).
+    pub fn wait(&self) -> Result<(), EventError> {
         self.state().wait::<Os>(None);
+        Ok(())
     }
 
-    /// Whether the flag is set, without waiting (the `try_` form of [`wait`](Event::wait)).
-    #[must_use]
-    pub fn try_wait(&self) -> bool {
-        self.is_set()
+    /// The `try_` form of [`wait`](Event::wait): `Ok` if the flag is set; never waits.
+    ///
+    /// # Errors
+    /// [`EventError::WouldBlock`] if it is not set.
+    pub fn try_wait(&self) -> Result<(), EventError> {
+        if self.is_set() {
+            Ok(())
+        } else {
+            Err(EventError::WouldBlock)
+        }
     }
 
-    /// Waits at most `timeout` for the flag; returns whether it is set (Python's
-    /// `wait(timeout)`).
-    #[must_use = "false means the timeout expired with the flag still clear"]
-    pub fn wait_timeout(&self, timeout: Duration) -> bool {
-        self.state().wait::<Os>(deadline::after(timeout))
+    /// Waits at most `timeout` for the flag (Python's `wait(timeout)`, whose `False` is
+    /// [`EventError::Timeout`] here).
+    ///
+    /// # Errors
+    /// [`EventError::Timeout`] if the flag is still clear when `timeout` expires.
+    pub fn wait_timeout(&self, timeout: Duration) -> Result<(), EventError> {
+        if self.state().wait::<Os>(deadline::after(timeout)) {
+            Ok(())
+        } else {
+            Err(EventError::Timeout)
+        }
     }
 }
 
-impl fmt::Debug for Event {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Event")
-            .field("set", &self.is_set())
-            .finish()
-    }
-}
-
-impl PartialEq for Event {
-    /// Two handles are equal when they share one mapping (clones of each other).
-    fn eq(&self, other: &Self) -> bool {
-        self.shm.same(&other.shm)
-    }
-}
-
-impl Serialize for Event {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.shm.serialize(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for Event {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(Self {
-            shm: ShmBox::deserialize(d, 0, "Event")?,
-        })
-    }
-}
+shm_handle!(Event, wire 0, debug { set: is_set });

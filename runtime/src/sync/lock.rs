@@ -3,12 +3,10 @@
 use std::fmt;
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
 use super::atomic::AtomicU64;
-use super::error::{LockError, OwnerDied, TryLockError};
+use super::error::{Acquired, LockError, OwnerDied, TryLockError};
 use super::park::Os;
-use super::raw_lock::{self, Acquired};
+use super::raw_lock::{self, Acquired as Taken};
 use super::{deadline, self_id};
 use crate::shm::{Kind, ShmBox, ShmError, ShmState};
 
@@ -35,8 +33,11 @@ pub type TryLockResult<G> = Result<G, TryLockError<G>>;
 ///
 /// As in Python, any process or thread may release it, not only the one that acquired it.
 /// Unlike Python's, it survives the death of its holder: if the holding process is killed,
-/// the next acquirer takes it over and is told so ([`LockError::OwnerDied`], or
-/// [`OwnerDied`] from [`lock`](Lock::lock)).
+/// the next acquirer takes it over and is told so: [`Acquired::OwnerDied`] from the manual
+/// [`acquire`](Lock::acquire) forms (the caller holds the lock, as after any acquire), or
+/// [`OwnerDied`] carrying the guard from [`lock`](Lock::lock) (so `?` drops the guard and
+/// releases the lock). Either way a lock is never held without a guard or a plain duty to
+/// release it.
 ///
 /// Cloning is cheap; clones, and copies received by other processes (as a process argument,
 /// or later through a pipe or queue), are the same lock.
@@ -83,35 +84,37 @@ impl Lock {
         &self.shm.state().word
     }
 
-    /// Blocks until the lock is acquired.
+    /// Blocks until the lock is acquired; the caller then holds it and releases it with
+    /// [`release`](Lock::release). [`Acquired::OwnerDied`] if it was taken over from a holder
+    /// that died.
     ///
     /// # Errors
-    /// [`LockError::OwnerDied`]: the previous holder died; the lock was taken over and **is
-    /// now held by the caller**.
-    pub fn acquire(&self) -> Result<(), LockError> {
-        outcome(raw_lock::lock_blocking::<Os>(self.word(), self_id()))
+    /// None today (the `Result` matches the `try_` and `_timeout` forms).
+    pub fn acquire(&self) -> Result<Acquired, LockError> {
+        Ok(outcome(raw_lock::lock_blocking::<Os>(
+            self.word(),
+            self_id(),
+        )))
     }
 
     /// Acquires the lock if it is free (or held by a dead process); never waits.
     ///
     /// # Errors
-    /// [`LockError::WouldBlock`] if it is held; [`LockError::OwnerDied`] as for
-    /// [`acquire`](Lock::acquire).
-    pub fn try_acquire(&self) -> Result<(), LockError> {
+    /// [`LockError::WouldBlock`] if it is held (nothing is acquired).
+    pub fn try_acquire(&self) -> Result<Acquired, LockError> {
         let taken =
             raw_lock::try_lock::<Os>(self.word(), self_id()).map_err(|_| LockError::WouldBlock)?;
-        outcome(taken)
+        Ok(outcome(taken))
     }
 
     /// Waits at most `timeout` for the lock.
     ///
     /// # Errors
-    /// [`LockError::Timeout`] if it was not acquired in time; [`LockError::OwnerDied`] as
-    /// for [`acquire`](Lock::acquire).
-    pub fn acquire_timeout(&self, timeout: Duration) -> Result<(), LockError> {
+    /// [`LockError::Timeout`] if it was not acquired in time (nothing is acquired).
+    pub fn acquire_timeout(&self, timeout: Duration) -> Result<Acquired, LockError> {
         let taken = raw_lock::lock::<Os>(self.word(), self_id(), deadline::after(timeout))
             .map_err(|_| LockError::Timeout)?;
-        outcome(taken)
+        Ok(outcome(taken))
     }
 
     /// Releases the lock, whoever holds it (as Python allows).
@@ -133,9 +136,10 @@ impl Lock {
     /// Blocks until the lock is acquired and returns a guard that releases it on drop.
     ///
     /// # Errors
-    /// [`OwnerDied`] (holding the guard) if the previous holder died.
-    pub fn lock(&self) -> LockResult<LockGuard<'_>> {
-        self.guard(raw_lock::lock_blocking::<Os>(self.word(), self_id()))
+    /// [`TryLockError::OwnerDied`] (holding the guard) if the previous holder died; never
+    /// `WouldBlock` or `Timeout` (the result type is the one of `try_lock` and `lock_timeout`).
+    pub fn lock(&self) -> TryLockResult<LockGuard<'_>> {
+        Ok(self.guard(raw_lock::lock_blocking::<Os>(self.word(), self_id()))?)
     }
 
     /// Like [`lock`](Lock::lock), but never waits.
@@ -160,22 +164,22 @@ impl Lock {
         Ok(self.guard(taken)?)
     }
 
-    fn guard(&self, taken: Acquired) -> LockResult<LockGuard<'_>> {
+    fn guard(&self, taken: Taken) -> LockResult<LockGuard<'_>> {
         let guard = LockGuard { lock: self };
-        match taken {
+        match outcome(taken) {
             Acquired::Clean => Ok(guard),
-            Acquired::OwnerDied(id) => Err(OwnerDied::new(guard, raw_lock::pid_of(id))),
+            Acquired::OwnerDied { pid } => Err(OwnerDied::new(guard, pid)),
         }
     }
 }
 
-/// Maps how the lock was taken to the manual API's result.
-fn outcome(taken: Acquired) -> Result<(), LockError> {
+/// How the lock word was taken, as the public API says it.
+pub(crate) fn outcome(taken: Taken) -> Acquired {
     match taken {
-        Acquired::Clean => Ok(()),
-        Acquired::OwnerDied(id) => Err(LockError::OwnerDied {
+        Taken::Clean => Acquired::Clean,
+        Taken::OwnerDied(id) => Acquired::OwnerDied {
             pid: raw_lock::pid_of(id),
-        }),
+        },
     }
 }
 
@@ -200,31 +204,4 @@ impl fmt::Debug for LockGuard<'_> {
     }
 }
 
-impl fmt::Debug for Lock {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Lock")
-            .field("locked", &self.is_locked())
-            .finish()
-    }
-}
-
-impl PartialEq for Lock {
-    /// Two handles are equal when they share one mapping (clones of each other).
-    fn eq(&self, other: &Self) -> bool {
-        self.shm.same(&other.shm)
-    }
-}
-
-impl Serialize for Lock {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.shm.serialize(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for Lock {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(Self {
-            shm: ShmBox::deserialize(d, 0, "Lock")?,
-        })
-    }
-}
+shm_handle!(Lock, wire 0, debug { locked: is_locked });

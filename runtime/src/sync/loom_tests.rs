@@ -1,5 +1,6 @@
-//! `loom` models of the algorithms that need no OS: the lock word, the semaphore counter and
-//! the event flag, on the heap, with every interleaving of two or three threads explored.
+//! `loom` models of the algorithms that need no OS: the lock word (also with an owner that
+//! dies holding it, before or while others wait), the semaphore counter and the event flag, on
+//! the heap, with every interleaving of two or three threads explored.
 //! The lock word's models guard a plain `loom` cell, so a weakened ordering of the acquiring
 //! CAS or the releasing swap is a reported data race; a release that forgets the wake leaves
 //! a parked waiter blocked, which loom reports as a deadlock.
@@ -254,6 +255,101 @@ fn loom_a_dead_owners_lock_is_taken_over_once_with_its_data() {
             }
         }
         assert!(!raw_lock::is_locked(&g.word));
+    });
+}
+
+loom::lazy_static! {
+    /// Whether identity [`DEAD`] has died (in [`DiesWhileHeld`]'s models).
+    static ref DIED: loom::sync::atomic::AtomicBool = loom::sync::atomic::AtomicBool::new(false);
+}
+
+/// Identity [`DEAD`] is alive until it says it died (`DIED`); everyone else is alive. A timed
+/// park (every park of a contended lock is one: the waiter checks its owner's liveness at
+/// each deadline) yields and then lets the deadline pass, so a waiter parked on an owner that
+/// is about to die keeps checking, and loom explores the death at every point of its wait.
+struct DiesWhileHeld;
+
+impl DiesWhileHeld {
+    fn timed_out(deadline: Option<Instant>) -> Waited {
+        thread::yield_now();
+        if let Some(d) = deadline {
+            std::thread::sleep(d.saturating_duration_since(Instant::now()));
+        }
+        Waited::TimedOut
+    }
+}
+
+impl Park for DiesWhileHeld {
+    fn wait(word: &AtomicU32, expected: u32, deadline: Option<Instant>) -> Waited {
+        if deadline.is_some() {
+            return Self::timed_out(deadline);
+        }
+        Model::wait(word, expected, deadline)
+    }
+    fn wake(word: &AtomicU32, n: u32) {
+        Model::wake(word, n);
+    }
+    fn wait_low(word: &AtomicU64, expected: u32, deadline: Option<Instant>) -> Waited {
+        if deadline.is_some() {
+            return Self::timed_out(deadline);
+        }
+        Model::wait_low(word, expected, deadline)
+    }
+    fn wake_low(word: &AtomicU64, n: u32) {
+        Model::wake_low(word, n);
+    }
+    fn alive(id: u64) -> bool {
+        id != DEAD || !DIED.load(SeqCst)
+    }
+    fn spin() {
+        Model::spin();
+    }
+}
+
+/// The owner's death is scripted inside the model: it takes the lock (or waits for it),
+/// updates the data and dies holding it, at any point of a blocking waiter's wait. The waiter
+/// ends in every interleaving (no hang), holding the lock: cleanly if it came first (then the
+/// owner dies holding it after), or taken over from the dead owner with the owner's update
+/// visible, reported as `OwnerDied`; never both, never neither.
+#[test]
+fn loom_a_parked_waiter_takes_over_from_an_owner_that_dies_holding_the_lock() {
+    model(|| {
+        DIED.store(false, SeqCst);
+        let g = Guarded::new(0, 0);
+        let owner = {
+            let g = g.clone();
+            thread::spawn(move || {
+                raw_lock::lock_blocking::<DiesWhileHeld>(&g.word, DEAD);
+                g.increment();
+                DIED.store(true, SeqCst); // dies: never unlocks
+            })
+        };
+        let waiter = {
+            let g = g.clone();
+            thread::spawn(move || {
+                let how = raw_lock::lock_blocking::<DiesWhileHeld>(&g.word, 1);
+                let seen = g.increment();
+                assert_eq!(raw_lock::unlock::<DiesWhileHeld>(&g.word), Ok(1));
+                (how, seen)
+            })
+        };
+        let (how, seen) = waiter.join().unwrap();
+        owner.join().unwrap();
+        match how {
+            Acquired::OwnerDied(id) => {
+                assert_eq!(id, DEAD);
+                assert_eq!(seen, 1, "the taker sees the dead owner's update");
+                assert!(!raw_lock::is_locked(&g.word), "the taker released it");
+            }
+            Acquired::Clean => {
+                assert_eq!(seen, 0, "first: before the owner's update");
+                assert_eq!(
+                    raw_lock::owner(g.word.load(Relaxed)),
+                    DEAD,
+                    "the owner took it after and died holding it"
+                );
+            }
+        }
     });
 }
 

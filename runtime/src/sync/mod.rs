@@ -6,14 +6,19 @@
 //! die. Handles are cheap to clone and can be sent to other processes (as `#[process]`
 //! arguments under every start method; through pipes and queues once they exist).
 //!
-//! Every blocking operation has three forms: blocking, `try_` (never waits) and `_timeout`.
-//! Lock types also give RAII guards.
+//! Every blocking operation has three forms: blocking, `try_` (never waits) and `_timeout`,
+//! and the three return the same type: a `try_` that would have to wait fails with the
+//! family's `WouldBlock` error, a `_timeout` that expires with its `Timeout` error (and the
+//! blocking form has neither). Lock types also give RAII guards.
 //!
 //! # Robustness
 //! - A process killed while holding a [`Lock`], [`RLock`] (or the lock of a
 //!   [`Value`](crate::Value)/[`Array`](crate::Array)) does not hang the others: the next
-//!   acquirer takes the lock over and gets [`LockError::OwnerDied`] (or [`OwnerDied`] with
-//!   the guard).
+//!   acquirer takes the lock over and is told, in a form that never leaves a lock held
+//!   without a guard or a plain duty: the manual `acquire` forms return
+//!   `Ok(`[`Acquired::OwnerDied`]`)` (the caller holds the lock, as after any acquire, and
+//!   releases it); the guard forms return `Err(`[`OwnerDied`]`)` carrying the guard, so `?`
+//!   drops it and releases the lock (it becomes [`LockError::OwnerDied`]).
 //! - A [`Barrier`] party that dies while waiting breaks the barrier for the others
 //!   ([`BarrierError::PartyDied`]).
 //! - [`Condition::notify`] never waits for the woken, so a dead waiter cannot block it.
@@ -46,6 +51,9 @@
 //! and the event on the heap:
 //! `RUSTFLAGS="--cfg loom" cargo test -p mproc --lib --release loom`.
 
+#[macro_use]
+mod handle;
+
 pub(crate) mod atomic;
 mod barrier;
 mod condition;
@@ -66,7 +74,8 @@ mod tests;
 pub use barrier::Barrier;
 pub use condition::Condition;
 pub use error::{
-    ArrayError, BarrierError, ConditionError, LockError, OwnerDied, SemaphoreError, TryLockError,
+    Acquired, BarrierError, ConditionError, EventError, LockError, OwnerDied, SemaphoreError,
+    TryLockError,
 };
 pub use event::Event;
 pub use lock::{Lock, LockGuard, LockResult, TryLockResult};

@@ -4,13 +4,11 @@ use std::fmt;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
 use super::atomic::{AtomicU32, AtomicU64};
-use super::error::{LockError, OwnerDied, TryLockError};
-use super::lock::{LockResult, TryLockResult};
+use super::error::{Acquired, LockError, OwnerDied, TryLockError};
+use super::lock::{LockResult, TryLockResult, outcome};
 use super::park::Os;
-use super::raw_lock::{self, Acquired};
+use super::raw_lock::{self, Acquired as Taken};
 use super::{deadline, self_id, self_tid};
 use crate::shm::{Kind, ShmBox, ShmError, ShmState};
 
@@ -70,13 +68,13 @@ impl RLockState {
         &self,
         deadline: Option<Instant>,
         try_: bool,
-    ) -> Result<Acquired, AcquireFailed> {
+    ) -> Result<Taken, AcquireFailed> {
         let me = Me::now();
         if self.owned_by(me) {
             let count = self.count.load(Relaxed);
             let next = count.checked_add(1).ok_or(AcquireFailed::Overflow)?;
             self.count.store(next, Relaxed);
-            return Ok(Acquired::Clean);
+            return Ok(Taken::Clean);
         }
         let taken = if try_ {
             raw_lock::try_lock::<Os>(&self.word, me.id)
@@ -89,7 +87,7 @@ impl RLockState {
         // A guard of an owner that died while holding the lock pinned it: its references
         // died with it.
         self.pinned.store(0, Relaxed);
-        if let Acquired::OwnerDied(id) = taken {
+        if let Taken::OwnerDied(id) = taken {
             self.set_died(Some(raw_lock::pid_of(id)));
         }
         Ok(taken)
@@ -178,13 +176,18 @@ impl RLockState {
         Ok(depth)
     }
 
-    /// Re-acquires after [`release_all`](Self::release_all), restoring `depth`.
+    /// Re-acquires after [`release_all`](Self::release_all), restoring `depth`. A dead
+    /// owner is an error here: the caller held the lock before (its guard or its duty to
+    /// release is unchanged), and the data may have been half-updated meanwhile.
     pub(crate) fn reacquire(&self, depth: u32) -> Result<(), LockError> {
         let taken = self
             .acquire(None, false)
             .map_err(AcquireFailed::into_lock_error)?;
         self.count.store(depth.max(1), Relaxed);
-        outcome(taken)
+        match outcome(taken) {
+            Acquired::Clean => Ok(()),
+            Acquired::OwnerDied { pid } => Err(LockError::OwnerDied { pid }),
+        }
     }
 
     pub(crate) fn is_owned_by_caller(&self) -> bool {
@@ -216,21 +219,13 @@ impl AcquireFailed {
     }
 }
 
-fn outcome(taken: Acquired) -> Result<(), LockError> {
-    match taken {
-        Acquired::Clean => Ok(()),
-        Acquired::OwnerDied(id) => Err(LockError::OwnerDied {
-            pid: raw_lock::pid_of(id),
-        }),
-    }
-}
-
 /// A recursive lock shared between processes: Python's `multiprocessing.RLock`.
 ///
 /// The owner is a (process, thread) pair; the owner may acquire it again, and must release it
 /// as many times. Releasing it from anywhere else is [`LockError::NotOwner`]. Like [`Lock`](
 /// crate::Lock), it survives the death of its holding process: the next acquirer takes it over
-/// and is told ([`LockError::OwnerDied`] / [`OwnerDied`]).
+/// and is told ([`Acquired::OwnerDied`] from `acquire`, holding the lock; [`OwnerDied`] with
+/// the guard from `lock`).
 ///
 /// ```
 /// use mproc::RLock;
@@ -265,17 +260,18 @@ impl RLock {
         self.shm.state()
     }
 
-    /// Blocks until the lock is acquired (at once if this thread owns it).
+    /// Blocks until the lock is acquired (at once if this thread owns it); the caller then
+    /// holds one more level and releases it with [`release`](RLock::release).
+    /// [`Acquired::OwnerDied`] if it was taken over from an owner that died.
     ///
     /// # Errors
-    /// [`LockError::OwnerDied`]: the previous owner died; the lock was taken over and **is now
-    /// held by the caller**. [`LockError::RecursionOverflow`] past `u32::MAX` levels.
-    pub fn acquire(&self) -> Result<(), LockError> {
+    /// [`LockError::RecursionOverflow`] past `u32::MAX` levels (nothing is acquired).
+    pub fn acquire(&self) -> Result<Acquired, LockError> {
         let taken = self
             .state()
             .acquire(None, false)
             .map_err(AcquireFailed::into_lock_error)?;
-        outcome(taken)
+        Ok(outcome(taken))
     }
 
     /// Acquires if free, owned by this thread, or held by a dead process; never waits.
@@ -283,12 +279,12 @@ impl RLock {
     /// # Errors
     /// [`LockError::WouldBlock`] if another thread or process holds it; otherwise as
     /// [`acquire`](RLock::acquire).
-    pub fn try_acquire(&self) -> Result<(), LockError> {
+    pub fn try_acquire(&self) -> Result<Acquired, LockError> {
         let taken = self.state().acquire(None, true).map_err(|e| match e {
             AcquireFailed::Busy => LockError::WouldBlock,
             AcquireFailed::Overflow => LockError::RecursionOverflow,
         })?;
-        outcome(taken)
+        Ok(outcome(taken))
     }
 
     /// Waits at most `timeout` for the lock.
@@ -296,12 +292,12 @@ impl RLock {
     /// # Errors
     /// [`LockError::Timeout`] if not acquired in time; otherwise as
     /// [`acquire`](RLock::acquire).
-    pub fn acquire_timeout(&self, timeout: Duration) -> Result<(), LockError> {
+    pub fn acquire_timeout(&self, timeout: Duration) -> Result<Acquired, LockError> {
         let taken = self
             .state()
             .acquire(deadline::after(timeout), false)
             .map_err(AcquireFailed::into_lock_error)?;
-        outcome(taken)
+        Ok(outcome(taken))
     }
 
     /// Releases one level of ownership.
@@ -320,6 +316,11 @@ impl RLock {
         raw_lock::is_locked(&self.state().word)
     }
 
+    /// The recursion depth (0 when unlocked), for `Debug`.
+    fn depth(&self) -> u32 {
+        self.state().depth()
+    }
+
     /// Whether the calling thread owns the lock.
     #[must_use]
     pub fn is_owned(&self) -> bool {
@@ -329,17 +330,18 @@ impl RLock {
     /// Blocks until acquired; the guard releases one level on drop.
     ///
     /// # Errors
-    /// [`OwnerDied`] (holding the guard) if the previous owner died.
+    /// [`TryLockError::OwnerDied`] (holding the guard) if the previous owner died; never
+    /// `WouldBlock` or `Timeout` (the result type is the one of `try_lock` and `lock_timeout`).
     ///
     /// # Panics
     /// If this thread already holds the lock `u32::MAX` times.
-    pub fn lock(&self) -> LockResult<RLockGuard<'_>> {
+    pub fn lock(&self) -> TryLockResult<RLockGuard<'_>> {
         let taken = match self.state().acquire(None, false) {
             Ok(t) => t,
             Err(AcquireFailed::Overflow) => panic!("recursive lock acquired too many times"),
             Err(AcquireFailed::Busy) => unreachable!("an acquire without deadline waits"),
         };
-        self.guard(taken)
+        Ok(self.guard(taken)?)
     }
 
     /// Like [`lock`](RLock::lock), but never waits.
@@ -369,7 +371,7 @@ impl RLock {
 
     fn guard_or<'a>(
         &'a self,
-        r: Result<Acquired, AcquireFailed>,
+        r: Result<Taken, AcquireFailed>,
         busy: TryLockError<RLockGuard<'a>>,
     ) -> TryLockResult<RLockGuard<'a>> {
         match r {
@@ -379,11 +381,11 @@ impl RLock {
         }
     }
 
-    fn guard(&self, taken: Acquired) -> LockResult<RLockGuard<'_>> {
+    fn guard(&self, taken: Taken) -> LockResult<RLockGuard<'_>> {
         let guard = RLockGuard { lock: self };
-        match taken {
+        match outcome(taken) {
             Acquired::Clean => Ok(guard),
-            Acquired::OwnerDied(id) => Err(OwnerDied::new(guard, raw_lock::pid_of(id))),
+            Acquired::OwnerDied { pid } => Err(OwnerDied::new(guard, pid)),
         }
     }
 }
@@ -407,33 +409,4 @@ impl fmt::Debug for RLockGuard<'_> {
     }
 }
 
-impl fmt::Debug for RLock {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RLock")
-            .field("locked", &self.is_locked())
-            .field("owned_by_caller", &self.is_owned())
-            .field("depth", &self.state().depth())
-            .finish()
-    }
-}
-
-impl PartialEq for RLock {
-    /// Two handles are equal when they share one mapping (clones of each other).
-    fn eq(&self, other: &Self) -> bool {
-        self.shm.same(&other.shm)
-    }
-}
-
-impl Serialize for RLock {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.shm.serialize(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for RLock {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(Self {
-            shm: ShmBox::deserialize(d, 0, "RLock")?,
-        })
-    }
-}
+shm_handle!(RLock, wire 0, debug { locked: is_locked, owned_by_caller: is_owned, depth: depth });

@@ -15,8 +15,6 @@ use std::fmt;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
 use super::atomic::{AtomicU32, AtomicU64};
 use super::deadline;
 use super::error::SemaphoreError;
@@ -173,8 +171,12 @@ macro_rules! semaphore_api {
             }
 
             /// Takes a permit, waiting as long as it takes.
-            pub fn acquire(&self) {
+            ///
+            /// # Errors
+            /// None today (the `Result` matches the `try_` and `_timeout` forms).
+            pub fn acquire(&self) -> Result<(), SemaphoreError> {
                 self.state().acquire::<Os>(None);
+                Ok(())
             }
 
             /// Takes a permit if one is available; never waits.
@@ -203,9 +205,12 @@ macro_rules! semaphore_api {
 
             /// Takes a permit and returns a guard that gives it back on drop (Python's
             /// `with sem:`).
-            pub fn guard(&self) -> $guard<'_> {
-                self.acquire();
-                $guard { sem: self }
+            ///
+            /// # Errors
+            /// As [`acquire`](Self::acquire).
+            pub fn guard(&self) -> Result<$guard<'_>, SemaphoreError> {
+                self.acquire()?;
+                Ok($guard { sem: self })
             }
 
             /// Like [`guard`](Self::guard), but never waits.
@@ -252,34 +257,7 @@ macro_rules! semaphore_api {
             }
         }
 
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.debug_struct($what)
-                    .field("value", &self.value())
-                    .finish_non_exhaustive()
-            }
-        }
-
-        impl PartialEq for $name {
-            /// Two handles are equal when they share one mapping (clones of each other).
-            fn eq(&self, other: &Self) -> bool {
-                self.shm.same(&other.shm)
-            }
-        }
-
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                self.shm.serialize(s)
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                Ok(Self {
-                    shm: ShmBox::deserialize(d, $tag, $what)?,
-                })
-            }
-        }
+        shm_handle!($name, wire $tag, debug_non_exhaustive { value: value });
     };
 }
 
@@ -295,8 +273,8 @@ macro_rules! semaphore_api {
 ///
 /// # fn main() -> mproc::Result<()> {
 /// let seats = Semaphore::new(2)?;
-/// let a = seats.guard();
-/// let b = seats.guard();
+/// let a = seats.guard()?;
+/// let b = seats.guard()?;
 /// assert!(seats.try_acquire().is_err()); // full
 /// drop(a);
 /// assert!(seats.try_acquire().is_ok());

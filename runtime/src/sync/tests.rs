@@ -104,6 +104,38 @@ fn errors_are_typed_and_lower_case() {
 }
 
 #[test]
+fn the_try_and_timeout_forms_say_would_block_and_timeout() {
+    let e = Event::new().unwrap();
+    assert_eq!(e.try_wait(), Err(crate::EventError::WouldBlock));
+    assert_eq!(
+        e.wait_timeout(Duration::ZERO),
+        Err(crate::EventError::Timeout)
+    );
+    e.set();
+    assert_eq!((e.wait(), e.try_wait()), (Ok(()), Ok(())));
+    // `?` in a `main` returning `mproc::Result` keeps the outcome.
+    let as_error = crate::Error::from(crate::EventError::Timeout);
+    assert!(matches!(as_error, crate::Error::Event(crate::EventError::Timeout)));
+    let c = Condition::new().unwrap();
+    let _held = c.lock().unwrap();
+    assert_eq!(c.wait_timeout(Duration::ZERO), Err(ConditionError::Timeout));
+    assert_eq!(
+        c.wait_for_timeout(|| false, Duration::ZERO),
+        Err(ConditionError::Timeout)
+    );
+    assert!(c.get_lock().is_owned(), "held again after the timeout");
+    let lock = Lock::new().unwrap();
+    assert_eq!(lock.acquire(), Ok(crate::Acquired::Clean));
+    assert_eq!(lock.try_acquire(), Err(LockError::WouldBlock));
+    assert_eq!(
+        lock.acquire_timeout(Duration::ZERO),
+        Err(LockError::Timeout)
+    );
+    assert_eq!(crate::Acquired::OwnerDied { pid: 3 }.owner_died(), Some(3));
+    lock.release().unwrap();
+}
+
+#[test]
 fn threads_contend_on_a_lock_without_losing_updates() {
     let lock = Lock::new().unwrap();
     let v = Value::new(0u64).unwrap();

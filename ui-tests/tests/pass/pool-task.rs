@@ -24,10 +24,10 @@ fn main() {
     assert_eq!(square(3), 9);
     let pool = Pool::new(2).unwrap();
     let timeout = Duration::from_secs(30);
-    let squares = pool.map_async(square, 1..=3).unwrap().get_timeout(timeout).unwrap();
+    let squares = pool.map_async(square, 1..=3).run().unwrap().get_timeout(timeout).unwrap();
     assert_eq!(squares, [1, 4, 9]);
     let pairs = vec![("a".to_owned(), 1), ("b".to_owned(), 2)];
-    let described = pool.starmap_async(describe, pairs).unwrap().get_timeout(timeout).unwrap();
+    let described = pool.starmap_async(describe, pairs).run().unwrap().get_timeout(timeout).unwrap();
     assert_eq!(described, ["a: 1", "b: 2"]);
     assert_eq!(pool.apply_async(answer, ()).unwrap().get_timeout(timeout).unwrap(), 42);
     pool.terminate();

@@ -1,12 +1,14 @@
 //! Side-by-side measurements of the synchronization primitives against Python 3's
-//! `multiprocessing`, run by hand (the benchmark harness will take these over):
+//! `multiprocessing`, in one quick table (the `bench` binary measures the same primitives, and
+//! more, with repetitions, floors and pinning; this is the five-row summary):
 //!
 //! ```sh
-//! cargo test --release -p integration-tests --test sync_bench -- --ignored --nocapture
-//! taskset -c 0 cargo test --release ...   # both processes on one core
+//! cargo run --release -p bench --example sync_side_by_side
+//! taskset -c 0 cargo run --release -p bench --example sync_side_by_side   # one core
 //! ```
 //!
-//! Each figure is the best of three runs. Nothing here asserts a timing.
+//! Each figure is the best of three runs. Nothing here asserts a timing. (It was the test
+//! `tests/tests/sync_bench.rs`: a benchmark does not belong among the tests.)
 
 #![allow(
     clippy::needless_pass_by_value,
@@ -19,10 +21,12 @@
 
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use integration_tests::sync_support::LIMIT;
 use mproc::prelude::*;
+
+/// How long a child may take to finish before the run is abandoned.
+const LIMIT: Duration = Duration::from_secs(20);
 
 fn best<F: FnMut() -> f64>(mut f: F) -> f64 {
     (0..3).map(|_| f()).fold(f64::INFINITY, f64::min)
@@ -47,7 +51,7 @@ fn semaphore_uncontended_ns() -> f64 {
     best(|| {
         let t = Instant::now();
         for _ in 0..N {
-            sem.acquire();
+            sem.acquire().unwrap();
             sem.release().unwrap();
         }
         t.elapsed().as_nanos() as f64 / f64::from(N)
@@ -60,7 +64,7 @@ const WINDOW: std::time::Duration = std::time::Duration::from_millis(300);
 
 #[process]
 fn hammer_lock(lock: Lock, count: Value<u64>, go: Event, stop: Event) {
-    go.wait();
+    go.wait().unwrap();
     let mut n = 0u64;
     while !stop.is_set() {
         for _ in 0..256 {
@@ -74,7 +78,7 @@ fn hammer_lock(lock: Lock, count: Value<u64>, go: Event, stop: Event) {
 
 #[process]
 fn add_loop(v: Value<u64>, mine: Value<u64>, go: Event, stop: Event) {
-    go.wait();
+    go.wait().unwrap();
     let mut n = 0u64;
     while !stop.is_set() {
         for _ in 0..256 {
@@ -135,7 +139,7 @@ fn fetch_add_mops() -> f64 {
 #[process]
 fn ponger(ask: Event, answer: Event, n: u32) {
     for _ in 0..n {
-        ask.wait();
+        ask.wait().unwrap();
         ask.clear();
         answer.set();
     }
@@ -150,7 +154,7 @@ fn event_round_trip_us() -> f64 {
         let t = Instant::now();
         for _ in 0..N {
             ping.set();
-            pong_e.wait();
+            pong_e.wait().unwrap();
             pong_e.clear();
         }
         let us = t.elapsed().as_secs_f64() * 1e6 / f64::from(N);
@@ -205,7 +209,10 @@ fn raw_futex_round_trip_us() -> f64 {
     let w = shared_word();
     best(|| {
         w.store(0, Ordering::SeqCst);
+        // Fork: the child must inherit the page at the same address (outside the test
+        // harness, the default start method is the fork server's).
         let child = Process::new(raw_pong, (std::ptr::from_ref(w) as usize, N))
+            .start_method(StartMethod::Fork)
             .start()
             .unwrap();
         let t = Instant::now();
@@ -313,9 +320,7 @@ fn python() -> Option<[f64; 5]> {
     v.try_into().ok()
 }
 
-#[test]
-#[ignore = "a benchmark: run by hand with --release --ignored --nocapture"]
-fn sync_side_by_side_with_python() {
+fn main() {
     let ours = [
         lock_uncontended_ns(),
         lock_contended_mops(),

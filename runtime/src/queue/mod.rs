@@ -53,6 +53,7 @@ mod error;
 mod halves;
 mod handle;
 mod joinable;
+mod overflow;
 pub(crate) mod ring;
 mod side;
 mod simple;
@@ -64,6 +65,8 @@ mod loom_tests;
 mod tests;
 #[cfg(all(test, not(loom)))]
 mod tests_corrupt;
+#[cfg(all(test, not(loom)))]
+mod tests_overflow;
 
 pub use error::QueueError;
 pub use halves::{QueueReader, QueueWriter};

@@ -12,7 +12,7 @@ use serde::ser::SerializeTuple;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::overflow::{Overflow, QueueMem};
-use super::ring::{Body, Cache, GetFail, Item, PutFail, Ring};
+use super::ring::{Body, Cache, GetFail, Item, MAX_LARGE, PutFail, Ring};
 use super::side::{MAX_SPILLED, Presence, Side};
 use super::state::QueueState;
 use super::{QueueError, QueueReader, QueueWriter};
@@ -27,6 +27,8 @@ use crate::wire::WireError;
 pub const DEFAULT_RING_BYTES: usize = 4 << 20;
 const MIN_RING_BYTES: usize = 4 << 10;
 const MAX_RING_BYTES: usize = 1 << 30;
+// An item too large for the ring goes to the overflow whole, or to the side socket.
+const _: () = assert!(MAX_SPILLED <= MAX_LARGE);
 
 /// A multi-producer, multi-consumer FIFO queue between processes: Python's
 /// `multiprocessing.Queue`.
@@ -327,6 +329,14 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
                         len,
                         max: MAX_SPILLED,
                     }));
+                }
+                if fds.is_empty() && ring.maxsize() == 0 {
+                    // Unbounded: the bytes go to the overflow, with no side message (whose
+                    // number in flight is limited) to wait for.
+                    match ring.put(Body::Large(bytes), deadline) {
+                        Err(PutFail::TooLarge) => {} // bounded meanwhile: beside the ring
+                        other => return other,
+                    }
                 }
                 let mut hook = |seq| send(seq, Some(bytes)).map_err(send_error);
                 ring.put(Body::Spilled(&mut hook), deadline)

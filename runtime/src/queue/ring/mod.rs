@@ -114,6 +114,7 @@ mod wait;
 
 pub(crate) use joinable::JoinFail;
 
+pub(crate) use overflow::MAX_LARGE;
 use overflow::{Place, Source, well_formed};
 pub(crate) use types::{Body, Bytes, GetFail, Item, PutFail, SideRef};
 use wait::{SideLock, wait, wake, wake_all};
@@ -200,14 +201,16 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
         body: Body<'_, E>,
         deadline: Option<Instant>,
     ) -> Result<(), PutFail<E>> {
+        let large = matches!(body, Body::Large(_));
         let (bytes, hook, flags): (&[u8], _, u32) = match body {
-            Body::Plain(bytes) => (bytes, None, 0),
+            Body::Plain(bytes) | Body::Large(bytes) => (bytes, None, 0),
             Body::WithSide(bytes, hook) => (bytes, Some(hook), SIDE),
             Body::Spilled(hook) => (&[], Some(hook), SIDE | SPILLED),
         };
         let prefix = if hook.is_some() { 8 } else { 0 };
         let len = bytes.len() as u64 + prefix;
-        if len > self.max_payload() {
+        let max = if large { MAX_LARGE } else { self.max_payload() };
+        if len > max || (large && !self.bytes.has_overflow()) {
             return Err(PutFail::TooLarge);
         }
         let size = record_size(len);
@@ -233,7 +236,11 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
                 return Err(PutFail::Closed);
             }
         }
-        let place = self.place(size, maxsize, deadline)?;
+        let place = if large {
+            self.place_large(size, maxsize)?
+        } else {
+            self.place(size, maxsize, deadline)?
+        };
         let seq = match hook {
             Some(hook) => {
                 let seq = self.st.side_seq.fetch_add(1, Relaxed);

@@ -13,6 +13,11 @@ use crate::sync::park::Park;
 /// that moves `ovf_tail` near the end of `u64` cannot make a sum overflow.
 const MAX_POSITION: u64 = 1 << 62;
 
+/// The largest payload of a record in the overflow (an item's bytes, when they do not fit in
+/// the ring: see `Body::Large`). Reading one allocates its size, once the overflow proved it
+/// holds that much, so the limit bounds even a real one (as `side::MAX_SPILLED` does).
+pub(crate) const MAX_LARGE: u64 = 1 << 30;
+
 /// Where the next item to take is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Source {
@@ -65,6 +70,15 @@ impl<B: Bytes, P: Park> Ring<'_, B, P> {
             Err(PutFail::Full) => self.overflow_reserve(size).map(Place::Overflow),
             other => other.map(Place::Ring),
         }
+    }
+
+    /// Room in the overflow for a record larger than the ring takes: unbounded queues only
+    /// (a bounded one sends such items beside the ring, and waits for their turn).
+    pub(super) fn place_large<E>(&self, size: u64, maxsize: u64) -> Result<Place, PutFail<E>> {
+        if maxsize > 0 {
+            return Err(PutFail::TooLarge);
+        }
+        self.overflow_reserve(size).map(Place::Overflow)
     }
 
     /// Whether the overflow holds records not yet taken (or positions that do not add up:
@@ -187,8 +201,8 @@ impl<B: Bytes, P: Park> Ring<'_, B, P> {
     }
 
     /// Reads and checks the record at overflow position `head`: an 8-aligned `head` before
-    /// `tail`, a well-formed `Data` record that a ring of this size could hold, ending by
-    /// `tail`; `None` otherwise. Nothing larger than that record is allocated, and only once
+    /// `tail`, a well-formed `Data` record no longer than a `put` writes, ending by `tail`;
+    /// `None` otherwise. Nothing larger than that record is allocated, and only once
     /// its header checked out (and the overflow proved it holds its bytes).
     fn overflow_record(&self, head: u64, tail: u64) -> Option<(RecordHeader, Vec<u8>)> {
         if !head.is_multiple_of(8) || head >= tail || tail > MAX_POSITION {
@@ -197,7 +211,14 @@ impl<B: Bytes, P: Park> Ring<'_, B, P> {
         let header = self.bytes.overflow_read(head, HEADER).ok()?;
         let header = RecordHeader::from_bytes(header.try_into().ok()?);
         let len = u64::from(header.len);
-        let fits = len <= self.max_payload() && record_size(len) <= tail - head;
+        // Records with a side message are never larger than the ring takes; items' bytes
+        // alone may be (`Body::Large`).
+        let max = if header.kind & SIDE == 0 {
+            MAX_LARGE
+        } else {
+            self.max_payload()
+        };
+        let fits = len <= max && record_size(len) <= tail - head;
         if header.record_kind() != Some(RecordKind::Data) || !fits || !well_formed(header) {
             return None;
         }

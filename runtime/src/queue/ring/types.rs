@@ -57,6 +57,9 @@ pub(crate) enum Body<'p, E> {
     WithSide(&'p [u8], &'p mut dyn FnMut(u64) -> Result<(), E>),
     /// Only the side message: the item's bytes travel in it.
     Spilled(&'p mut dyn FnMut(u64) -> Result<(), E>),
+    /// The item's bytes, larger than the ring takes, in the overflow (unbounded queues only:
+    /// `PutFail::TooLarge` otherwise). No side message, so no limit on how many wait.
+    Large(&'p [u8]),
 }
 
 /// Why a `put` did not happen.

@@ -36,7 +36,10 @@ const _: () = assert!(MAX_SPILLED <= MAX_LARGE);
 /// Items are serialized into a ring in shared memory by `put` itself (no feeder thread): a
 /// serialization error comes back from `put`, an item whose `put` returned is in the queue
 /// even if its producer is killed right after, and a producer can exit at once, whether or not
-/// anyone took its items. Items keep the order in which their `put`s returned; each item is
+/// anyone took its items. A queue without a `maxsize` is unbounded: when the ring is full,
+/// `put` appends to an overflow beside it instead of waiting, so a process that puts more
+/// than the ring holds can still be joined before anyone gets (Python's "joining processes
+/// that use queues" deadlock cannot happen). Items keep the order in which their `put`s returned; each item is
 /// taken by exactly one `get`.
 ///
 /// Handles are cheap to clone, and serializable: pass them to processes as arguments, or send
@@ -112,17 +115,18 @@ pub struct QueueBuilder<T> {
 }
 
 impl<T> QueueBuilder<T> {
-    /// The most items the queue holds; `put` waits while it is full (Python's `maxsize`).
-    /// 0 means no limit other than the ring's size.
+    /// The most items the queue holds; `put` waits while it is full (Python's `maxsize`), and
+    /// also while the ring is full. 0 (the default) means no limit: `put` never waits for
+    /// room, what the ring cannot take goes to the queue's overflow.
     pub fn maxsize(mut self, maxsize: usize) -> Self {
         self.maxsize = maxsize;
         self
     }
 
     /// The ring's size in bytes, rounded up to a power of two between 4 KiB and 1 GiB
-    /// (default [`DEFAULT_RING_BYTES`]). Items larger than half of it travel in a memfd of
-    /// their own; memory is only used for the parts of the ring that items have passed
-    /// through.
+    /// (default [`DEFAULT_RING_BYTES`]). Items larger than half of it travel in the overflow
+    /// (unbounded queues) or in a memfd of their own; memory is only used for the parts of
+    /// the ring that items have passed through.
     pub fn ring_bytes(mut self, bytes: usize) -> Self {
         self.ring_bytes = bytes;
         self
@@ -131,8 +135,8 @@ impl<T> QueueBuilder<T> {
     /// Creates the queue.
     ///
     /// # Errors
-    /// [`QueueError::Shm`] or [`QueueError::Os`] if the shared memory or the side socket
-    /// cannot be created.
+    /// [`QueueError::Shm`] or [`QueueError::Os`] if the shared memory, the side socket or the
+    /// overflow cannot be created.
     pub fn build(self) -> Result<Queue<T>, QueueError> {
         let cap = self
             .ring_bytes
@@ -166,7 +170,7 @@ impl<T> Queue<T> {
         }
     }
 
-    /// A queue without a size limit (beyond its ring: see [`QueueBuilder::ring_bytes`]).
+    /// A queue without a size limit: `put` never waits for room (see [`Queue`]).
     ///
     /// # Errors
     /// See [`QueueBuilder::build`].
@@ -260,11 +264,14 @@ impl<T> Queue<T> {
 }
 
 impl<T: Serialize + DeserializeOwned> Queue<T> {
-    /// Puts an item, waiting for room if the queue is full.
+    /// Puts an item, waiting for room if the queue is bounded and full (an unbounded queue
+    /// never waits for room).
     ///
     /// # Errors
-    /// [`QueueError::Closed`], [`QueueError::Encode`], [`QueueError::TooLarge`], or
-    /// [`QueueError::Os`] if the item's descriptors or large bytes could not be sent.
+    /// [`QueueError::Closed`], [`QueueError::Encode`], [`QueueError::TooLarge`];
+    /// [`QueueError::Os`] if the item's descriptors or large bytes could not be sent, or the
+    /// overflow could not take the item (out of memory); [`QueueError::Corrupted`] if another
+    /// process scribbled on the queue's positions (nothing was put).
     pub fn put(&self, item: &T) -> Result<(), QueueError> {
         self.put_until(item, None)
     }

@@ -112,3 +112,26 @@ fn the_overflow_takes_what_the_ring_cannot_and_gives_its_memory_back() {
     assert!(matches!(q.try_get(), Err(QueueError::Empty)));
     assert!(overflow.resident() <= 4096, "{} bytes", overflow.resident());
 }
+
+/// A received queue whose fourth descriptor is not an overflow (a memfd that could be
+/// sealed against growing or writing later, or one already sealed that way) is refused.
+#[test]
+fn a_queue_whose_overflow_is_not_a_growable_memfd_is_refused() {
+    let q = Queue::<u32>::new().unwrap();
+    let plain = || OwnedFd::from(crate::sys::fd::sealable_memfd(c"plain").unwrap());
+    let frozen = || {
+        let fd = plain();
+        crate::sys::fd::seal_memfd(fd.as_fd()).unwrap();
+        fd
+    };
+    for (what, overflow) in [("unsealed", plain()), ("frozen", frozen())] {
+        let (bytes, mut fds) = codec::encode(&q).unwrap().into_parts();
+        fds[3] = overflow;
+        let got = codec::decode::<Queue<u32>>(&bytes, fds);
+        assert!(got.is_err(), "{what}");
+    }
+    let (bytes, fds) = codec::encode(&q).unwrap().into_parts();
+    let again = codec::decode::<Queue<u32>>(&bytes, fds).unwrap();
+    again.try_put(&5).unwrap();
+    assert_eq!(q.try_get().unwrap(), 5, "the same queue");
+}

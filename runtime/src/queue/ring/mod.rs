@@ -16,8 +16,8 @@
 //! - **get**: wait until `tail` moves past `head`, read the record in place, then *commit*:
 //!   arm `com_gets`/`com_head`, store `gets` and `head`, disarm.
 //!
-//! Items that carry descriptors, or are larger than half the ring, have a message on the
-//! queue's side socket (see `queue::side`), numbered from `side_seq`; the record holds the
+//! Items that carry descriptors, or are larger than half the ring (except those an unbounded
+//! queue puts whole in its overflow: see "Overflow"), have a message on the queue's side socket (see `queue::side`), numbered from `side_seq`; the record holds the
 //! number. The message is sent before the record is published, so a consumer that reads the
 //! record finds the message waiting.
 //!

@@ -122,7 +122,7 @@ const SCRIBBLES: [(&str, Scribble); 7] = [
         write_u64(seg, OVF_HEAD, read_u64(seg, OVF_TAIL) + 4096);
     }),
     ("a tail far past the file", |seg, _, _| {
-        write_u64(seg, OVF_TAIL, 1 << 40)
+        write_u64(seg, OVF_TAIL, 1 << 40);
     }),
     ("a record length near u32::MAX", |_, ovf, head| {
         ovf.write_all_at(&[0xF8, 0xFF, 0xFF, 0xFF, 1, 0, 0, 0], head)

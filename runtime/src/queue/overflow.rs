@@ -58,7 +58,7 @@ impl Overflow {
     /// Writes `parts`, concatenated, at `at` (growing the file if needed).
     fn write(&self, at: u64, parts: &[&[u8]]) -> io::Result<()> {
         let len: usize = parts.iter().map(|p| p.len()).sum();
-        if len <= SMALL_RECORD as usize {
+        if len as u64 <= SMALL_RECORD {
             // One system call for a small record.
             let joined = parts.concat();
             return self.file.write_all_at(&joined, at);

@@ -98,16 +98,16 @@ fn the_overflow_takes_what_the_ring_cannot_and_gives_its_memory_back() {
         .build()
         .unwrap();
     let overflow = &q.inner.mem.overflow;
-    for i in 0..512u32 {
-        q.try_put(&vec![i as u8; 16 << 10]).unwrap();
+    for i in 0..=u8::MAX {
+        q.try_put(&vec![i; 32 << 10]).unwrap();
     }
     assert!(
         overflow.resident() >= 7 << 20,
         "{} bytes",
         overflow.resident()
     );
-    for i in 0..512u32 {
-        assert_eq!(q.try_get().unwrap(), vec![i as u8; 16 << 10]);
+    for i in 0..=u8::MAX {
+        assert_eq!(q.try_get().unwrap(), vec![i; 32 << 10]);
     }
     assert!(matches!(q.try_get(), Err(QueueError::Empty)));
     assert!(overflow.resident() <= 4096, "{} bytes", overflow.resident());
@@ -118,7 +118,7 @@ fn the_overflow_takes_what_the_ring_cannot_and_gives_its_memory_back() {
 #[test]
 fn a_queue_whose_overflow_is_not_a_growable_memfd_is_refused() {
     let q = Queue::<u32>::new().unwrap();
-    let plain = || OwnedFd::from(crate::sys::fd::sealable_memfd(c"plain").unwrap());
+    let plain = || crate::sys::fd::sealable_memfd(c"plain").unwrap();
     let frozen = || {
         let fd = plain();
         crate::sys::fd::seal_memfd(fd.as_fd()).unwrap();

@@ -72,6 +72,8 @@ mod tests;
 #[cfg(all(test, not(loom)))]
 mod tests_corrupt;
 #[cfg(all(test, not(loom)))]
+mod tests_markers;
+#[cfg(all(test, not(loom)))]
 mod tests_overflow;
 
 pub use error::QueueError;

@@ -401,3 +401,50 @@ fn garbage_records_in_the_overflow_are_reported_and_discarded() {
         works_again(&f, true);
     }
 }
+
+/// `publish_overflow` disarms `pub_ovf` (see `tests_markers` for why a marker left armed is
+/// caught only by a later death that armed `pub_puts` alone).
+#[test]
+fn a_producer_dead_before_arming_pub_ovf_published_nothing() {
+    let f = Fixture::new(0);
+    fill(&f, 2);
+    let puts = f.st.puts.load(Relaxed);
+    let torn = RecordHeader {
+        len: 40,
+        kind: RecordKind::Data as u32,
+    };
+    let tail = f.st.ovf_tail.load(Relaxed);
+    f.bytes.overflow_write(tail, &[&torn.to_bytes()]).unwrap();
+    f.st.pub_puts.store(puts + 1, Relaxed);
+    f.st.write_lock.store(DEAD, Relaxed);
+    put(&f.ring(&Cache::default()), b"next").unwrap();
+    let cache = Cache::default();
+    let c = f.ring(&cache);
+    assert_eq!(c.count(), puts + 1, "the torn item was never published");
+    let got: Vec<_> = std::iter::from_fn(|| get(&c).ok()).collect();
+    assert_eq!(got.len() as u64, puts + 1);
+    assert_eq!(got.last().unwrap(), b"next");
+    assert_eq!(c.count(), 0);
+}
+
+/// `commit_overflow` disarms `com_ovf`.
+#[test]
+fn a_consumer_dead_before_arming_com_ovf_took_nothing() {
+    let f = Fixture::new(0);
+    fill(&f, 3);
+    let cache = Cache::default();
+    let c = f.ring(&cache);
+    let total = f.st.puts.load(Relaxed);
+    // Everything but the last two items, the first overflow item included.
+    for _ in 0..total - 2 {
+        get(&c).unwrap();
+    }
+    f.st.com_gets.store(f.st.gets.load(Relaxed) + 1, Relaxed);
+    f.st.read_lock.store(DEAD, Relaxed);
+    let cache = Cache::default();
+    let c = f.ring(&cache);
+    assert_eq!(get(&c).unwrap()[0], (total - 2) as u8);
+    assert_eq!(c.count(), 1, "the last item is still there");
+    assert_eq!(get(&c).unwrap()[0], (total - 1) as u8);
+    assert_eq!((get(&c), c.count()), (Err(GetFail::Empty), 0));
+}

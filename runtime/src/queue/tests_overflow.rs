@@ -448,3 +448,63 @@ fn a_consumer_dead_before_arming_com_ovf_took_nothing() {
     assert_eq!(get(&c).unwrap()[0], (total - 1) as u8);
     assert_eq!((get(&c), c.count()), (Err(GetFail::Empty), 0));
 }
+
+/// The repair after a producer that died publishing in the overflow disarms `pub_ovf`.
+#[test]
+fn a_finished_overflow_publication_leaves_no_marker_for_the_next_death() {
+    let f = Fixture::new(0);
+    fill(&f, 2);
+    let (tail, puts) = (f.st.ovf_tail.load(Relaxed), f.st.puts.load(Relaxed));
+    // Rewind the last publication to "marker armed, counters not stored", its producer dead.
+    f.st.pub_ovf.store(tail, Relaxed);
+    f.st.pub_puts.store(puts, Relaxed);
+    f.st.ovf_tail.store(tail - record_size(40), Relaxed);
+    f.st.puts.store(puts - 1, Relaxed);
+    f.st.write_lock.store(DEAD, Relaxed);
+    let cache = Cache::default();
+    let r = f.ring(&cache);
+    r.close();
+    // This put finishes the publication, then finds the queue closed: it publishes nothing.
+    assert!(matches!(put(&r, b"x"), Err(PutFail::Closed)));
+    assert_eq!(r.count(), puts);
+    // The next producer dies having armed only `pub_puts`.
+    f.bytes
+        .overflow_write(tail, &[&RecordHeader { len: 40, kind: 1 }.to_bytes()])
+        .unwrap();
+    f.st.pub_puts.store(puts + 1, Relaxed);
+    f.st.write_lock.store(DEAD, Relaxed);
+    assert!(matches!(put(&r, b"y"), Err(PutFail::Closed)));
+    assert_eq!(r.count(), puts, "nothing more was published");
+    let got: Vec<_> = std::iter::from_fn(|| get(&r).ok()).collect();
+    assert_eq!(got.len() as u64, puts);
+}
+
+/// The repair after a consumer that died committing in the overflow disarms `com_ovf`.
+#[test]
+fn a_finished_overflow_commit_leaves_no_marker_for_the_next_death() {
+    let f = Fixture::new(0);
+    fill(&f, 2);
+    let cache = Cache::default();
+    let c = f.ring(&cache);
+    while get(&c).is_ok() {}
+    // Rewind the last commit to "marker armed, counters not stored", its consumer dead.
+    let (head, gets) = (f.st.ovf_head.load(Relaxed), f.st.gets.load(Relaxed));
+    f.st.com_ovf.store(head, Relaxed);
+    f.st.com_gets.store(gets, Relaxed);
+    f.st.ovf_head.store(head - record_size(40), Relaxed);
+    f.st.gets.store(gets - 1, Relaxed);
+    f.st.read_lock.store(DEAD, Relaxed);
+    // This get finishes the commit, then finds the queue empty: it commits nothing.
+    assert_eq!(get(&f.ring(&Cache::default())), Err(GetFail::Empty));
+    put(&c, b"a").unwrap();
+    put(&c, b"b").unwrap();
+    // The next consumer dies having armed only `com_gets`.
+    f.st.com_gets.store(f.st.gets.load(Relaxed) + 1, Relaxed);
+    f.st.read_lock.store(DEAD, Relaxed);
+    let cache = Cache::default();
+    let c = f.ring(&cache);
+    assert_eq!(get(&c).unwrap(), b"a");
+    assert_eq!(c.count(), 1, "b is still there");
+    assert_eq!(get(&c).unwrap(), b"b");
+    assert_eq!((get(&c), c.count()), (Err(GetFail::Empty), 0));
+}

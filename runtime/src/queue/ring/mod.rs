@@ -124,6 +124,8 @@ use wait::{SideLock, wait, wake, wake_all};
 pub(crate) struct Cache {
     tail: std::sync::atomic::AtomicU64,
     head: std::sync::atomic::AtomicU64,
+    /// The last `ovf_head` a producer loaded (see `overflow_pending`).
+    ovf_head: std::sync::atomic::AtomicU64,
     /// Whose slot `slot` is (a forked child inherits the cache, not the slot).
     slot_owner: std::sync::atomic::AtomicU64,
     /// The index of this process's slot in `consumers`, or `NO_SLOT`.

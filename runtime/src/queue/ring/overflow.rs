@@ -96,9 +96,17 @@ impl<B: Bytes, P: Park> Ring<'_, B, P> {
     /// Whether the overflow holds records not yet taken (or positions that do not add up:
     /// then `overflow_reserve` reports them).
     fn overflow_pending(&self) -> bool {
-        // `ovf_tail` is the producers' own (stored under their lock); `Acquire` on `ovf_head`
-        // orders a consumer's reads of the records it passed before our writes after it.
-        self.st.ovf_tail.load(Relaxed) != self.st.ovf_head.load(Acquire)
+        // `ovf_tail` is the producers' own (stored under their lock). A cached `ovf_head` equal
+        // to it proves the overflow drained (`ovf_head` only grows, up to `ovf_tail`), without
+        // reading the consumers' line on every put; otherwise it is loaded again. Positions
+        // are never reused, so no ordering with the consumers' reads is needed (`Relaxed`).
+        let tail = self.st.ovf_tail.load(Relaxed);
+        if self.cache.ovf_head.load(Relaxed) == tail {
+            return false;
+        }
+        let head = self.st.ovf_head.load(Relaxed);
+        self.cache.ovf_head.store(head, Relaxed);
+        tail != head
     }
 
     /// Room for a record of `size` bytes at the overflow's tail (the file grows as needed).

@@ -78,6 +78,13 @@
 //!   it is used; a corrupted ring is [`QueueError::Corrupted`](crate::QueueError::Corrupted),
 //!   never a panic, a write outside the ring, or a `put` that returns `Ok` for an item that is
 //!   then dropped.
+//! - **Queue overflows** (where an unbounded queue puts what its ring cannot take): a
+//!   growable memfd, accepted only if sealed against shrinking with its seals final, and only
+//!   ever read and written at offsets (`pread`/`pwrite`), never mapped, so a peer that
+//!   rewrites or grows it cannot cause a `SIGBUS`. Its positions and records are checked as
+//!   the ring's are; a record's bytes are allocated only once the file proved it holds them
+//!   (no hole, not past its end), so a sparse file that declares a large record costs the
+//!   reader nothing. A record holds at most 1 GiB, as a spilled item does.
 //! - **Named blocks** ([`shared_memory`](crate::shared_memory), shared with Python by name)
 //!   carry no header and no seals: any process of the user can write, resize or unlink them.
 //!   Their bytes are copied with atomic loads and stores (torn values, never a data race);

@@ -15,7 +15,8 @@ const PATIENCE: Duration = Duration::from_secs(10);
 const PRODUCERS: u64 = 3;
 const ITEMS_EACH: u64 = 100;
 const MEGABYTE: usize = 1_000_000;
-/// More than half the default ring: this item travels in a memfd of its own.
+/// More than half the default ring: this item goes whole to the queue's overflow (in a bounded
+/// queue, it would travel in a memfd of its own).
 const BIG: usize = 3 << 20;
 
 /// Puts `ITEMS_EACH` numbers starting at `first`.

@@ -69,7 +69,7 @@ pub(crate) fn socket_with(record: &[u8]) -> Option<OwnedFd> {
 /// counters in the state are then tamed as `known` says (`Known::tame`).
 pub fn make_segment(inp: &mut Input<'_>, kind: u32, tag: u64, known: Known) -> Option<OwnedFd> {
     const MAGIC: u64 = u64::from_le_bytes(*b"mprocSHM");
-    const VERSION: u32 = 3;
+    const VERSION: u32 = 4;
     let expected_kind = kind;
     let flags = inp.u8();
     let raw = inp.u16();

@@ -143,7 +143,10 @@ impl Known {
         if self.has(F_RING_OVERFLOW) {
             value &= (1 << 40) - 1;
         }
-        if self.has(F_RING_MISALIGNED) && ["head", "tail", "com_head", "pub_tail"].contains(&name) {
+        let positions = [
+            "head", "tail", "com_head", "pub_tail", "ovf_head", "ovf_tail", "com_ovf", "pub_ovf",
+        ];
+        if self.has(F_RING_MISALIGNED) && positions.contains(&name) {
             value &= !7;
         }
         value
@@ -152,7 +155,7 @@ impl Known {
 
 /// Where each counter of a queue's state lies in its segment (the state starts at 64; see
 /// `queue::state`), in the order [`queue_ring`] reads them.
-const QUEUE_FIELDS: [(&str, usize); 14] = [
+const QUEUE_FIELDS: [(&str, usize); 18] = [
     ("head", 64 + 192),
     ("tail", 64 + 64),
     ("gets", 64 + 200),
@@ -167,6 +170,10 @@ const QUEUE_FIELDS: [(&str, usize); 14] = [
     ("maxsize", 64 + 264),
     ("write_lock", 64),
     ("read_lock", 64 + 128),
+    ("ovf_head", 64 + 216),
+    ("ovf_tail", 64 + 80),
+    ("com_ovf", 64 + 160),
+    ("pub_ovf", 64 + 32),
 ];
 
 /// Finding 1: a memfd-spilled payload is read into an allocation of its declared size.

@@ -124,12 +124,17 @@ fn expects(which: usize) -> (u32, u64) {
 
 /// Decodes the postcard bytes and descriptors of `data` (see the module docs) as one of
 /// [`CODEC_TYPES`], and uses a handle that decodes (`try_` operations only: nothing waits).
-/// Checks: a typed error or a value, no panic, no allocation beyond the input's size.
+/// A queue type also gets a real overflow as its last descriptor. Checks: a typed error or a value, no panic, no allocation beyond the input's size.
 pub fn codec(data: &[u8], known: Known) {
     let mut inp = Input::new(data);
     let which = usize::from(inp.u8()) % CODEC_TYPES.len();
     let (kind, tag) = expects(which);
-    let fds = make_fds(&mut inp, kind, tag, known);
+    let mut fds = make_fds(&mut inp, kind, tag, known);
+    if (9..=11).contains(&which) {
+        // A queue is four descriptors, and an input makes at most three: a real overflow
+        // comes last, so a queue can decode and the descriptors the input made are in question.
+        fds.push(sys::mman::create_growable(c"fuzz-overflow").expect("memfd"));
+    }
     let bytes = inp.rest();
     let ((), largest) = largest_alloc(|| decode_and_use(which, bytes, fds));
     assert!(
@@ -229,7 +234,8 @@ fn decode_and_use(which: usize, bytes: &[u8], fds: Vec<OwnedFd>) {
 /// Decodes a handle (the first byte picks one of the first 12 [`CODEC_TYPES`]) whose segment
 /// is built from the rest of `data` by [`make_segment`]: the check every received handle
 /// goes through (`ShmBox::open`, then the type's own checks), then the handle is used as in
-/// [`codec`]. Queues get a real side socket, so only their segment is in question.
+/// [`codec`]. Queues get a real side socket and overflow, so only their segment is in
+/// question.
 pub fn segment(data: &[u8], known: Known) {
     let mut inp = Input::new(data);
     let which = usize::from(inp.u8()) % 12;
@@ -241,8 +247,9 @@ pub fn segment(data: &[u8], known: Known) {
     let mut bytes = vec![0u8];
     if (9..=11).contains(&which) {
         let (tx, rx) = sys::socket::socketpair().expect("socketpair");
-        fds.extend([tx, rx]);
-        bytes.extend([1, 2]);
+        let overflow = sys::mman::create_growable(c"fuzz-overflow").expect("memfd");
+        fds.extend([tx, rx, overflow]);
+        bytes.extend([1, 2, 3]);
     }
     let ((), largest) = largest_alloc(|| decode_and_use(which, &bytes, fds));
     assert!(

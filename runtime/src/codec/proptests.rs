@@ -123,13 +123,13 @@ proptest! {
     #[test]
     fn handles_with_corrupted_bytes_or_shuffled_tables(
         flip in any::<(usize, u8)>(),
-        order in Just(vec![0usize, 1, 2, 3, 4]).prop_shuffle(),
-        keep in 0usize..6,
+        order in Just(vec![0usize, 1, 2, 3, 4, 5]).prop_shuffle(),
+        keep in 0usize..7,
     ) {
         let q = Queue::<u32>::builder().ring_bytes(4096).build().unwrap();
         let value = (Lock::new().unwrap(), q, Fd::from(devnull()));
         let enc = encode(&value).unwrap();
-        prop_assert_eq!(enc.fds.len(), 5);
+        prop_assert_eq!(enc.fds.len(), 6);
         let mut table: Vec<Option<OwnedFd>> = enc.fds.into_iter().map(Some).collect();
         let shuffled: Vec<OwnedFd> = order
             .iter()

@@ -7,8 +7,14 @@
 //! records, each an 8-byte header and a serialized item. `put` serializes the item and copies
 //! it into the ring under the producers' lock; `get` decodes it in place under the consumers'
 //! lock. A side waits on a futex only when the other side must wake it, and wakes the other
-//! side only when someone is asleep. Items larger than half the ring, and items carrying
-//! handles (descriptors), also have a message on a side socket (see `side`).
+//! side only when someone is asleep. Items carrying handles (descriptors), and in a bounded
+//! queue items larger than half the ring, also have a message on a side socket (see `side`).
+//!
+//! A queue without a `maxsize` is unbounded, as in Python: when its ring is full, `put`
+//! appends the record to the queue's overflow, a growable memfd beside the ring (see
+//! `overflow`, and "Overflow" in `ring`), and returns; items larger than half the ring (and
+//! without handles) go there whole. Consumers take from the ring first and keep the order of
+//! the puts; the overflow's memory is returned as they pass it.
 //!
 //! Unlike Python's queue there is no feeder thread: the item is in shared memory when `put`
 //! returns. So a serialization error is `put`'s error, and a process exits whenever it likes
@@ -37,15 +43,15 @@
 //! # Limits
 //!
 //! - An item is at most 1 GiB serialized.
-//! - A queue without a `maxsize` is still bounded by its ring (4 MiB by default, see
-//!   `QueueBuilder::ring_bytes`): once the ring is full, `put` waits for consumers, and
-//!   `try_put`/`put_timeout` report `Full`, where Python's unbounded `put` never waits (its
-//!   feeder thread waits instead, and the producer's exit after it). A program that puts more
-//!   than the ring holds before starting its consumers needs a larger ring; `is_full` still
-//!   answers Python's question (is `maxsize` reached).
-//! - Items carrying handles, and items larger than half the ring, each need room in the
-//!   queue's side socket: a few thousand can wait in a queue at once (about 280 where
-//!   `net.core.wmem_max` is left at the common 208 KiB); past that, `put` waits for consumers.
+//! - A queue without a `maxsize` is bounded only by memory: `put` never waits for room in
+//!   the ring, and `try_put`/`put_timeout` never report `Full` for lack of it (what the ring
+//!   cannot take goes to the overflow). A bounded queue waits while it holds `maxsize` items, and also while its ring
+//!   (4 MiB by default, see `QueueBuilder::ring_bytes`) is full.
+//! - Items carrying handles each need room in the queue's side socket, as do items larger
+//!   than half the ring in a bounded queue: a few thousand can wait in a queue at once (about
+//!   280 where `net.core.wmem_max` is left at the common 208 KiB); past that, `put` waits for
+//!   consumers, even in an unbounded queue (descriptors can only wait in a socket, and the
+//!   socket's buffer is all the kernel gives an unprivileged process).
 //! - `qsize` is exact when nobody is working on the queue, approximate otherwise (as in
 //!   Python).
 
@@ -53,6 +59,7 @@ mod error;
 mod halves;
 mod handle;
 mod joinable;
+mod overflow;
 pub(crate) mod ring;
 mod side;
 mod simple;
@@ -64,6 +71,10 @@ mod loom_tests;
 mod tests;
 #[cfg(all(test, not(loom)))]
 mod tests_corrupt;
+#[cfg(all(test, not(loom)))]
+mod tests_markers;
+#[cfg(all(test, not(loom)))]
+mod tests_overflow;
 
 pub use error::QueueError;
 pub use halves::{QueueReader, QueueWriter};

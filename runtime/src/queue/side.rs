@@ -1,8 +1,8 @@
 //! The side socket of a queue: what cannot live in the ring travels here.
 //!
 //! Two kinds of item need it: items carrying handles (their descriptors must be passed by the
-//! kernel, `SCM_RIGHTS`), and items larger than half the ring (their bytes go in a sealed
-//! memfd). A producer sends one message per such item, its sequence number (8 bytes, always
+//! kernel, `SCM_RIGHTS`), and items larger than half the ring that cannot go to the overflow
+//! (bounded queues, or items that also carry handles: their bytes go in a sealed memfd). A producer sends one message per such item, its sequence number (8 bytes, always
 //! inline) with the descriptors attached, the memfd of a spilled item first, *before*
 //! publishing the item's record, which holds the same number.
 //!

@@ -17,6 +17,12 @@
 //! 8-byte aligned: an 8-byte [`RecordHeader`] (payload length, kind) and the payload. Bytes in
 //! `head..tail` belong to consumers, the rest to producers; a record becomes visible only when
 //! `tail` is stored past it, after it was written completely.
+//!
+//! # The overflow
+//!
+//! An unbounded queue's records that do not fit in the ring go to its overflow file, in the
+//! same format (without `Wrap` records: the file does not wrap), between `ovf_head` and
+//! `ovf_tail`, which are file offsets and only grow, as `head` and `tail` do.
 
 use super::super::sync::atomic::{AtomicU32, AtomicU64};
 use crate::shm::segment::{Kind, ShmState};
@@ -35,14 +41,19 @@ pub(crate) struct QueueState {
     pub(crate) pub_puts: AtomicU64,
     /// Next sequence number of a message on the side socket.
     pub(crate) side_seq: AtomicU64,
-    _pad0: [u64; 4],
+    /// A publication in the overflow in progress: `ovf_tail` as it will be once stored, with
+    /// `puts` in `pub_puts` (0: none). As `pub_tail`, for the overflow.
+    pub(crate) pub_ovf: AtomicU64,
+    _pad0: [u64; 3],
 
     // Producers' published line.
     /// Bytes published.
     pub(crate) tail: AtomicU64,
     /// Items published.
     pub(crate) puts: AtomicU64,
-    _pad1: [u64; 6],
+    /// Bytes published in the overflow (see `ring`'s "Overflow").
+    pub(crate) ovf_tail: AtomicU64,
+    _pad1: [u64; 5],
 
     // Consumers' private line.
     /// The consumers' lock.
@@ -54,7 +65,10 @@ pub(crate) struct QueueState {
     /// (0: none yet). A consumer that takes the lock over from a dead one finds here whether
     /// the dead one may have taken the message of the item at the head.
     pub(crate) side_taking: AtomicU64,
-    _pad2: [u64; 4],
+    /// A commit in the overflow in progress: `ovf_head` as it will be, with `gets` in
+    /// `com_gets` (0: none). As `com_head`, for the overflow.
+    pub(crate) com_ovf: AtomicU64,
+    _pad2: [u64; 3],
 
     // Consumers' published line.
     /// Bytes consumed.
@@ -63,7 +77,9 @@ pub(crate) struct QueueState {
     pub(crate) gets: AtomicU64,
     /// Items marked done (`task_done`) in a joinable queue.
     pub(crate) done: AtomicU64,
-    _pad3: [u64; 5],
+    /// Bytes consumed in the overflow.
+    pub(crate) ovf_head: AtomicU64,
+    _pad3: [u64; 4],
 
     // Rarely written.
     /// Ring size in bytes (a power of two), fixed at creation.
@@ -129,19 +145,23 @@ impl QueueState {
             pub_tail: z64(),
             pub_puts: z64(),
             side_seq: z64(),
-            _pad0: [0; 4],
+            pub_ovf: z64(),
+            _pad0: [0; 3],
             tail: z64(),
             puts: z64(),
-            _pad1: [0; 6],
+            ovf_tail: z64(),
+            _pad1: [0; 5],
             read_lock: z64(),
             com_head: z64(),
             com_gets: z64(),
             side_taking: z64(),
-            _pad2: [0; 4],
+            com_ovf: z64(),
+            _pad2: [0; 3],
             head: z64(),
             gets: z64(),
             done: z64(),
-            _pad3: [0; 5],
+            ovf_head: z64(),
+            _pad3: [0; 4],
             capacity: AtomicU64::new(capacity),
             maxsize: AtomicU64::new(maxsize),
             closed: z32(),

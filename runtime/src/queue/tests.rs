@@ -52,7 +52,7 @@ pub(super) struct HeapBytes(Box<[UnsafeCell<u8>]>);
 unsafe impl Sync for HeapBytes {}
 
 impl HeapBytes {
-    fn new(len: usize) -> Self {
+    pub(super) fn new(len: usize) -> Self {
         Self((0..len).map(|_| UnsafeCell::new(0)).collect())
     }
 }

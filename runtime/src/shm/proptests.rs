@@ -23,7 +23,7 @@ unsafe impl ShmState for Probe {
 }
 
 const MAGIC: u64 = u64::from_le_bytes(*b"mprocSHM");
-const VERSION: u32 = 3;
+const VERSION: u32 = 4;
 const DATA_OFFSET: u64 = 256;
 const TAG: u64 = 0x1234_5679;
 

@@ -20,7 +20,7 @@ use crate::sys::mman::{self, Mapping};
 
 const MAGIC: u64 = u64::from_le_bytes(*b"mprocSHM");
 /// Bumped whenever any state layout changes.
-const VERSION: u32 = 3;
+const VERSION: u32 = 4;
 /// Where the state starts; also the alignment of state and data.
 const STATE_OFFSET: usize = 64;
 /// The largest segment mproc creates (1 TiB): sizes beyond are certainly mistakes.

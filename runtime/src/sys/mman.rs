@@ -11,7 +11,7 @@ use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::ptr::NonNull;
 
-use super::cvt;
+use super::{cvt, cvt_retry};
 
 /// The seals every segment carries.
 const SEALS: libc::c_int = libc::F_SEAL_GROW | libc::F_SEAL_SHRINK | libc::F_SEAL_SEAL;
@@ -50,6 +50,69 @@ pub(crate) fn sealed_size(fd: BorrowedFd<'_>) -> io::Result<Option<usize>> {
     }
     let stat = nix::sys::stat::fstat(fd).map_err(io::Error::from)?;
     Ok(usize::try_from(stat.st_size).ok())
+}
+
+/// The seals of a growable memfd (a queue's overflow): it may grow, never shrink, and its
+/// seals are final (nobody can add `F_SEAL_GROW` or `F_SEAL_WRITE` later and make it useless).
+const GROWABLE_SEALS: libc::c_int = libc::F_SEAL_SHRINK | libc::F_SEAL_SEAL;
+
+/// The seals that would stop a growable memfd from taking writes.
+const FROZEN_SEALS: libc::c_int =
+    libc::F_SEAL_GROW | libc::F_SEAL_WRITE | libc::F_SEAL_FUTURE_WRITE;
+
+/// Creates an empty memfd that can grow (by writes past its end) but never shrink, named
+/// `name` for diagnostics. It is read and written with `pread`/`pwrite`, never mapped.
+pub(crate) fn create_growable(name: &CStr) -> io::Result<OwnedFd> {
+    // SAFETY: `name` is a valid NUL-terminated string; the flags are valid memfd flags.
+    let fd = cvt(unsafe {
+        libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING)
+    })?;
+    // SAFETY: memfd_create just returned `fd`; nothing else owns it.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: F_ADD_SEALS on a memfd created with MFD_ALLOW_SEALING; no pointers involved.
+    cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, GROWABLE_SEALS) })?;
+    Ok(fd)
+}
+
+/// Whether `fd` is a memfd as [`create_growable`] makes them: it cannot shrink, its seals are
+/// final, and it can still grow and be written.
+pub(crate) fn is_growable(fd: BorrowedFd<'_>) -> bool {
+    // SAFETY: F_GET_SEALS takes no argument and only reads the file's seals.
+    let seals = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GET_SEALS) };
+    seals >= 0 && seals & GROWABLE_SEALS == GROWABLE_SEALS && seals & FROZEN_SEALS == 0
+}
+
+/// Frees the memory behind bytes `from..to` of the memfd `fd` (they read as zeros after);
+/// its size does not change.
+pub(crate) fn punch_hole(fd: BorrowedFd<'_>, from: u64, to: u64) -> io::Result<()> {
+    let einval = || io::Error::from_raw_os_error(libc::EINVAL);
+    let offset = libc::off_t::try_from(from).map_err(|_| einval())?;
+    let len = to
+        .checked_sub(from)
+        .and_then(|len| libc::off_t::try_from(len).ok())
+        .ok_or_else(einval)?;
+    // SAFETY: fallocate on a descriptor borrowed for the call; punching a hole only drops the
+    // file's pages in that range (no mapping of it is assumed by anyone: see above).
+    cvt_retry(|| unsafe {
+        libc::fallocate(
+            fd.as_raw_fd(),
+            libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
+            offset,
+            len,
+        )
+    })?;
+    Ok(())
+}
+
+/// The first hole (a range no memory backs, or the end of the file) at or after `from` in
+/// `fd`: bytes `from..` the result are all really there.
+pub(crate) fn next_hole(fd: BorrowedFd<'_>, from: u64) -> io::Result<u64> {
+    let offset =
+        libc::off_t::try_from(from).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: lseek on a descriptor borrowed for the call; it only moves the file offset,
+    // which no one else relies on (the overflow is only read and written at offsets).
+    let hole = cvt(unsafe { libc::lseek(fd.as_raw_fd(), offset, libc::SEEK_HOLE) })?;
+    u64::try_from(hole).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
 }
 
 /// A `MAP_SHARED` read-write mapping; unmapped on drop.

@@ -16,8 +16,8 @@
 //! - **get**: wait until `tail` moves past `head`, read the record in place, then *commit*:
 //!   arm `com_gets`/`com_head`, store `gets` and `head`, disarm.
 //!
-//! Items that carry descriptors, or are larger than half the ring, have a message on the
-//! queue's side socket (see `queue::side`), numbered from `side_seq`; the record holds the
+//! Items that carry descriptors, or are larger than half the ring (except those an unbounded
+//! queue puts whole in its overflow: see "Overflow"), have a message on the queue's side socket (see `queue::side`), numbered from `side_seq`; the record holds the
 //! number. The message is sent before the record is published, so a consumer that reads the
 //! record finds the message waiting.
 //!
@@ -57,6 +57,24 @@
 //!
 //! The ring's bytes are only ever touched inside `0..cap`, whatever the shared state says.
 //!
+//! # Overflow
+//!
+//! An unbounded queue (no `maxsize`) never waits for room: a `put` that finds the ring full
+//! appends its record to the queue's overflow (see `queue::overflow`), between `ovf_head` and
+//! `ovf_tail`, and publishes it there (arm `pub_puts`/`pub_ovf`, store `puts` and `ovf_tail`,
+//! disarm); consumers commit there the same way (`com_gets`/`com_ovf`), and crashes are
+//! repaired the same way. Order is kept by two rules:
+//! - while the overflow holds records, every `put` appends there, so a record in the ring was
+//!   put before every record in the overflow;
+//! - so consumers take from the ring first, and from the overflow only when the ring is empty;
+//!   they load `ovf_tail` before `tail` (both `Acquire`): a record they see in the overflow was
+//!   published after the ring records before it, which the second load then shows.
+//!
+//! Positions in the overflow only grow; consumers return the memory of the pages they passed
+//! as they pass them (a consumer killed in between leaves those pages until the queue is
+//! gone). A record in the overflow is checked as one in the ring is, and also against the
+//! file: one that is not all there, or that no memory backs, empties the queue.
+//!
 //! # Who took what
 //!
 //! See `joinable`: each process counts what it took and marked done, so `join` can report a
@@ -90,91 +108,24 @@ use crate::sync::park::Park;
 use crate::sync::raw_lock::{self, Acquired};
 
 mod joinable;
+mod overflow;
+mod types;
 mod wait;
 
 pub(crate) use joinable::JoinFail;
 
+pub(crate) use overflow::MAX_LARGE;
+use overflow::{Place, Source, well_formed};
+pub(crate) use types::{Body, Bytes, GetFail, Item, PutFail, SideRef};
 use wait::{SideLock, wait, wake, wake_all};
-
-/// The ring's bytes.
-pub(crate) trait Bytes {
-    /// Copies `src` into the ring at offset `at`.
-    ///
-    /// # Safety
-    /// `at..at + src.len()` must lie within the ring and belong to the caller under the
-    /// protocol (a producer's unpublished space).
-    unsafe fn write(&self, at: u64, src: &[u8]);
-
-    /// Calls `f` with the ring's bytes `at..at + len`.
-    ///
-    /// # Safety
-    /// `at..at + len` must lie within the ring and belong to the caller (a consumer's
-    /// published, uncommitted record).
-    unsafe fn read<R>(&self, at: u64, len: u64, f: impl FnOnce(&[u8]) -> R) -> R;
-}
-
-/// What a `put` writes.
-pub(crate) enum Body<'p, E> {
-    /// The item's bytes, in the ring.
-    Plain(&'p [u8]),
-    /// The item's bytes in the ring, and a side message sent by the hook (given the
-    /// message's sequence number) before the record is published.
-    WithSide(&'p [u8], &'p mut dyn FnMut(u64) -> Result<(), E>),
-    /// Only the side message: the item's bytes travel in it.
-    Spilled(&'p mut dyn FnMut(u64) -> Result<(), E>),
-}
-
-/// Why a `put` did not happen.
-#[derive(Debug)]
-pub(crate) enum PutFail<E> {
-    /// No room (or no item slot) before the deadline.
-    Full,
-    /// The queue is closed.
-    Closed,
-    /// The record would take more than half the ring (the caller spills such items).
-    TooLarge,
-    /// The side hook failed.
-    Side(E),
-    /// The ring's indices or counters hold values mproc never writes (another process
-    /// scribbled on the shared state): nothing was written or published.
-    Corrupt,
-}
-
-/// Why a `get` returned no item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum GetFail {
-    /// Nothing came before the deadline.
-    Empty,
-    /// The queue is closed and drained.
-    Closed,
-    /// A record that mproc does not write: the queue's memory was corrupted. Every item in the
-    /// ring was discarded.
-    Corrupt,
-}
-
-/// An item as read: its bytes in the ring and its side message, if it has one.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Item<'b> {
-    pub(crate) bytes: &'b [u8],
-    pub(crate) side: Option<SideRef>,
-}
-
-/// The side message that belongs to an item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct SideRef {
-    /// Its sequence number.
-    pub(crate) seq: u64,
-    /// The item's bytes are in the message, not in the ring.
-    pub(crate) spilled: bool,
-    /// A consumer that died may have taken the message already: check it is still there.
-    pub(crate) maybe_taken: bool,
-}
 
 /// What a process remembers of a ring between operations (see "Memory ordering").
 #[derive(Debug, Default)]
 pub(crate) struct Cache {
     tail: std::sync::atomic::AtomicU64,
     head: std::sync::atomic::AtomicU64,
+    /// The last `ovf_head` a producer loaded (see `overflow_pending`).
+    ovf_head: std::sync::atomic::AtomicU64,
     /// Whose slot `slot` is (a forked child inherits the cache, not the slot).
     slot_owner: std::sync::atomic::AtomicU64,
     /// The index of this process's slot in `consumers`, or `NO_SLOT`.
@@ -252,14 +203,16 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
         body: Body<'_, E>,
         deadline: Option<Instant>,
     ) -> Result<(), PutFail<E>> {
+        let large = matches!(body, Body::Large(_));
         let (bytes, hook, flags): (&[u8], _, u32) = match body {
-            Body::Plain(bytes) => (bytes, None, 0),
+            Body::Plain(bytes) | Body::Large(bytes) => (bytes, None, 0),
             Body::WithSide(bytes, hook) => (bytes, Some(hook), SIDE),
             Body::Spilled(hook) => (&[], Some(hook), SIDE | SPILLED),
         };
         let prefix = if hook.is_some() { 8 } else { 0 };
         let len = bytes.len() as u64 + prefix;
-        if len > self.max_payload() {
+        let max = if large { MAX_LARGE } else { self.max_payload() };
+        if len > max || (large && !self.bytes.has_overflow()) {
             return Err(PutFail::TooLarge);
         }
         let size = record_size(len);
@@ -285,7 +238,11 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
                 return Err(PutFail::Closed);
             }
         }
-        let at = self.reserve(size, deadline)?;
+        let place = if large {
+            self.place_large(size, maxsize)?
+        } else {
+            self.place(size, maxsize, deadline)?
+        };
         let seq = match hook {
             Some(hook) => {
                 let seq = self.st.side_seq.fetch_add(1, Relaxed);
@@ -295,9 +252,18 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
             None => None,
         };
         let seq: &[u8] = seq.as_ref().map_or(&[], |s| s.as_slice());
-        self.write_record(at, RecordKind::Data as u32 | flags, &[seq, bytes]);
-        // `reserve` checked that `at + size` does not overflow.
-        self.publish(at + size, puts);
+        let kind = RecordKind::Data as u32 | flags;
+        // `reserve` and `overflow_reserve` checked that `at + size` does not overflow.
+        match place {
+            Place::Ring(at) => {
+                self.write_record(at, kind, &[seq, bytes]);
+                self.publish(at + size, puts);
+            }
+            Place::Overflow(at) => {
+                self.write_overflow_record(at, kind, &[seq, bytes])?;
+                self.publish_overflow(at + size, puts);
+            }
+        }
         Ok(())
     }
 
@@ -316,6 +282,7 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
                     self.st.pub_tail.store(0, Release);
                     wake::<P>(&self.st.data_seq);
                 }
+                self.repair_overflow_publication();
                 Some(lock)
             }
         }
@@ -433,27 +400,28 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
         let _lock = self.lock_consumers(deadline).ok_or(GetFail::Empty)?;
         loop {
             let head = self.st.head.load(Relaxed);
-            if !self.wait_data(head, deadline) {
-                return Err(if self.is_closed() {
-                    GetFail::Closed
-                } else {
-                    GetFail::Empty
-                });
-            }
-            let header = self.header_at(head)?;
-            // `header_at` checked `head + size <= tail`: no overflow.
-            let end = head + record_size(u64::from(header.len));
-            let gets = self.st.gets.load(Relaxed);
-            if header.record_kind() == Some(RecordKind::Wrap) {
-                self.commit(end, gets);
-                continue;
-            }
-            // Checked before the item is handed out: it could not be counted as taken.
-            let Some(gets) = gets.checked_add(1) else {
-                return Err(self.discard_all());
+            let out = match self.wait_data(head, deadline) {
+                None if self.is_closed() => return Err(GetFail::Closed),
+                None => return Err(GetFail::Empty),
+                Some(Source::Overflow(ovf_tail)) => self.take_overflow(ovf_tail, consume)?,
+                Some(Source::Ring) => {
+                    let header = self.header_at(head)?;
+                    // `header_at` checked `head + size <= tail`: no overflow.
+                    let end = head + record_size(u64::from(header.len));
+                    let gets = self.st.gets.load(Relaxed);
+                    if header.record_kind() == Some(RecordKind::Wrap) {
+                        self.commit(end, gets);
+                        continue;
+                    }
+                    // Checked before the item is handed out: it could not be counted as taken.
+                    let Some(gets) = gets.checked_add(1) else {
+                        return Err(self.discard_all());
+                    };
+                    let out = self.read_item(head, header, consume)?;
+                    self.commit(end, gets);
+                    out
+                }
             };
-            let out = self.read_item(head, header, consume)?;
-            self.commit(end, gets);
             if let Some(slot) = self.my_slot() {
                 // Only this process writes its `taken`, under the consumers' lock: no
                 // read-modify-write needed (wrapping: the value may have been scribbled on).
@@ -479,32 +447,38 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
                     self.st.com_head.store(0, Release);
                     wake::<P>(&self.st.space_seq);
                 }
+                self.repair_overflow_commit();
                 Some(lock)
             }
         }
     }
 
-    /// Waits until a record is published past `head`; `false` on deadline, or when the queue
-    /// is closed with nothing left.
-    fn wait_data(&self, head: u64, deadline: Option<Instant>) -> bool {
+    /// Waits until a record is published past `head` in the ring, or in the overflow; `None`
+    /// on deadline, or when the queue is closed with nothing left.
+    fn wait_data(&self, head: u64, deadline: Option<Instant>) -> Option<Source> {
+        // A record in the ring comes before every record in the overflow (see "Overflow").
         if self.cache.tail.load(Relaxed) > head {
-            return true;
+            return Some(Source::Ring);
         }
+        let found = std::cell::Cell::new(None);
         let ready = || {
-            let tail = self.st.tail.load(Acquire);
-            self.cache.tail.store(tail, Relaxed);
-            if tail != head {
+            found.set(self.look(head));
+            if found.get().is_some() {
                 return true;
             }
             if !self.is_closed() {
                 return false;
             }
-            // Items published before the close were published before we saw it: load again
-            // (the first load may predate them).
-            self.cache.tail.store(self.st.tail.load(Acquire), Relaxed);
+            // Items published before the close were published before we saw it: look again
+            // (the first look may predate them).
+            found.set(self.look(head));
             true
         };
-        wait::<P>(&self.st.data_seq, ready, deadline) && self.cache.tail.load(Relaxed) != head
+        if wait::<P>(&self.st.data_seq, ready, deadline) {
+            found.get()
+        } else {
+            None
+        }
     }
 
     /// Reads and checks the record header at `head`; a corrupt ring is emptied. A header it
@@ -541,38 +515,42 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
         consume: impl FnOnce(Item<'_>) -> R,
     ) -> Result<R, GetFail> {
         let index = (head & (self.cap - 1)) + HEADER;
-        let len = u64::from(header.len);
-        let has_side = header.kind & SIDE != 0;
-        let spilled = header.kind & SPILLED != 0;
-        let well_formed = match (has_side, spilled) {
-            (false, false) => true,
-            (true, false) => len >= 8,
-            (true, true) => len == 8,
-            (false, true) => false,
-        };
-        if !well_formed {
+        if !well_formed(header) {
             return Err(self.discard_all());
         }
         // SAFETY: the record is published (`head + size <= tail`) and inside the ring (checked
         // by `header_at`); consumers own it until the commit, and this one holds their lock.
         Ok(unsafe {
-            self.bytes.read(index, len, |bytes| {
-                if !has_side {
-                    return consume(Item { bytes, side: None });
-                }
-                let (seq, bytes) = bytes.split_at(8);
-                let seq = u64::from_le_bytes(seq.try_into().unwrap_or([0; 8]));
-                let before = self.st.side_taking.swap(seq.wrapping_add(1), SeqCst);
-                let side = SideRef {
-                    seq,
-                    spilled,
-                    maybe_taken: before == seq.wrapping_add(1),
-                };
-                consume(Item {
-                    bytes,
-                    side: Some(side),
-                })
+            self.bytes.read(index, u64::from(header.len), |bytes| {
+                self.hand_out(header, bytes, consume)
             })
+        })
+    }
+
+    /// Calls `consume` with the payload `bytes` of a well-formed `Data` record, and the
+    /// reference to its side message if it has one (noting that this consumer is about to
+    /// take it: see `side_taking`).
+    fn hand_out<R>(
+        &self,
+        header: RecordHeader,
+        bytes: &[u8],
+        consume: impl FnOnce(Item<'_>) -> R,
+    ) -> R {
+        if header.kind & SIDE == 0 {
+            return consume(Item { bytes, side: None });
+        }
+        // A well-formed record with a side message holds its number first.
+        let (seq, bytes) = bytes.split_at(8.min(bytes.len()));
+        let seq = u64::from_le_bytes(seq.try_into().unwrap_or([0; 8]));
+        let before = self.st.side_taking.swap(seq.wrapping_add(1), SeqCst);
+        let side = SideRef {
+            seq,
+            spilled: header.kind & SPILLED != 0,
+            maybe_taken: before == seq.wrapping_add(1),
+        };
+        consume(Item {
+            bytes,
+            side: Some(side),
         })
     }
 
@@ -589,12 +567,19 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
     /// Empties a ring found corrupted: every item in it counts as taken and done (so joiners
     /// are not left waiting for them).
     fn discard_all(&self) -> GetFail {
+        let ovf_tail = self
+            .bytes
+            .has_overflow()
+            .then(|| self.st.ovf_tail.load(Acquire));
         let tail = self.st.tail.load(Acquire);
         let (puts, gets) = (self.st.puts.load(Relaxed), self.st.gets.load(Relaxed));
         let lost = puts.saturating_sub(gets);
         self.cache.tail.store(tail, Relaxed);
         // Every item put counts as taken: `gets + lost`, which cannot overflow.
         self.commit(tail, gets.max(puts));
+        if let Some(ovf_tail) = ovf_tail {
+            self.commit_overflow(ovf_tail, gets.max(puts));
+        }
         self.st.done.fetch_add(lost, SeqCst);
         wake::<P>(&self.st.join_seq);
         GetFail::Corrupt

@@ -11,7 +11,8 @@ use serde::de::DeserializeOwned;
 use serde::ser::SerializeTuple;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::ring::{Body, Cache, GetFail, Item, PutFail, Ring};
+use super::overflow::{Overflow, QueueMem};
+use super::ring::{Body, Cache, GetFail, Item, MAX_LARGE, PutFail, Ring};
 use super::side::{MAX_SPILLED, Presence, Side};
 use super::state::QueueState;
 use super::{QueueError, QueueReader, QueueWriter};
@@ -26,6 +27,8 @@ use crate::wire::WireError;
 pub const DEFAULT_RING_BYTES: usize = 4 << 20;
 const MIN_RING_BYTES: usize = 4 << 10;
 const MAX_RING_BYTES: usize = 1 << 30;
+// An item too large for the ring goes to the overflow whole, or to the side socket.
+const _: () = assert!(MAX_SPILLED <= MAX_LARGE);
 
 /// A multi-producer, multi-consumer FIFO queue between processes: Python's
 /// `multiprocessing.Queue`.
@@ -33,7 +36,10 @@ const MAX_RING_BYTES: usize = 1 << 30;
 /// Items are serialized into a ring in shared memory by `put` itself (no feeder thread): a
 /// serialization error comes back from `put`, an item whose `put` returned is in the queue
 /// even if its producer is killed right after, and a producer can exit at once, whether or not
-/// anyone took its items. Items keep the order in which their `put`s returned; each item is
+/// anyone took its items. A queue without a `maxsize` is unbounded: when the ring is full,
+/// `put` appends to an overflow beside it instead of waiting, so a process that puts more
+/// than the ring holds can still be joined before anyone gets (Python's "joining processes
+/// that use queues" deadlock cannot happen). Items keep the order in which their `put`s returned; each item is
 /// taken by exactly one `get`.
 ///
 /// Handles are cheap to clone, and serializable: pass them to processes as arguments, or send
@@ -70,7 +76,8 @@ pub struct Queue<T> {
 
 /// What clones of a handle share.
 struct Inner {
-    shm: ShmBox<QueueState>,
+    /// The ring's segment and the overflow.
+    mem: QueueMem,
     /// The ring's size, read once when the segment was mapped and checked against it.
     cap: u64,
     side: Side,
@@ -78,10 +85,10 @@ struct Inner {
 }
 
 impl Inner {
-    fn ring(&self) -> Ring<'_, ShmBox<QueueState>, Os> {
+    fn ring(&self) -> Ring<'_, QueueMem, Os> {
         Ring::new(
-            self.shm.state(),
-            &self.shm,
+            self.mem.shm.state(),
+            &self.mem,
             &self.cache,
             self.cap,
             crate::sys::owner::self_id(),
@@ -108,17 +115,18 @@ pub struct QueueBuilder<T> {
 }
 
 impl<T> QueueBuilder<T> {
-    /// The most items the queue holds; `put` waits while it is full (Python's `maxsize`).
-    /// 0 means no limit other than the ring's size.
+    /// The most items the queue holds; `put` waits while it is full (Python's `maxsize`), and
+    /// also while the ring is full. 0 (the default) means no limit: `put` never waits for
+    /// room, what the ring cannot take goes to the queue's overflow.
     pub fn maxsize(mut self, maxsize: usize) -> Self {
         self.maxsize = maxsize;
         self
     }
 
     /// The ring's size in bytes, rounded up to a power of two between 4 KiB and 1 GiB
-    /// (default [`DEFAULT_RING_BYTES`]). Items larger than half of it travel in a memfd of
-    /// their own; memory is only used for the parts of the ring that items have passed
-    /// through.
+    /// (default [`DEFAULT_RING_BYTES`]). Items larger than half of it travel in the overflow
+    /// (unbounded queues) or in a memfd of their own; memory is only used for the parts of
+    /// the ring that items have passed through.
     pub fn ring_bytes(mut self, bytes: usize) -> Self {
         self.ring_bytes = bytes;
         self
@@ -127,8 +135,8 @@ impl<T> QueueBuilder<T> {
     /// Creates the queue.
     ///
     /// # Errors
-    /// [`QueueError::Shm`] or [`QueueError::Os`] if the shared memory or the side socket
-    /// cannot be created.
+    /// [`QueueError::Shm`] or [`QueueError::Os`] if the shared memory, the side socket or the
+    /// overflow cannot be created.
     pub fn build(self) -> Result<Queue<T>, QueueError> {
         let cap = self
             .ring_bytes
@@ -140,15 +148,20 @@ impl<T> QueueBuilder<T> {
             st.maxsize.store(maxsize, Relaxed);
         })?;
         let side = Side::new().map_err(QueueError::os("creating the side socket"))?;
-        Ok(Queue::from_parts(shm, side, cap as u64))
+        let overflow = Overflow::create().map_err(QueueError::os("creating the overflow"))?;
+        Ok(Queue::from_parts(
+            QueueMem { shm, overflow },
+            side,
+            cap as u64,
+        ))
     }
 }
 
 impl<T> Queue<T> {
-    fn from_parts(shm: ShmBox<QueueState>, side: Side, cap: u64) -> Self {
+    fn from_parts(mem: QueueMem, side: Side, cap: u64) -> Self {
         Self {
             inner: Arc::new(Inner {
-                shm,
+                mem,
                 cap,
                 side,
                 cache: Cache::default(),
@@ -157,7 +170,7 @@ impl<T> Queue<T> {
         }
     }
 
-    /// A queue without a size limit (beyond its ring: see [`QueueBuilder::ring_bytes`]).
+    /// A queue without a size limit: `put` never waits for room (see [`Queue`]).
     ///
     /// # Errors
     /// See [`QueueBuilder::build`].
@@ -182,7 +195,7 @@ impl<T> Queue<T> {
         }
     }
 
-    pub(crate) fn ring(&self) -> Ring<'_, ShmBox<QueueState>, Os> {
+    pub(crate) fn ring(&self) -> Ring<'_, QueueMem, Os> {
         self.inner.ring()
     }
 
@@ -251,11 +264,14 @@ impl<T> Queue<T> {
 }
 
 impl<T: Serialize + DeserializeOwned> Queue<T> {
-    /// Puts an item, waiting for room if the queue is full.
+    /// Puts an item, waiting for room if the queue is bounded and full (an unbounded queue
+    /// never waits for room).
     ///
     /// # Errors
-    /// [`QueueError::Closed`], [`QueueError::Encode`], [`QueueError::TooLarge`], or
-    /// [`QueueError::Os`] if the item's descriptors or large bytes could not be sent.
+    /// [`QueueError::Closed`], [`QueueError::Encode`], [`QueueError::TooLarge`];
+    /// [`QueueError::Os`] if the item's descriptors or large bytes could not be sent, or the
+    /// overflow could not take the item (out of memory); [`QueueError::Corrupted`] if another
+    /// process scribbled on the queue's positions (nothing was put).
     pub fn put(&self, item: &T) -> Result<(), QueueError> {
         self.put_until(item, None)
     }
@@ -321,6 +337,14 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
                         max: MAX_SPILLED,
                     }));
                 }
+                if fds.is_empty() && ring.maxsize() == 0 {
+                    // Unbounded: the bytes go to the overflow, with no side message (whose
+                    // number in flight is limited) to wait for.
+                    match ring.put(Body::Large(bytes), deadline) {
+                        Err(PutFail::TooLarge) => {} // bounded meanwhile: beside the ring
+                        other => return other,
+                    }
+                }
                 let mut hook = |seq| send(seq, Some(bytes)).map_err(send_error);
                 ring.put(Body::Spilled(&mut hook), deadline)
             } else if fds.is_empty() {
@@ -339,6 +363,10 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
                 max: ring.max_payload(),
             },
             PutFail::Side(e) => e,
+            PutFail::Overflow(source) => QueueError::Os {
+                op: "writing to the queue's overflow",
+                source,
+            },
             PutFail::Corrupt => QueueError::Corrupted,
         })
     }
@@ -451,7 +479,7 @@ impl<T> Clone for Queue<T> {
 impl<T> PartialEq for Queue<T> {
     /// Two handles are equal when they name the same queue (clones of each other).
     fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.inner, &other.inner) || self.inner.shm.same(&other.inner.shm)
+        Arc::ptr_eq(&self.inner, &other.inner) || self.inner.mem.shm.same(&other.inner.mem.shm)
     }
 }
 
@@ -475,20 +503,22 @@ impl Serialize for FdRef<'_> {
 }
 
 impl<T> Serialize for Queue<T> {
-    /// Serializes as its three descriptors: the ring's segment and the side socket's ends.
+    /// Serializes as its four descriptors: the ring's segment, the side socket's ends and the
+    /// overflow.
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let inner = &*self.inner;
-        let mut t = s.serialize_tuple(3)?;
-        t.serialize_element(&FdRef(inner.shm.fd()))?;
+        let mut t = s.serialize_tuple(4)?;
+        t.serialize_element(&FdRef(inner.mem.shm.fd()))?;
         t.serialize_element(&FdRef(inner.side.tx.as_fd()))?;
         t.serialize_element(&FdRef(inner.side.rx.as_fd()))?;
+        t.serialize_element(&FdRef(inner.mem.overflow.fd()))?;
         t.end()
     }
 }
 
 impl<'de, T> Deserialize<'de> for Queue<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (shm, tx, rx) = <(Fd, Fd, Fd)>::deserialize(d)?;
+        let (shm, tx, rx, overflow) = <(Fd, Fd, Fd, Fd)>::deserialize(d)?;
         let shm = ShmBox::<QueueState>::open(
             shm.into_inner(),
             type_tag::<T>(),
@@ -510,7 +540,16 @@ impl<'de, T> Deserialize<'de> for Queue<T> {
                 "the queue's side socket is not an mproc socket",
             ));
         }
-        Ok(Self::from_parts(shm, Side { tx, rx }, cap))
+        let overflow = Overflow::open(overflow.into_inner()).ok_or_else(|| {
+            codec::invalid_handle(
+                "the queue's overflow is not a growable memfd sealed against shrinking",
+            )
+        })?;
+        Ok(Self::from_parts(
+            QueueMem { shm, overflow },
+            Side { tx, rx },
+            cap,
+        ))
     }
 }
 
@@ -520,93 +559,4 @@ fn is_seqpacket(fd: &OwnedFd) -> bool {
 }
 
 #[cfg(all(test, not(loom)))]
-mod tests {
-    use std::sync::atomic::Ordering::SeqCst;
-
-    use super::*;
-
-    /// A consumer that died after taking an item's side message, before committing the item:
-    /// the next consumer finds the message gone and takes the next item instead (the item went
-    /// with the dead consumer, as one already returned would have).
-    #[test]
-    fn an_item_whose_side_message_was_taken_by_a_dead_consumer_is_skipped() {
-        let q = Queue::<Fd>::new().unwrap();
-        let devnull = || Fd::from(OwnedFd::from(std::fs::File::open("/dev/null").unwrap()));
-        q.put(&devnull()).unwrap();
-        q.put(&devnull()).unwrap();
-        // What the dead consumer did: armed `side_taking` for item 0 and took its message.
-        q.inner.shm.state().side_taking.store(1, SeqCst);
-        let taken = q.inner.side.take(0, false, |_, fds| fds.len()).unwrap();
-        assert_eq!(taken, Some(1));
-        assert!(q.try_get().is_ok(), "item 1, with its descriptor");
-        assert!(matches!(q.try_get(), Err(QueueError::Empty)));
-        assert_eq!(q.qsize(), 0, "both items count as taken");
-    }
-
-    /// A queue holder publishes spilled items whose side messages claim 1 GiB that no memory
-    /// backs, in each format a side message could take: `get` reports an error, and the
-    /// consumer's peak memory does not grow by anything like that size.
-    #[test]
-    fn a_spilled_item_in_a_sparse_memfd_is_refused_without_allocating_its_size() {
-        use std::io::IoSlice;
-        use std::os::fd::AsRawFd;
-        let peak_rss = || {
-            let status = std::fs::read_to_string("/proc/self/status").unwrap();
-            let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
-            line.split_whitespace()
-                .nth(1)
-                .unwrap()
-                .parse::<u64>()
-                .unwrap()
-                << 10
-        };
-        let sparse = |len: u64| {
-            let file = std::fs::File::from(crate::sys::fd::sealable_memfd(c"sparse").unwrap());
-            file.set_len(len).unwrap();
-            let fd = OwnedFd::from(file);
-            crate::sys::fd::seal_memfd(fd.as_fd()).unwrap();
-            fd
-        };
-        let q = Queue::<u64>::new().unwrap();
-        let tx = q.inner.side.tx.as_fd();
-        // A `wire` memfd record (its payload, the number first, all zeros: item 0).
-        let mut hook = |_| {
-            let memfd = sparse(MAX_SPILLED + 8);
-            let mut header = [2u8; 9];
-            header[1..].copy_from_slice(&(MAX_SPILLED + 8).to_be_bytes());
-            let iov = [IoSlice::new(&header)];
-            crate::sys::socket::send(tx, &iov, &[memfd.as_raw_fd()], true).unwrap();
-            Ok::<(), QueueError>(())
-        };
-        q.ring().put(Body::Spilled(&mut hook), None).unwrap();
-        // The number inline, the memfd beside it (item 1).
-        let mut hook = |seq: u64| {
-            let memfd = sparse(MAX_SPILLED);
-            crate::wire::send(tx, &[&seq.to_le_bytes()], &[memfd.as_fd()], None).unwrap();
-            Ok::<(), QueueError>(())
-        };
-        q.ring().put(Body::Spilled(&mut hook), None).unwrap();
-        for item in 0..2 {
-            let before = peak_rss();
-            let got = q.try_get();
-            let grown = peak_rss().saturating_sub(before);
-            assert!(grown < 16 << 20, "item {item}: {grown} bytes more resident");
-            assert!(
-                matches!(got, Err(QueueError::Os { .. })),
-                "item {item}: {got:?}"
-            );
-        }
-        assert!(matches!(q.try_get(), Err(QueueError::Empty)));
-    }
-
-    /// The same state, but the dead consumer died before taking the message: the item is
-    /// delivered.
-    #[test]
-    fn an_item_whose_side_message_is_still_there_is_delivered() {
-        let q = Queue::<(u8, Fd)>::new().unwrap();
-        let devnull = || Fd::from(OwnedFd::from(std::fs::File::open("/dev/null").unwrap()));
-        q.put(&(7, devnull())).unwrap();
-        q.inner.shm.state().side_taking.store(1, SeqCst);
-        assert_eq!(q.try_get().unwrap().0, 7);
-    }
-}
+mod tests;

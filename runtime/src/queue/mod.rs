@@ -61,6 +61,7 @@ mod handle;
 mod joinable;
 mod overflow;
 pub(crate) mod ring;
+mod shm_bytes;
 mod side;
 mod simple;
 mod state;

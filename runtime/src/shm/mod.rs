@@ -11,7 +11,6 @@
 //! User data stored in shared memory must implement [`ShmSafe`]: valid for every bit pattern,
 //! so nothing a peer writes can make a read undefined behaviour ([`ShmBool`] stands for `bool`).
 
-mod bytes;
 mod error;
 mod safe;
 pub(crate) mod segment;

@@ -103,8 +103,8 @@ pub fn process(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// # fn main() -> mproc::Result<()> {
 /// let pool = Pool::new(2)?;
-/// assert_eq!(pool.map(square, 1..=4)?, [1, 4, 9, 16]);
-/// assert_eq!(pool.starmap(add, [(1, 2), (3, 4)])?, [3, 7]);
+/// assert_eq!(pool.map(square, 1..=4).run()?, [1, 4, 9, 16]);
+/// assert_eq!(pool.starmap(add, [(1, 2), (3, 4)]).run()?, [3, 7]);
 /// assert_eq!(pool.apply(add, (20, 22))?, 42);
 /// # Ok(())
 /// # }

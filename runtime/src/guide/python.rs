@@ -81,12 +81,12 @@
 //! | Python | mproc | notes |
 //! |---|---|---|
 //! | `lock.locked()` (3.14) | `is_locked()` | |
-//! | `Lock()`, `with lock:` | [`Lock`](crate::Lock), `let _g = lock.lock()?;` | the guard releases on drop; `acquire`/`release` exist for literal ports |
+//! | `Lock()`, `with lock:` | [`Lock`](crate::Lock), `let _g = lock.lock()?;` | the guard releases on drop; `acquire`/`release` exist for literal ports; `acquire` returns `Acquired::OwnerDied` when the previous holder was killed |
 //! | `lock.acquire(False)`, `acquire(timeout=t)` | `try_lock()`, `lock_timeout(d)` (or `try_acquire`, `acquire_timeout`) | |
 //! | `RLock()` | [`RLock`](crate::RLock) | owner is (process, thread), as Python's |
 //! | `Semaphore(n)`, `BoundedSemaphore(n)` | [`Semaphore`](crate::Semaphore), [`BoundedSemaphore`](crate::BoundedSemaphore) | `guard()` releases on drop; over-release of a bounded one is an error, not a race |
 //! | `Condition(lock)` | [`Condition`](crate::Condition) | `wait`, `wait_for`, `notify`, `notify_all`; a dead sleeper does not hang `notify` |
-//! | `Event()` | [`Event`](crate::Event) | `set`, `clear`, `is_set`, `wait`, `wait_timeout` |
+//! | `Event()` | [`Event`](crate::Event) | `set`, `clear`, `is_set`, `wait`, `wait_timeout` (Python's `False` on timeout is `Err(EventError::Timeout)`) |
 //! | `Barrier(n, action)` | [`Barrier`](crate::Barrier) | `Barrier::with_action` takes a `fn`; a killed waiter breaks the barrier instead of hanging the others |
 //! | `Value('i', 0)`, `v.value`, `with v.get_lock():` | [`Value<i32>`](crate::Value), `v.get()`/`v.set(x)`, `v.lock()?` | `v.update(|x| x + 1)` and `fetch_add` are the atomic `v.value += 1` Python lacks |
 //! | `Array('d', 10)`, `a[i]`, slices | [`Array<f64>`](crate::Array), `get`/`set`, `to_vec`, `lock()` for a slice | elements are [`ShmSafe`](crate::ShmSafe): valid for every bit pattern (`bool` is [`ShmBool`](crate::ShmBool)) |
@@ -121,8 +121,9 @@
 //! | `Pool(n, initializer, initargs, maxtasksperchild)` | `Pool::new(n)`, [`Pool::builder`](crate::Pool::builder)`().processes(n).initializer(..).maxtasksperchild(k)` | |
 //! | `with Pool() as p:` | `let pool = Pool::new(n)?;` | dropping the pool terminates it, as Python's `__exit__` |
 //! | `apply`, `apply_async` | `apply`, `apply_async` → [`AsyncResult`](crate::AsyncResult) | callbacks: `.on_success(cb)`, `.on_error(cb)` |
-//! | `map`, `starmap`, `imap`, `imap_unordered` (`chunksize=`) | the same names | the task is a `#[pool_task]` function or a non-capturing closure |
-//! | `map_async`, `starmap_async` | the same names | |
+//! | `map(f, xs)`, `starmap(f, xs)` | `map(f, xs).run()`, `starmap(f, xs).run()` | keyword arguments are methods before `run()`: `pool.map(f, xs, chunksize=8)` is `pool.map(f, xs).chunksize(8).run()`; the task is a `#[pool_task]` function or a non-capturing closure |
+//! | `imap`, `imap_unordered` (`chunksize=`) | the same names, an iterator; `.chunksize(n)` on it | |
+//! | `map_async`, `starmap_async` | the same names, then `.run()` → [`AsyncResult`](crate::AsyncResult) | |
 //! | `r.get(timeout)`, `r.wait`, `r.ready`, `r.successful` | `get`, `get_timeout`, `wait`, `wait_timeout`, `ready`, `successful` | |
 //! | `close`, `terminate`, `join` | the same names | |
 //! | a task that raises | [`TaskError::Panicked`](crate::TaskError::Panicked) with the message and location | the backtrace too when the worker runs with `RUST_BACKTRACE` set |

@@ -8,8 +8,8 @@ use crate::pipe::PipeError;
 use crate::pool::{PoolError, TaskError};
 use crate::process::{ProcessError, SpawnError, StartMethodError};
 use crate::queue::QueueError;
-use crate::shm::ShmError;
 use crate::shared::ArrayError;
+use crate::shm::ShmError;
 use crate::sync::{
     BarrierError, ConditionError, EventError, LockError, OwnerDied, SemaphoreError, TryLockError,
 };

@@ -1,7 +1,7 @@
 //! [`Connection`]: one end of an established, authenticated connection.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -292,14 +292,7 @@ impl Connection {
         authkey: &[u8],
         timeout: Duration,
     ) -> Result<(), ConnectionError> {
-        let _sending = self
-            .send_lock
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let _receiving = self
-            .recv_lock
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let _both = self.both_directions();
         handshake::deliver_challenge(&self.stream, strict(authkey), handshake_deadline(timeout))
     }
 
@@ -315,15 +308,22 @@ impl Connection {
         authkey: &[u8],
         timeout: Duration,
     ) -> Result<(), ConnectionError> {
-        let _sending = self
+        let _both = self.both_directions();
+        handshake::answer_challenge(&self.stream, strict(authkey), handshake_deadline(timeout))
+    }
+
+    /// Both directions, held so a handshake's messages interleave with no other send or
+    /// receive on this connection.
+    fn both_directions(&self) -> (MutexGuard<'_, ()>, MutexGuard<'_, ()>) {
+        let sending = self
             .send_lock
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let _receiving = self
+        let receiving = self
             .recv_lock
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        handshake::answer_challenge(&self.stream, strict(authkey), handshake_deadline(timeout))
+        (sending, receiving)
     }
 }
 

@@ -8,8 +8,8 @@ use super::dispatcher::{self, Config, Init};
 use super::shared::Shared;
 use super::{Pool, Task, task, task_ref};
 use crate::pool::{PoolError, WorkerStartError};
-use crate::sys::OsContext;
 use crate::process::{StartMethod, cpu_count};
+use crate::sys::OsContext;
 use crate::sys::poller::Waker;
 
 /// Options for a [`Pool`]: `Pool::builder().processes(4).maxtasksperchild(100).build()`.

@@ -1,7 +1,7 @@
 //! A segment's data area as the byte store of a queue's ring.
 
-use crate::shm::segment::{ShmBox, ShmState};
 use super::ring::Bytes;
+use crate::shm::segment::{ShmBox, ShmState};
 
 impl<S: ShmState> Bytes for ShmBox<S> {
     unsafe fn write(&self, at: u64, src: &[u8]) {

@@ -115,7 +115,10 @@ fn the_try_and_timeout_forms_say_would_block_and_timeout() {
     assert_eq!((e.wait(), e.try_wait()), (Ok(()), Ok(())));
     // `?` in a `main` returning `mproc::Result` keeps the outcome.
     let as_error = crate::Error::from(crate::EventError::Timeout);
-    assert!(matches!(as_error, crate::Error::Event(crate::EventError::Timeout)));
+    assert!(matches!(
+        as_error,
+        crate::Error::Event(crate::EventError::Timeout)
+    ));
     let c = Condition::new().unwrap();
     let _held = c.lock().unwrap();
     assert_eq!(c.wait_timeout(Duration::ZERO), Err(ConditionError::Timeout));

@@ -11,7 +11,8 @@ use crate::queue::QueueError;
 use crate::shared::ArrayError;
 use crate::shm::ShmError;
 use crate::sync::{
-    BarrierError, ConditionError, EventError, LockError, OwnerDied, SemaphoreError, TryLockError,
+    BarrierCreateError, BarrierError, ConditionError, EventError, LockError, OwnerDied,
+    SemaphoreError, TryLockError,
 };
 use crate::topology::TopologyError;
 
@@ -58,6 +59,9 @@ pub enum Error {
     /// See [`ConditionError`].
     #[error(transparent)]
     Condition(#[from] ConditionError),
+    /// See [`BarrierCreateError`].
+    #[error(transparent)]
+    BarrierCreate(#[from] BarrierCreateError),
     /// See [`BarrierError`].
     #[error(transparent)]
     Barrier(#[from] BarrierError),

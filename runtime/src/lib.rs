@@ -80,8 +80,9 @@ pub use queue::{JoinableQueue, Queue, QueueError, QueueReader, QueueWriter, Simp
 pub use shared::{Array, ArrayError, ArrayGuard, Value, ValueGuard};
 pub use shm::{InvalidBool, ShmBool, ShmError, ShmSafe};
 pub use sync::{
-    Acquired, Barrier, BarrierError, BoundedSemaphore, Condition, ConditionError, Event,
-    EventError, Lock, LockError, OwnerDied, RLock, Semaphore, SemaphoreError, TryLockError,
+    Acquired, Barrier, BarrierCreateError, BarrierError, BoundedSemaphore, Condition,
+    ConditionError, Event, EventError, Lock, LockError, OwnerDied, RLock, Semaphore,
+    SemaphoreError, TryLockError,
 };
 pub use sys::OsError;
 
@@ -94,13 +95,13 @@ pub mod diag {
 /// The names most programs need: `use mproc::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        Acquired, Array, ArrayError, AsyncResult, Barrier, BarrierError, BoundedSemaphore, Child,
-        CodecError, Condition, ConditionError, Connection, Event, EventError, ExitStatus,
-        InvalidBool, JoinableQueue, Lock, LockError, Pipe, PipeError, Pool, PoolError, Process,
-        ProcessError, ProcessHandle, Queue, QueueError, RLock, Semaphore, SemaphoreError, ShmBool,
-        ShmError, ShmSafe, SimpleQueue, SpawnError, StartMethod, StartMethodError, TaskError,
-        TryLockError, Value, active_children, cpu_count, current_process, get_start_method,
-        parent_process, set_start_method,
+        Acquired, Array, ArrayError, AsyncResult, Barrier, BarrierCreateError, BarrierError,
+        BoundedSemaphore, Child, CodecError, Condition, ConditionError, Connection, Event,
+        EventError, ExitStatus, InvalidBool, JoinableQueue, Lock, LockError, Pipe, PipeError, Pool,
+        PoolError, Process, ProcessError, ProcessHandle, Queue, QueueError, RLock, Semaphore,
+        SemaphoreError, ShmBool, ShmError, ShmSafe, SimpleQueue, SpawnError, StartMethod,
+        StartMethodError, TaskError, TryLockError, Value, active_children, cpu_count,
+        current_process, get_start_method, parent_process, set_start_method,
     };
     pub use crate::{pool_task, process};
 }

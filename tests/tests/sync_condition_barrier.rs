@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use integration_tests::sync_support::{LIMIT, eventually, in_futex_wait, wait_parked};
 use mproc::prelude::*;
-use mproc::{BarrierError, ConditionError};
+use mproc::{BarrierCreateError, BarrierError, ConditionError};
 
 const SHORT: Duration = Duration::from_millis(30);
 
@@ -305,9 +305,6 @@ fn a_timeout_breaks_it_for_every_party() {
 fn zero_parties_is_an_error() {
     assert!(matches!(
         Barrier::new(0),
-        Err(mproc::Error::Barrier(BarrierError::InvalidParties {
-            parties: 0,
-            ..
-        }))
+        Err(BarrierCreateError::InvalidParties { parties: 0, .. })
     ));
 }

@@ -29,7 +29,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::atomic::{AtomicI32, AtomicU32, AtomicU64};
 use super::deadline;
-use super::error::BarrierError;
+use super::error::{BarrierCreateError, BarrierError};
 use super::park::{Os, Park, Waited};
 use super::raw_lock::{self, Acquired};
 use super::self_id;
@@ -122,9 +122,9 @@ impl Barrier {
     /// A barrier for `parties` processes (or threads).
     ///
     /// # Errors
-    /// [`BarrierError::InvalidParties`] for 0 (Python accepts it and hangs) or more than
-    /// 65536; [`ShmError`](crate::ShmError) if the shared memory cannot be created.
-    pub fn new(parties: u32) -> crate::Result<Self> {
+    /// [`BarrierCreateError::InvalidParties`] for 0 (Python accepts it and hangs) or more
+    /// than 65536; [`BarrierCreateError::Shm`] if the shared memory cannot be created.
+    pub fn new(parties: u32) -> Result<Self, BarrierCreateError> {
         Self::create(parties, None)
     }
 
@@ -137,23 +137,25 @@ impl Barrier {
     /// stored action was rewritten, the last party gets [`BarrierError::ActionRejected`].
     ///
     /// # Errors
-    /// As [`new`](Barrier::new); [`BarrierError::ActionNotInExecutable`] if `action` is not in
+    /// As [`new`](Barrier::new); [`BarrierCreateError::ActionNotInExecutable`] if `action` is not in
     /// the main executable (a spawned process could not call it).
-    pub fn with_action(parties: u32, action: fn()) -> crate::Result<Self> {
+    pub fn with_action(parties: u32, action: fn()) -> Result<Self, BarrierCreateError> {
         let (offset, layout) =
-            codeptr::fn_to_offset(action).ok_or(BarrierError::ActionNotInExecutable)?;
+            codeptr::fn_to_offset(action).ok_or(BarrierCreateError::ActionNotInExecutable)?;
         let key = auth::program_key().map_err(ShmError::os("making the program authkey"))?;
         let tag = action_tag(key, offset, layout);
         Self::create(parties, Some((offset, layout, tag)))
     }
 
-    fn create(parties: u32, action: Option<(i64, i64, auth::Tag)>) -> crate::Result<Self> {
+    fn create(
+        parties: u32,
+        action: Option<(i64, i64, auth::Tag)>,
+    ) -> Result<Self, BarrierCreateError> {
         if parties == 0 || parties > MAX_PARTIES {
-            return Err(BarrierError::InvalidParties {
+            return Err(BarrierCreateError::InvalidParties {
                 parties: u64::from(parties),
                 max: MAX_PARTIES,
-            }
-            .into());
+            });
         }
         let slots = parties as usize * size_of::<AtomicU64>();
         let shm = ShmBox::create(0, slots, |s: &BarrierState, _| {

@@ -8,6 +8,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::shm::ShmError;
+
 /// Locking and unlocking a [`Lock`](crate::Lock), [`RLock`](crate::RLock), or the lock of a
 /// [`Value`](crate::Value) or [`Array`](crate::Array).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
@@ -255,10 +257,10 @@ pub enum ConditionError {
     Lock(#[from] LockError),
 }
 
-/// Waiting on a [`Barrier`](crate::Barrier).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+/// Creating a [`Barrier`](crate::Barrier).
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum BarrierError {
+pub enum BarrierCreateError {
     /// `Barrier::new(0)`, or more parties than supported.
     #[error("a barrier needs between 1 and {max} parties, not {parties}")]
     InvalidParties {
@@ -267,6 +269,19 @@ pub enum BarrierError {
         /// The largest supported number.
         max: u32,
     },
+    /// The action function is not part of the main executable (it could not be called from a
+    /// spawned process).
+    #[error("the barrier action is not part of the main executable")]
+    ActionNotInExecutable,
+    /// The shared memory could not be created.
+    #[error(transparent)]
+    Shm(#[from] ShmError),
+}
+
+/// Waiting on a [`Barrier`](crate::Barrier).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum BarrierError {
     /// The barrier is broken (aborted, reset while waiting, another party timed out or its
     /// action panicked). `reset()` makes it usable again.
     #[error("the barrier is broken")]
@@ -286,10 +301,6 @@ pub enum BarrierError {
         /// The panic message.
         message: String,
     },
-    /// The action function is not part of the main executable (it could not be called from a
-    /// spawned process).
-    #[error("the barrier action is not part of the main executable")]
-    ActionNotInExecutable,
     /// The barrier's action, read from shared memory, does not carry a valid code under this
     /// program's authkey (a peer rewrote it, or another program made the barrier): it was not
     /// called, and the barrier is broken.

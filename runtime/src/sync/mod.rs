@@ -74,8 +74,8 @@ mod tests;
 pub use barrier::Barrier;
 pub use condition::Condition;
 pub use error::{
-    Acquired, BarrierError, ConditionError, EventError, LockError, OwnerDied, SemaphoreError,
-    TryLockError,
+    Acquired, BarrierCreateError, BarrierError, ConditionError, EventError, LockError, OwnerDied,
+    SemaphoreError, TryLockError,
 };
 pub use event::Event;
 pub use lock::{Lock, LockGuard, LockResult, TryLockResult};

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::codec::{decode, encode};
 use crate::{
-    Array, Barrier, BarrierError, BoundedSemaphore, Condition, ConditionError, Event, Lock,
+    Array, Barrier, BarrierCreateError, BoundedSemaphore, Condition, ConditionError, Event, Lock,
     LockError, RLock, Semaphore, Value,
 };
 
@@ -65,10 +65,10 @@ fn a_barrier_takes_every_party_count_from_one_to_the_documented_maximum() {
     }
     assert!(matches!(
         Barrier::new((1 << 16) + 1),
-        Err(crate::Error::Barrier(BarrierError::InvalidParties {
+        Err(BarrierCreateError::InvalidParties {
             parties: 65_537,
             max: 65_536
-        }))
+        })
     ));
 }
 
@@ -81,7 +81,7 @@ fn errors_are_typed_and_lower_case() {
     );
     assert!(matches!(
         b,
-        crate::Error::Barrier(BarrierError::InvalidParties { parties: 0, .. })
+        BarrierCreateError::InvalidParties { parties: 0, .. }
     ));
     let c = Condition::new().unwrap();
     assert_eq!(c.notify(), Err(ConditionError::NotOwner));

@@ -51,8 +51,8 @@ use std::ptr::NonNull;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::sys::mman::Mapping;
 use crate::sys::OsContext as _;
+use crate::sys::mman::Mapping;
 use crate::sys::posix_shm::{self, Open};
 
 pub use error::{ShareableListError, SharedMemoryError};

@@ -1,6 +1,6 @@
 //! Issue #19: managers shared by processes under every start method — proxies as process
 //! arguments and queue items, a word count with exact totals, a remote manager on TCP
-//! loopback used by another process (CPython's `test_manager`/`test_remote` cases, in our
+//! loopback used by another process (Python's `test_manager`/`test_remote` cases, in our
 //! own words).
 
 #![allow(
@@ -163,6 +163,38 @@ fn a_remote_manager_refuses_a_wrong_key() {
     let manager = Manager::connect(&address, b"right key").unwrap();
     let v = manager.value(&1i32).unwrap();
     assert_eq!(v.add(2).unwrap(), 3);
+    manager.shutdown().unwrap();
+    serving.join().unwrap().unwrap();
+}
+
+/// Connects with `key`, then uses a proxy that arrived as an argument.
+fn keyed_client((address, list): (String, ListProxy<u32>)) -> Result<usize, String> {
+    let _manager = Manager::connect(address.as_str(), b"own key").map_err(|e| e.to_string())?;
+    list.push(&7).map_err(|e| e.to_string())?;
+    list.len().map_err(|e| e.to_string())
+}
+
+/// Uses a proxy that arrived, without connecting first: the program key is refused.
+fn unkeyed_client(list: ListProxy<u32>) -> String {
+    list.push(&8)
+        .map_or_else(|e| e.to_string(), |()| "accepted".to_owned())
+}
+
+#[test]
+fn a_proxy_of_a_manager_with_its_own_key_authenticates_as_its_process_connected() {
+    let server = Server::bind("127.0.0.1:0", b"own key").unwrap();
+    let address = server.address().to_string();
+    let serving = thread::spawn(move || server.serve_forever());
+    let manager = Manager::connect(address.as_str(), b"own key").unwrap();
+    let list = manager.list::<u32>().unwrap();
+    let keyed = Process::new(keyed_client, (address.clone(), list.clone()))
+        .start()
+        .unwrap();
+    assert_eq!(keyed.join_timeout(TIMEOUT).unwrap(), Ok(1));
+    let unkeyed = Process::new(unkeyed_client, list.clone()).start().unwrap();
+    let refused = unkeyed.join_timeout(TIMEOUT).unwrap();
+    assert!(refused.contains("manager connection"), "{refused}");
+    assert_eq!(list.snapshot().unwrap(), [7]);
     manager.shutdown().unwrap();
     serving.join().unwrap().unwrap();
 }

@@ -106,7 +106,7 @@
 //! | `send_bytes`, `recv_bytes`, `recv_bytes_into`, `poll` | the same names | `recv_bytes_into` fails with `BufferTooShort` carrying the message |
 //! | `close`, `closed`, `readable`, `writable`, `fileno` | drop the end; a simplex end is typed as a `Receiver` or a `Sender`, so reading a write-only end does not compile; ends implement `AsFd` | |
 //! | `connection.wait([...])`, `p.sentinel` | [`connection::wait`](crate::connection::wait)`(&[&a, &b], timeout)`, `child.sentinel()` | over connections, listeners, pipe ends and children; returns the indices of the ready ones |
-//! | `Listener(address, authkey=)`, `Client(address, authkey=)` | [`Listener::bind`](crate::connection::Listener::bind), [`Client::connect`](crate::connection::Client::connect) | CPython's framing and HMAC handshake: a Python program connects to an mproc listener and the reverse; the default key is the program authkey where Python defaults to none; Python 3.11's MD5 handshake only with `Options::allow_legacy_md5` |
+//! | `Listener(address, authkey=)`, `Client(address, authkey=)` | [`Listener::bind`](crate::connection::Listener::bind), [`Client::connect`](crate::connection::Client::connect) | `CPython`'s framing and HMAC handshake: a Python program connects to an mproc listener and the reverse; the default key is the program authkey where Python defaults to none; Python 3.11's MD5 handshake only with `Options::allow_legacy_md5` |
 //! | `deliver_challenge`, `answer_challenge` | `Connection::deliver_challenge`, `Connection::answer_challenge` | |
 //!
 //! ## `Pool`

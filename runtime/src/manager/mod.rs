@@ -24,8 +24,9 @@
 //! (one connection per manager per process, shared) and serializable: give them to processes,
 //! pool tasks, queues, or store them inside another managed object. A proxy serializes as the
 //! manager's address and the object's id — never a descriptor or a key — and connects on
-//! first use in the receiving process with the program authkey (as Python's proxies do), so a
-//! proxy of a manager that uses another key must be rebuilt there with [`Manager::connect`].
+//! first use in the receiving process: with the key of a [`Manager::connect`] this process
+//! made to the same address, else with the program authkey (as Python's proxies do). So a
+//! proxy of a manager with its own key works in a process that connected to it with that key.
 //!
 //! Locally, mproc's shared-memory [`Value`](crate::Value), [`Lock`](crate::Lock),
 //! [`Queue`](crate::Queue) and friends are much faster than any manager (no round trip) and
@@ -105,6 +106,10 @@ pub struct Manager {
     server: Option<Child<()>>,
 }
 
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "a process target takes its argument by value: it arrives deserialized"
+)]
 /// Runs in the manager's process: listens on a fresh abstract name, reports it, serves.
 fn manager_process(report: Sender<Result<String, String>>) {
     let name = format!(
@@ -169,7 +174,7 @@ impl Manager {
             DEFAULT_CALL_TIMEOUT,
         );
         let manager = Self {
-            session: Arc::new(session),
+            session,
             server: Some(child),
         };
         manager.session.connect()?;
@@ -198,7 +203,7 @@ impl Manager {
         let session = Session::new(address.to_address()?, authkey.into(), DEFAULT_CALL_TIMEOUT);
         session.connect()?;
         Ok(Self {
-            session: Arc::new(session),
+            session,
             server: None,
         })
     }
@@ -212,12 +217,12 @@ impl Manager {
         let address = self.session.address().clone();
         let session = Session::new(address, self.auth(), timeout);
         session.connect()?;
-        self.session = Arc::new(session);
+        self.session = session;
         Ok(())
     }
 
     fn auth(&self) -> Auth {
-        self.session.auth().clone()
+        self.session.auth()
     }
 
     /// The manager's address (Python's `manager.address`).

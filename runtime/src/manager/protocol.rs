@@ -20,7 +20,8 @@ pub enum Kind {
     Namespace,
 }
 
-/// The integer types [`Op::Add`] works on (the server decodes and encodes them itself).
+/// The integer types the manager adds to ([`ManagedInt`](super::ManagedInt)); the server
+/// decodes and encodes them itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[allow(
     missing_docs,

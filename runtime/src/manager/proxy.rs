@@ -208,7 +208,7 @@ impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> DictProxy
         key: &K,
         mut f: impl FnMut(Option<V>) -> V,
     ) -> Result<V, ManagerError> {
-        self.handle.update_with(encode(key)?, |old| Ok(f(old)))
+        self.handle.update_with(&encode(key)?, |old| Ok(f(old)))
     }
 }
 
@@ -346,7 +346,7 @@ impl<T: Serialize + DeserializeOwned> ListProxy<T> {
 }
 
 fn opt<T: DeserializeOwned>(bytes: Option<Vec<u8>>) -> Result<Option<T>, ManagerError> {
-    bytes.as_deref().map(decode).transpose()
+    bytes.map(|b| decode(&b)).transpose()
 }
 
 fn one<T: DeserializeOwned>(bytes: Option<Vec<u8>>) -> Result<T, ManagerError> {

@@ -138,11 +138,10 @@ struct Shared {
 
 fn accept_loop(listener: &Listener, shared: &Shared) {
     while !shared.stop.load(Ordering::Relaxed) {
-        let mut conn = match listener.accept_timeout(POLL) {
-            Ok(conn) => conn,
-            // A timeout, a failed handshake (wrong key: refused before any payload), a peer
-            // that left: nothing to serve; keep accepting.
-            Err(_) => continue,
+        // A timeout, a failed handshake (wrong key: refused before any payload), a peer that
+        // left: nothing to serve; keep accepting.
+        let Ok(mut conn) = listener.accept_timeout(POLL) else {
+            continue;
         };
         conn.set_max_message_len(shared.max_request_len);
         if shared.active.fetch_add(1, Ordering::Relaxed) >= shared.max_connections {

@@ -18,15 +18,18 @@ pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// One connection to a manager, made on first use and remade after an error or a fork.
 pub(crate) struct Session {
     address: Address,
-    auth: Auth,
+    /// `None` for a session made for a proxy that arrived: it authenticates as a session of
+    /// this process that the user connected to the same address does, else with the program
+    /// authkey.
+    auth: Option<Auth>,
     timeout: Duration,
     /// The connection and the pid that made it: a forked child never uses its parent's.
     conn: Mutex<Option<(u32, Connection)>>,
 }
 
-/// Sessions made for proxies that arrived in this process, so that proxies of one manager
-/// share one connection.
-static ARRIVED: Mutex<Vec<(String, Weak<Session>)>> = Mutex::new(Vec::new());
+/// Every live session of this process, by address: proxies that arrive share the session of
+/// their manager, and learn its key from it.
+static SESSIONS: Mutex<Vec<(Address, Weak<Session>)>> = Mutex::new(Vec::new());
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -38,39 +41,62 @@ impl std::fmt::Debug for Session {
 }
 
 impl Session {
-    pub(crate) fn new(address: Address, auth: Auth, timeout: Duration) -> Self {
-        Self {
+    /// A session with a given key, registered so that proxies arriving later find it.
+    pub(crate) fn new(address: Address, auth: Auth, timeout: Duration) -> Arc<Self> {
+        Self::register(Self {
             address,
-            auth,
+            auth: Some(auth),
             timeout,
             conn: Mutex::new(None),
-        }
+        })
+    }
+
+    fn register(session: Self) -> Arc<Self> {
+        let session = Arc::new(session);
+        let mut sessions = SESSIONS.lock().unwrap_or_else(PoisonError::into_inner);
+        sessions.retain(|(_, weak)| weak.strong_count() > 0);
+        sessions.push((session.address.clone(), Arc::downgrade(&session)));
+        session
     }
 
     pub(crate) fn address(&self) -> &Address {
         &self.address
     }
 
-    pub(crate) fn auth(&self) -> &Auth {
-        &self.auth
+    /// The key to authenticate with (see [`Session::auth`]'s field).
+    pub(crate) fn auth(&self) -> Auth {
+        if let Some(auth) = &self.auth {
+            return auth.clone();
+        }
+        let sessions = SESSIONS.lock().unwrap_or_else(PoisonError::into_inner);
+        sessions
+            .iter()
+            .filter(|(address, _)| *address == self.address)
+            .filter_map(|(_, weak)| weak.upgrade())
+            .find_map(|session| session.auth.clone())
+            .unwrap_or(Auth::Program)
     }
 
-    /// The session for a proxy that arrived (authenticated with the program authkey).
+    /// The session for a proxy that arrived: an existing one for its address, else a new one.
     fn arrived(address: &str, timeout: Duration) -> Result<Arc<Self>, String> {
-        let mut arrived = ARRIVED.lock().unwrap_or_else(PoisonError::into_inner);
-        arrived.retain(|(_, weak)| weak.strong_count() > 0);
-        if let Some(session) = arrived
-            .iter()
-            .find(|(a, _)| a == address)
-            .and_then(|(_, weak)| weak.upgrade())
-            .filter(|s| s.timeout == timeout)
+        let address: Address = address.parse().map_err(|e| format!("{e}"))?;
         {
-            return Ok(session);
+            let sessions = SESSIONS.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(session) = sessions
+                .iter()
+                .filter(|(a, _)| *a == address)
+                .filter_map(|(_, weak)| weak.upgrade())
+                .find(|s| s.timeout == timeout)
+            {
+                return Ok(session);
+            }
         }
-        let parsed: Address = address.parse().map_err(|e| format!("{e}"))?;
-        let session = Arc::new(Self::new(parsed, Auth::Program, timeout));
-        arrived.push((address.to_owned(), Arc::downgrade(&session)));
-        Ok(session)
+        Ok(Self::register(Self {
+            address,
+            auth: None,
+            timeout,
+            conn: Mutex::new(None),
+        }))
     }
 
     /// Connects now if not connected (to report a wrong address or key early).
@@ -89,7 +115,7 @@ impl Session {
         }
         if slot.is_none() {
             let options = Options::new()
-                .authkey(self.auth.clone())
+                .authkey(self.auth())
                 .handshake_timeout(self.timeout);
             *slot = Some((pid, Client::connect_with(&self.address, &options)?));
         }
@@ -234,17 +260,17 @@ impl Handle {
     /// still what `f` saw; otherwise `f` runs again on the newer value.
     pub(crate) fn update_with<V: Serialize + DeserializeOwned>(
         &self,
-        key: Vec<u8>,
+        key: &[u8],
         mut f: impl FnMut(Option<V>) -> Result<V, ManagerError>,
     ) -> Result<V, ManagerError> {
         const ATTEMPTS: u32 = 10_000;
-        let mut current = self.bytes(Op::Get(key.clone()))?;
+        let mut current = self.bytes(Op::Get(key.to_vec()))?;
         for _ in 0..ATTEMPTS {
             let old = current.as_deref().map(decode::<V>).transpose()?;
             let new = f(old)?;
             let new_bytes = encode(&new)?;
             match self.call(Op::CompareAndSwap {
-                key: key.clone(),
+                key: key.to_vec(),
                 expected: current,
                 new: Some(new_bytes),
             })? {

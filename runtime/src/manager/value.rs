@@ -15,7 +15,7 @@ mod sealed {
 
 /// An integer type the manager can add to atomically ([`DictProxy::add`](super::DictProxy::add),
 /// [`ValueProxy::add`]). Sealed: the manager decodes these types itself.
-pub trait ManagedInt: Serialize + DeserializeOwned + sealed::Sealed {
+pub trait ManagedInt: Serialize + DeserializeOwned + Copy + sealed::Sealed {
     /// Which integer type this is, on the wire.
     #[doc(hidden)]
     const KIND: IntKind;
@@ -116,7 +116,7 @@ impl<T: Serialize + DeserializeOwned> ValueProxy<T> {
     /// As [`get`](Self::get); [`ManagerError::Contended`] after 10 000 lost races in a row.
     pub fn update_with(&self, mut f: impl FnMut(T) -> T) -> Result<T, ManagerError> {
         // A value always has its entry; if it is gone, the id is not a value of ours.
-        self.handle.update_with(VALUE_KEY, |old: Option<T>| {
+        self.handle.update_with(&VALUE_KEY, |old: Option<T>| {
             old.map(&mut f).ok_or(ManagerError::UnexpectedResponse)
         })
     }

@@ -64,6 +64,9 @@
 //!   object id or operation, or a wrong kind is a [`RemoteError`] to that client only. The
 //!   server serves at most [`DEFAULT_MAX_CONNECTIONS`] connections at once. A wrong authkey is
 //!   refused by the handshake, before any request is read.
+//! - What the server stores is bounded only by what authenticated clients send: a peer with
+//!   the key can fill its memory with well-formed requests, as in Python (see
+//!   [`crate::trust`], "What is not defended").
 //! - A manager started with [`Manager::start`] is a daemon child: it ends with its owner,
 //!   however the owner ends, and [`Manager::shutdown`] (or dropping the `Manager`) stops it.
 

@@ -101,6 +101,7 @@ impl Server {
     /// None today: failures are per connection. The `Result` leaves room for setup errors.
     pub fn serve_forever(self) -> Result<(), ManagerError> {
         let active = Arc::new(AtomicU32::new(0));
+        let served = Arc::new(Mutex::new(Vec::new()));
         let acceptors: Vec<_> = (0..ACCEPTORS)
             .map(|_| {
                 let listener = Arc::clone(&self.listener);
@@ -108,6 +109,7 @@ impl Server {
                     store: Arc::clone(&self.store),
                     stop: Arc::clone(&self.stop),
                     active: Arc::clone(&active),
+                    served: Arc::clone(&served),
                     max_request_len: self.max_request_len,
                     max_connections: self.max_connections,
                 };
@@ -119,6 +121,12 @@ impl Server {
             // others still stop, so the server does too.
             let _ = acceptor.join();
         }
+        // Then the connection threads: each ends within `POLL` of the stop (or when its
+        // request in progress completes), so no request is served after this returns.
+        let served = std::mem::take(&mut *served.lock().unwrap_or_else(PoisonError::into_inner));
+        for thread in served {
+            let _ = thread.join();
+        }
         Ok(())
     }
 }
@@ -129,6 +137,8 @@ struct Shared {
     store: Arc<Mutex<Store>>,
     stop: Arc<AtomicBool>,
     active: Arc<AtomicU32>,
+    /// The connection threads, joined when the server stops.
+    served: Arc<Mutex<Vec<thread::JoinHandle<()>>>>,
     max_request_len: u64,
     max_connections: u32,
 }
@@ -159,9 +169,16 @@ fn accept_loop(listener: &Listener, shared: &Shared) {
                 serve_connection(&conn, &mine);
                 mine.active.fetch_sub(1, Ordering::Relaxed);
             });
-        if spawned.is_err() {
+        match spawned {
+            Ok(thread) => {
+                let mut served = shared.served.lock().unwrap_or_else(PoisonError::into_inner);
+                served.retain(|t| !t.is_finished());
+                served.push(thread);
+            }
             // No thread for it: the connection was moved into the closure and is dropped.
-            shared.active.fetch_sub(1, Ordering::Relaxed);
+            Err(_) => {
+                shared.active.fetch_sub(1, Ordering::Relaxed);
+            }
         }
     }
 }
@@ -174,7 +191,12 @@ fn serve_connection(conn: &Connection, shared: &Shared) {
             Ok(false) => continue,
             Err(_) => return,
         }
-        let (response, keep) = match conn.recv_timeout::<Request>(IO_TIMEOUT) {
+        let request = conn.recv_timeout::<Request>(IO_TIMEOUT);
+        if shared.stop.load(Ordering::Relaxed) {
+            // Shut down while this request arrived: not served, the client sees the end.
+            return;
+        }
+        let (response, keep) = match request {
             Ok(Request::Shutdown) => {
                 shared.stop.store(true, Ordering::Relaxed);
                 (Response::Done, false)

@@ -268,3 +268,37 @@ mod tests {
         ));
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod proptests {
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    use super::super::protocol::Request;
+    use super::*;
+
+    proptest! {
+        /// Whatever bytes arrive, a request decodes or is a typed error; and whatever request
+        /// decodes, the store answers it without panicking, on objects of every kind.
+        #[test]
+        fn arbitrary_requests_never_panic_the_store(
+            requests in vec(vec(any::<u8>(), 0..64), 1..32),
+        ) {
+            let mut store = Store::default();
+            for kind in [Kind::Dict, Kind::List, Kind::Value, Kind::Namespace] {
+                store.create(kind, Vec::new(), Vec::new());
+            }
+            for bytes in requests {
+                match postcard::from_bytes::<Request>(&bytes) {
+                    Ok(Request::Call { id, kind, op }) => {
+                        let _ = store.call(id % 5, kind, op);
+                    }
+                    Ok(Request::Create { kind, entries, items }) => {
+                        store.create(kind, entries, items);
+                    }
+                    Ok(Request::Shutdown) | Err(_) => {}
+                }
+            }
+        }
+    }
+}

@@ -24,9 +24,10 @@
 //! (one connection per manager per process, shared) and serializable: give them to processes,
 //! pool tasks, queues, or store them inside another managed object. A proxy serializes as the
 //! manager's address and the object's id — never a descriptor or a key — and connects on
-//! first use in the receiving process: with the key of a [`Manager::connect`] this process
-//! made to the same address, else with the program authkey (as Python's proxies do). So a
-//! proxy of a manager with its own key works in a process that connected to it with that key.
+//! first use in the receiving process: with the key of a [`Manager::connect`] that the
+//! calling thread made to the same address, else with the program authkey (as Python's
+//! proxies do). So a proxy of a manager with its own key works in a process that connected to
+//! it with that key (from the thread that uses the proxy).
 //!
 //! Locally, mproc's shared-memory [`Value`](crate::Value), [`Lock`](crate::Lock),
 //! [`Queue`](crate::Queue) and friends are much faster than any manager (no round trip) and

@@ -2,6 +2,7 @@
 //! proxy of that manager in the process; a [`Handle`] is a session plus an object id, the part
 //! of a proxy that travels.
 
+use std::cell::RefCell;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
@@ -23,13 +24,19 @@ pub(crate) struct Session {
     /// authkey.
     auth: Option<Auth>,
     timeout: Duration,
+    /// The process that made this session.
+    pid: u32,
     /// The connection and the pid that made it: a forked child never uses its parent's.
     conn: Mutex<Option<(u32, Connection)>>,
 }
 
-/// Every live session of this process, by address: proxies that arrive share the session of
-/// their manager, and learn its key from it.
-static SESSIONS: Mutex<Vec<(Address, Weak<Session>)>> = Mutex::new(Vec::new());
+thread_local! {
+    /// The live sessions this thread made, by address: proxies that arrive in this thread share
+    /// the session of their manager, and learn its key from it. Per thread, not a process-wide
+    /// lock, so a fork can never leave it held; entries made before a fork (another pid) are
+    /// never used by the child, whose connection locks may have been held by a thread it lacks.
+    static SESSIONS: RefCell<Vec<(Address, Weak<Session>)>> = const { RefCell::new(Vec::new()) };
+}
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -47,15 +54,18 @@ impl Session {
             address,
             auth: Some(auth),
             timeout,
+            pid: std::process::id(),
             conn: Mutex::new(None),
         })
     }
 
     fn register(session: Self) -> Arc<Self> {
         let session = Arc::new(session);
-        let mut sessions = SESSIONS.lock().unwrap_or_else(PoisonError::into_inner);
-        sessions.retain(|(_, weak)| weak.strong_count() > 0);
-        sessions.push((session.address.clone(), Arc::downgrade(&session)));
+        SESSIONS.with_borrow_mut(|sessions| {
+            let pid = std::process::id();
+            sessions.retain(|(_, weak)| weak.upgrade().is_some_and(|s| s.pid == pid));
+            sessions.push((session.address.clone(), Arc::downgrade(&session)));
+        });
         session
     }
 
@@ -68,35 +78,36 @@ impl Session {
         if let Some(auth) = &self.auth {
             return auth.clone();
         }
-        let sessions = SESSIONS.lock().unwrap_or_else(PoisonError::into_inner);
-        sessions
-            .iter()
-            .filter(|(address, _)| *address == self.address)
-            .filter_map(|(_, weak)| weak.upgrade())
-            .find_map(|session| session.auth.clone())
-            .unwrap_or(Auth::Program)
+        Self::mine(&self.address, |session| session.auth.clone()).unwrap_or(Auth::Program)
     }
 
     /// The session for a proxy that arrived: an existing one for its address, else a new one.
     fn arrived(address: &str, timeout: Duration) -> Result<Arc<Self>, String> {
         let address: Address = address.parse().map_err(|e| format!("{e}"))?;
-        {
-            let sessions = SESSIONS.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Some(session) = sessions
-                .iter()
-                .filter(|(a, _)| *a == address)
-                .filter_map(|(_, weak)| weak.upgrade())
-                .find(|s| s.timeout == timeout)
-            {
-                return Ok(session);
-            }
+        if let Some(session) = Self::mine(&address, |s| (s.timeout == timeout).then(|| s.clone())) {
+            return Ok(session);
         }
         Ok(Self::register(Self {
             address,
             auth: None,
             timeout,
+            pid: std::process::id(),
             conn: Mutex::new(None),
         }))
+    }
+
+    /// The first `Some` that `f` gives for a live session of this thread and process to
+    /// `address`.
+    fn mine<T>(address: &Address, mut f: impl FnMut(&Arc<Self>) -> Option<T>) -> Option<T> {
+        let pid = std::process::id();
+        SESSIONS.with_borrow(|sessions| {
+            sessions
+                .iter()
+                .filter(|(a, _)| a == address)
+                .filter_map(|(_, weak)| weak.upgrade())
+                .filter(|s| s.pid == pid)
+                .find_map(|s| f(&s))
+        })
     }
 
     /// Connects now if not connected (to report a wrong address or key early).

@@ -265,7 +265,8 @@ impl Manager {
     /// As [`dict`](Self::dict); [`ManagerError::Encode`] if `initial` cannot be serialized.
     pub fn value<T: serde::Serialize>(&self, initial: &T) -> Result<ValueProxy<T>, ManagerError> {
         let entries = vec![(Vec::new(), encode(initial)?)];
-        Handle::create(&self.session, Kind::Value, entries, Vec::new()).map(ValueProxy::from_handle)
+        Handle::create(&self.session, Kind::Single, entries, Vec::new())
+            .map(ValueProxy::from_handle)
     }
 
     /// A new, empty namespace (Python's `manager.Namespace()`).

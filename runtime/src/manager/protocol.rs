@@ -14,8 +14,10 @@ pub enum Kind {
     Dict,
     /// A `list` of postcard(T).
     List,
-    /// A `Value`: one postcard(T) under the empty key.
-    Value,
+    /// A single value (`Manager::value`): one postcard(T) under the empty key. (Not named
+    /// `Value`: a public item of that name would make rustc spell `mproc::Value` in full in
+    /// every diagnostic.)
+    Single,
     /// A `Namespace`: postcard(field name) -> postcard(value).
     Namespace,
 }

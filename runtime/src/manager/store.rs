@@ -35,7 +35,7 @@ impl Store {
         self.next_id += 1;
         let data = match kind {
             Kind::List => Data::Seq(items),
-            Kind::Dict | Kind::Value | Kind::Namespace => Data::Map(entries.into_iter().collect()),
+            Kind::Dict | Kind::Single | Kind::Namespace => Data::Map(entries.into_iter().collect()),
         };
         self.objects.insert(self.next_id, Object { kind, data });
         self.next_id
@@ -285,7 +285,7 @@ mod proptests {
             requests in vec(vec(any::<u8>(), 0..64), 1..32),
         ) {
             let mut store = Store::default();
-            for kind in [Kind::Dict, Kind::List, Kind::Value, Kind::Namespace] {
+            for kind in [Kind::Dict, Kind::List, Kind::Single, Kind::Namespace] {
                 store.create(kind, Vec::new(), Vec::new());
             }
             for bytes in requests {

@@ -86,6 +86,9 @@ pub enum Error {
     /// A `ShareableList` operation failed.
     #[error(transparent)]
     ShareableList(#[from] crate::shared_memory::ShareableListError),
+    /// A manager or proxy operation failed.
+    #[error(transparent)]
+    Manager(#[from] crate::manager::ManagerError),
     /// An I/O error from code around mproc (files, sockets the user opened).
     #[error(transparent)]
     Io(#[from] io::Error),

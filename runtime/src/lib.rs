@@ -44,6 +44,7 @@ mod codeptr;
 pub mod connection;
 mod error;
 pub mod guide;
+pub mod manager;
 pub mod pipe;
 pub mod pool;
 pub mod process;

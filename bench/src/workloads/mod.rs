@@ -12,6 +12,7 @@ pub(crate) mod connection;
 pub(crate) mod event;
 pub(crate) mod joinable;
 pub(crate) mod lock;
+pub(crate) mod manager;
 pub(crate) mod pipe;
 pub(crate) mod pool;
 pub(crate) mod queue;
@@ -67,6 +68,7 @@ pub(crate) const ALL: &[&Workload] = &[
     &queue::WORKLOAD,
     &joinable::WORKLOAD,
     &pool::WORKLOAD,
+    &manager::WORKLOAD,
 ];
 
 /// The figure with identifier `id`.

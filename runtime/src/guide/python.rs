@@ -52,7 +52,7 @@
 //! | `set_forkserver_preload`, `set_executable`, `freeze_support` | not needed | the fork server is the program's own executable, already loaded; there is no interpreter to choose or freeze |
 //! | `get_logger`, `log_to_stderr` | not provided | use `log`/`tracing` in your functions |
 //! | `allow_connection_pickling`, `reducer` | not needed | handles (locks, queues, pipe ends, descriptors) travel as arguments or inside messages by themselves |
-//! | `Manager()`, `BaseManager` | not yet | share locks, queues, `Value`s and `Array`s directly (a `Manager().Lock()` becomes a [`Lock`](crate::Lock)); a `Manager().dict()` becomes a server process reading requests from a [`Queue`](crate::Queue) |
+//! | `Manager()`, `BaseManager`, `.dict()`, `.list()`, `.Value()`, `.Namespace()` | [`Manager::start`](crate::manager::Manager::start), `Manager::connect`, `dict::<K, V>()`, `list::<T>()`, `value`, `namespace` | typed, serializable proxies; `add`/`append`/`update_with` are atomic where Python's `d[k].append(x)` loses the write. Locks, queues and values need no manager in mproc: share a [`Lock`](crate::Lock) or [`Queue`](crate::Queue) directly (a `Manager().Lock()` becomes a `Lock`); proxies for them and `register` of custom types are not there yet |
 //! | `AuthenticationError` | the `Auth` errors of the operation | the program authkey is [`CurrentProcess::authkey`](crate::CurrentProcess::authkey) |
 //! | `BufferTooShort` | [`PipeError::BufferTooShort`](crate::PipeError::BufferTooShort) | carries the whole message, as Python's `e.args[0]` |
 //! | `ProcessError` | [`ProcessError`](crate::ProcessError), [`SpawnError`](crate::SpawnError) | |

@@ -1,0 +1,62 @@
+"""Manager: dict set+get round trip (us per pair), list.append from two processes (ops/s)."""
+
+import multiprocessing as mp
+import time
+
+from mp_common import check, join_all, main, repeat
+
+ctx = mp.get_context("fork")
+
+
+def dict_set_get(sizes):
+    rounds = sizes["pingpong"]
+    with ctx.Manager() as manager:
+        d = manager.dict()
+
+        def run():
+            start = time.perf_counter()
+            for i in range(rounds):
+                d[i] = i
+                check(d[i] == i, "the dict lost a value")
+            return (time.perf_counter() - start) * 1e6 / rounds
+
+        return repeat(sizes, run)
+
+
+def append(lst, barrier, ends, index, ops):
+    barrier.wait()
+    for i in range(ops):
+        lst.append(i)
+    ends[index] = time.monotonic_ns()
+
+
+def list_append(sizes):
+    ops = sizes["pingpong"]
+    with ctx.Manager() as manager:
+
+        def run():
+            lst = manager.list()
+            ends = ctx.RawArray("q", 2)
+            barrier = ctx.Barrier(3)
+            procs = [
+                ctx.Process(target=append, args=(lst, barrier, ends, i, ops))
+                for i in range(2)
+            ]
+            for p in procs:
+                p.start()
+            barrier.wait()
+            start = time.monotonic_ns()
+            join_all(procs)
+            check(len(lst) == 2 * ops, f"list has {len(lst)}, expected {2 * ops}")
+            return 2 * ops / ((max(ends) - start) / 1e9)
+
+        return repeat(sizes, run)
+
+
+FIGURES = {
+    "manager.dict_set_get": ("us", dict_set_get, False),
+    "manager.list_append": ("ops/s", list_append, False),
+}
+
+if __name__ == "__main__":
+    main(FIGURES)

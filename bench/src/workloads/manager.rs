@@ -1,0 +1,177 @@
+//! Manager: a dict set+get round trip, and `list.append` from two processes contending, against
+//! Python's `multiprocessing.Manager()`.
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::time::Instant;
+
+use mproc::manager::{ListProxy, Manager};
+use mproc::{Barrier, Event, process};
+
+use super::{Figure, Workload, float, repeat, secs_since};
+use crate::config::Sizes;
+use crate::floor::PATIENCE;
+use crate::outcome::{Error, Measured, Outcome, Unit, fail};
+use crate::sys::cpu::mono_ns;
+use crate::sys::proc::{fork_child, wait_ok};
+
+pub(crate) const WORKLOAD: Workload = Workload {
+    name: "manager",
+    script: "mp_manager.py",
+    figures: &[
+        Figure {
+            id: "manager.dict_set_get",
+            title: "Manager dict set + get (two round trips)",
+            unit: Unit::Us,
+            pinned: false,
+            memory: false,
+            about: "one process stores `d[i] = i` then reads `d[i]` back, through a manager \
+                    running in a child process; µs per set+get pair. mproc: \
+                    `Manager::start`, `DictProxy<u64, u64>::insert` + `get`; Python: \
+                    `mp.Manager().dict()` (fork context); floor: two 16-byte round trips on a \
+                    Unix socketpair to a forked echo process",
+            mproc: mproc_dict_set_get,
+            floor: floor_dict_set_get,
+        },
+        Figure {
+            id: "manager.list_append",
+            title: "Manager list.append, 2 processes contending",
+            unit: Unit::OpsPerSec,
+            pinned: false,
+            memory: false,
+            about: "two processes each append N items to one managed list, released together; \
+                    appends per second over both, and the run fails unless the list ends with \
+                    exactly 2×N items. mproc: `ListProxy<u64>::push` from two `#[process]` \
+                    children; Python: `l.append(i)` on an `mp.Manager().list()` proxy; floor: \
+                    two forked clients, each doing N 16-byte round trips on its own \
+                    socketpair to an echo thread of the parent",
+            mproc: mproc_list_append,
+            floor: floor_list_append,
+        },
+    ],
+};
+
+fn mproc_dict_set_get(sizes: &Sizes) -> Result<Outcome, Error> {
+    let manager = Manager::start()?;
+    let d = manager.dict::<u64, u64>()?;
+    let rounds = sizes.pingpong;
+    let samples = repeat(sizes, || {
+        let start = Instant::now();
+        for i in 0..rounds {
+            d.insert(&i, &i)?;
+            if d.get(&i)? != Some(i) {
+                return Err(fail("the dict lost a value"));
+            }
+        }
+        Ok(secs_since(start) * 1e6 / float(rounds))
+    })?;
+    manager.shutdown()?;
+    Ok(Outcome::Measured(Measured::new(samples)))
+}
+
+/// One appender: says it is `ready`, waits for `go`, appends `ops` items; returns when done.
+#[process]
+fn mproc_append(list: ListProxy<u64>, ready: Barrier, go: Event, ops: u64) -> Result<u64, String> {
+    ready.wait_timeout(PATIENCE).map_err(|e| e.to_string())?;
+    go.wait_timeout(PATIENCE)
+        .map_err(|_| "no start signal".to_owned())?;
+    for i in 0..ops {
+        list.push(&i).map_err(|e| e.to_string())?;
+    }
+    Ok(mono_ns())
+}
+
+fn mproc_list_append(sizes: &Sizes) -> Result<Outcome, Error> {
+    let manager = Manager::start()?;
+    let ops = sizes.pingpong;
+    let samples = repeat(sizes, || {
+        let (list, ready, go) = (manager.list::<u64>()?, Barrier::new(3)?, Event::new()?);
+        let children = (0..2)
+            .map(|_| {
+                Ok(mproc_append::builder().daemon(true).spawn(
+                    list.clone(),
+                    ready.clone(),
+                    go.clone(),
+                    ops,
+                )?)
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        super::lock::race_two(children, &ready, &go, ops, || {
+            list.len().map_or(0, |n| n as u64)
+        })
+    })?;
+    manager.shutdown()?;
+    Ok(Outcome::Measured(Measured::new(samples)))
+}
+
+const SMALL: usize = 16;
+
+/// Echoes `count` 16-byte messages on `end` (a count, not the peer's close: a forked echo
+/// process holds a copy of its peer's end too).
+fn echo(mut end: UnixStream, count: u64) -> std::io::Result<()> {
+    let mut buf = [0u8; SMALL];
+    for _ in 0..count {
+        end.read_exact(&mut buf)?;
+        end.write_all(&buf)?;
+    }
+    Ok(())
+}
+
+fn floor_dict_set_get(sizes: &Sizes) -> Result<Outcome, Error> {
+    let (mut parent, child_end) = UnixStream::pair()?;
+    let rounds = sizes.pingpong;
+    let total = rounds * 2 * u64::from(sizes.total_runs());
+    let child = fork_child(move || echo(child_end, total))?;
+    let (message, mut back) = ([7u8; SMALL], [0u8; SMALL]);
+    let samples = repeat(sizes, || {
+        let start = Instant::now();
+        for _ in 0..rounds * 2 {
+            parent.write_all(&message)?;
+            parent.read_exact(&mut back)?;
+        }
+        Ok(secs_since(start) * 1e6 / float(rounds))
+    });
+    drop(parent);
+    let waited = wait_ok(child);
+    let samples = samples?;
+    waited?;
+    Ok(Outcome::Measured(Measured::new(samples)))
+}
+
+fn floor_list_append(sizes: &Sizes) -> Result<Outcome, Error> {
+    let ops = sizes.pingpong;
+    let samples = repeat(sizes, || {
+        let mut servers = Vec::new();
+        let mut clients = Vec::new();
+        let mut gos = Vec::new();
+        for _ in 0..2 {
+            let (server_end, mut client_end) = UnixStream::pair()?;
+            let (go_tx, mut go_rx) = UnixStream::pair()?;
+            clients.push(fork_child(move || -> std::io::Result<()> {
+                let mut start = [0u8; 1];
+                go_rx.read_exact(&mut start)?;
+                let (message, mut back) = ([7u8; SMALL], [0u8; SMALL]);
+                for _ in 0..ops {
+                    client_end.write_all(&message)?;
+                    client_end.read_exact(&mut back)?;
+                }
+                Ok(())
+            })?);
+            servers.push(std::thread::spawn(move || echo(server_end, ops)));
+            gos.push(go_tx);
+        }
+        let start = Instant::now();
+        for go in &mut gos {
+            go.write_all(b"g")?;
+        }
+        for client in clients {
+            wait_ok(client)?;
+        }
+        let elapsed = secs_since(start);
+        for server in servers {
+            server.join().map_err(|_| fail("echo thread panicked"))??;
+        }
+        Ok(float(2 * ops) / elapsed)
+    })?;
+    Ok(Outcome::Measured(Measured::new(samples)))
+}

@@ -1,0 +1,315 @@
+//! Managers: shared state held by a server process behind typed proxies, Python's
+//! `multiprocessing.Manager()` — locally over a Unix socket, or across hosts over TCP, on
+//! [`crate::connection`] and its authkey handshake.
+//!
+//! ```
+//! use mproc::manager::Manager;
+//!
+//! # fn main() -> Result<(), mproc::manager::ManagerError> {
+//! let manager = Manager::start()?;
+//! let counts = manager.dict::<String, u64>()?;
+//! counts.add(&"apple".to_owned(), 2)?;          // atomic, in the manager
+//! counts.add(&"apple".to_owned(), 3)?;
+//! assert_eq!(counts.get(&"apple".to_owned())?, Some(5));
+//! let log = manager.list::<String>()?;
+//! log.push(&"hello".to_owned())?;
+//! assert_eq!(log.snapshot()?, ["hello"]);
+//! manager.shutdown()?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Proxies
+//! [`DictProxy`], [`ListProxy`], [`ValueProxy`] and [`NamespaceProxy`] are cheap to clone
+//! (one connection per manager per process, shared) and serializable: give them to processes,
+//! pool tasks, queues, or store them inside another managed object. A proxy serializes as the
+//! manager's address and the object's id — never a descriptor or a key — and connects on
+//! first use in the receiving process: with the key of a [`Manager::connect`] that the
+//! calling thread made to the same address, else with the program authkey (as Python's
+//! proxies do). So a proxy of a manager with its own key works in a process that connected to
+//! it with that key (from the thread that uses the proxy).
+//!
+//! Locally, mproc's shared-memory [`Value`](crate::Value), [`Lock`](crate::Lock),
+//! [`Queue`](crate::Queue) and friends are much faster than any manager (no round trip) and
+//! travel between processes themselves; a manager is for dict/list-shaped state and for
+//! processes that share no memory, such as another host. Lock, Event and Queue proxies are not
+//! provided yet.
+//!
+//! # Atomic updates
+//! Python's `d[k] += 1` reads and writes in two round trips (updates are lost under
+//! contention), and `d[k].append(x)` mutates a copy (the write is lost). mproc offers:
+//! - typed operations run by the manager in one round trip: [`DictProxy::add`] and
+//!   [`ValueProxy::add`] on integers ([`ManagedInt`], checked for overflow),
+//!   [`DictProxy::append`] on a `Vec<T>` value (the manager appends to the encoded sequence
+//!   without knowing `T`);
+//! - [`DictProxy::update_with`] and [`ValueProxy::update_with`] for anything else: the
+//!   closure runs in the caller and the manager stores its result by compare-and-swap on the
+//!   encoded bytes, retrying on conflict. No code address ever travels to the manager, so a
+//!   peer — even one on another host — cannot make the server call anything it chose
+//!   (see [`crate::trust`]).
+//!
+//! # How values are stored
+//! The server stores keys and values as opaque postcard bytes keyed by object id; it never
+//! knows `K` or `V`. A dict key is the postcard encoding of `K`, which is deterministic for a
+//! given value of a given type (avoid keys containing `HashMap`/`HashSet`, whose encoding
+//! follows iteration order). Entries are therefore ordered by encoded key, not by insertion.
+//! Objects live until the manager shuts down (Python reference-counts them per proxy; mproc
+//! does not yet).
+//!
+//! # Limits and failures
+//! - Every call waits at most the call timeout ([`DEFAULT_CALL_TIMEOUT`], see
+//!   [`Manager::set_timeout`]) and then fails with [`ManagerError::Connection`]; a manager
+//!   that died fails calls at once (the connection ends, and reconnecting is refused).
+//! - A request above the server's limit ([`DEFAULT_MAX_REQUEST_LEN`]) is refused before
+//!   anything is allocated for it, and that client's connection is closed; garbage, an unknown
+//!   object id or operation, or a wrong kind is a [`RemoteError`] to that client only. The
+//!   server serves at most [`DEFAULT_MAX_CONNECTIONS`] connections at once. A wrong authkey is
+//!   refused by the handshake, before any request is read.
+//! - What the server stores is bounded only by what authenticated clients send: a peer with
+//!   the key can fill its memory with well-formed requests, as in Python (see
+//!   [`crate::trust`], "What is not defended").
+//! - A manager started with [`Manager::start`] is a daemon child: it ends with its owner,
+//!   however the owner ends, and [`Manager::shutdown`] (or dropping the `Manager`) stops it.
+
+mod error;
+mod protocol;
+mod proxy;
+mod server;
+mod session;
+mod store;
+mod value;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use error::{ManagerError, RemoteError};
+pub use protocol::{IntKind, Kind};
+pub use proxy::{DictProxy, ListProxy};
+pub use server::{DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_REQUEST_LEN, HANDSHAKE_TIMEOUT, Server};
+pub use session::DEFAULT_CALL_TIMEOUT;
+pub use value::{ManagedInt, NamespaceProxy, ValueProxy};
+
+use crate::connection::{Address, Auth, ToAddress};
+use crate::pipe::Sender;
+use crate::{Child, Pipe, Process, StartMethod};
+use protocol::Request;
+use session::{Handle, Session, encode};
+
+/// How long [`Manager::start`] waits for the server process to listen, and
+/// [`Manager::shutdown`] for it to end.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A connection to a manager server, and the server process itself if this handle started it
+/// (Python's `SyncManager`). Makes the proxies.
+#[derive(Debug)]
+pub struct Manager {
+    session: Arc<Session>,
+    server: Option<Child<()>>,
+}
+
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "a process target takes its argument by value: it arrives deserialized"
+)]
+/// Runs in the manager's process: listens on a fresh abstract name, reports it, serves.
+fn manager_process(report: Sender<Result<String, String>>) {
+    let name = format!(
+        "@mproc-manager-{}-{:x}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos())
+    );
+    match Server::bind(name.as_str(), Auth::Program) {
+        Ok(server) => {
+            if report.send(&Ok(server.address().to_string())).is_ok() {
+                // Nothing can fail after setup; a failed report means the owner is gone.
+                let _ = server.serve_forever();
+            }
+        }
+        Err(e) => {
+            let _ = report.send(&Err(e.to_string()));
+        }
+    }
+}
+
+impl Manager {
+    /// Starts a manager server in a daemon child process (the default start method) and
+    /// connects to it, over an abstract Unix socket, with the program authkey.
+    ///
+    /// # Errors
+    /// [`ManagerError::Spawn`] if the process cannot start; [`ManagerError::Start`] if it does
+    /// not listen within 30 s; [`ManagerError::Connection`] if connecting fails.
+    pub fn start() -> Result<Self, ManagerError> {
+        Self::start_with(None)
+    }
+
+    /// [`start`](Self::start) with a given start method.
+    ///
+    /// # Errors
+    /// As [`start`](Self::start).
+    pub fn start_method(method: StartMethod) -> Result<Self, ManagerError> {
+        Self::start_with(Some(method))
+    }
+
+    fn start_with(method: Option<StartMethod>) -> Result<Self, ManagerError> {
+        let start = |e: crate::PipeError| ManagerError::Start(e.to_string());
+        let (rx, tx) = Pipe::<Result<String, String>>::simplex().map_err(start)?;
+        let mut process = Process::new(manager_process, tx).daemon(true);
+        if let Some(method) = method {
+            process = process.start_method(method);
+        }
+        let child = process.start()?;
+        let address = match rx.recv_timeout(START_TIMEOUT) {
+            Ok(Ok(address)) => address,
+            Ok(Err(reason)) => return Err(ManagerError::Start(reason)),
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.join_timeout(START_TIMEOUT);
+                return Err(start(e));
+            }
+        };
+        let session = Session::new(
+            address.as_str().to_address()?,
+            Auth::Program,
+            DEFAULT_CALL_TIMEOUT,
+        );
+        let manager = Self {
+            session,
+            server: Some(child),
+        };
+        manager.session.connect()?;
+        Ok(manager)
+    }
+
+    /// Serves a manager in this process until a client calls [`shutdown`](Self::shutdown)
+    /// (Python's `manager.get_server().serve_forever()`); see [`Server`] to learn the address
+    /// first, for `"127.0.0.1:0"`.
+    ///
+    /// # Errors
+    /// [`ManagerError::Connection`] if `address` cannot be bound.
+    pub fn serve(address: impl ToAddress, authkey: impl Into<Auth>) -> Result<(), ManagerError> {
+        Server::bind(address, authkey)?.serve_forever()
+    }
+
+    /// Connects to a running manager (Python's `manager.connect()`), local or remote.
+    ///
+    /// # Errors
+    /// [`ManagerError::Connection`]: the address is invalid, nobody listens, or the authkey
+    /// is refused.
+    pub fn connect(
+        address: impl ToAddress,
+        authkey: impl Into<Auth>,
+    ) -> Result<Self, ManagerError> {
+        let session = Session::new(address.to_address()?, authkey.into(), DEFAULT_CALL_TIMEOUT);
+        session.connect()?;
+        Ok(Self {
+            session,
+            server: None,
+        })
+    }
+
+    /// Sets how long each call of the proxies made from now on waits for the manager
+    /// (default [`DEFAULT_CALL_TIMEOUT`]).
+    ///
+    /// # Errors
+    /// [`ManagerError::Connection`] if reconnecting with the new timeout fails.
+    pub fn set_timeout(&mut self, timeout: Duration) -> Result<(), ManagerError> {
+        let address = self.session.address().clone();
+        let session = Session::new(address, self.auth(), timeout);
+        session.connect()?;
+        self.session = session;
+        Ok(())
+    }
+
+    fn auth(&self) -> Auth {
+        self.session.auth()
+    }
+
+    /// The manager's address (Python's `manager.address`).
+    #[must_use]
+    pub fn address(&self) -> &Address {
+        self.session.address()
+    }
+
+    /// The server process's pid, if this handle started it.
+    #[must_use]
+    pub fn pid(&self) -> Option<i32> {
+        self.server.as_ref().map(Child::pid)
+    }
+
+    /// A new, empty dict (Python's `manager.dict()`).
+    ///
+    /// # Errors
+    /// [`ManagerError::Connection`] if the manager cannot be reached in time.
+    pub fn dict<K, V>(&self) -> Result<DictProxy<K, V>, ManagerError> {
+        Handle::create(&self.session, Kind::Dict, Vec::new(), Vec::new())
+            .map(DictProxy::from_handle)
+    }
+
+    /// A new, empty list (Python's `manager.list()`).
+    ///
+    /// # Errors
+    /// As [`dict`](Self::dict).
+    pub fn list<T>(&self) -> Result<ListProxy<T>, ManagerError> {
+        Handle::create(&self.session, Kind::List, Vec::new(), Vec::new())
+            .map(ListProxy::from_handle)
+    }
+
+    /// A new value holding `initial` (Python's `manager.Value(typecode, initial)`).
+    ///
+    /// # Errors
+    /// As [`dict`](Self::dict); [`ManagerError::Encode`] if `initial` cannot be serialized.
+    pub fn value<T: serde::Serialize>(&self, initial: &T) -> Result<ValueProxy<T>, ManagerError> {
+        let entries = vec![(Vec::new(), encode(initial)?)];
+        Handle::create(&self.session, Kind::Single, entries, Vec::new())
+            .map(ValueProxy::from_handle)
+    }
+
+    /// A new, empty namespace (Python's `manager.Namespace()`).
+    ///
+    /// # Errors
+    /// As [`dict`](Self::dict).
+    pub fn namespace(&self) -> Result<NamespaceProxy, ManagerError> {
+        Handle::create(&self.session, Kind::Namespace, Vec::new(), Vec::new())
+            .map(NamespaceProxy::from_handle)
+    }
+
+    /// Stops the server (every client's later calls fail), and waits for its process if this
+    /// handle started it.
+    ///
+    /// # Errors
+    /// [`ManagerError::Connection`] if the server cannot be reached;
+    /// [`ManagerError::Process`] if the server process failed or did not end within 30 s (it
+    /// is then killed).
+    pub fn shutdown(mut self) -> Result<(), ManagerError> {
+        self.stop()
+    }
+
+    fn stop(&mut self) -> Result<(), ManagerError> {
+        let asked = self.session.call(&Request::Shutdown).map(|_| ());
+        let Some(child) = self.server.take() else {
+            return asked;
+        };
+        match child.join_timeout(START_TIMEOUT) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.join_timeout(START_TIMEOUT);
+                asked.and(Err(e.into()))
+            }
+        }
+    }
+}
+
+impl Drop for Manager {
+    /// Stops a server this handle started (as Python's manager finalizer does).
+    fn drop(&mut self) {
+        if self.server.is_some() {
+            let _ = self.stop();
+        }
+    }
+}

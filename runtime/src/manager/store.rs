@@ -1,0 +1,304 @@
+//! The server's objects: opaque postcard bytes keyed by object id, and the operations on them.
+//! Pure data structures, no I/O, so every operation is unit-tested on the heap.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::error::RemoteError;
+use super::protocol::{IntKind, Kind, Op, Response};
+
+/// What an object holds.
+enum Data {
+    Map(BTreeMap<Vec<u8>, Vec<u8>>),
+    Seq(Vec<Vec<u8>>),
+}
+
+struct Object {
+    kind: Kind,
+    data: Data,
+}
+
+/// Every object of one manager.
+#[derive(Default)]
+pub(crate) struct Store {
+    next_id: u64,
+    objects: HashMap<u64, Object>,
+}
+
+impl Store {
+    /// Creates an object and returns its id.
+    pub(crate) fn create(
+        &mut self,
+        kind: Kind,
+        entries: Vec<(Vec<u8>, Vec<u8>)>,
+        items: Vec<Vec<u8>>,
+    ) -> u64 {
+        self.next_id += 1;
+        let data = match kind {
+            Kind::List => Data::Seq(items),
+            Kind::Dict | Kind::Single | Kind::Namespace => Data::Map(entries.into_iter().collect()),
+        };
+        self.objects.insert(self.next_id, Object { kind, data });
+        self.next_id
+    }
+
+    /// Runs `op` on object `id` of kind `kind`.
+    pub(crate) fn call(&mut self, id: u64, kind: Kind, op: Op) -> Response {
+        let Some(object) = self.objects.get_mut(&id) else {
+            return Response::Failed(RemoteError::UnknownObject { id });
+        };
+        if object.kind != kind {
+            return Response::Failed(RemoteError::WrongKind {
+                id,
+                expected: kind,
+                found: object.kind,
+            });
+        }
+        let answer = match &mut object.data {
+            Data::Map(map) => map_op(map, op),
+            Data::Seq(seq) => seq_op(seq, op),
+        };
+        answer.unwrap_or_else(Response::Failed)
+    }
+}
+
+fn map_op(map: &mut BTreeMap<Vec<u8>, Vec<u8>>, op: Op) -> Result<Response, RemoteError> {
+    Ok(match op {
+        Op::Get(key) => Response::Bytes(map.get(&key).cloned()),
+        Op::Insert(key, value) => Response::Bytes(map.insert(key, value)),
+        Op::Remove(key) => Response::Bytes(map.remove(&key)),
+        Op::Contains(key) => Response::Flag(map.contains_key(&key)),
+        Op::Keys => Response::Items(map.keys().cloned().collect()),
+        Op::Values => Response::Items(map.values().cloned().collect()),
+        Op::Items => Response::Pairs(map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+        Op::Update(pairs) => {
+            map.extend(pairs);
+            Response::Done
+        }
+        Op::CompareAndSwap { key, expected, new } => {
+            let current = map.get(&key);
+            if current == expected.as_ref() {
+                match new {
+                    Some(new) => map.insert(key, new),
+                    None => map.remove(&key),
+                };
+                Response::Swapped {
+                    swapped: true,
+                    current: None,
+                }
+            } else {
+                Response::Swapped {
+                    swapped: false,
+                    current: current.cloned(),
+                }
+            }
+        }
+        Op::Add { key, int, delta } => {
+            let sum = add(map.get(&key).map(Vec::as_slice), int, &delta)?;
+            map.insert(key, sum.clone());
+            Response::Bytes(Some(sum))
+        }
+        Op::Append { key, item } => {
+            let seq = append(map.get(&key).map(Vec::as_slice), &item)?;
+            map.insert(key, seq);
+            Response::Done
+        }
+        Op::Len => Response::Len(map.len() as u64),
+        Op::Clear => {
+            map.clear();
+            Response::Done
+        }
+        _ => return Err(RemoteError::Malformed),
+    })
+}
+
+fn seq_op(seq: &mut Vec<Vec<u8>>, op: Op) -> Result<Response, RemoteError> {
+    let len = seq.len() as u64;
+    let index = |i: u64| -> Result<usize, RemoteError> {
+        usize::try_from(i)
+            .ok()
+            .filter(|&i| i < seq.len())
+            .ok_or(RemoteError::IndexOutOfRange { index: i, len })
+    };
+    Ok(match op {
+        Op::Push(item) => {
+            seq.push(item);
+            Response::Done
+        }
+        Op::Pop(None) => Response::Bytes(Some(seq.pop().ok_or(RemoteError::NotFound)?)),
+        Op::Pop(Some(i)) => {
+            let i = index(i)?;
+            Response::Bytes(Some(seq.remove(i)))
+        }
+        Op::Index(i) => Response::Bytes(Some(seq[index(i)?].clone())),
+        Op::Set(i, item) => {
+            let i = index(i)?;
+            seq[i] = item;
+            Response::Done
+        }
+        Op::InsertAt(i, item) => {
+            // Python's `insert` clamps an index past the end.
+            let i = usize::try_from(i).map_or(seq.len(), |i| i.min(seq.len()));
+            seq.insert(i, item);
+            Response::Done
+        }
+        Op::RemoveValue(item) => {
+            let i = seq
+                .iter()
+                .position(|x| *x == item)
+                .ok_or(RemoteError::NotFound)?;
+            seq.remove(i);
+            Response::Done
+        }
+        Op::Extend(items) => {
+            seq.extend(items);
+            Response::Done
+        }
+        Op::Snapshot => Response::Items(seq.clone()),
+        Op::Len => Response::Len(len),
+        Op::Clear => {
+            seq.clear();
+            Response::Done
+        }
+        _ => return Err(RemoteError::Malformed),
+    })
+}
+
+/// Decodes exactly one `T` from `bytes` (trailing bytes refused).
+fn exact<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Option<T> {
+    match postcard::take_from_bytes::<T>(bytes) {
+        Ok((value, [])) => Some(value),
+        _ => None,
+    }
+}
+
+/// `current + delta` for the integer type `int`, both postcard-encoded; absent is zero.
+fn add(current: Option<&[u8]>, int: IntKind, delta: &[u8]) -> Result<Vec<u8>, RemoteError> {
+    macro_rules! sum {
+        ($t:ty) => {{
+            let current: $t = match current {
+                Some(bytes) => exact(bytes).ok_or(RemoteError::NotAnInteger)?,
+                None => 0,
+            };
+            let delta: $t = exact(delta).ok_or(RemoteError::Malformed)?;
+            let sum = current.checked_add(delta).ok_or(RemoteError::Overflow)?;
+            postcard::to_stdvec(&sum).map_err(|_| RemoteError::Malformed)
+        }};
+    }
+    match int {
+        IntKind::I8 => sum!(i8),
+        IntKind::I16 => sum!(i16),
+        IntKind::I32 => sum!(i32),
+        IntKind::I64 => sum!(i64),
+        IntKind::I128 => sum!(i128),
+        IntKind::U8 => sum!(u8),
+        IntKind::U16 => sum!(u16),
+        IntKind::U32 => sum!(u32),
+        IntKind::U64 => sum!(u64),
+        IntKind::U128 => sum!(u128),
+    }
+}
+
+/// Appends one encoded element to a postcard sequence (a varint length, then the elements),
+/// without knowing the element type; absent is the empty sequence.
+fn append(current: Option<&[u8]>, item: &[u8]) -> Result<Vec<u8>, RemoteError> {
+    let (len, elements) = match current {
+        Some(bytes) => {
+            postcard::take_from_bytes::<u64>(bytes).map_err(|_| RemoteError::NotASequence)?
+        }
+        None => (0, &[][..]),
+    };
+    let len = len.checked_add(1).ok_or(RemoteError::Overflow)?;
+    let mut out = postcard::to_stdvec(&len).map_err(|_| RemoteError::Malformed)?;
+    out.extend_from_slice(elements);
+    out.extend_from_slice(item);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn append_builds_the_postcard_encoding_of_a_vec() {
+        let mut bytes = None;
+        for word in ["a", "bc", "def"] {
+            let item = postcard::to_stdvec(word).unwrap();
+            bytes = Some(append(bytes.as_deref(), &item).unwrap());
+        }
+        let back: Vec<String> = postcard::from_bytes(&bytes.unwrap()).unwrap();
+        assert_eq!(back, ["a", "bc", "def"]);
+    }
+
+    #[test]
+    fn add_checks_the_type_and_overflow() {
+        let one = postcard::to_stdvec(&1i64).unwrap();
+        let two = add(Some(&one), IntKind::I64, &one).unwrap();
+        assert_eq!(postcard::from_bytes::<i64>(&two).unwrap(), 2);
+        let max = postcard::to_stdvec(&u8::MAX).unwrap();
+        let one_u8 = postcard::to_stdvec(&1u8).unwrap();
+        assert_eq!(
+            add(Some(&max), IntKind::U8, &one_u8),
+            Err(RemoteError::Overflow)
+        );
+        assert_eq!(
+            add(Some(b"\xff\xff"), IntKind::U8, &one_u8),
+            Err(RemoteError::NotAnInteger)
+        );
+    }
+
+    #[test]
+    fn kinds_and_ids_are_checked() {
+        let mut store = Store::default();
+        let list = store.create(Kind::List, Vec::new(), Vec::new());
+        assert!(matches!(
+            store.call(list, Kind::Dict, Op::Len),
+            Response::Failed(RemoteError::WrongKind { .. })
+        ));
+        assert!(matches!(
+            store.call(99, Kind::List, Op::Len),
+            Response::Failed(RemoteError::UnknownObject { id: 99 })
+        ));
+        assert!(matches!(
+            store.call(list, Kind::List, Op::Keys),
+            Response::Failed(RemoteError::Malformed)
+        ));
+        assert!(matches!(
+            store.call(list, Kind::List, Op::Index(u64::MAX)),
+            Response::Failed(RemoteError::IndexOutOfRange { .. })
+        ));
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod proptests {
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    use super::super::protocol::Request;
+    use super::*;
+
+    proptest! {
+        /// Whatever bytes arrive, a request decodes or is a typed error; and whatever request
+        /// decodes, the store answers it without panicking, on objects of every kind.
+        #[test]
+        fn arbitrary_requests_never_panic_the_store(
+            requests in vec(vec(any::<u8>(), 0..64), 1..32),
+        ) {
+            let mut store = Store::default();
+            for kind in [Kind::Dict, Kind::List, Kind::Single, Kind::Namespace] {
+                store.create(kind, Vec::new(), Vec::new());
+            }
+            for bytes in requests {
+                match postcard::from_bytes::<Request>(&bytes) {
+                    Ok(Request::Call { id, kind, op }) => {
+                        let _ = store.call(id % 5, kind, op);
+                    }
+                    Ok(Request::Create { kind, entries, items }) => {
+                        store.create(kind, entries, items);
+                    }
+                    Ok(Request::Shutdown) | Err(_) => {}
+                }
+            }
+        }
+    }
+}

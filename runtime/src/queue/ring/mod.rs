@@ -309,7 +309,14 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
 
     /// Finds room for a record of `size` bytes; returns where it starts. Writes a `Wrap`
     /// record first if it would cross the end of the ring (published with the record).
-    fn reserve<E>(&self, size: u64, deadline: Option<Instant>) -> Result<u64, PutFail<E>> {
+    ///
+    /// `deadline` is asked for only when there is no room now, so a `put` that finds room
+    /// reads no clock.
+    fn reserve<E>(
+        &self,
+        size: u64,
+        deadline: impl FnOnce() -> Option<Instant>,
+    ) -> Result<u64, PutFail<E>> {
         let tail = self.st.tail.load(Relaxed);
         // Records are 8-aligned and `cap` is a multiple of 8, so a wrap record (`pad` bytes)
         // always has room for its header: unless `tail` is not aligned. Then publish an
@@ -336,7 +343,7 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
         // reloaded one decides, and proves a corruption if it is out of range.
         if self.free(tail, false).is_none_or(|free| free < need) {
             let fits = || self.free(tail, true).is_none_or(|free| free >= need) || self.is_closed();
-            if !wait::<P>(&self.st.space_seq, fits, deadline) {
+            if !wait::<P>(&self.st.space_seq, fits, deadline()) {
                 return Err(PutFail::Full);
             }
             match self.free(tail, true) {

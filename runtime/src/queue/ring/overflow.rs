@@ -19,8 +19,9 @@ const MAX_POSITION: u64 = 1 << 62;
 pub(crate) const MAX_LARGE: u64 = 1 << 30;
 
 /// How long a `put` into an unbounded queue waits for room in the ring (its own deadline
-/// permitting) before it goes to the overflow. A consumer that keeps up frees room sooner;
-/// one that does not will not be waited for long. Copying through the ring is cheaper than
+/// permitting) without the consumers taking anything, before it goes to the overflow. While
+/// consumers take items it keeps waiting for room; consumers that stopped (or are not there
+/// yet: a child that puts before its parent gets) are not waited for long. Copying through the ring is cheaper than
 /// through the overflow's system calls, and once the overflow holds records every `put` goes
 /// there until consumers have drained it, so entering it only when consumers really fall
 /// behind keeps a steady stream in the ring (1 MiB items, 1 → 1, measured in quick mode:
@@ -62,8 +63,8 @@ impl<B: Bytes, P: Park> Ring<'_, B, P> {
 
     /// Finds room for a record of `size` bytes. A bounded queue (or one without an overflow)
     /// waits for room in the ring until `deadline`; an unbounded one appends to the overflow
-    /// while the overflow holds items (which come first), or when the ring stays full for
-    /// [`SPILL_AFTER`] (or until `deadline`, if sooner).
+    /// while the overflow holds items (which come first), or when the ring stays full and the
+    /// consumers take nothing for [`SPILL_AFTER`] (or until `deadline`, if sooner).
     pub(super) fn place<E>(
         &self,
         size: u64,
@@ -71,16 +72,39 @@ impl<B: Bytes, P: Park> Ring<'_, B, P> {
         deadline: Option<Instant>,
     ) -> Result<Place, PutFail<E>> {
         if maxsize > 0 || !self.bytes.has_overflow() {
-            return self.reserve(size, deadline).map(Place::Ring);
+            return self.reserve(size, || deadline).map(Place::Ring);
         }
         if self.overflow_pending() {
             return self.overflow_reserve(size).map(Place::Overflow);
         }
-        let patience = Instant::now() + SPILL_AFTER;
-        let until = deadline.map_or(patience, |d| d.min(patience));
-        match self.reserve(size, Some(until)) {
-            Err(PutFail::Full) => self.overflow_reserve(size).map(Place::Overflow),
-            other => other.map(Place::Ring),
+        // Spill only when the consumers stopped: while they take items (their `head` moves),
+        // keep waiting for room, as a bounded queue would. Otherwise a producer that outpaces
+        // busy consumers would move the whole stream through the overflow's system calls.
+        // A caller's own deadline (`try_put`, `put_timeout`) is honoured at once: an
+        // unbounded queue never reports `Full`.
+        // The clock and the consumers' line are read only once there is no room.
+        loop {
+            let mut caller_first = false;
+            let mut head_before = None;
+            let placed = self.reserve(size, || {
+                head_before = Some(self.st.head.load(Relaxed));
+                let patience = Instant::now() + SPILL_AFTER;
+                match deadline {
+                    Some(d) if d <= patience => {
+                        caller_first = true;
+                        Some(d)
+                    }
+                    _ => Some(patience),
+                }
+            });
+            match placed {
+                Err(PutFail::Full) => {
+                    if caller_first || head_before == Some(self.st.head.load(Relaxed)) {
+                        return self.overflow_reserve(size).map(Place::Overflow);
+                    }
+                }
+                other => return other.map(Place::Ring),
+            }
         }
     }
 

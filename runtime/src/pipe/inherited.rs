@@ -103,28 +103,33 @@ fn forget(live: &mut Vec<RawFd>, fds: Vec<OwnedFd>) {
 /// The set of live ends, locked across `fork()`.
 pub(crate) static FORK_HOOK: ForkHook = ForkHook {
     guards: &[concat!(module_path!(), "::LIVE")],
-    prepare: || Ok(Some(Box::new(ForkGuard(ends())))),
+    prepare: || Ok(Some(Box::new(ForkGuard(Some(ends()))))),
 };
 
-/// The set's lock, held across `fork()`.
+/// The set's lock, held across `fork()` (taken out in the child to be released).
 #[derive(Debug)]
-struct ForkGuard(MutexGuard<'static, Ends>);
+struct ForkGuard(Option<MutexGuard<'static, Ends>>);
 
 impl Held for ForkGuard {
     /// [`let_go`] of the descriptors sent to the child, while the lock is held: closed before
     /// the lock is let go of, so no other fork sees them unregistered.
     fn in_parent(mut self: Box<Self>, fork: &mut ForkContext) {
-        forget(&mut self.0.live, std::mem::take(&mut fork.child_fds));
+        if let Some(ends) = &mut self.0 {
+            forget(&mut ends.live, std::mem::take(&mut fork.child_fds));
+        }
     }
 
     /// Detaches every inherited end except the child's own arguments, and remembers them as
     /// detached.
-    fn in_child(mut self: Box<Self>, fork: &mut ForkContext) {
-        if self.0.live.is_empty() {
+    fn in_child(&mut self, fork: &mut ForkContext) {
+        let Some(mut ends) = self.0.take() else {
+            return;
+        };
+        if ends.live.is_empty() {
             // The usual case; the child then runs no more code here than this test.
             return;
         }
-        let Ends { live, detached } = &mut *self.0;
+        let Ends { live, detached } = &mut *ends;
         for fd in live.drain(..) {
             if fork.child_fds.iter().any(|k| k.as_raw_fd() == fd) {
                 continue;

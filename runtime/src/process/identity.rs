@@ -40,7 +40,7 @@ pub(crate) static FORK_HOOK: ForkHook = ForkHook {
     guards: &[concat!(module_path!(), "::CURRENT")],
     prepare: || {
         let held = CURRENT.write().unwrap_or_else(PoisonError::into_inner);
-        Ok(Some(Box::new(ReleaseBoth(held))))
+        Ok(Some(Box::new(ReleaseBoth::new(held))))
     },
 };
 

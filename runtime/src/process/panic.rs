@@ -86,6 +86,10 @@ static RECORDING: AtomicBool = AtomicBool::new(false);
 
 /// Installs the recording hook in front of the current one, once per process.
 pub(crate) fn install_hook() {
+    // The first use of `LAST` on a thread registers its destructor with the C library (a lazy
+    // symbol binding, an allocation). Done here, in the thread about to fork, the child
+    // inherits it made: done in each child, it cost every `Fork` start about ten page faults.
+    let _ = LAST.try_with(|_| ());
     // Relaxed: the flag only keeps a second call from stacking a second hook; `set_hook` itself
     // synchronizes the hook's publication.
     if INSTALLED.swap(true, Ordering::Relaxed) {

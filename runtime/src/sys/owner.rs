@@ -7,20 +7,21 @@
 //! mistaken for one held by the unrelated process that later got the same pid.
 //!
 //! # Identity is computed, never guessed
-//! Reading the start time needs a free descriptor, so it is done before user code runs: by a
-//! load-time constructor in every process (also one started by `exec`), and in the child of
-//! every `fork` (a `pthread_atfork` handler, or by hand after the fork server's `clone`), with
-//! async-signal-safe calls only. A user who later fills the descriptor table cannot make the
-//! identity wrong. If it still cannot be read (the table was already full when the process
-//! was forked, `/proc` is missing), the first use retries, and if that fails too the process
-//! takes the *unknown-start* identity (start field 0): every other process judges such an
-//! owner alive for as long as any process has its pid. A lock is then never taken from a live
-//! holder; the cost is only that a dead holder whose pid was reused is recovered late (when
-//! the reuser exits). Whatever identity a process first hands out, it keeps: the lock words
-//! it wrote must match the identity it releases with.
+//! Reading the start time needs a free descriptor. A load-time constructor reads it in every
+//! process before user code runs (also in one started by `exec`). A forked child reads its own
+//! at its first use of a lock: most children never take one, and the read (an `open` of
+//! `/proc/self/stat` and the code behind it, all copy-on-write page faults in a fresh child)
+//! was a third of the time a `Fork` start took. If it cannot be read then (the program filled
+//! its descriptor table, `/proc` is missing), the process takes the *unknown-start* identity
+//! (start field 0): every other process judges such an owner alive for as long as any process
+//! has its pid. A lock is then never taken from a live holder; the cost is only that a dead
+//! holder whose pid was reused is recovered late (when the reuser exits). Whatever identity a
+//! process first hands out, it keeps: the lock words it wrote must match the identity it
+//! releases with.
 //!
-//! Both identities are cached. The cache is refilled in the child of every `fork`: a forked
-//! child has a new pid, a new start time and new thread ids.
+//! Both identities are cached. The cache is emptied in the child of every `fork` (a
+//! `pthread_atfork` handler, or by hand after the fork server's `clone`): a forked child has a
+//! new pid, a new start time and new thread ids.
 
 use std::ffi::{c_char, c_int};
 use std::io;
@@ -48,9 +49,9 @@ thread_local! {
 const UNKNOWN_START: u32 = 0;
 
 extern "C" fn after_fork_in_child() {
-    // Only async-signal-safe calls (getpid, open, read, close) and stores to atomics: the
-    // parent may have had other threads. 0 (not read) leaves it to the first use.
-    slot().store(read_self_id().unwrap_or(0), Ordering::Relaxed);
+    // Only stores to atomics: the parent may have had other threads. 0 (not read) leaves the
+    // read to the first use (see the module docs).
+    slot().store(0, Ordering::Relaxed);
     FORK_GENERATION.fetch_add(1, Ordering::Relaxed);
 }
 

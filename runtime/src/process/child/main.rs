@@ -47,8 +47,11 @@ pub(crate) fn run(spec: ChildSpec, mut args: Encoded, report: ReportTo) -> ! {
         spec.parent_name,
         spec.method,
     );
-    // As in Python, children do not read the parent's stdin.
-    let _ = sys::fd::stdin_to_dev_null();
+    // As in Python, children do not read the parent's stdin. A fork server's child inherits
+    // the server's, which is already `/dev/null`.
+    if spec.method != StartMethod::ForkServer {
+        let _ = sys::fd::stdin_to_dev_null();
+    }
     // Panics then carry their location (and backtrace, if asked for) to the parent.
     panic::start_recording();
     let outcome = match stdio::redirect(&mut args) {

@@ -180,9 +180,12 @@ impl Listener {
     /// The OS error of `getrandom`.
     pub(crate) fn expect(&mut self) -> io::Result<(u64, Secret)> {
         loop {
-            let ticket = u64::from_le_bytes(sys::random::bytes()?);
+            // One system call for both: this runs at every start.
+            let drawn: [u8; 8 + SECRET_LEN] = sys::random::bytes()?;
+            let (ticket, secret) = drawn.split_at(8);
+            let ticket = u64::from_le_bytes(ticket.try_into().map_err(io::Error::other)?);
+            let secret: Secret = secret.try_into().map_err(io::Error::other)?;
             if !self.expected.contains_key(&ticket) && !self.arrived.contains_key(&ticket) {
-                let secret: Secret = sys::random::bytes()?;
                 self.expected.insert(ticket, secret);
                 return Ok((ticket, secret));
             }

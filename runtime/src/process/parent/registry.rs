@@ -72,10 +72,11 @@ impl Registry {
 /// The table, locked across `fork()`.
 pub(crate) static FORK_HOOK: ForkHook = ForkHook {
     guards: &[concat!(module_path!(), "::REGISTRY")],
-    prepare: || Ok(Some(Box::new(ForkGuard(lock())))),
+    prepare: || Ok(Some(Box::new(ForkGuard(Some(lock()))))),
 };
 
-struct ForkGuard(MutexGuard<'static, Registry>);
+/// The registry's lock (taken out in the child to be released).
+struct ForkGuard(Option<MutexGuard<'static, Registry>>);
 
 impl Held for ForkGuard {
     fn in_parent(self: Box<Self>, _: &mut ForkContext) {}
@@ -83,9 +84,12 @@ impl Held for ForkGuard {
     /// The parent's children are not ours, and our counter restarts. Their records are
     /// forgotten, not dropped: dropping would close the parent's pidfds (a system call each)
     /// and touch the parent's result slots.
-    fn in_child(mut self: Box<Self>, _: &mut ForkContext) {
-        std::mem::forget(std::mem::take(&mut self.0.children));
-        self.0.counter = 0;
+    fn in_child(&mut self, _: &mut ForkContext) {
+        let Some(mut registry) = self.0.take() else {
+            return;
+        };
+        std::mem::forget(std::mem::take(&mut registry.children));
+        registry.counter = 0;
         STARTED_ANY.store(false, Ordering::Relaxed);
     }
 }

@@ -316,10 +316,11 @@ impl SlotWriter {
 /// locked.
 pub(crate) static FORK_HOOK: ForkHook = ForkHook {
     guards: &[concat!(module_path!(), "::SLOTS")],
-    prepare: || Ok(Some(Box::new(ForkGuard(lock())))),
+    prepare: || Ok(Some(Box::new(ForkGuard(Some(lock()))))),
 };
 
-struct ForkGuard(MutexGuard<'static, Slots>);
+/// The slots' lock (taken out in the child to be released).
+struct ForkGuard(Option<MutexGuard<'static, Slots>>);
 
 impl Held for ForkGuard {
     fn in_parent(self: Box<Self>, _: &mut ForkContext) {}
@@ -329,8 +330,10 @@ impl Held for ForkGuard {
     /// faults for nothing; the child's exit closes its copies): the arenas stay mapped, slots
     /// of the parent's dropped here are not taken back, and the child opens a listener of its
     /// own if it forks children.
-    fn in_child(mut self: Box<Self>, _: &mut ForkContext) {
-        let slots = &mut *self.0;
+    fn in_child(&mut self, _: &mut ForkContext) {
+        let Some(mut slots) = self.0.take() else {
+            return;
+        };
         std::mem::forget(std::mem::take(&mut slots.arenas));
         std::mem::forget(std::mem::take(&mut slots.free));
         std::mem::forget(slots.overflow.take());

@@ -88,7 +88,7 @@ pub(crate) fn start(
 /// otherwise deadlock on a lock another thread held.
 static STDIO_HOOK: ForkHook = ForkHook {
     guards: &["std::io::stdout", "std::io::stderr"],
-    prepare: || Ok(Some(Box::new(ReleaseBoth(StdioLock::acquire())))),
+    prepare: || Ok(Some(Box::new(ReleaseBoth::new(StdioLock::acquire())))),
 };
 
 /// Flushed and locked stdout and stderr, held across `fork`.

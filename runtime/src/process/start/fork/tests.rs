@@ -27,7 +27,7 @@ impl Held for Probe {
     fn in_parent(self: Box<Self>, _: &mut ForkContext) {
         IN_PARENT.fetch_add(1, Ordering::SeqCst);
     }
-    fn in_child(self: Box<Self>, _: &mut ForkContext) {
+    fn in_child(&mut self, _: &mut ForkContext) {
         IN_CHILD.fetch_add(1, Ordering::SeqCst);
     }
 }

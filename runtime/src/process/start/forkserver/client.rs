@@ -214,11 +214,11 @@ pub(crate) fn shutdown() {
 /// The server's state, locked across `fork()` by the `Fork` start method.
 pub(crate) static FORK_HOOK: ForkHook = ForkHook {
     guards: &[concat!(module_path!(), "::STATE")],
-    prepare: || Ok(Some(Box::new(ForkGuard(lock())))),
+    prepare: || Ok(Some(Box::new(ForkGuard(Some(lock()))))),
 };
 
 #[derive(Debug)]
-struct ForkGuard(MutexGuard<'static, State>);
+struct ForkGuard(Option<MutexGuard<'static, State>>);
 
 impl std::fmt::Debug for State {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -234,11 +234,14 @@ impl Held for ForkGuard {
 
     /// The parent's server is not this process's (its children would be the parent's
     /// children), so the child lets go of it and starts its own when it needs one.
-    fn in_child(mut self: Box<Self>, _: &mut ForkContext) {
+    fn in_child(&mut self, _: &mut ForkContext) {
+        let Some(mut state) = self.0.take() else {
+            return;
+        };
         // Closing the child's copies of the descriptors leaves the parent's server untouched.
-        drop(self.0.server.take());
+        drop(state.server.take());
         // The launcher thread does not exist in the child; its channel may have been in use by
         // that thread at the fork, so it is forgotten, not dropped.
-        std::mem::forget(self.0.launcher.take());
+        std::mem::forget(state.launcher.take());
     }
 }

@@ -65,6 +65,9 @@ pub(super) fn keep_hook() {
 fn serve(marker: &OsStr) -> i32 {
     sys::proc::ignore_sigpipe();
     sys::proc::ignore_sigint(true);
+    // Installed once here, the children inherit the hook that records their panics, as forked
+    // ones do: installing it in each child cost it allocations and page faults.
+    crate::process::panic::install_hook();
     let program = marker
         .to_str()
         .and_then(|v| v.strip_prefix(PROTOCOL)?.strip_prefix(':')?.parse().ok());

@@ -65,6 +65,7 @@ mod shm_bytes;
 mod side;
 mod simple;
 mod state;
+mod trace;
 
 #[cfg(all(test, loom))]
 mod loom_tests;

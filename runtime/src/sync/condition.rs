@@ -46,6 +46,15 @@ unsafe impl ShmState for CondState {
 }
 
 impl CondState {
+    /// A state on the heap, for the `loom` models.
+    #[cfg(loom)]
+    pub(crate) fn new() -> Self {
+        Self {
+            seq: AtomicU32::new(0),
+            waiters: AtomicU32::new(0),
+        }
+    }
+
     /// Waits for a notify until `deadline`, with `lock` held by the caller; returns `false` on
     /// timeout. The lock is held again on return (also on error, except `NotOwner`).
     pub(crate) fn wait<P: Park>(
@@ -53,12 +62,12 @@ impl CondState {
         lock: &RLockState,
         deadline: Option<Instant>,
     ) -> Result<bool, ConditionError> {
-        if !lock.is_owned_by_caller() {
+        if !lock.is_owned_by_caller_in::<P>() {
             return Err(ConditionError::NotOwner);
         }
         let seq = self.seq.load(Relaxed);
         self.waiters.fetch_add(1, Relaxed);
-        let depth = match lock.release_all() {
+        let depth = match lock.release_all::<P>() {
             Ok(d) => d,
             Err(e) => {
                 self.waiters.fetch_sub(1, Relaxed);
@@ -74,13 +83,32 @@ impl CondState {
             }
         };
         self.waiters.fetch_sub(1, Relaxed);
-        lock.reacquire(depth)?;
+        lock.reacquire::<P>(depth)?;
         Ok(notified)
+    }
+
+    /// Waits until `predicate` returns true (checked first, then after each wake-up), or
+    /// until `deadline`; the lock is held again on return (also on error, except `NotOwner`).
+    pub(crate) fn wait_for<P: Park>(
+        &self,
+        lock: &RLockState,
+        mut predicate: impl FnMut() -> bool,
+        deadline: Option<Instant>,
+    ) -> Result<(), ConditionError> {
+        loop {
+            if predicate() {
+                return Ok(());
+            }
+            if deadline.is_some_and(|d| d <= P::now()) {
+                return Err(ConditionError::Timeout);
+            }
+            self.wait::<P>(lock, deadline)?;
+        }
     }
 
     /// Wakes up to `n` waiters; the caller holds `lock`.
     pub(crate) fn notify<P: Park>(&self, lock: &RLockState, n: u32) -> Result<(), ConditionError> {
-        if !lock.is_owned_by_caller() {
+        if !lock.is_owned_by_caller_in::<P>() {
             return Err(ConditionError::NotOwner);
         }
         if n > 0 && self.waiters.load(Relaxed) > 0 {
@@ -247,11 +275,9 @@ impl Condition {
     ///
     /// # Errors
     /// As [`wait`](Condition::wait).
-    pub fn wait_for(&self, mut predicate: impl FnMut() -> bool) -> Result<(), ConditionError> {
-        while !predicate() {
-            self.wait()?;
-        }
-        Ok(())
+    pub fn wait_for(&self, predicate: impl FnMut() -> bool) -> Result<(), ConditionError> {
+        self.state()
+            .wait_for::<Os>(self.lock.state(), predicate, None)
     }
 
     /// Like [`wait_for`](Condition::wait_for), for at most `timeout` in all (Python's
@@ -262,19 +288,11 @@ impl Condition {
     /// lock is held again); otherwise as [`wait`](Condition::wait).
     pub fn wait_for_timeout(
         &self,
-        mut predicate: impl FnMut() -> bool,
+        predicate: impl FnMut() -> bool,
         timeout: Duration,
     ) -> Result<(), ConditionError> {
-        let deadline = deadline::after(timeout);
-        loop {
-            if predicate() {
-                return Ok(());
-            }
-            if deadline.is_some_and(|d| d <= Instant::now()) {
-                return Err(ConditionError::Timeout);
-            }
-            self.state().wait::<Os>(self.lock.state(), deadline)?;
-        }
+        self.state()
+            .wait_for::<Os>(self.lock.state(), predicate, deadline::after(timeout))
     }
 
     /// Wakes one waiter.

@@ -65,6 +65,7 @@ pub(crate) mod park;
 pub(crate) mod raw_lock;
 mod rlock;
 mod semaphore;
+mod trace;
 
 #[cfg(all(test, loom))]
 pub(crate) mod loom_tests;
@@ -91,10 +92,4 @@ use crate::sys::owner;
 #[inline]
 fn self_id() -> u64 {
     owner::self_id()
-}
-
-/// This thread's id for `RLock` ownership.
-#[inline]
-fn self_tid() -> u32 {
-    owner::self_tid()
 }

@@ -1,5 +1,5 @@
-//! How the OS-independent algorithms block: [`Park`] abstracts futex waits, process identity
-//! and liveness, so the same code runs on shared memory in real processes ([`Os`]) and on the
+//! How the OS-independent algorithms block: [`Park`] abstracts futex waits, the caller's
+//! process and thread identity, and liveness, so the same code runs on shared memory in real processes ([`Os`]) and on the
 //! heap under `loom` (see `sync::loom_tests`).
 
 use std::time::Instant;
@@ -22,6 +22,23 @@ pub(crate) trait Park {
     fn alive(id: u64) -> bool;
     /// One step of a bounded spin.
     fn spin();
+    /// The monotonic clock the algorithms compare deadlines with (the models' is virtual:
+    /// a timed wait there advances it to its deadline instead of sleeping).
+    #[inline]
+    fn now() -> Instant {
+        Instant::now()
+    }
+    /// The calling process's identity, as lock words and barrier slots record it (see
+    /// `sys::owner`).
+    #[inline]
+    fn self_id() -> u64 {
+        crate::sys::owner::self_id()
+    }
+    /// The calling thread's id, for recursive-lock ownership.
+    #[inline]
+    fn self_tid() -> u32 {
+        crate::sys::owner::self_tid()
+    }
 }
 
 /// The real thing: futexes on shared memory, pidfd liveness.

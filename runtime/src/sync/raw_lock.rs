@@ -31,6 +31,7 @@ use std::time::{Duration, Instant};
 
 use super::atomic::AtomicU64;
 use super::park::{Park, SPIN_LIMIT, Waited};
+use super::trace;
 
 /// Someone may be parked on the word.
 pub(crate) const WAITERS: u64 = 1 << 31;
@@ -100,7 +101,7 @@ fn lock_contended<P: Park>(
     me: u64,
     deadline: Option<Instant>,
 ) -> Result<Acquired, TimedOut> {
-    let spins = if deadline.is_some_and(|d| d <= Instant::now()) {
+    let spins = if deadline.is_some_and(|d| d <= P::now()) {
         0 // a `try_`: do not spin
     } else {
         SPIN_LIMIT
@@ -117,7 +118,7 @@ fn lock_contended<P: Park>(
         P::spin();
     }
     let mut interval = CHECK_FIRST;
-    let mut next_check = Instant::now() + interval;
+    let mut next_check = P::now() + interval;
     loop {
         let cur = word.load(Relaxed);
         if cur == 0 {
@@ -142,7 +143,7 @@ fn lock_contended<P: Park>(
         if P::wait_low(word, low(expected), Some(until)) == Waited::Woken {
             continue;
         }
-        let now = Instant::now();
+        let now = P::now();
         let give_up = deadline.is_some_and(|d| now >= d);
         if give_up || now >= next_check {
             if let Some(taken) = take_over_if_dead::<P>(word, me) {
@@ -171,8 +172,9 @@ fn take_over_if_dead<P: Park>(word: &AtomicU64, me: u64) -> Option<Acquired> {
         return None;
     }
     word.compare_exchange(cur, me | WAITERS, Acquire, Relaxed)
-        .ok()
-        .map(|_| Acquired::OwnerDied(dead))
+        .ok()?;
+    trace::owner_died(pid_of(dead), pid_of(me));
+    Some(Acquired::OwnerDied(dead))
 }
 
 /// Acquires `word` for `me`, waiting as long as it takes.

@@ -5,11 +5,11 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
 use super::atomic::{AtomicU32, AtomicU64};
+use super::deadline;
 use super::error::{Acquired, LockError, OwnerDied, TryLockError};
 use super::lock::{LockResult, TryLockResult, outcome};
-use super::park::Os;
+use super::park::{Os, Park};
 use super::raw_lock::{self, Acquired as Taken};
-use super::{deadline, self_id, self_tid};
 use crate::shm::{Kind, ShmBox, ShmError, ShmState};
 
 /// The shared state of a recursive lock (also embedded in `Value`, `Array`).
@@ -50,26 +50,50 @@ struct Me {
 }
 
 impl Me {
-    fn now() -> Self {
+    #[inline]
+    fn now<P: Park>() -> Self {
         Self {
-            id: self_id(),
-            tid: self_tid(),
+            id: P::self_id(),
+            tid: P::self_tid(),
         }
     }
 }
 
+/// The recursive lock's algorithm. The methods generic over [`Park`] are what `loom` checks
+/// (see `sync::loom_tests`); the others are their [`Os`] forms, for the handles.
 impl RLockState {
+    /// An unlocked state on the heap, for the `loom` models.
+    #[cfg(loom)]
+    pub(crate) fn new() -> Self {
+        Self {
+            word: AtomicU64::new(0),
+            tid: AtomicU32::new(0),
+            count: AtomicU32::new(0),
+            died: AtomicU32::new(0),
+            pinned: AtomicU32::new(0),
+        }
+    }
+
     fn owned_by(&self, me: Me) -> bool {
         raw_lock::owner(self.word.load(Relaxed)) == me.id && self.tid.load(Relaxed) == me.tid
     }
 
-    /// Acquires (recursively if `me` owns it already) until `deadline`; `try_` when `try_`.
+    /// Acquires (recursively if the caller owns it already) until `deadline`; `try_` when `try_`.
     pub(crate) fn acquire(
         &self,
         deadline: Option<Instant>,
         try_: bool,
     ) -> Result<Taken, AcquireFailed> {
-        let me = Me::now();
+        self.acquire_in::<Os>(deadline, try_)
+    }
+
+    /// [`acquire`](Self::acquire), parking with `P`.
+    pub(crate) fn acquire_in<P: Park>(
+        &self,
+        deadline: Option<Instant>,
+        try_: bool,
+    ) -> Result<Taken, AcquireFailed> {
+        let me = Me::now::<P>();
         if self.owned_by(me) {
             let count = self.count.load(Relaxed);
             let next = count.checked_add(1).ok_or(AcquireFailed::Overflow)?;
@@ -77,9 +101,9 @@ impl RLockState {
             return Ok(Taken::Clean);
         }
         let taken = if try_ {
-            raw_lock::try_lock::<Os>(&self.word, me.id)
+            raw_lock::try_lock::<P>(&self.word, me.id)
         } else {
-            raw_lock::lock::<Os>(&self.word, me.id, deadline)
+            raw_lock::lock::<P>(&self.word, me.id, deadline)
         }
         .map_err(|_| AcquireFailed::Busy)?;
         self.tid.store(me.tid, Relaxed);
@@ -115,21 +139,25 @@ impl RLockState {
     }
 
     pub(crate) fn release(&self) -> Result<(), LockError> {
-        let me = Me::now();
-        if !self.owned_by(me) {
+        self.release_in::<Os>()
+    }
+
+    /// [`release`](Self::release), waking with `P`.
+    pub(crate) fn release_in<P: Park>(&self) -> Result<(), LockError> {
+        if !self.owned_by(Me::now::<P>()) {
             return Err(LockError::NotOwner);
         }
         let count = self.count.load(Relaxed);
         if count == 1 && self.pinned.load(Relaxed) != 0 {
             return Err(LockError::HeldByGuard);
         }
-        self.release_level(count)
+        self.release_level::<P>(count)
     }
 
     /// Whether the calling thread holds the lock through an `ArrayGuard` that lends out
     /// references (see [`pin`](Self::pin)).
     pub(crate) fn is_pinned_by_caller(&self) -> bool {
-        self.owned_by(Me::now()) && self.pinned.load(Relaxed) != 0
+        self.is_owned_by_caller() && self.pinned.load(Relaxed) != 0
     }
 
     /// Marks the lock, just acquired at depth 1 by the caller, as held by a reference-lending
@@ -145,26 +173,25 @@ impl RLockState {
             return Err(LockError::NotOwner);
         }
         self.pinned.store(0, Relaxed);
-        self.release_level(self.count.load(Relaxed))
+        self.release_level::<Os>(self.count.load(Relaxed))
     }
 
     /// Releases one of the caller's `count` levels (the caller owns the lock).
-    fn release_level(&self, count: u32) -> Result<(), LockError> {
+    fn release_level<P: Park>(&self, count: u32) -> Result<(), LockError> {
         if count > 1 {
             self.count.store(count - 1, Relaxed);
             return Ok(());
         }
         self.count.store(0, Relaxed);
         self.tid.store(0, Relaxed);
-        raw_lock::unlock::<Os>(&self.word)
+        raw_lock::unlock::<P>(&self.word)
             .map(drop)
             .map_err(|_| LockError::NotOwner)
     }
 
     /// Releases every level held by the calling thread; returns the depth to restore.
-    pub(crate) fn release_all(&self) -> Result<u32, LockError> {
-        let me = Me::now();
-        if !self.owned_by(me) {
+    pub(crate) fn release_all<P: Park>(&self) -> Result<u32, LockError> {
+        if !self.owned_by(Me::now::<P>()) {
             return Err(LockError::NotOwner);
         }
         if self.pinned.load(Relaxed) != 0 {
@@ -172,16 +199,16 @@ impl RLockState {
         }
         let depth = self.count.load(Relaxed);
         self.count.store(1, Relaxed);
-        self.release()?;
+        self.release_in::<P>()?;
         Ok(depth)
     }
 
     /// Re-acquires after [`release_all`](Self::release_all), restoring `depth`. A dead
     /// owner is an error here: the caller held the lock before (its guard or its duty to
     /// release is unchanged), and the data may have been half-updated meanwhile.
-    pub(crate) fn reacquire(&self, depth: u32) -> Result<(), LockError> {
+    pub(crate) fn reacquire<P: Park>(&self, depth: u32) -> Result<(), LockError> {
         let taken = self
-            .acquire(None, false)
+            .acquire_in::<P>(None, false)
             .map_err(AcquireFailed::into_lock_error)?;
         self.count.store(depth.max(1), Relaxed);
         match outcome(taken) {
@@ -191,7 +218,12 @@ impl RLockState {
     }
 
     pub(crate) fn is_owned_by_caller(&self) -> bool {
-        self.owned_by(Me::now())
+        self.is_owned_by_caller_in::<Os>()
+    }
+
+    /// Whether the calling thread (as `P` names it) owns the lock.
+    pub(crate) fn is_owned_by_caller_in<P: Park>(&self) -> bool {
+        self.owned_by(Me::now::<P>())
     }
 
     pub(crate) fn depth(&self) -> u32 {

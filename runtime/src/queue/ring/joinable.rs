@@ -18,6 +18,7 @@ use super::Ring;
 use super::wait::{wait, wake, wake_all};
 use crate::queue::ring::Bytes;
 use crate::queue::state::ConsumerSlot;
+use crate::queue::trace;
 use crate::sync::park::Park;
 
 /// Every slot was taken when this process looked for one.
@@ -128,6 +129,7 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
             self.st.done.fetch_add(items, SeqCst);
             wake_all::<P>(&self.st.join_seq);
             let pid = i32::try_from(owner & 0xFFFF_FFFF).unwrap_or(0);
+            trace::consumer_settled(pid, items);
             return Some(JoinFail::Died { pid, items });
         }
         None

@@ -104,6 +104,7 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use std::time::Instant;
 
 use super::state::{HEADER, QueueState, RecordHeader, RecordKind, SIDE, SPILLED, record_size};
+use super::trace;
 use crate::sync::park::Park;
 use crate::sync::raw_lock::{self, Acquired};
 
@@ -184,7 +185,9 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
 
     /// Closes the queue for everyone and wakes every sleeper.
     pub(crate) fn close(&self) {
-        self.st.closed.store(1, SeqCst);
+        if self.st.closed.swap(1, SeqCst) == 0 {
+            trace::closed(self.count());
+        }
         wake_all::<P>(&self.st.data_seq);
         wake_all::<P>(&self.st.space_seq);
     }
@@ -272,9 +275,10 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
         match raw_lock::lock::<P>(&self.st.write_lock, self.me, deadline) {
             Err(_) => None,
             Ok(Acquired::Clean) => Some(SideLock::new(&self.st.write_lock, self.me)),
-            Ok(Acquired::OwnerDied(_)) => {
+            Ok(Acquired::OwnerDied(dead)) => {
                 let lock = SideLock::new(&self.st.write_lock, self.me);
                 let tail = self.st.pub_tail.load(Acquire);
+                trace::repaired("producer", raw_lock::pid_of(dead), tail != 0);
                 if tail != 0 {
                     // It died publishing: finish its publication.
                     self.st.puts.store(self.st.pub_puts.load(Acquire), Release);
@@ -444,9 +448,10 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
         match raw_lock::lock::<P>(&self.st.read_lock, self.me, deadline) {
             Err(_) => None,
             Ok(Acquired::Clean) => Some(SideLock::new(&self.st.read_lock, self.me)),
-            Ok(Acquired::OwnerDied(_)) => {
+            Ok(Acquired::OwnerDied(dead)) => {
                 let lock = SideLock::new(&self.st.read_lock, self.me);
                 let head = self.st.com_head.load(Acquire);
+                trace::repaired("consumer", raw_lock::pid_of(dead), head != 0);
                 if head != 0 {
                     // It died committing: finish its commit.
                     self.st.gets.store(self.st.com_gets.load(Acquire), Release);

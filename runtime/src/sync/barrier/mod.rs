@@ -21,18 +21,15 @@
 //! [`BarrierError::ActionRejected`] and the barrier breaks. The values checked are copied out
 //! of shared memory first, so what is checked is what is called.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
-use std::time::{Duration, Instant};
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::atomic::{AtomicI32, AtomicU32, AtomicU64};
 use super::deadline;
 use super::error::{BarrierCreateError, BarrierError};
-use super::park::{Os, Park, Waited};
-use super::raw_lock::{self, Acquired};
-use super::self_id;
+use super::park::Os;
 use crate::auth;
 use crate::codeptr;
 use crate::shm::{Kind, ShmBox, ShmError, ShmState};
@@ -44,8 +41,10 @@ const BROKEN: i32 = -2;
 
 /// The most parties a barrier supports.
 const MAX_PARTIES: u32 = 1 << 16;
-const CHECK_FIRST: Duration = Duration::from_millis(2);
-const CHECK_MAX: Duration = Duration::from_millis(100);
+
+mod protocol;
+
+pub(crate) use protocol::Core;
 
 /// The shared state of a [`Barrier`]; the data area holds one `AtomicU64` slot per party.
 #[repr(C)]
@@ -70,6 +69,26 @@ const TAG_WORDS: usize = auth::MAC_LEN / 8;
 
 #[cfg(not(loom))]
 const _: () = assert!(size_of::<BarrierState>() == 80);
+
+impl BarrierState {
+    /// A new barrier's state on the heap (no action), for the `loom` models; its slots are
+    /// `parties` zeroed words next to it.
+    #[cfg(loom)]
+    pub(crate) fn new(parties: u32) -> Self {
+        Self {
+            lock: AtomicU64::new(0),
+            seq: AtomicU32::new(0),
+            parties: AtomicU32::new(parties),
+            count: AtomicU32::new(0),
+            state: AtomicI32::new(FILLING),
+            broken_by: AtomicU32::new(0),
+            has_action: AtomicU32::new(0),
+            action: AtomicU64::new(0),
+            action_layout: AtomicU64::new(0),
+            action_tag: std::array::from_fn(|_| AtomicU64::new(0)),
+        }
+    }
+}
 
 // SAFETY: atomics only; every value is checked before use (unknown states count as broken,
 // the party count is validated against the data area when the segment is opened).
@@ -105,17 +124,6 @@ pub struct Barrier {
     shm: ShmBox<BarrierState>,
     /// Read once (and validated) when the handle was made; the shared copy is not trusted.
     parties: u32,
-}
-
-/// The internal lock, held.
-struct Held<'a> {
-    b: &'a Barrier,
-}
-
-impl Drop for Held<'_> {
-    fn drop(&mut self) {
-        let _ = raw_lock::unlock::<Os>(&self.b.state().lock);
-    }
 }
 
 impl Barrier {
@@ -195,21 +203,21 @@ impl Barrier {
         self.parties
     }
 
+    /// The algorithm, over this barrier's shared state and slots.
+    fn core(&self) -> Core<'_> {
+        Core::new(self.state(), self.slots(), self.parties)
+    }
+
     /// How many parties are waiting now.
     #[must_use]
     pub fn n_waiting(&self) -> u32 {
-        let s = self.state();
-        if s.state.load(Relaxed) == FILLING {
-            s.count.load(Relaxed)
-        } else {
-            0
-        }
+        self.core().n_waiting()
     }
 
     /// Whether the barrier is broken (until [`reset`](Barrier::reset)).
     #[must_use]
     pub fn is_broken(&self) -> bool {
-        self.state().state.load(Relaxed) == BROKEN
+        self.core().is_broken()
     }
 
     /// Waits for all parties; returns this party's arrival index.
@@ -219,7 +227,7 @@ impl Barrier {
     /// another party timed out); [`BarrierError::PartyDied`] if a party died while waiting;
     /// [`BarrierError::ActionPanicked`] in the party whose action panicked.
     pub fn wait(&self) -> Result<u32, BarrierError> {
-        self.wait_until(None)
+        self.core().wait_until::<Os>(None)
     }
 
     /// Like [`wait`](Barrier::wait), for at most `timeout`; a timeout breaks the barrier for
@@ -229,227 +237,19 @@ impl Barrier {
     /// [`BarrierError::Timeout`] for this party when it expires; otherwise as
     /// [`wait`](Barrier::wait).
     pub fn wait_timeout(&self, timeout: Duration) -> Result<u32, BarrierError> {
-        self.wait_until(deadline::after(timeout))
+        self.core().wait_until::<Os>(deadline::after(timeout))
     }
 
     /// Breaks the barrier: current and future waiters get [`BarrierError::Broken`] until
     /// [`reset`](Barrier::reset).
     pub fn abort(&self) {
-        let held = self.lock_state();
-        self.break_with(&held, 0);
+        self.core().abort::<Os>();
     }
 
     /// Returns the barrier to its initial state; parties waiting now get
     /// [`BarrierError::Broken`].
     pub fn reset(&self) {
-        let held = self.lock_state();
-        let s = self.state();
-        if s.count.load(Relaxed) > 0 {
-            if matches!(s.state.load(Relaxed), FILLING | BROKEN) {
-                s.state.store(RESETTING, Relaxed);
-            }
-        } else {
-            s.state.store(FILLING, Relaxed);
-        }
-        s.broken_by.store(0, Relaxed);
-        self.notify_all(&held);
-    }
-
-    fn wait_until(&self, deadline: Option<Instant>) -> Result<u32, BarrierError> {
-        let me = self_id();
-        let mut held = self.lock_state();
-        // Python's `_enter`: wait for a previous round to drain or reset.
-        while matches!(self.state().state.load(Relaxed), DRAINING | RESETTING) {
-            let (h, waited) = self.park(held, deadline);
-            held = h;
-            if waited == Waited::TimedOut {
-                self.break_with(&held, 0);
-                return Err(BarrierError::Timeout);
-            }
-        }
-        let s = self.state();
-        if s.state.load(Relaxed) != FILLING {
-            return Err(self.broken_error());
-        }
-        let index = s.count.load(Relaxed);
-        if index >= self.parties {
-            // Only a corrupted state gets here; refuse rather than overrun.
-            self.break_with(&held, 0);
-            return Err(BarrierError::Broken);
-        }
-        s.count.store(index + 1, Relaxed);
-        let slot = self.take_slot(me);
-        let result = if index + 1 == self.parties {
-            self.release_round(&held)
-        } else {
-            let (h, r) = self.wait_for_round(held, deadline);
-            held = h;
-            r
-        };
-        self.leave(&held, slot);
-        result.map(|()| index)
-    }
-
-    /// The last party: runs the action, then lets everyone go.
-    fn release_round(&self, held: &Held<'_>) -> Result<(), BarrierError> {
-        let action = self.action().inspect_err(|_| self.break_with(held, 0))?;
-        if let Some(action) = action
-            && let Err(payload) = catch_unwind(AssertUnwindSafe(action))
-        {
-            self.break_with(held, 0);
-            return Err(BarrierError::ActionPanicked {
-                message: codeptr::panic_message(&*payload),
-            });
-        }
-        self.state().state.store(DRAINING, Relaxed);
-        self.notify_all(held);
-        Ok(())
-    }
-
-    /// Python's `_wait`: parked until the round is released or broken.
-    fn wait_for_round<'a>(
-        &'a self,
-        mut held: Held<'a>,
-        deadline: Option<Instant>,
-    ) -> (Held<'a>, Result<(), BarrierError>) {
-        loop {
-            match self.state().state.load(Relaxed) {
-                FILLING => {}
-                DRAINING => return (held, Ok(())),
-                _ => return (held, Err(self.broken_error())),
-            }
-            let (h, waited) = self.park(held, deadline);
-            held = h;
-            if waited == Waited::TimedOut && self.state().state.load(Relaxed) == FILLING {
-                self.break_with(&held, 0);
-                return (held, Err(BarrierError::Timeout));
-            }
-        }
-    }
-
-    /// Python's `_exit`: the last to leave a drained or reset round reopens the barrier.
-    fn leave(&self, held: &Held<'_>, slot: Option<usize>) {
-        let s = self.state();
-        if let Some(i) = slot {
-            self.slots()[i].store(0, Relaxed);
-        }
-        let count = s.count.load(Relaxed).saturating_sub(1);
-        s.count.store(count, Relaxed);
-        if count == 0 && matches!(s.state.load(Relaxed), DRAINING | RESETTING) {
-            s.state.store(FILLING, Relaxed);
-            self.notify_all(held);
-        }
-    }
-
-    fn take_slot(&self, me: u64) -> Option<usize> {
-        let slots = self.slots();
-        let free = slots.iter().position(|s| s.load(Relaxed) == 0)?;
-        slots[free].store(me, Relaxed);
-        Some(free)
-    }
-
-    /// The action to call, if any, once its code checks out under this process's key.
-    fn action(&self) -> Result<Option<fn()>, BarrierError> {
-        let s = self.state();
-        if s.has_action.load(Relaxed) == 0 {
-            return Ok(None);
-        }
-        // Copied out once: what is checked below is what is called.
-        let offset = s.action.load(Relaxed).cast_signed();
-        let layout = s.action_layout.load(Relaxed).cast_signed();
-        let mut tag = [0u8; auth::MAC_LEN];
-        for (bytes, word) in tag.chunks_exact_mut(8).zip(&s.action_tag) {
-            bytes.copy_from_slice(&word.load(Relaxed).to_le_bytes());
-        }
-        let key = auth::program_key().map_err(|_| BarrierError::ActionRejected)?;
-        let [a, b] = action_fields(offset, layout);
-        if !auth::verify(key, ACTION_DOMAIN, &[&a, &b], &tag) {
-            return Err(BarrierError::ActionRejected);
-        }
-        // SAFETY: the code proves that a process holding this program's key made the pair
-        // with `fn_to_offset` (only `with_action` computes such codes); `fn_from_offset`
-        // refuses a pair made by another executable (the layout marker differs).
-        unsafe { codeptr::fn_from_offset(offset, layout) }
-            .map_or(Err(BarrierError::ActionRejected), |f| Ok(Some(f)))
-    }
-
-    fn broken_error(&self) -> BarrierError {
-        match self.state().broken_by.load(Relaxed) {
-            0 => BarrierError::Broken,
-            pid => BarrierError::PartyDied {
-                pid: pid.cast_signed(),
-            },
-        }
-    }
-
-    fn break_with(&self, held: &Held<'_>, pid: i32) {
-        let s = self.state();
-        s.state.store(BROKEN, Relaxed);
-        s.broken_by.store(pid.cast_unsigned(), Relaxed);
-        self.notify_all(held);
-    }
-
-    fn notify_all(&self, _held: &Held<'_>) {
-        let s = self.state();
-        s.seq.fetch_add(1, Release);
-        Os::wake(&s.seq, u32::MAX);
-    }
-
-    /// Takes the internal lock; if its holder died, the state may be half-updated: the
-    /// barrier breaks.
-    fn lock_state(&self) -> Held<'_> {
-        let taken = raw_lock::lock_blocking::<Os>(&self.state().lock, self_id());
-        let held = Held { b: self };
-        if let Acquired::OwnerDied(id) = taken {
-            self.remove_dead();
-            self.break_with(&held, raw_lock::pid_of(id));
-        }
-        held
-    }
-
-    /// Releases the internal lock, parks until a state change, `deadline`, or the next
-    /// liveness check, and takes the lock again.
-    fn park<'a>(&'a self, mut held: Held<'a>, deadline: Option<Instant>) -> (Held<'a>, Waited) {
-        let s = self.state();
-        let mut interval = CHECK_FIRST;
-        loop {
-            let seq = s.seq.load(Relaxed);
-            drop(held);
-            let check = Instant::now() + interval;
-            let until = deadline.map_or(check, |d| d.min(check));
-            let waited = Os::wait(&s.seq, seq, Some(until));
-            held = self.lock_state();
-            if s.seq.load(Acquire) != seq {
-                return (held, Waited::Woken);
-            }
-            if deadline.is_some_and(|d| d <= Instant::now()) {
-                return (held, Waited::TimedOut);
-            }
-            if waited == Waited::TimedOut {
-                if let Some(pid) = self.remove_dead() {
-                    self.break_with(&held, pid);
-                    return (held, Waited::Woken);
-                }
-                interval = (interval * 2).min(CHECK_MAX);
-            }
-        }
-    }
-
-    /// Clears the slots of dead parties (they will never leave) and returns one's pid.
-    fn remove_dead(&self) -> Option<i32> {
-        let me = self_id();
-        let s = self.state();
-        let mut dead = None;
-        for slot in self.slots() {
-            let id = slot.load(Relaxed);
-            if id != 0 && id != me && !Os::alive(id) {
-                slot.store(0, Relaxed);
-                s.count
-                    .store(s.count.load(Relaxed).saturating_sub(1), Relaxed);
-                dead = Some(raw_lock::pid_of(id));
-            }
-        }
-        dead
+        self.core().reset::<Os>();
     }
 }
 

@@ -1,6 +1,7 @@
 //! `loom` models of the algorithms that need no OS: the lock word (also with an owner that
 //! dies holding it, before or while others wait), the semaphore counter and the event flag, on
-//! the heap, with every interleaving of two or three threads explored.
+//! the heap, with every interleaving of two or three threads explored; the barrier and the
+//! condition (with the recursive lock it uses) in [`barrier`] and [`condition`].
 //! The lock word's models guard a plain `loom` cell, so a weakened ordering of the acquiring
 //! CAS or the releasing swap is a reported data race; a release that forgets the wake leaves
 //! a parked waiter blocked, which loom reports as a deadlock.
@@ -20,10 +21,41 @@ use super::park::{Park, Waited};
 use super::raw_lock::{self, Acquired};
 use super::semaphore::SemState;
 
+mod barrier;
+mod condition;
+
+loom::thread_local! {
+    /// The identity the calling model thread plays (0: none yet).
+    static ME: std::cell::Cell<u64> = std::cell::Cell::new(0);
+}
+
+/// Makes the calling model thread play the process (and thread) `id`: what the parks of
+/// these models return from `Park::self_id` and `Park::self_tid`.
+pub(crate) fn play(id: u64) {
+    assert!(id != 0 && id < u64::from(u32::MAX));
+    ME.with(|me| me.set(id));
+}
+
+/// The identity the calling model thread plays (see [`play`]).
+fn me() -> u64 {
+    let id = ME.with(std::cell::Cell::get);
+    assert!(
+        id != 0,
+        "a model thread calls `play` before it uses an identity"
+    );
+    id
+}
+
+/// The thread id of the identity the calling model thread plays.
+fn my_tid() -> u32 {
+    u32::try_from(me()).expect("invariant: `play` takes ids below u32::MAX")
+}
+
 /// Parking for the models: a futex emulated with one mutex and condition variable for all
 /// words (wake-ups may be spurious, as with a real futex; callers re-check). A wake the
 /// algorithm forgets leaves a waiter blocked, which loom reports as a deadlock. Every owner
-/// is alive; deadlines are not modelled (the models wait without one).
+/// is alive; deadlines are not modelled (the models wait without one). Each thread is the
+/// identity it [`play`]s.
 pub(crate) struct Model;
 
 loom::lazy_static! {
@@ -64,6 +96,12 @@ impl Park for Model {
     fn spin() {
         thread::yield_now();
     }
+    fn self_id() -> u64 {
+        me()
+    }
+    fn self_tid() -> u32 {
+        my_tid()
+    }
 }
 
 /// Runs a model with at most two preemptions per execution unless `LOOM_MAX_PREEMPTIONS`
@@ -73,6 +111,12 @@ pub(crate) fn model(f: impl Fn() + Sync + Send + 'static) {
     let mut builder = loom::model::Builder::new();
     if builder.preemption_bound.is_none() {
         builder.preemption_bound = Some(2);
+    }
+    // A waiter that polls a live owner's liveness takes many steps per execution (each poll
+    // is a few atomics and a yield) before the owner dies; loom's default (1000) cuts those
+    // executions short.
+    if std::env::var_os("LOOM_MAX_BRANCHES").is_none() {
+        builder.max_branches = builder.max_branches.max(20_000);
     }
     builder.check(f);
 }
@@ -183,9 +227,9 @@ fn loom_unlock_wakes_a_parked_waiter() {
 }
 
 /// Identity 7 is dead; everyone else is alive. Blocking is [`Model`]'s.
-struct SevenIsDead;
+pub(crate) struct SevenIsDead;
 
-const DEAD: u64 = 7;
+pub(crate) const DEAD: u64 = 7;
 
 impl Park for SevenIsDead {
     fn wait(word: &AtomicU32, expected: u32, deadline: Option<Instant>) -> Waited {
@@ -205,6 +249,12 @@ impl Park for SevenIsDead {
     }
     fn spin() {
         Model::spin();
+    }
+    fn self_id() -> u64 {
+        me()
+    }
+    fn self_tid() -> u32 {
+        my_tid()
     }
 }
 
@@ -260,23 +310,42 @@ fn loom_a_dead_owners_lock_is_taken_over_once_with_its_data() {
 
 loom::lazy_static! {
     /// Whether identity [`DEAD`] has died (in [`DiesWhileHeld`]'s models).
-    static ref DIED: loom::sync::atomic::AtomicBool = loom::sync::atomic::AtomicBool::new(false);
+    pub(crate) static ref DIED: loom::sync::atomic::AtomicBool = loom::sync::atomic::AtomicBool::new(false);
 }
 
 /// Identity [`DEAD`] is alive until it says it died (`DIED`); everyone else is alive. A timed
 /// park (every park of a contended lock is one: the waiter checks its owner's liveness at
-/// each deadline) yields and then lets the deadline pass, so a waiter parked on an owner that
-/// is about to die keeps checking, and loom explores the death at every point of its wait.
-struct DiesWhileHeld;
+/// each deadline) yields and then lets the deadline pass on a virtual clock, so a waiter
+/// parked on an owner that is about to die keeps checking, and loom explores the death at
+/// every point of its wait.
+pub(crate) struct DiesWhileHeld;
 
 impl DiesWhileHeld {
-    fn timed_out(deadline: Option<Instant>) -> Waited {
+    /// A timed wait: yields, then lets the virtual clock reach the deadline.
+    pub(crate) fn timed_out(deadline: Option<Instant>) -> Waited {
         thread::yield_now();
         if let Some(d) = deadline {
-            std::thread::sleep(d.saturating_duration_since(Instant::now()));
+            ELAPSED.with(|e| e.set(e.get().max(d.saturating_duration_since(*EPOCH))));
         }
         Waited::TimedOut
     }
+
+    /// The calling thread's virtual clock.
+    pub(crate) fn virtual_now() -> Instant {
+        *EPOCH + ELAPSED.with(std::cell::Cell::get)
+    }
+}
+
+loom::lazy_static! {
+    /// The start of the virtual clocks of an execution.
+    static ref EPOCH: Instant = Instant::now();
+}
+
+loom::thread_local! {
+    /// How far the calling thread's virtual clock is past [`EPOCH`]: deterministic, so loom
+    /// can replay an execution, and nothing sleeps.
+    static ELAPSED: std::cell::Cell<std::time::Duration> =
+        std::cell::Cell::new(std::time::Duration::ZERO);
 }
 
 impl Park for DiesWhileHeld {
@@ -298,11 +367,20 @@ impl Park for DiesWhileHeld {
     fn wake_low(word: &AtomicU64, n: u32) {
         Model::wake_low(word, n);
     }
+    fn now() -> Instant {
+        DiesWhileHeld::virtual_now()
+    }
     fn alive(id: u64) -> bool {
         id != DEAD || !DIED.load(SeqCst)
     }
     fn spin() {
         Model::spin();
+    }
+    fn self_id() -> u64 {
+        me()
+    }
+    fn self_tid() -> u32 {
+        my_tid()
     }
 }
 

@@ -11,7 +11,7 @@ use integration_tests::sync_support::LIMIT;
 use mproc::prelude::*;
 use std::time::Duration;
 
-use mproc::{ArrayError, ConditionError, LockError, ShmBool, TryLockError};
+use mproc::{ArrayError, ConditionError, LockError, ShmBool, ShmError, TryLockError};
 
 const N: u64 = 20_000;
 
@@ -284,4 +284,86 @@ fn a_panic_while_holding_a_guard_marks_the_array_inconsistent() {
     assert_eq!(&**err.get_ref(), &[1, 0]);
     err.into_inner().mark_consistent();
     assert!(a.lock_timeout(TIMEOUT).is_ok());
+}
+
+/// Holds the value's lock through a guard, half-way through an update, until killed.
+#[process]
+fn hold_value_until_killed(v: Value<[u64; 2]>, held: Event) {
+    let mut g = v.lock_timeout(TIMEOUT).unwrap();
+    g.set([1, 0]);
+    held.set();
+    let _ = Event::new().unwrap().wait_timeout(LIMIT);
+}
+
+/// Holds the array's lock through a guard until killed.
+#[process]
+fn hold_array_until_killed(a: Array<u8>, held: Event) {
+    let mut g = a.lock_timeout(TIMEOUT).unwrap();
+    g[0] = 1;
+    held.set();
+    let _ = Event::new().unwrap().wait_timeout(LIMIT);
+}
+
+fn kill(child: &Child<impl serde::de::DeserializeOwned>) {
+    child.kill().unwrap();
+    let status = child.handle().wait_timeout(LIMIT).unwrap();
+    assert_eq!(status.signal(), Some(9));
+}
+
+#[test]
+fn a_killed_holder_makes_the_data_inconsistent_before_anyone_takes_the_lock() {
+    let (v, held) = (Value::new([0u64; 2]).unwrap(), Event::new().unwrap());
+    let holder = hold_value_until_killed::spawn(v.clone(), held.clone()).unwrap();
+    assert!(held.wait_timeout(LIMIT).is_ok());
+    assert!(v.is_consistent(), "its holder is alive");
+    kill(&holder);
+    // Nobody has taken the lock over yet: the mark comes from the dead holder itself.
+    assert!(v.get_lock().is_locked());
+    assert!(!v.is_consistent());
+    // Marking it before the takeover changes nothing: the dead holder still has the lock.
+    v.mark_consistent();
+    assert!(!v.is_consistent());
+    // The takeover keeps the mark until the program repairs the value.
+    let Err(TryLockError::OwnerDied(err)) = v.lock_timeout(TIMEOUT) else {
+        panic!("expected the value to report its holder's death");
+    };
+    assert_eq!(err.pid(), holder.pid());
+    assert!(!v.is_consistent());
+    let mut g = err.into_inner();
+    g.set([1, 1]);
+    g.mark_consistent();
+    drop(g);
+    assert!(v.is_consistent());
+
+    let (a, held) = (Array::<u8>::new(2).unwrap(), Event::new().unwrap());
+    let holder = hold_array_until_killed::spawn(a.clone(), held.clone()).unwrap();
+    assert!(held.wait_timeout(LIMIT).is_ok());
+    assert!(a.is_consistent());
+    kill(&holder);
+    assert!(a.get_lock().is_locked());
+    assert!(!a.is_consistent());
+}
+
+#[test]
+fn an_array_too_large_for_the_address_space_reports_what_was_asked() {
+    let err = Array::<u64>::new(usize::MAX / 4).unwrap_err();
+    let shown = err.to_string();
+    let elements = usize::MAX / 4;
+    let bytes = u128::try_from(elements).unwrap() * 8;
+    assert!(
+        shown.contains(&elements.to_string()) && shown.contains(&bytes.to_string()),
+        "{shown}"
+    );
+    assert!(!shown.contains(&usize::MAX.to_string()), "{shown}");
+    assert!(matches!(
+        err,
+        ShmError::ArrayTooLarge {
+            len,
+            elem_size: 8
+        } if len == elements
+    ));
+    // Within the address space but beyond what a segment may hold: the byte count asked.
+    let err = Array::<u64>::new(usize::MAX / 16).unwrap_err();
+    let asked = (usize::MAX / 16) * 8;
+    assert!(err.to_string().contains(&asked.to_string()), "{err}");
 }

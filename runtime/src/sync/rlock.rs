@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use super::atomic::{AtomicU32, AtomicU64};
 use super::error::{Acquired, LockError, OwnerDied, TryLockError};
 use super::lock::{LockResult, TryLockResult, outcome};
-use super::park::Os;
+use super::park::{Os, Park};
 use super::raw_lock::{self, Acquired as Taken};
 use super::{deadline, self_id, self_tid};
 use crate::shm::{Kind, ShmBox, ShmError, ShmState};
@@ -188,6 +188,13 @@ impl RLockState {
             Acquired::Clean => Ok(()),
             Acquired::OwnerDied { pid } => Err(LockError::OwnerDied { pid }),
         }
+    }
+
+    /// Whether the lock is held by a process that no longer runs (nobody has taken it over
+    /// yet): the data it guards may be half-updated. Reads the holder's liveness from the OS.
+    pub(crate) fn holder_is_dead(&self) -> bool {
+        let word = self.word.load(Relaxed);
+        word != 0 && !Os::alive(raw_lock::owner(word))
     }
 
     pub(crate) fn is_owned_by_caller(&self) -> bool {

@@ -5,10 +5,13 @@
 mod guarded;
 
 mod array;
+mod atomic;
 mod data;
 mod error;
+mod gate;
 mod value;
 
 pub use array::{Array, ArrayGuard};
+pub use atomic::{ShmAtomic, ShmInteger};
 pub use error::ArrayError;
-pub use value::{ShmInteger, Value, ValueGuard};
+pub use value::{Value, ValueGuard};

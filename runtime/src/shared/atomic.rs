@@ -1,8 +1,9 @@
 //! The element types with hardware atomics: [`ShmAtomic`] (`load`, `store`, `swap`,
-//! `compare_exchange`) and [`ShmInteger`] (`fetch_add`, `fetch_sub`), for [`Value`](crate::Value).
+//! `compare_exchange`) and [`ShmInteger`] (`fetch_add`, `fetch_sub`), for [`Value`](crate::Value),
+//! [`RawValue`](crate::RawValue) and [`RawArray`](crate::RawArray).
 
 use std::ptr::NonNull;
-use std::sync::atomic::Ordering::SeqCst;
+use std::sync::atomic::Ordering::{self, SeqCst};
 use std::sync::atomic::{
     AtomicI8, AtomicI16, AtomicI32, AtomicI64, AtomicIsize, AtomicU8, AtomicU16, AtomicU32,
     AtomicU64, AtomicUsize,
@@ -16,25 +17,26 @@ mod sealed {
 
 /// Types whose size has a hardware atomic: the integers up to 64 bits, `f32`, `f64` and
 /// [`ShmBool`]. A [`Value`](crate::Value) of one offers lock-free `load`, `store`, `swap` and
-/// `compare_exchange`.
+/// `compare_exchange`; they are the element types of [`RawValue`](crate::RawValue) and
+/// [`RawArray`](crate::RawArray), whose every access is one atomic of the element's size.
 ///
 /// Floats and [`ShmBool`] are compared by their bits: a `ShmBool` holding a byte a peer wrote
 /// (2, say) equals neither `TRUE` nor `FALSE`, and `compare_exchange` on floats matches `NaN`
 /// with the same `NaN` but not `0.0` with `-0.0`.
 pub trait ShmAtomic: ShmSafe + sealed::Sealed {
-    /// Atomic load.
+    /// Atomic load with `order` (`Relaxed`, `Acquire` or `SeqCst`).
     ///
     /// # Safety
     /// `p` is aligned for `Self` and valid for reads and writes, and while this runs the
     /// memory is accessed only through atomics of `Self`'s size.
     #[doc(hidden)]
-    unsafe fn atomic_load(p: NonNull<Self>) -> Self;
-    /// Atomic store.
+    unsafe fn atomic_load(p: NonNull<Self>, order: Ordering) -> Self;
+    /// Atomic store with `order` (`Relaxed`, `Release` or `SeqCst`).
     ///
     /// # Safety
     /// As [`atomic_load`](ShmAtomic::atomic_load).
     #[doc(hidden)]
-    unsafe fn atomic_store(p: NonNull<Self>, value: Self);
+    unsafe fn atomic_store(p: NonNull<Self>, value: Self, order: Ordering);
     /// Atomic swap.
     ///
     /// # Safety
@@ -89,14 +91,14 @@ macro_rules! shm_atomic {
         impl sealed::Sealed for $t {}
 
         impl ShmAtomic for $t {
-            unsafe fn atomic_load(p: NonNull<Self>) -> Self {
+            unsafe fn atomic_load(p: NonNull<Self>, order: Ordering) -> Self {
                 // SAFETY: aligned and valid (caller); `$a` has `$t`'s size and alignment, and
                 // the memory is accessed only atomically meanwhile.
-                $from(unsafe { <$a>::from_ptr(p.as_ptr().cast()) }.load(SeqCst))
+                $from(unsafe { <$a>::from_ptr(p.as_ptr().cast()) }.load(order))
             }
-            unsafe fn atomic_store(p: NonNull<Self>, value: Self) {
+            unsafe fn atomic_store(p: NonNull<Self>, value: Self, order: Ordering) {
                 // SAFETY: as in `atomic_load`.
-                unsafe { <$a>::from_ptr(p.as_ptr().cast()) }.store($to(value), SeqCst);
+                unsafe { <$a>::from_ptr(p.as_ptr().cast()) }.store($to(value), order);
             }
             unsafe fn atomic_swap(p: NonNull<Self>, value: Self) -> Self {
                 // SAFETY: as in `atomic_load`.

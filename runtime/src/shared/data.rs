@@ -36,6 +36,8 @@ macro_rules! data_state {
 }
 
 data_state!(ArrayState, Kind::Array);
+data_state!(RawValueState, Kind::RawValue);
+data_state!(RawArrayState, Kind::RawArray);
 
 /// The shared state of a `Value`'s segment: its element count (always 1) and the gate of its
 /// lock-free operations.

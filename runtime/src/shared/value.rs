@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::ptr::NonNull;
+use std::sync::atomic::Ordering::SeqCst;
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -213,13 +214,13 @@ impl<T: ShmAtomic> Value<T> {
     pub fn load(&self) -> T {
         // SAFETY: the data area holds a T, aligned; through the gate or under the drained
         // lock, every other access meanwhile is atomic (or there is none).
-        self.atomic(|p| unsafe { T::atomic_load(p) })
+        self.atomic(|p| unsafe { T::atomic_load(p, SeqCst) })
     }
 
     /// Replaces the value with one atomic store.
     pub fn store(&self, value: T) {
         // SAFETY: as in `load`.
-        self.atomic(|p| unsafe { T::atomic_store(p, value) });
+        self.atomic(|p| unsafe { T::atomic_store(p, value, SeqCst) });
     }
 
     /// Replaces the value; returns the previous one.

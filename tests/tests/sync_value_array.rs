@@ -550,3 +550,84 @@ fn killing_a_lock_free_incrementer_never_wedges_a_lock_holder() {
         );
     }
 }
+
+/// Where a `Value`'s gate slots are in its segment: after the 64-byte header and the line of
+/// the length, one 64-byte line each; the data follows them.
+const GATE_AT: u64 = 128;
+const GATE_SLOTS: u64 = 16;
+const VALUE_DATA_AT: u64 = GATE_AT + GATE_SLOTS * 64;
+
+/// The hostile peer (under `Spawn` it holds only the segments it was given): fills every gate
+/// slot of each value segment with `claim`, after checking that the value's data (`marker`)
+/// is where it expects it. Returns how many segments it wrote.
+#[process]
+fn fill_gate_slots(v: Value<u64>, marker: u64, claim: u64) -> usize {
+    let mut written = 0;
+    for entry in std::fs::read_dir("/proc/self/fd").unwrap().flatten() {
+        let Ok(target) = std::fs::read_link(entry.path()) else {
+            continue;
+        };
+        if !target.to_string_lossy().starts_with("/memfd:mproc-value") {
+            continue;
+        }
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(entry.path())
+            .unwrap();
+        let mut data = [0u8; 8];
+        std::os::unix::fs::FileExt::read_exact_at(&file, &mut data, VALUE_DATA_AT).unwrap();
+        assert_eq!(
+            u64::from_ne_bytes(data),
+            marker,
+            "the layout the peer assumes"
+        );
+        for slot in 0..GATE_SLOTS {
+            std::os::unix::fs::FileExt::write_all_at(
+                &file,
+                &claim.to_ne_bytes(),
+                GATE_AT + slot * 64,
+            )
+            .unwrap();
+        }
+        written += 1;
+    }
+    drop(v);
+    written
+}
+
+#[test]
+fn garbage_a_peer_writes_into_the_gate_neither_wedges_nor_miscounts() {
+    // All ones (a pid no process has), and the identity of a process that has exited.
+    let exited = {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = u64::from(child.id());
+        child.wait().unwrap();
+        (1 << 32) | pid
+    };
+    for claim in [u64::MAX, exited] {
+        let marker = 0x6761_7465_5f74_6573;
+        let v = Value::new(marker).unwrap();
+        let written = fill_gate_slots::builder()
+            .start_method(StartMethod::Spawn)
+            .spawn(v.clone(), marker, claim)
+            .unwrap()
+            .join_timeout(LIMIT)
+            .unwrap();
+        assert_eq!(written, 1);
+        let w = v.clone();
+        let (old, locked, after) = bounded(move || {
+            // Every slot looks taken: the lock-free add takes the lock, whose drain clears
+            // the claims of processes that are not running.
+            let old = w.fetch_add(1);
+            let mut g = w.lock_timeout(TIMEOUT).unwrap();
+            let locked = g.get();
+            g.set(locked + 1);
+            drop(g);
+            (old, locked, w.fetch_add(1))
+        });
+        assert_eq!((old, locked, after), (marker, marker + 1, marker + 2));
+        assert_eq!(v.load(), marker + 3);
+        assert!(v.is_consistent());
+    }
+}

@@ -47,10 +47,11 @@ use crate::sync::{RLock, RLockState, TryLockResult, deadline_after};
 /// # Owner death and consistency
 /// If a process dies holding the value's lock (killed in the middle of an update, or while
 /// holding a guard or `get_lock()`), the value reads as *inconsistent* at once, and the next
-/// acquirer takes the lock over and keeps that mark: it still holds a valid `T` (see [`ShmSafe`]: any bytes are a valid
-/// `T`), but possibly the old value, the new one, or (for values wider than one machine word
-/// written in the middle) a mix of both. `get`, `set`, `update`, `fetch_add` and the other atomics keep working
-/// (as Python's would, had it not hung); [`is_consistent`](Value::is_consistent) reports the
+/// acquirer takes the lock over and keeps that mark: it still holds a valid `T` (see
+/// [`ShmSafe`]: any bytes are a valid `T`), but possibly the old value, the new one, or (for
+/// values wider than one machine word written in the middle) a mix of both. `get`, `set`,
+/// `update`, `fetch_add` and the other atomics keep working (as Python's would, had it not
+/// hung); [`is_consistent`](Value::is_consistent) reports the
 /// mark, [`lock`](Value::lock) returns [`OwnerDied`](crate::OwnerDied) (with the guard) while it is set, and
 /// [`mark_consistent`](Value::mark_consistent) clears it once the program has checked or
 /// repaired the value. This is `std::sync::Mutex` poisoning, across processes; a panic while
@@ -80,8 +81,8 @@ use crate::sync::{RLock, RLockState, TryLockResult, deadline_after};
 ///
 /// # What a reader trusts
 /// Every access copies the value in or out, under the lock or with one atomic instruction; no
-/// reference into shared memory is made. Whatever another process writes into the segment, with or without the lock, a read
-/// gives a valid `T`, because `ShmSafe` types are valid for every bit pattern: for a `bool`,
+/// reference into shared memory is made. Whatever another process writes into the segment,
+/// with or without the lock, a read gives a valid `T`, because `ShmSafe` types are valid for every bit pattern: for a `bool`,
 /// store a [`ShmBool`](crate::ShmBool), whose read reports any byte but 0 or 1 as an error.
 pub struct Value<T> {
     data: Guarded<T, ValueState>,
@@ -136,6 +137,16 @@ impl<T: ShmSafe> Value<T> {
 
     fn gate(&self) -> &Gate {
         self.data.shm.state().gate()
+    }
+
+    /// Runs `op` on the value through the gate (if `lock_free`: `op` is a hardware atomic),
+    /// or under the lock when the gate sends it there (someone holds the lock).
+    fn bypassing<R>(&self, lock_free: bool, op: impl Fn(NonNull<T>) -> R) -> R {
+        let p = self.ptr();
+        if lock_free && let Some(out) = self.gate().bypass(self.state(), || op(p)) {
+            return out;
+        }
+        self.with(&op)
     }
 
     /// Runs `f` on the value under the lock, once no lock-free operation is in progress.
@@ -238,13 +249,8 @@ impl<T: ShmAtomic> Value<T> {
         self.atomic(|p| unsafe { T::atomic_compare_exchange(p, current, new) })
     }
 
-    /// Runs `op` on the value through the gate, or under the lock while someone holds it.
     fn atomic<R>(&self, op: impl Fn(NonNull<T>) -> R) -> R {
-        let p = self.ptr();
-        match self.gate().bypass(self.state(), || op(p)) {
-            Some(out) => out,
-            None => self.with(&op),
-        }
+        self.bypassing(true, op)
     }
 }
 
@@ -265,15 +271,8 @@ impl<T: ShmInteger> Value<T> {
         self.integer(|p| unsafe { T::atomic_fetch_sub(p, n) })
     }
 
-    /// Runs `op` through the gate where `T` has a hardware atomic, else under the lock.
     fn integer<R>(&self, op: impl Fn(NonNull<T>) -> R) -> R {
-        let p = self.ptr();
-        if T::LOCK_FREE
-            && let Some(out) = self.gate().bypass(self.state(), || op(p))
-        {
-            return out;
-        }
-        self.with(&op)
+        self.bypassing(T::LOCK_FREE, op)
     }
 }
 

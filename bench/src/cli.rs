@@ -158,7 +158,11 @@ mod tests {
         assert_eq!(picked(&["lock"]), ["lock.uncontended", "lock.contended"]);
         assert_eq!(
             picked(&["value", "semaphore"]),
-            ["semaphore.uncontended", "value.fetch_add"]
+            [
+                "semaphore.uncontended",
+                "value.fetch_add",
+                "value.locked_add"
+            ]
         );
         assert_eq!(picked(&["pipe.pingpong.pinned"]), ["pipe.pingpong.pinned"]);
         assert_eq!(

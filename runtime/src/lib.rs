@@ -78,7 +78,7 @@ pub use process::{
     set_start_method,
 };
 pub use queue::{JoinableQueue, Queue, QueueError, QueueReader, QueueWriter, SimpleQueue};
-pub use shared::{Array, ArrayError, ArrayGuard, Value, ValueGuard};
+pub use shared::{Array, ArrayError, ArrayGuard, RawArray, RawValue, Value, ValueGuard};
 pub use shm::{InvalidBool, ShmBool, ShmError, ShmSafe};
 pub use sync::{
     Acquired, Barrier, BarrierCreateError, BarrierError, BoundedSemaphore, Condition,

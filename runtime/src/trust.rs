@@ -73,7 +73,9 @@
 //!   [`ArrayGuard`](crate::ArrayGuard)'s slice is the one place where a reference into shared
 //!   memory is handed out, and there the holder also relies on its peers honouring the lock.
 //! - **Lock words, semaphore counts, barrier and event states** are atomics; unknown states
-//!   count as broken, counts are checked before use.
+//!   count as broken, counts are checked before use. The slots of a `Value`'s gate (where a
+//!   lock-free operation announces itself) name a process: a lock holder waits only while that
+//!   process runs, and clears a slot whose process is gone.
 //! - **Queue rings**: every index, length and counter read from the ring is checked before
 //!   it is used; a corrupted ring is [`QueueError::Corrupted`](crate::QueueError::Corrupted),
 //!   never a panic, a write outside the ring, or a `put` that returns `Ok` for an item that is

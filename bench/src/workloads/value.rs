@@ -7,6 +7,7 @@ use mproc::{Barrier, Event, Value, process};
 use super::{Figure, Workload, repeat};
 use crate::config::Sizes;
 use crate::floor::PATIENCE;
+use crate::floor::mutex::FutexMutex;
 use crate::floor::start::StartLine;
 use crate::outcome::{Error, Measured, Outcome, Unit};
 use crate::sys::cpu::mono_ns;
@@ -15,40 +16,71 @@ use crate::sys::shm::ShmRegion;
 pub(crate) const WORKLOAD: Workload = Workload {
     name: "value",
     script: "mp_value.py",
-    figures: &[Figure {
-        id: "value.fetch_add",
-        title: "Value fetch_add, 2 processes contending",
-        unit: Unit::OpsPerSec,
-        pinned: false,
-        memory: false,
-        about: "two processes each add 1 to one shared integer N times, released together \
-                from a start line; increments per second over both, and the run fails unless \
-                the final value is exactly 2×N. mproc: `Value<u64>::fetch_add(1)` from two \
-                `#[process]` children, a `Barrier` and an `Event` as start line; Python: the \
-                correct form `with v.get_lock(): v.value += 1` on an `mp.Value(\"q\")`; floor: \
-                `AtomicU64::fetch_add` on a word in `MAP_SHARED` memory, no lock",
-        mproc: mproc_fetch_add,
-        floor: floor_fetch_add,
-    }],
+    figures: &[
+        Figure {
+            id: "value.fetch_add",
+            title: "Value fetch_add, 2 processes contending",
+            unit: Unit::OpsPerSec,
+            pinned: false,
+            memory: false,
+            about: "two processes each add 1 to one shared integer N times, released together \
+                    from a start line; increments per second over both, and the run fails \
+                    unless the final value is exactly 2×N. mproc: `Value<u64>::fetch_add(1)` \
+                    (lock-free, through the value's gate) from two `#[process]` children, a \
+                    `Barrier` and an `Event` as start line; Python: the correct form \
+                    `with v.get_lock(): v.value += 1` on an `mp.Value(\"q\")` (it has no \
+                    atomic add); floor: `AtomicU64::fetch_add` on a word in `MAP_SHARED` \
+                    memory, no lock",
+            mproc: mproc_fetch_add,
+            floor: floor_fetch_add,
+        },
+        Figure {
+            id: "value.locked_add",
+            title: "Value locked read-add-write, 2 processes contending",
+            unit: Unit::OpsPerSec,
+            pinned: false,
+            memory: false,
+            about: "as `value.fetch_add`, but each increment is Python's idiom itself: take \
+                    the value's lock, read, write the sum, release. mproc: \
+                    `let mut g = v.lock()?; g.set(g.get() + 1)` on a `Value<u64>`; Python: \
+                    `with v.get_lock(): v.value += 1`; floor: a three-state futex mutex \
+                    around a plain load and store, in `MAP_SHARED` memory",
+            mproc: mproc_locked_add,
+            floor: floor_locked_add,
+        },
+    ],
 };
 
 /// One mproc incrementer: says it is `ready`, waits for `go`, then adds 1 to `value` `ops`
-/// times; returns when it finished (`mono_ns`).
+/// times, with `fetch_add` or (`locked`) under the value's lock; returns when it finished
+/// (`mono_ns`).
 #[process]
-fn mproc_add(value: Value<u64>, ready: Barrier, go: Event, ops: u64) -> Result<u64, String> {
+fn mproc_add(
+    value: Value<u64>,
+    ready: Barrier,
+    go: Event,
+    ops: u64,
+    locked: bool,
+) -> Result<u64, String> {
     ready.wait_timeout(PATIENCE).map_err(|e| e.to_string())?;
     if go.wait_timeout(PATIENCE).is_err() {
         return Err("no start signal".to_owned());
     }
+    let value = std::hint::black_box(&value);
     for _ in 0..ops {
-        std::hint::black_box(&value).fetch_add(1);
+        if locked {
+            let mut g = value.lock().map_err(|e| e.to_string())?;
+            g.set(g.get() + 1);
+        } else {
+            value.fetch_add(1);
+        }
     }
     Ok(mono_ns())
 }
 
 /// Runs two `#[process]` children adding to one `mproc::Value`. As in the floor's start line,
 /// the clock starts once both are ready and before they are released (by an `Event`).
-fn mproc_fetch_add(sizes: &Sizes) -> Result<Outcome, Error> {
+fn race_on_value(sizes: &Sizes, locked: bool) -> Result<Outcome, Error> {
     let ops = sizes.value_contended_ops;
     let samples = repeat(sizes, || {
         let (value, ready, go) = (Value::new(0u64)?, Barrier::new(3)?, Event::new()?);
@@ -60,12 +92,21 @@ fn mproc_fetch_add(sizes: &Sizes) -> Result<Outcome, Error> {
                     ready.clone(),
                     go.clone(),
                     ops,
+                    locked,
                 )?)
             })
             .collect::<Result<Vec<_>, Error>>()?;
         super::lock::race_two(children, &ready, &go, ops, || value.get())
     })?;
     Ok(Outcome::Measured(Measured::new(samples)))
+}
+
+fn mproc_fetch_add(sizes: &Sizes) -> Result<Outcome, Error> {
+    race_on_value(sizes, false)
+}
+
+fn mproc_locked_add(sizes: &Sizes) -> Result<Outcome, Error> {
+    race_on_value(sizes, true)
 }
 
 /// Where the floor's counter lives in its region.
@@ -85,4 +126,35 @@ fn add(shm: &ShmRegion, line: &StartLine, index: usize, ops: u64) -> Result<(), 
 
 fn floor_fetch_add(sizes: &Sizes) -> Result<Outcome, Error> {
     super::lock::count_in_two_children(sizes, 64, COUNTER, sizes.value_contended_ops, add)
+}
+
+/// Where the locked floor's mutex and counter live in its region.
+const MUTEX: usize = 0;
+const LOCKED_COUNTER: usize = 64;
+
+/// One locked floor incrementer: `ops` increments of the shared counter, each a plain load
+/// and store under a futex mutex.
+fn add_locked(shm: &ShmRegion, line: &StartLine, index: usize, ops: u64) -> Result<(), Error> {
+    let mutex = FutexMutex::new(shm.u32_at(MUTEX));
+    let counter = shm.u64_at(LOCKED_COUNTER);
+    line.ready_and_wait()?;
+    for _ in 0..ops {
+        mutex.lock()?;
+        // A plain load and store: only the mutex keeps the count exact.
+        let value = counter.load(Ordering::Relaxed);
+        counter.store(value + 1, Ordering::Relaxed);
+        mutex.unlock();
+    }
+    line.finished(index);
+    Ok(())
+}
+
+fn floor_locked_add(sizes: &Sizes) -> Result<Outcome, Error> {
+    super::lock::count_in_two_children(
+        sizes,
+        128,
+        LOCKED_COUNTER,
+        sizes.value_contended_ops,
+        add_locked,
+    )
 }

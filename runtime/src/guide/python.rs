@@ -88,9 +88,9 @@
 //! | `Condition(lock)` | [`Condition`](crate::Condition) | `wait`, `wait_for`, `notify`, `notify_all`; a dead sleeper does not hang `notify` |
 //! | `Event()` | [`Event`](crate::Event) | `set`, `clear`, `is_set`, `wait`, `wait_timeout` (Python's `False` on timeout is `Err(EventError::Timeout)`) |
 //! | `Barrier(n, action)` | [`Barrier`](crate::Barrier) | `Barrier::with_action` takes a `fn`; a killed waiter breaks the barrier instead of hanging the others |
-//! | `Value('i', 0)`, `v.value`, `with v.get_lock():` | [`Value<i32>`](crate::Value), `v.get()`/`v.set(x)`, `v.lock()?` | `v.update(|x| x + 1)` and `fetch_add` are the atomic `v.value += 1` Python lacks |
+//! | `Value('i', 0)`, `v.value`, `with v.get_lock():` | [`Value<i32>`](crate::Value), `v.get()`/`v.set(x)`, `v.lock()?` | `v.update(|x| x + 1)` and `fetch_add` are the atomic `v.value += 1` Python lacks; `fetch_add`, `load`, `store`, `compare_exchange` (integers, floats, `ShmBool`) skip the lock yet never land inside a locked section |
 //! | `Array('d', 10)`, `a[i]`, slices | [`Array<f64>`](crate::Array), `get`/`set`, `to_vec`, `lock()` for a slice | elements are [`ShmSafe`](crate::ShmSafe): valid for every bit pattern (`bool` is [`ShmBool`](crate::ShmBool)) |
-//! | `RawValue`, `RawArray` | `Value`/`Array` (the lock is free when uncontended) | |
+//! | `RawValue('i', 0)`, `RawArray('d', 10)` | [`RawValue<i32>`](crate::RawValue), [`RawArray<f64>`](crate::RawArray) | no lock; each element access is one hardware atomic (never torn), and `fetch_add`/`compare_exchange` give the read-modify-write Python's lack; structs need `Value`/`Array` |
 //! | ctypes `Structure` elements | `#[derive(ShmSafe)] #[repr(C)] struct` | |
 //!
 //! ## Queues and pipes

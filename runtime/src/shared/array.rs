@@ -63,7 +63,9 @@ impl<T: ShmSafe> Array<T> {
     /// A zero-filled array of `len` elements, with a new lock.
     ///
     /// # Errors
-    /// [`ShmError`] if the shared memory cannot be created (or `len` elements do not fit).
+    /// [`ShmError`] if the shared memory cannot be created; [`ShmError::ArrayTooLarge`] if
+    /// `len` elements overflow the address space, [`ShmError::TooLarge`] (with the byte count
+    /// asked) if they exceed what a segment may hold.
     pub fn new(len: usize) -> Result<Self, ShmError> {
         Self::create(len, RLock::new()?, |_| {})
     }
@@ -99,7 +101,10 @@ impl<T: ShmSafe> Array<T> {
         };
         let bytes = len
             .checked_mul(size_of::<T>())
-            .ok_or(ShmError::TooLarge(usize::MAX))?;
+            .ok_or(ShmError::ArrayTooLarge {
+                len,
+                elem_size: size_of::<T>(),
+            })?;
         let shm = ShmBox::create(type_tag::<T>(), bytes, |s: &ArrayState, data| {
             s.set_len(len as u64);
             init(data.cast());

@@ -1,4 +1,5 @@
-//! The segments behind `Value` and `Array`: a length, then the elements (64-byte aligned).
+//! The segments behind `Value` and `Array`: a length (and a `Value`'s gate), then the
+//! elements (64-byte aligned).
 
 use std::marker::PhantomData;
 use std::sync::atomic::AtomicU64;
@@ -6,6 +7,7 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::gate::Gate;
 use crate::shm::{Kind, ShmBox, ShmState, type_tag};
 
 macro_rules! data_state {
@@ -33,8 +35,37 @@ macro_rules! data_state {
     };
 }
 
-data_state!(ValueState, Kind::Value);
 data_state!(ArrayState, Kind::Array);
+data_state!(RawValueState, Kind::RawValue);
+data_state!(RawArrayState, Kind::RawArray);
+
+/// The shared state of a `Value`'s segment: its element count (always 1) and the gate of its
+/// lock-free operations.
+#[repr(C)]
+pub(crate) struct ValueState {
+    len: AtomicU64,
+    gate: Gate,
+}
+
+// SAFETY: atomics only (all-zero: no bypass in progress); the length is validated against the
+// data area before use, and any slot content is a claim checked for liveness (`Gate`).
+unsafe impl ShmState for ValueState {
+    const KIND: Kind = Kind::Value;
+}
+
+impl ValueState {
+    pub(crate) fn len(&self) -> u64 {
+        self.len.load(Relaxed)
+    }
+
+    pub(crate) fn set_len(&self, len: u64) {
+        self.len.store(len, Relaxed);
+    }
+
+    pub(crate) fn gate(&self) -> &Gate {
+        &self.gate
+    }
+}
 
 /// A data segment on the wire; receiving checks the element type tag.
 pub(crate) struct DataHandle<T, S>(pub(crate) ShmBox<S>, PhantomData<fn() -> T>);

@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::sync::LockError;
 
-/// Indexing an [`Array`](crate::Array).
+/// Indexing an [`Array`](crate::Array) or a [`RawArray`](crate::RawArray) (which reports only
+/// `IndexOutOfRange` and `LengthMismatch`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum ArrayError {

@@ -24,7 +24,9 @@ macro_rules! guarded_accessors {
         }
 
         /// Whether no process died (and no guard panicked) while holding the lock since the
-        /// last [`mark_consistent`](Self::mark_consistent).
+        /// last [`mark_consistent`](Self::mark_consistent). A holder that died is seen at
+        /// once, before anyone takes its lock over (this asks the OS whether the holder still
+        /// runs).
         #[must_use]
         pub fn is_consistent(&self) -> bool {
             self.data.is_consistent()
@@ -72,9 +74,11 @@ impl<T, S: ShmState> Guarded<T, S> {
         self.lock.state()
     }
 
-    /// Whether no holder died (and no guard panicked) since the last `mark_consistent`.
+    /// Whether no holder died (and no guard panicked) since the last `mark_consistent`: a
+    /// death already recorded by whoever took the lock over, or a holder that is dead now
+    /// and still named in the lock word (nobody has taken it over yet).
     pub(crate) fn is_consistent(&self) -> bool {
-        self.state().died().is_none()
+        self.state().died().is_none() && !self.state().holder_is_dead()
     }
 
     pub(crate) fn mark_consistent(&self) {

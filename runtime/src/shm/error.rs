@@ -46,6 +46,18 @@ pub enum ShmError {
     /// The requested size does not fit in memory.
     #[error("a shared object of {0} bytes is too large")]
     TooLarge(usize),
+    /// An array of `len` elements of `elem_size` bytes each: its byte count does not even fit
+    /// in the address space.
+    #[error(
+        "an array of {len} elements of {elem_size} bytes each ({} bytes) is larger than the address space",
+        u128::from(*len as u64) * u128::from(*elem_size as u64)
+    )]
+    ArrayTooLarge {
+        /// The number of elements asked for.
+        len: usize,
+        /// The size of one element in bytes.
+        elem_size: usize,
+    },
     /// A system call failed.
     #[error("{op} failed")]
     Os {

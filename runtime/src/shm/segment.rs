@@ -40,10 +40,12 @@ pub(crate) enum Kind {
     Array = 8,
     Queue = 9,
     PoolBell = 10,
+    RawValue = 11,
+    RawArray = 12,
 }
 
 impl Kind {
-    const ALL: [Kind; 10] = [
+    const ALL: [Kind; 12] = [
         Kind::Lock,
         Kind::RLock,
         Kind::Semaphore,
@@ -54,6 +56,8 @@ impl Kind {
         Kind::Array,
         Kind::Queue,
         Kind::PoolBell,
+        Kind::RawValue,
+        Kind::RawArray,
     ];
 
     fn name(self) -> &'static str {
@@ -68,6 +72,8 @@ impl Kind {
             Kind::Array => "Array",
             Kind::Queue => "Queue",
             Kind::PoolBell => "pool bell",
+            Kind::RawValue => "RawValue",
+            Kind::RawArray => "RawArray",
         }
     }
 
@@ -84,6 +90,8 @@ impl Kind {
             Kind::Array => c"mproc-array",
             Kind::Queue => c"mproc-queue",
             Kind::PoolBell => c"mproc-pool-bell",
+            Kind::RawValue => c"mproc-rawvalue",
+            Kind::RawArray => c"mproc-rawarray",
         }
     }
 

@@ -1,7 +1,7 @@
 //! [`RLock`]: Python's `multiprocessing.RLock`, robust to the death of its holder.
 
 use std::fmt;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::time::{Duration, Instant};
 
 use super::atomic::{AtomicU32, AtomicU64};
@@ -215,6 +215,20 @@ impl RLockState {
             Acquired::Clean => Ok(()),
             Acquired::OwnerDied { pid } => Err(LockError::OwnerDied { pid }),
         }
+    }
+
+    /// Whether the lock is free, read with `SeqCst` (the lock-free side of a `Value`'s gate,
+    /// see `shared::gate`, relies on that order).
+    #[inline]
+    pub(crate) fn is_free_seqcst(&self) -> bool {
+        self.word.load(SeqCst) == 0
+    }
+
+    /// Whether the lock is held by a process that no longer runs (nobody has taken it over
+    /// yet): the data it guards may be half-updated. Reads the holder's liveness from the OS.
+    pub(crate) fn holder_is_dead(&self) -> bool {
+        let word = self.word.load(Relaxed);
+        word != 0 && !Os::alive(raw_lock::owner(word))
     }
 
     pub(crate) fn is_owned_by_caller(&self) -> bool {

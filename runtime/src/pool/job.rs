@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 use std::os::fd::OwnedFd;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
@@ -107,7 +106,6 @@ impl State {
 /// A submission's results.
 #[derive(Debug)]
 pub(crate) struct Job {
-    pub(crate) id: u64,
     pub(crate) task: &'static str,
     state: Mutex<State>,
     changed: Condvar,
@@ -126,12 +124,9 @@ impl std::fmt::Debug for State {
     }
 }
 
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-
 impl Job {
     pub(crate) fn new(task: &'static str, total: Option<u32>) -> Self {
         Self {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             task,
             state: Mutex::new(State {
                 total,

@@ -40,10 +40,11 @@ pub(crate) enum Kind {
     Array = 8,
     Queue = 9,
     PoolBell = 10,
+    PoolTasks = 11,
 }
 
 impl Kind {
-    const ALL: [Kind; 10] = [
+    const ALL: [Kind; 11] = [
         Kind::Lock,
         Kind::RLock,
         Kind::Semaphore,
@@ -54,6 +55,7 @@ impl Kind {
         Kind::Array,
         Kind::Queue,
         Kind::PoolBell,
+        Kind::PoolTasks,
     ];
 
     fn name(self) -> &'static str {
@@ -68,6 +70,7 @@ impl Kind {
             Kind::Array => "Array",
             Kind::Queue => "Queue",
             Kind::PoolBell => "pool bell",
+            Kind::PoolTasks => "pool task ring",
         }
     }
 
@@ -84,6 +87,7 @@ impl Kind {
             Kind::Array => c"mproc-array",
             Kind::Queue => c"mproc-queue",
             Kind::PoolBell => c"mproc-pool-bell",
+            Kind::PoolTasks => c"mproc-pool-tasks",
         }
     }
 

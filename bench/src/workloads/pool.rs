@@ -132,7 +132,7 @@ fn mproc_map_skewed(sizes: &Sizes) -> Result<Outcome, Error> {
 /// spread over the others; five forked children sleep their share.
 fn floor_map_skewed(sizes: &Sizes) -> Result<Outcome, Error> {
     let durations = skewed_durations();
-    let mut shares = vec![0u64; SKEWED_WORKERS];
+    let mut shares = [0u64; SKEWED_WORKERS];
     // Longest first onto the least-loaded child (LPT: optimal here).
     for &d in &durations {
         let least = (0..SKEWED_WORKERS)

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::os::fd::OwnedFd;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::task::Waker;
 use std::time::Instant;
 
 use serde::de::DeserializeOwned;
@@ -71,6 +72,11 @@ struct State {
     total: Option<u32>,
     /// Callbacks waiting for the job to finish.
     on_finish: Vec<Box<dyn FnOnce() + Send>>,
+    /// Callbacks registered and not yet run (or panicked): `get` and `wait` return only once
+    /// none is left, as `CPython` guarantees.
+    callbacks_left: u32,
+    /// Futures waiting for the job (see `AsyncResult`'s `Future`).
+    wakers: Vec<Waker>,
     /// Threads asleep until the job finishes, and until a chunk arrives: a new result wakes
     /// only those it may concern (a `map` of 100,000 chunks wakes its caller once, not 100,000
     /// times).
@@ -88,6 +94,21 @@ enum Want {
 impl State {
     fn is_finished(&self) -> bool {
         self.total == Some(self.completed)
+    }
+
+    /// Finished, and its callbacks have run (the callback thread does not wait for them: a
+    /// callback may look at its own result).
+    fn is_settled(&self) -> bool {
+        self.is_finished() && (self.callbacks_left == 0 || super::callbacks::on_callback_thread())
+    }
+
+    /// The futures to wake now that the job settled, if it did.
+    fn settled_wakers(&mut self) -> Vec<Waker> {
+        if self.is_finished() && self.callbacks_left == 0 {
+            std::mem::take(&mut self.wakers)
+        } else {
+            Vec::new()
+        }
     }
 
     /// Whether a change that finished the job (or not) concerns a sleeping thread.
@@ -118,6 +139,8 @@ impl std::fmt::Debug for State {
             .field("completed", &self.completed)
             .field("total", &self.total)
             .field("callbacks", &self.on_finish.len())
+            .field("callbacks_left", &self.callbacks_left)
+            .field("wakers", &self.wakers.len())
             .field("finish_waiters", &self.finish_waiters)
             .field("chunk_waiters", &self.chunk_waiters)
             .finish()
@@ -143,41 +166,44 @@ impl Job {
     /// Records a chunk's result (from the pool's thread). Returns the callbacks to run if that
     /// finished the job.
     pub(crate) fn complete(&self, chunk: u32, slot: Slot) -> Vec<Box<dyn FnOnce() + Send>> {
-        let mut st = self.lock();
-        st.slots.insert(chunk, slot);
-        st.completed += 1;
-        let finished = st.is_finished();
-        if st.must_wake(finished) {
-            self.changed.notify_all();
-        }
-        if finished {
-            std::mem::take(&mut st.on_finish)
-        } else {
-            Vec::new()
-        }
+        self.change(|st| {
+            st.slots.insert(chunk, slot);
+            st.completed += 1;
+        })
     }
 
     /// Sets the number of chunks once known.
     pub(crate) fn set_total(&self, total: u32) -> Vec<Box<dyn FnOnce() + Send>> {
+        self.change(|st| st.total = Some(total))
+    }
+
+    /// Applies `change`, wakes whom it concerns; the callbacks to run if it finished the job.
+    fn change(&self, change: impl FnOnce(&mut State)) -> Vec<Box<dyn FnOnce() + Send>> {
         let mut st = self.lock();
-        st.total = Some(total);
+        change(&mut st);
         let finished = st.is_finished();
         if st.must_wake(finished) {
             self.changed.notify_all();
         }
-        if finished {
+        let callbacks = if finished {
             std::mem::take(&mut st.on_finish)
         } else {
             Vec::new()
-        }
+        };
+        let wakers = st.settled_wakers();
+        drop(st);
+        wakers.into_iter().for_each(Waker::wake);
+        callbacks
     }
 
-    /// Runs `callback` when the job finishes, or returns it if it already has.
+    /// Runs `callback` when the job finishes, or returns it if it already has. Either way the
+    /// job counts it as left to run until [`callback_ran`](Self::callback_ran).
     pub(crate) fn when_finished(
         &self,
         callback: Box<dyn FnOnce() + Send>,
     ) -> Option<Box<dyn FnOnce() + Send>> {
         let mut st = self.lock();
+        st.callbacks_left += 1;
         if st.is_finished() {
             Some(callback)
         } else {
@@ -186,13 +212,40 @@ impl Job {
         }
     }
 
-    pub(crate) fn is_finished(&self) -> bool {
-        self.lock().is_finished()
+    /// One callback registered with [`when_finished`](Self::when_finished) has run (or
+    /// panicked).
+    pub(crate) fn callback_ran(&self) {
+        let mut st = self.lock();
+        st.callbacks_left = st.callbacks_left.saturating_sub(1);
+        if st.callbacks_left == 0 && st.finish_waiters > 0 {
+            self.changed.notify_all();
+        }
+        let wakers = st.settled_wakers();
+        drop(st);
+        wakers.into_iter().for_each(Waker::wake);
     }
 
-    /// Waits until the job is finished (`Ok(false)` if `deadline` passed first).
+    /// Whether the job finished and its callbacks ran.
+    pub(crate) fn is_finished(&self) -> bool {
+        self.lock().is_settled()
+    }
+
+    /// `true` if the job settled; otherwise keeps `waker` to wake when it does.
+    pub(crate) fn settled_or_register(&self, waker: &Waker) -> bool {
+        let mut st = self.lock();
+        if st.is_settled() {
+            return true;
+        }
+        if !st.wakers.iter().any(|w| w.will_wake(waker)) {
+            st.wakers.push(waker.clone());
+        }
+        false
+    }
+
+    /// Waits until the job is finished and its callbacks ran (`false` if `deadline` passed
+    /// first).
     pub(crate) fn wait_finished(&self, deadline: Option<Instant>) -> bool {
-        self.wait_until(deadline, Want::Finish, State::is_finished)
+        self.wait_until(deadline, Want::Finish, State::is_settled)
             .is_some()
     }
 

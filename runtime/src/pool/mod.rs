@@ -79,6 +79,7 @@ mod bell;
 mod builder;
 mod call;
 mod callbacks;
+mod completed;
 mod dispatcher;
 mod error;
 mod imap;
@@ -94,6 +95,7 @@ mod worker;
 
 pub use builder::PoolBuilder;
 pub use call::{Map, MapAsync};
+pub use completed::{AsCompleted, Completed, as_completed};
 pub use error::{PoolError, TaskError, WorkerStartError};
 pub use imap::IMap;
 pub use result::AsyncResult;

@@ -318,11 +318,25 @@ pub(crate) type ChunkResults<R> = Result<Vec<Result<R, TaskError>>, TaskError>;
 
 /// Decodes one chunk; the first failed item fails the whole (as Python's `map` raises).
 fn decode_slot<R: DeserializeOwned>(slot: &Slot, task: &'static str) -> Result<Vec<R>, TaskError> {
-    decode_items::<R>(slot, task)?.into_iter().collect()
+    decode_raw::<R>(slot, task)?
+        .into_iter()
+        .map(|item| item.map_err(|f| item_error(f, task)))
+        .collect()
 }
 
 /// Decodes one chunk item by item.
 fn decode_items<R: DeserializeOwned>(slot: &Slot, task: &'static str) -> ChunkResults<R> {
+    Ok(decode_raw::<R>(slot, task)?
+        .into_iter()
+        .map(|item| item.map_err(|f| item_error(f, task)))
+        .collect())
+}
+
+/// Decodes one chunk's sequence as the worker encoded it.
+fn decode_raw<R: DeserializeOwned>(
+    slot: &Slot,
+    task: &'static str,
+) -> Result<Vec<Result<R, ItemFailure>>, TaskError> {
     let (bytes, fds) = match slot {
         Slot::Done { bytes, fds } => (bytes, fds),
         Slot::Failed(f) => return Err(f.to_error(task)),
@@ -339,20 +353,17 @@ fn decode_items<R: DeserializeOwned>(slot: &Slot, task: &'static str) -> ChunkRe
                 detail: format!("cannot duplicate a handle: {e}"),
             },
         })?;
-    let items: Vec<Result<R, ItemFailure>> =
-        codec::decode(bytes, fds).map_err(|source| TaskError::DecodeResult { task, source })?;
-    Ok(items
-        .into_iter()
-        .map(|item| {
-            item.map_err(|f| match f {
-                ItemFailure::Panicked(report) => TaskError::Panicked {
-                    task,
-                    message: report.message,
-                    location: report.location,
-                    backtrace: report.backtrace,
-                },
-                ItemFailure::EncodeResult(message) => TaskError::EncodeResult { task, message },
-            })
-        })
-        .collect())
+    codec::decode(bytes, fds).map_err(|source| TaskError::DecodeResult { task, source })
+}
+
+fn item_error(failure: ItemFailure, task: &'static str) -> TaskError {
+    match failure {
+        ItemFailure::Panicked(report) => TaskError::Panicked {
+            task,
+            message: report.message,
+            location: report.location,
+            backtrace: report.backtrace,
+        },
+        ItemFailure::EncodeResult(message) => TaskError::EncodeResult { task, message },
+    }
 }

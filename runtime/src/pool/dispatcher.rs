@@ -491,7 +491,6 @@ impl Dispatcher {
         self.poller.remove(worker.child.handle().exit_fd());
         inherited::unregister(worker.sock.as_raw_fd());
         let status = worker.child.exit_status().ok().flatten();
-        crate::pool::trace::worker_ended(worker.child.pid(), status);
         let (signal, code) = match status {
             Some(ExitStatus::Signaled(s)) => (Some(s), None),
             Some(ExitStatus::Code(c)) => (None, Some(c)),
@@ -502,7 +501,9 @@ impl Dispatcher {
             signal,
             code,
         };
-        for chunk in self.chunks_of(worker.id) {
+        let held = self.chunks_of(worker.id);
+        crate::pool::trace::worker_ended(worker.child.pid(), status, held.len());
+        for chunk in held {
             self.callbacks
                 .run(chunk.job.complete(chunk.index, Slot::Failed(lost.clone())));
         }
@@ -578,7 +579,7 @@ impl Dispatcher {
         }
         for worker in self.workers.iter_mut().filter_map(Option::take) {
             let status = worker.child.handle().wait().ok();
-            crate::pool::trace::worker_ended(worker.child.pid(), status);
+            crate::pool::trace::worker_ended(worker.child.pid(), status, 0);
             inherited::unregister(worker.sock.as_raw_fd());
         }
     }

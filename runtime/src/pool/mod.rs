@@ -74,6 +74,16 @@
 //! Dropping a running pool closes it and joins it: submitted tasks finish first. (Python's
 //! context manager terminates instead; call `terminate()` for that.) Either way no worker is
 //! left behind: workers are daemons and also die if this process is killed.
+//!
+//! # Events
+//!
+//! With the cargo feature `tracing`, the pool emits events with the target `mproc::pool`
+//! (besides the `mproc::process` events of its workers, which are processes):
+//!
+//! | event | level | fields |
+//! |---|---|---|
+//! | `pool worker started` | `DEBUG` | `pid`, `slot`, `name`, `replacement` (the slot had a worker before) |
+//! | `pool worker ended` | `DEBUG` (`WARN` if a signal ended it or it held a chunk) | `pid`, `exit_status`, `lost` (chunks it held, failed with `WorkerLost`) |
 
 mod bell;
 mod builder;

@@ -103,7 +103,7 @@ impl Dispatcher {
             inherited::unregister(ours.as_raw_fd());
             return Err(WorkerStartError::os("epoll_ctl")(e));
         }
-        crate::pool::trace::worker_started(child.pid(), slot, &name);
+        crate::pool::trace::worker_started(child.pid(), slot, &name, generation > 1);
         self.workers[slot] = Some(Worker {
             id,
             child,

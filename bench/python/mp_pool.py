@@ -87,11 +87,44 @@ def cpu_speedup(sizes):
     return with_pool(sizes, measure)
 
 
+SKEWED_WORKERS = 5
+
+
+def skewed_durations():
+    """2 long tasks first, then 13 short ones (30 to a long one), in seconds (as the Rust side)."""
+    long = 1.0
+    return [long, long] + [long / 30] * 13
+
+
+def sleep_for(seconds):
+    time.sleep(seconds)
+    return seconds
+
+
+def map_skewed(sizes):
+    durations = skewed_durations()
+    pool = ctx.Pool(SKEWED_WORKERS)
+    try:
+
+        def measure():
+            start = time.perf_counter()
+            slept = pool.map(sleep_for, durations)
+            elapsed = time.perf_counter() - start
+            check(slept == durations, "wrong results")
+            return elapsed * 1e3
+
+        return repeat(sizes, measure)
+    finally:
+        pool.close()
+        pool.join()
+
+
 FIGURES = {
     "pool.map.chunk1": ("us", lambda s: map_per_task(s, s["pool_tasks_chunk1"], 1), True),
     "pool.map.default": ("us", lambda s: map_per_task(s, s["pool_tasks_default"], None), True),
     "pool.apply_async": ("us", apply_async, True),
     "pool.cpu.speedup": ("x", cpu_speedup, True),
+    "pool.map.skewed": ("ms", map_skewed, False),
 }
 
 if __name__ == "__main__":

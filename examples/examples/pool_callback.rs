@@ -33,17 +33,17 @@ fn main() -> mproc::Result<()> {
     let called = Arc::new(Mutex::new(0));
 
     let count = Arc::clone(&called);
-    let _ = pool.apply_async(square, 7)?.on_success(move |v| {
+    pool.apply_async(square, 7)?.on_success(move |v| {
         println!("callback: 7 squared is {v}");
         *count.lock().unwrap() += 1;
     });
     let count = Arc::clone(&called);
-    let _ = pool.apply_async(picky, 13)?.on_error(move |e| {
+    pool.apply_async(picky, 13)?.on_error(move |e| {
         println!("error callback: {e}");
         *count.lock().unwrap() += 1;
     });
     let count = Arc::clone(&called);
-    let _ = pool.map_async(pair, 1..=3).run()?.on_success(move |all| {
+    pool.map_async(pair, 1..=3).run()?.on_success(move |all| {
         println!("got result: {all:?}");
         *count.lock().unwrap() += 1;
     });

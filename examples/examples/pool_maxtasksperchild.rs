@@ -30,8 +30,7 @@ fn run(chunksize: usize) -> mproc::Result<usize> {
     let pool = Pool::builder().processes(1).maxtasksperchild(9).build()?;
     let seen = Arc::new(Mutex::new(Vec::new()));
     let got = Arc::clone(&seen);
-    let _ = pool
-        .map_async(func, 1..=10)
+    pool.map_async(func, 1..=10)
         .chunksize(chunksize)
         .run()?
         .on_success(move |all| {

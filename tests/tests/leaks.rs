@@ -227,7 +227,7 @@ fn every_pool_ending(method: StartMethod) {
     assert!(pending.get_timeout(TIMEOUT).is_ok() || !pending.successful().unwrap());
     // Dropped while running.
     let pool = Pool::new(1).unwrap();
-    let _ = pool.apply_async(|x: u8| x, 1).unwrap();
+    drop(pool.apply_async(|x: u8| x, 1).unwrap());
     drop(pool);
 }
 

@@ -264,15 +264,13 @@ fn callbacks_run_in_this_process_and_join_waits_for_them() {
     let log = Arc::new(Mutex::new(Vec::new()));
     for x in [1, 3] {
         let (ok, err) = (Arc::clone(&log), Arc::clone(&log));
-        let _ = p
-            .apply_async(fail_on_three, x)
+        p.apply_async(fail_on_three, x)
             .unwrap()
             .on_success(move |v| ok.lock().unwrap().push(format!("ok {v}")))
             .on_error(move |e| err.lock().unwrap().push(format!("err {e}")));
     }
     let all = Arc::clone(&log);
-    let _ = p
-        .map_async(square, 1..=3)
+    p.map_async(square, 1..=3)
         .run()
         .unwrap()
         .on_success(move |v| all.lock().unwrap().push(format!("map {v:?}")));
@@ -296,7 +294,7 @@ fn a_slow_callback_does_not_stall_results() {
     let p = pool(2, StartMethod::Fork);
     let (release, gate) = gate::gate();
     let gate = Mutex::new(Some(gate));
-    let _ = p.apply_async(square, 1).unwrap().on_success(move |_| {
+    p.apply_async(square, 1).unwrap().on_success(move |_| {
         let gate = gate.lock().unwrap().take().unwrap();
         assert_eq!(gate.wait(TIMEOUT), gate::Passed::Opened);
     });
@@ -484,8 +482,7 @@ fn dropping_a_pool_finishes_its_tasks_first() {
         // A plain `Pool`: its own `Drop` is under test (the task is released before the drop).
         let p = Pool::new(1).unwrap();
         let seen = Arc::clone(&log);
-        let _ = p
-            .apply_async(hold, gate)
+        p.apply_async(hold, gate)
             .unwrap()
             .on_success(move |v| seen.lock().unwrap().push(v));
         opener.open();

@@ -2,7 +2,7 @@
 //! killed before they are ready are replaced, and only a configured initializer that keeps
 //! failing breaks the pool; a chunk that never reached a worker runs elsewhere instead of failing
 //! with `WorkerLost`; the pre-ready deaths that break a pool are counted in a row, not in total;
-//! and a worker holds a bounded window of chunks, not its whole share.
+//! and a worker holds only the chunk it runs.
 //!
 //! Every kill here hits a worker at a point the test has proven it is at (blocked in its
 //! initializer, stopped with `SIGSTOP`, or killed at birth by a fork handler), so the tests are
@@ -389,9 +389,9 @@ fn say_pid_and_square((x, pids): (u64, Fd)) -> u64 {
     x * x
 }
 
-/// A chunk handed to a worker that dies before reading it (here: stopped, then killed, so the
-/// chunk provably sits unread in its socket) runs on another worker and succeeds; it does not
-/// fail with `WorkerLost`, since it never reached a worker.
+/// A chunk that a worker which dies never took (here: stopped, then killed, so it provably
+/// takes nothing) runs on another worker and succeeds; it does not fail with `WorkerLost`,
+/// since it never reached a worker.
 #[test]
 fn a_chunk_sent_to_a_worker_that_died_before_reading_it_runs_elsewhere() {
     for method in METHODS {
@@ -405,15 +405,14 @@ fn a_chunk_sent_to_a_worker_that_died_before_reading_it_runs_elsewhere() {
         let [stopped, running] = both_workers(&pool);
         signal(stopped, libc::SIGSTOP);
         assert!(wait_stopped(stopped), "{method:?}: the worker did not stop");
-        // Two chunks for two idle workers: the pool's thread gives one to each, in one pass.
+        // Two chunks for two idle workers: both are woken, only one can take a chunk.
         let pids = Pids::new();
         let job = pool
             .map_async(say_pid_and_square, [(3, pids.writer()), (4, pids.writer())])
             .chunksize(1)
             .run()
             .unwrap();
-        // The running worker ran its chunk: the pass is over, the other chunk is in the
-        // stopped worker's socket, unread.
+        // The running worker ran a chunk; the stopped one took none.
         assert_eq!(pids.next(), Some(running), "{method:?}");
         signal(stopped, libc::SIGKILL);
         assert_eq!(job.get_timeout(TIMEOUT).unwrap(), [9, 16], "{method:?}");
@@ -466,7 +465,7 @@ fn the_task_a_killed_worker_held_still_fails_with_worker_lost() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The read-ahead window.
+// Pulled, not pushed.
 
 /// Chunk 0 waits until the last chunk has run; every chunk returns its worker's pid.
 fn first_waits_for_last((i, event): (u32, Option<Event>)) -> u32 {
@@ -480,12 +479,12 @@ fn first_waits_for_last((i, event): (u32, Option<Event>)) -> u32 {
     std::process::id()
 }
 
-/// Issue #23: a worker holds a window of chunks, not its whole share. With 100 chunks pending
-/// for two idle workers, each first gets `2 + 100 / (2 × 2) = 27` chunks (its share would be 50).
-/// The worker holding chunk 0 is stuck on it until chunk 99 has run, which only the other
-/// worker can do: so it runs exactly the chunks it was handed at first.
+/// Issue #17: a worker holds only the chunk it runs; the others wait in the shared ring for
+/// whichever worker is free. The worker holding chunk 0 is stuck on it until chunk 99 has run,
+/// which only the other worker can do: so it runs chunk 0 alone, and the other worker all 99
+/// others. (Pushed to workers in windows, chunks 1..27 used to wait behind chunk 0.)
 #[test]
-fn a_worker_holds_a_window_of_chunks_not_its_whole_share() {
+fn a_worker_stuck_on_a_chunk_holds_no_other() {
     const CHUNKS: u32 = 100;
     for method in METHODS {
         let pool = TestPool::from(
@@ -505,14 +504,13 @@ fn a_worker_holds_a_window_of_chunks_not_its_whole_share() {
         for &pid in &pids {
             *per_worker.entry(pid).or_default() += 1;
         }
-        let first = per_worker[&pids[0]];
         assert_eq!(
-            first, 27,
-            "{method:?}: the worker of chunk 0 ran {first} chunks: {per_worker:?}"
+            per_worker[&pids[0]], 1,
+            "{method:?}: the worker of chunk 0 ran other chunks: {per_worker:?}"
         );
         assert!(
-            pids[..27].iter().all(|&p| p == pids[0]),
-            "{method:?}: the window is chunks 0..27"
+            pids[1..].iter().all(|&p| p == pids[1]) && pids[1] != pids[0],
+            "{method:?}: the other worker ran chunks 1..100"
         );
     }
 }

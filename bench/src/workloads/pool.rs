@@ -76,8 +76,86 @@ pub(crate) const WORKLOAD: Workload = Workload {
             mproc: mproc_cpu_speedup,
             floor: floor_cpu_speedup,
         },
+        Figure {
+            id: "pool.map.skewed",
+            title: "Pool.map skewed durations, 5 workers (makespan)",
+            unit: Unit::Ms,
+            pinned: false,
+            memory: false,
+            about: "a pool of 5 workers maps a sleeping task over 2 durations of 1 s then 13 of \
+                    1/30 s, default chunking; the makespan in ms (the ideal is 1 s: the longest \
+                    task). Python: `Pool(5).map(time.sleep, durations)`; floor: 5 forked \
+                    children given the ideal assignment up front (mproc/floor is the makespan \
+                    over the ideal)",
+            mproc: mproc_map_skewed,
+            floor: floor_map_skewed,
+        },
     ],
 };
+
+/// Workers of the skewed figure (the issue's `Pool(5)`).
+const SKEWED_WORKERS: usize = 5;
+
+/// The skewed durations in µs: 2 long tasks first, then 13 short ones (30 to a long one).
+/// `bench/python/mp_pool.py` uses the same.
+fn skewed_durations() -> Vec<u64> {
+    let long = 1_000_000;
+    let mut durations = vec![long; 2];
+    durations.extend(std::iter::repeat_n(long / 30, 13));
+    durations
+}
+
+/// Sleeps `micros` µs (the skewed figure's task).
+fn sleep_for(micros: u64) -> u64 {
+    std::thread::sleep(std::time::Duration::from_micros(micros));
+    micros
+}
+
+fn mproc_map_skewed(sizes: &Sizes) -> Result<Outcome, Error> {
+    let pool = mproc::Pool::new(SKEWED_WORKERS)?;
+    let durations = skewed_durations();
+    let samples = repeat(sizes, || {
+        let start = Instant::now();
+        let slept = pool.map(sleep_for, durations.clone()).run()?;
+        let millis = secs_since(start) * 1e3;
+        if slept != durations {
+            return Err(fail("the mproc pool returned wrong results"));
+        }
+        Ok(millis)
+    });
+    pool.close();
+    pool.join()?;
+    Ok(Outcome::Measured(Measured::new(samples?)))
+}
+
+/// The ideal schedule, known up front: each long task on a worker of its own, the short ones
+/// spread over the others; five forked children sleep their share.
+fn floor_map_skewed(sizes: &Sizes) -> Result<Outcome, Error> {
+    let durations = skewed_durations();
+    let mut shares = [0u64; SKEWED_WORKERS];
+    // Longest first onto the least-loaded child (LPT: optimal here).
+    for &d in &durations {
+        let least = (0..SKEWED_WORKERS)
+            .min_by_key(|&w| shares[w])
+            .expect("invariant: workers > 0");
+        shares[least] += d;
+    }
+    let samples = repeat(sizes, || {
+        let start = Instant::now();
+        let pids = shares
+            .iter()
+            .map(|&share| {
+                fork_child(move || -> Result<(), Error> {
+                    sleep_for(share);
+                    Ok(())
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        wait_all_ok(&pids)?;
+        Ok(secs_since(start) * 1e3)
+    })?;
+    Ok(Outcome::Measured(Measured::new(samples)))
+}
 
 /// Runs `measure` in the runs of a 2-worker `mproc::Pool`, then closes and joins it (so the
 /// workers are reaped and their peak RSS is counted).

@@ -43,7 +43,10 @@ impl Callbacks {
             let (sender, receiver) = channel::<Callback>();
             let spawned = std::thread::Builder::new()
                 .name("mproc-pool-callbacks".into())
-                .spawn(move || receiver.into_iter().for_each(run_one));
+                .spawn(move || {
+                    ON_CALLBACK_THREAD.set(true);
+                    receiver.into_iter().for_each(run_one);
+                });
             let Ok(thread) = spawned else {
                 // No thread to be had: run them here rather than lose them.
                 drop(inner);
@@ -72,6 +75,15 @@ impl Callbacks {
             let _ = thread.join();
         }
     }
+}
+
+std::thread_local! {
+    static ON_CALLBACK_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether this thread runs callbacks (which must not wait for callbacks to have run).
+pub(crate) fn on_callback_thread() -> bool {
+    ON_CALLBACK_THREAD.get()
 }
 
 /// Runs one callback; a panic in it is reported and does not stop the others.

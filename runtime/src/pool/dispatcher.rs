@@ -1,27 +1,23 @@
-//! The pool's own thread: it starts and replaces the workers, hands them chunks, routes their
-//! results to the jobs, and accounts for every chunk when a worker dies.
+//! The pool's own thread: it starts and replaces the workers, publishes chunks in the task
+//! ring, routes the workers' results to the jobs, and accounts for every chunk when a worker
+//! dies.
 //!
 //! It waits in one `epoll` on the waker of [`Shared`] and every worker's exit descriptor.
-//! Chunks go to a worker on its socket; reports come back on the worker's own shared-memory
-//! queue, and a worker rings the waker only when this thread sleeps (see `bell`). So a worker
-//! that dies, even in the middle of a report, or garbles its queue, affects its chunks only.
-//! Each worker holds a small window of chunks (more when many are pending, to save messages;
-//! fewer near the end, to balance the load). Chunks on a worker run in the order they were
-//! sent and each is reported separately, so when a worker dies the pool knows exactly which
-//! chunk it was running: that one fails with `WorkerLost`, the chunks
-//! queued behind it go back to the head of the queue for another worker, and a replacement is
-//! started. Nothing is lost and nothing hangs (Python's `Pool` hangs here).
+//! Chunks wait in the shared task ring (see `ring`) in submission order; a free worker claims
+//! the next one there, so no worker idles while a chunk waits and a slow task delays only
+//! itself. Reports come back on each worker's own shared-memory queue, and a worker rings the
+//! waker only when this thread sleeps (see `bell`); a worker asleep is woken the same way, by
+//! a message on its socket, only when it sleeps and chunks were published.
 //!
-//! A chunk that never reached the worker fails nothing either: this thread keeps a second
-//! descriptor of the worker's end of its socket, so when the worker has ended, the batches it
-//! never read are still there to be read back. Their chunks go back to the queue, and only a
-//! chunk the worker took is counted as the one it was running. (Without that, a chunk handed
-//! to a worker in the instant it was being killed, or to one stopped and then killed, failed
-//! with `WorkerLost` although no worker ever saw it.)
+//! Which chunk a worker holds is written in the ring's claim word when it takes the chunk, and
+//! moved into this thread's memory once the worker copied the chunk out. So when a worker dies
+//! the pool knows exactly the chunk it held: that one fails with `WorkerLost`, a replacement is
+//! started, and every chunk no worker claimed stays in the ring for the others. Nothing is lost
+//! and nothing hangs (Python's `Pool` hangs here).
 //!
 //! Workers that end before they are ready are counted and paused by `unready::Unready`.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::Arc;
 use std::sync::mpsc::Sender;
@@ -31,6 +27,7 @@ use super::bell::Bell;
 use super::callbacks::Callbacks;
 use super::job::{Failure, Slot};
 use super::protocol::{self, FromWorker, ToWorker};
+use super::ring::{DataSpace, ENTRIES, Holder, Ring};
 use super::shared::{Chunk, Mode, Shared};
 use super::unready::{Unready, UnreadyEnd};
 use crate::codec::Fd;
@@ -42,6 +39,7 @@ use crate::sys::OsContext;
 use crate::sys::poller::Poller;
 
 mod start;
+mod tasks;
 
 /// What a pool is asked to be.
 #[derive(Debug)]
@@ -61,28 +59,40 @@ pub(crate) struct Init {
 }
 
 const WAKE: u64 = u64::MAX;
-/// The most chunks one worker holds at once.
-const MAX_WINDOW: usize = 64;
 /// The ring of each worker's report queue. Reports of larger results (over half of it)
 /// travel beside it, on its side socket.
 const REPORT_RING_BYTES: usize = 256 << 10;
 
 #[derive(Debug)]
 struct Worker {
+    /// Its id in the ring's claim words.
+    id: u32,
     child: Child<()>,
     sock: OwnedFd,
-    /// The worker's own end of `sock`, kept to read back, once it has ended, the batches it
-    /// never read.
-    peer: OwnedFd,
-    /// Its reports, in the order of its chunks.
+    /// Armed while it sleeps.
+    sleep: Bell,
+    /// Its reports.
     reports: Queue<FromWorker>,
-    in_flight: VecDeque<Chunk>,
-    /// Chunks sent so far (a worker with `max_chunks` leaves after that many).
-    sent: u64,
-    /// It said it is ready: its initializer ran. Before that it has started none of its chunks.
+    /// It said it is ready: its initializer ran. Before that it has claimed no chunk.
     ready: bool,
     /// What its initializer reported when it failed (the worker then ends).
     init_failure: Option<String>,
+}
+
+/// A published ring entry not yet copied out by a worker.
+#[derive(Debug)]
+struct Published {
+    /// `None` once finished (its worker died, or its claim was garbled).
+    chunk: Option<Chunk>,
+    /// The end of its arguments in the data area (`None`: a side chunk).
+    data_end: Option<u64>,
+}
+
+/// A chunk a worker copied out of the ring: it runs it now.
+#[derive(Debug)]
+struct Held {
+    chunk: Chunk,
+    worker: u32,
 }
 
 /// The thread's state.
@@ -92,11 +102,20 @@ struct Dispatcher {
     callbacks: Arc<Callbacks>,
     poller: Poller,
     bell: Bell,
+    ring: Ring,
+    space: DataSpace,
+    tasks: tasks::TaskTable,
     /// Workers by slot; a slot's generation changes when a new worker takes it, so a late event
     /// for a former occupant is recognized and dropped.
     workers: Vec<Option<Worker>>,
     generations: Vec<u32>,
+    /// Submitted, not yet published.
     pending: VecDeque<Chunk>,
+    /// Entries `tail..tail + published.len()` of the ring.
+    published: VecDeque<Published>,
+    tail: u64,
+    /// By ring entry.
+    held: HashMap<u64, Held>,
     spawned: u64,
     unready: Unready,
 }
@@ -112,9 +131,10 @@ pub(crate) fn run(
         .map_err(WorkerStartError::os("epoll_create"))
         .and_then(|poller| {
             let bell = Bell::new().map_err(WorkerStartError::ReportBell)?;
-            Ok((poller, bell))
+            let ring = Ring::new().map_err(WorkerStartError::TaskRing)?;
+            Ok((poller, bell, ring))
         });
-    let (poller, bell) = match made {
+    let (poller, bell, ring) = match made {
         Ok(made) => made,
         Err(e) => {
             let _ = started.send(Err(e.into()));
@@ -128,9 +148,15 @@ pub(crate) fn run(
         callbacks,
         poller,
         bell,
+        ring,
+        space: DataSpace::default(),
+        tasks: tasks::TaskTable::default(),
         workers: (0..slots).map(|_| None).collect(),
         generations: vec![0; slots],
         pending: VecDeque::new(),
+        published: VecDeque::new(),
+        tail: 0,
+        held: HashMap::new(),
         spawned: 0,
         unready: Unready::default(),
     };
@@ -171,7 +197,7 @@ impl Dispatcher {
                 self.shared.set_mode(Mode::Broken(error));
                 continue;
             }
-            self.dispatch();
+            self.publish();
             ready.clear();
             if let Err(e) = self.sleep(&mut ready) {
                 let error = PoolError::from(WorkerStartError::os("epoll_wait")(e));
@@ -214,54 +240,127 @@ impl Dispatcher {
             .then(|| at.saturating_duration_since(Instant::now()))
     }
 
+    /// No chunk is published or held.
     fn all_idle(&self) -> bool {
-        self.workers
-            .iter()
-            .flatten()
-            .all(|w| w.in_flight.is_empty())
+        self.held.is_empty() && self.published.iter().all(|p| p.chunk.is_none())
     }
 
-    /// Hands pending chunks to workers with room.
-    fn dispatch(&mut self) {
-        if self.pending.is_empty() {
-            return;
-        }
-        let live = self.workers.iter().flatten().count().max(1);
-        // Many pending chunks: bigger batches (fewer messages). Few: small ones, so the last
-        // chunks spread over the workers. Never more than a fair share of what is pending, so
-        // two chunks go to two idle workers, not both to the first.
-        let window = (2 + self.pending.len() / (2 * live)).min(MAX_WINDOW);
-        let fair = self.pending.len().div_ceil(live);
-        for slot in 0..self.workers.len() {
-            let Some(worker) = self.workers[slot].as_mut() else {
-                continue;
-            };
-            let mut room = window.saturating_sub(worker.in_flight.len()).min(fair);
-            if let Some(max) = self.config.max_chunks {
-                let left = max.saturating_sub(worker.sent);
-                room = room.min(usize::try_from(left).unwrap_or(usize::MAX));
-            }
-            let take = room.min(self.pending.len());
-            if take == 0 {
-                continue;
-            }
-            let batch: Vec<Chunk> = self.pending.drain(..take).collect();
-            match protocol::send_batch(worker.sock.as_fd(), &batch) {
-                Ok(()) => {
-                    worker.sent += batch.len() as u64;
-                    worker.in_flight.extend(batch);
+    /// Publishes pending chunks in the ring while it has room, then wakes as many sleeping
+    /// workers as chunks were published.
+    fn publish(&mut self) {
+        self.reclaim();
+        let mut published = 0usize;
+        while self.published.len() < ENTRIES
+            && let Some(chunk) = self.pending.pop_front()
+        {
+            match self.publish_one(chunk) {
+                Ok(()) => published += 1,
+                Err(chunk) => {
+                    self.pending.push_front(chunk);
+                    break;
                 }
-                // The worker's socket is full, or it is going away: keep the chunks queued.
-                Err(_) => {
-                    for chunk in batch.into_iter().rev() {
-                        self.pending.push_front(chunk);
+            }
+        }
+        for worker in self.workers.iter().flatten() {
+            if published == 0 {
+                break;
+            }
+            if worker.sleep.state().must_ring() {
+                // A full socket already holds a wake-up; a dead worker's end is counted soon.
+                let _ = protocol::send_now(worker.sock.as_fd(), &ToWorker::Wake, &[], &[]);
+                published -= 1;
+            }
+        }
+    }
+
+    /// Publishes one chunk; gives it back when the data area has no room now.
+    fn publish_one(&mut self, mut chunk: Chunk) -> Result<(), Chunk> {
+        let task = self.task_index(chunk.task.entry);
+        let entry = self.tail + self.published.len() as u64;
+        let len = chunk.payload.len();
+        let (data, data_end) = if chunk.fds.is_empty() && Ring::fits_inline(len) {
+            let Some((at, end)) = self.space.reserve(len) else {
+                return Err(chunk);
+            };
+            self.ring.write_data(at, &chunk.payload);
+            // The arguments are in the ring now.
+            chunk.payload = Vec::new();
+            let len = u32::try_from(len).expect("invariant: inline chunks are small");
+            (Some((at, len)), Some(end))
+        } else {
+            (None, None)
+        };
+        self.ring.publish(entry, task, data);
+        self.published.push_back(Published {
+            chunk: Some(chunk),
+            data_end,
+        });
+        Ok(())
+    }
+
+    /// Moves the entries copied out of the ring, from the oldest on, into `held`, freeing their
+    /// slots and data.
+    fn reclaim(&mut self) {
+        while let Some(front) = self.published.front() {
+            if front.chunk.is_some() {
+                match self.ring.holder(self.tail) {
+                    Holder::Free | Holder::Worker { copied: false, .. } => return,
+                    Holder::Worker { id, copied: true } if self.knows(id) => {
+                        let chunk = self.published.front_mut().and_then(|p| p.chunk.take());
+                        if let Some(chunk) = chunk {
+                            self.held.insert(self.tail, Held { chunk, worker: id });
+                        }
+                    }
+                    // Written by something else than a worker's code: that chunk fails.
+                    Holder::Worker { .. } | Holder::Garbled => {
+                        let failure = Failure::Protocol("the task ring was garbled".to_owned());
+                        if let Some(chunk) = self.published.front_mut().and_then(|p| p.chunk.take())
+                        {
+                            self.callbacks
+                                .run(chunk.job.complete(chunk.index, Slot::Failed(failure)));
+                        }
                     }
                 }
             }
-            if self.pending.is_empty() {
-                return;
+            if let Some(done) = self.published.pop_front() {
+                if let Some(end) = done.data_end {
+                    self.space.free_to(end);
+                }
+                self.tail += 1;
             }
         }
+    }
+
+    /// Whether `id` is a live worker's.
+    fn knows(&self, id: u32) -> bool {
+        self.workers.iter().flatten().any(|w| w.id == id)
+    }
+
+    /// Takes the chunk of ring entry `entry` that worker `id` holds, if it does.
+    fn take_held(&mut self, entry: u64, id: u32) -> Option<Chunk> {
+        if self.held.get(&entry).is_some_and(|h| h.worker == id) {
+            return self.held.remove(&entry).map(|h| h.chunk);
+        }
+        let at = usize::try_from(entry.checked_sub(self.tail)?).ok()?;
+        let claimed =
+            matches!(self.ring.holder(entry), Holder::Worker { id: holder, .. } if holder == id);
+        let published = self.published.get_mut(at)?;
+        if claimed {
+            published.chunk.take()
+        } else {
+            None
+        }
+    }
+
+    /// The chunk of ring entry `entry` that worker `id` holds, if it does.
+    fn held_by(&self, entry: u64, id: u32) -> Option<&Chunk> {
+        if let Some(held) = self.held.get(&entry) {
+            return (held.worker == id).then_some(&held.chunk);
+        }
+        let at = usize::try_from(entry.checked_sub(self.tail)?).ok()?;
+        let claimed =
+            matches!(self.ring.holder(entry), Holder::Worker { id: holder, .. } if holder == id);
+        self.published.get(at)?.chunk.as_ref().filter(|_| claimed)
     }
 
     fn handle(&mut self, token: u64) {
@@ -300,7 +399,7 @@ impl Dispatcher {
                 Err(_) => {
                     // A report lost or garbled (its queue was written by something else than
                     // the worker's code): the worker cannot be trusted. Its end fails the chunk
-                    // it was on, which is the one the report was about.
+                    // it holds, which is the one the report was about.
                     let _ = worker.child.kill();
                     return;
                 }
@@ -314,7 +413,8 @@ impl Dispatcher {
         let Some(worker) = self.workers[slot].as_mut() else {
             return;
         };
-        let finished = match report {
+        let id = worker.id;
+        let (entry, result) = match report {
             FromWorker::Ready => {
                 worker.ready = true;
                 self.unready = Unready::default();
@@ -325,65 +425,118 @@ impl Dispatcher {
                 worker.init_failure = Some(message);
                 return;
             }
+            FromWorker::Claimed(entry) => {
+                self.send_side(slot, entry);
+                return;
+            }
             FromWorker::Done {
-                job,
-                chunk,
+                entry,
                 results,
                 fds,
             } => {
-                let slot = Slot::Done {
+                let result = Slot::Done {
                     bytes: results.0,
                     fds: fds.into_iter().map(Fd::into_inner).collect(),
                 };
-                complete_front(worker, job, chunk, slot)
+                (entry, result)
             }
-            FromWorker::BadChunk {
-                job,
-                chunk,
-                message,
-            } => complete_front(worker, job, chunk, Slot::Failed(Failure::Protocol(message))),
+            FromWorker::BadChunk { entry, message } => {
+                (entry, Slot::Failed(Failure::Protocol(message)))
+            }
         };
-        self.callbacks.run(finished);
+        let Some(chunk) = self.take_held(entry, id) else {
+            // A report of a chunk it does not hold: it broke the protocol. Its end fails what
+            // it holds.
+            self.kill(slot);
+            return;
+        };
+        self.callbacks.run(chunk.job.complete(chunk.index, result));
     }
 
-    /// A worker ended: fail the chunk it was running, requeue the rest, free the slot.
+    /// Sends side chunk `entry` to `slot`'s worker, which claimed it.
+    fn send_side(&mut self, slot: usize, entry: u64) {
+        let Some(worker) = self.workers[slot].as_ref() else {
+            return;
+        };
+        let sent = match self.held_by(entry, worker.id) {
+            Some(chunk) => {
+                let fds: Vec<_> = chunk.fds.iter().map(AsFd::as_fd).collect();
+                protocol::send_now(
+                    worker.sock.as_fd(),
+                    &ToWorker::Side(entry),
+                    &chunk.payload,
+                    &fds,
+                )
+                .is_ok()
+            }
+            None => false,
+        };
+        if !sent {
+            // It claimed something else, or cannot be reached: its end fails what it holds.
+            self.kill(slot);
+        }
+    }
+
+    fn kill(&self, slot: usize) {
+        if let Some(worker) = &self.workers[slot] {
+            let _ = worker.child.kill();
+        }
+    }
+
+    /// A worker ended: fail the chunk it held, free the slot.
     fn worker_ended(&mut self, slot: usize) {
         let Some(mut worker) = self.workers[slot].take() else {
             return;
         };
         self.poller.remove(worker.child.handle().exit_fd());
         inherited::unregister(worker.sock.as_raw_fd());
-        inherited::unregister(worker.peer.as_raw_fd());
         let status = worker.child.exit_status().ok().flatten();
-        // The last chunks sent, which it never read: they go back to the queue.
-        let unread = protocol::unread_chunks(worker.peer.as_fd(), worker.in_flight.len());
-        let reached = worker.in_flight.len() - unread;
+        let (signal, code) = match status {
+            Some(ExitStatus::Signaled(s)) => (Some(s), None),
+            Some(ExitStatus::Code(c)) => (None, Some(c)),
+            None => (None, None),
+        };
+        let lost = Failure::WorkerLost {
+            pid: worker.child.pid(),
+            signal,
+            code,
+        };
+        let held = self.chunks_of(worker.id);
+        crate::pool::trace::worker_ended(worker.child.pid(), status, held.len());
+        for chunk in held {
+            self.callbacks
+                .run(chunk.job.complete(chunk.index, Slot::Failed(lost.clone())));
+        }
         if !worker.ready {
-            // It ran none of its chunks: they go back to the queue.
             let end = match worker.init_failure.take() {
                 Some(message) => UnreadyEnd::InitFailed(message),
                 None => UnreadyEnd::Died(status),
             };
             self.ended_unready(end);
-        } else if reached > 0
-            && let Some(running) = worker.in_flight.pop_front()
-        {
-            let (signal, code) = match status {
-                Some(ExitStatus::Signaled(s)) => (Some(s), None),
-                Some(ExitStatus::Code(c)) => (None, Some(c)),
-                None => (None, None),
-            };
-            let lost = Failure::WorkerLost {
-                pid: worker.child.pid(),
-                signal,
-                code,
-            };
-            let finished = running.job.complete(running.index, Slot::Failed(lost));
-            self.callbacks.run(finished);
         }
-        for chunk in worker.in_flight.drain(..).rev() {
-            self.pending.push_front(chunk);
+    }
+
+    /// Takes every chunk worker `id` holds (one at most, unless it broke the protocol).
+    fn chunks_of(&mut self, id: u32) -> Vec<Chunk> {
+        let entries: Vec<u64> = self
+            .held
+            .iter()
+            .filter(|(_, h)| h.worker == id)
+            .map(|(&e, _)| e)
+            .collect();
+        let mut chunks: Vec<Chunk> = entries
+            .into_iter()
+            .filter_map(|e| self.held.remove(&e).map(|h| h.chunk))
+            .collect();
+        for (i, published) in self.published.iter_mut().enumerate() {
+            let entry = self.tail + i as u64;
+            if published.chunk.is_some()
+                && matches!(self.ring.holder(entry), Holder::Worker { id: holder, .. } if holder == id)
+            {
+                chunks.extend(published.chunk.take());
+            }
         }
+        chunks
     }
 
     /// Counts a worker that ended before it was ready: the pool pauses before replacing it, and
@@ -397,13 +550,12 @@ impl Dispatcher {
         }
     }
 
-    /// Fails every chunk not finished (queued, submitted, or on a worker).
+    /// Fails every chunk not finished (queued, submitted, published or held).
     fn fail_everything(&mut self, failure: &Failure) {
         let mut all: Vec<Chunk> = self.pending.drain(..).collect();
         all.extend(self.shared.inbox().chunks.drain(..));
-        for worker in self.workers.iter_mut().flatten() {
-            all.extend(worker.in_flight.drain(..));
-        }
+        all.extend(self.published.iter_mut().filter_map(|p| p.chunk.take()));
+        all.extend(self.held.drain().map(|(_, h)| h.chunk));
         for chunk in all {
             let finished = chunk
                 .job
@@ -426,33 +578,11 @@ impl Dispatcher {
             }
         }
         for worker in self.workers.iter_mut().filter_map(Option::take) {
-            let _ = worker.child.handle().wait();
+            let status = worker.child.handle().wait().ok();
+            crate::pool::trace::worker_ended(worker.child.pid(), status, 0);
             inherited::unregister(worker.sock.as_raw_fd());
-            inherited::unregister(worker.peer.as_raw_fd());
         }
     }
-}
-
-/// Completes the chunk at the front of `worker`'s queue, which must be `(job, chunk)`.
-fn complete_front(
-    worker: &mut Worker,
-    job: u64,
-    chunk: u32,
-    slot: Slot,
-) -> Vec<Box<dyn FnOnce() + Send>> {
-    match worker.in_flight.front() {
-        Some(front) if front.job.id == job && front.index == chunk => {}
-        _ => {
-            // Out of order: the worker broke the protocol. Its end will fail what it held.
-            let _ = worker.child.kill();
-            return Vec::new();
-        }
-    }
-    let front = worker
-        .in_flight
-        .pop_front()
-        .expect("invariant: checked above");
-    front.job.complete(front.index, slot)
 }
 
 /// The epoll token of a worker's exit descriptor.

@@ -78,9 +78,12 @@ pub enum WorkerStartError {
     /// The worker's report queue could not be made.
     #[error("cannot make the worker's report queue")]
     ReportQueue(#[source] QueueError),
-    /// The pool's report bell could not be made.
+    /// The pool's report bell (or a worker's sleep bell) could not be made.
     #[error("cannot make the pool's report bell")]
     ReportBell(#[source] ShmError),
+    /// The pool's task ring could not be made.
+    #[error("cannot make the pool's task ring")]
+    TaskRing(#[source] ShmError),
     /// The pool's thread ended before it reported how starting the workers went.
     #[error("the pool thread ended before it started the workers")]
     ThreadEnded,

@@ -6,8 +6,8 @@
 
 use std::collections::BTreeMap;
 use std::os::fd::OwnedFd;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::task::Waker;
 use std::time::Instant;
 
 use serde::de::DeserializeOwned;
@@ -72,6 +72,11 @@ struct State {
     total: Option<u32>,
     /// Callbacks waiting for the job to finish.
     on_finish: Vec<Box<dyn FnOnce() + Send>>,
+    /// Callbacks registered and not yet run (or panicked): `get` and `wait` return only once
+    /// none is left, as `CPython` guarantees.
+    callbacks_left: u32,
+    /// Futures waiting for the job (see `AsyncResult`'s `Future`).
+    wakers: Vec<Waker>,
     /// Threads asleep until the job finishes, and until a chunk arrives: a new result wakes
     /// only those it may concern (a `map` of 100,000 chunks wakes its caller once, not 100,000
     /// times).
@@ -91,6 +96,21 @@ impl State {
         self.total == Some(self.completed)
     }
 
+    /// Finished, and its callbacks have run (the callback thread does not wait for them: a
+    /// callback may look at its own result).
+    fn is_settled(&self) -> bool {
+        self.is_finished() && (self.callbacks_left == 0 || super::callbacks::on_callback_thread())
+    }
+
+    /// The futures to wake now that the job settled, if it did.
+    fn settled_wakers(&mut self) -> Vec<Waker> {
+        if self.is_finished() && self.callbacks_left == 0 {
+            std::mem::take(&mut self.wakers)
+        } else {
+            Vec::new()
+        }
+    }
+
     /// Whether a change that finished the job (or not) concerns a sleeping thread.
     fn must_wake(&self, finished: bool) -> bool {
         self.chunk_waiters > 0 || (finished && self.finish_waiters > 0)
@@ -107,7 +127,6 @@ impl State {
 /// A submission's results.
 #[derive(Debug)]
 pub(crate) struct Job {
-    pub(crate) id: u64,
     pub(crate) task: &'static str,
     state: Mutex<State>,
     changed: Condvar,
@@ -120,18 +139,17 @@ impl std::fmt::Debug for State {
             .field("completed", &self.completed)
             .field("total", &self.total)
             .field("callbacks", &self.on_finish.len())
+            .field("callbacks_left", &self.callbacks_left)
+            .field("wakers", &self.wakers.len())
             .field("finish_waiters", &self.finish_waiters)
             .field("chunk_waiters", &self.chunk_waiters)
             .finish()
     }
 }
 
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-
 impl Job {
     pub(crate) fn new(task: &'static str, total: Option<u32>) -> Self {
         Self {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             task,
             state: Mutex::new(State {
                 total,
@@ -148,41 +166,44 @@ impl Job {
     /// Records a chunk's result (from the pool's thread). Returns the callbacks to run if that
     /// finished the job.
     pub(crate) fn complete(&self, chunk: u32, slot: Slot) -> Vec<Box<dyn FnOnce() + Send>> {
-        let mut st = self.lock();
-        st.slots.insert(chunk, slot);
-        st.completed += 1;
-        let finished = st.is_finished();
-        if st.must_wake(finished) {
-            self.changed.notify_all();
-        }
-        if finished {
-            std::mem::take(&mut st.on_finish)
-        } else {
-            Vec::new()
-        }
+        self.change(|st| {
+            st.slots.insert(chunk, slot);
+            st.completed += 1;
+        })
     }
 
     /// Sets the number of chunks once known.
     pub(crate) fn set_total(&self, total: u32) -> Vec<Box<dyn FnOnce() + Send>> {
+        self.change(|st| st.total = Some(total))
+    }
+
+    /// Applies `change`, wakes whom it concerns; the callbacks to run if it finished the job.
+    fn change(&self, change: impl FnOnce(&mut State)) -> Vec<Box<dyn FnOnce() + Send>> {
         let mut st = self.lock();
-        st.total = Some(total);
+        change(&mut st);
         let finished = st.is_finished();
         if st.must_wake(finished) {
             self.changed.notify_all();
         }
-        if finished {
+        let callbacks = if finished {
             std::mem::take(&mut st.on_finish)
         } else {
             Vec::new()
-        }
+        };
+        let wakers = st.settled_wakers();
+        drop(st);
+        wakers.into_iter().for_each(Waker::wake);
+        callbacks
     }
 
-    /// Runs `callback` when the job finishes, or returns it if it already has.
+    /// Runs `callback` when the job finishes, or returns it if it already has. Either way the
+    /// job counts it as left to run until [`callback_ran`](Self::callback_ran).
     pub(crate) fn when_finished(
         &self,
         callback: Box<dyn FnOnce() + Send>,
     ) -> Option<Box<dyn FnOnce() + Send>> {
         let mut st = self.lock();
+        st.callbacks_left += 1;
         if st.is_finished() {
             Some(callback)
         } else {
@@ -191,13 +212,40 @@ impl Job {
         }
     }
 
-    pub(crate) fn is_finished(&self) -> bool {
-        self.lock().is_finished()
+    /// One callback registered with [`when_finished`](Self::when_finished) has run (or
+    /// panicked).
+    pub(crate) fn callback_ran(&self) {
+        let mut st = self.lock();
+        st.callbacks_left = st.callbacks_left.saturating_sub(1);
+        if st.callbacks_left == 0 && st.finish_waiters > 0 {
+            self.changed.notify_all();
+        }
+        let wakers = st.settled_wakers();
+        drop(st);
+        wakers.into_iter().for_each(Waker::wake);
     }
 
-    /// Waits until the job is finished (`Ok(false)` if `deadline` passed first).
+    /// Whether the job finished and its callbacks ran.
+    pub(crate) fn is_finished(&self) -> bool {
+        self.lock().is_settled()
+    }
+
+    /// `true` if the job settled; otherwise keeps `waker` to wake when it does.
+    pub(crate) fn settled_or_register(&self, waker: &Waker) -> bool {
+        let mut st = self.lock();
+        if st.is_settled() {
+            return true;
+        }
+        if !st.wakers.iter().any(|w| w.will_wake(waker)) {
+            st.wakers.push(waker.clone());
+        }
+        false
+    }
+
+    /// Waits until the job is finished and its callbacks ran (`false` if `deadline` passed
+    /// first).
     pub(crate) fn wait_finished(&self, deadline: Option<Instant>) -> bool {
-        self.wait_until(deadline, Want::Finish, State::is_finished)
+        self.wait_until(deadline, Want::Finish, State::is_settled)
             .is_some()
     }
 
@@ -270,11 +318,25 @@ pub(crate) type ChunkResults<R> = Result<Vec<Result<R, TaskError>>, TaskError>;
 
 /// Decodes one chunk; the first failed item fails the whole (as Python's `map` raises).
 fn decode_slot<R: DeserializeOwned>(slot: &Slot, task: &'static str) -> Result<Vec<R>, TaskError> {
-    decode_items::<R>(slot, task)?.into_iter().collect()
+    decode_raw::<R>(slot, task)?
+        .into_iter()
+        .map(|item| item.map_err(|f| item_error(f, task)))
+        .collect()
 }
 
 /// Decodes one chunk item by item.
 fn decode_items<R: DeserializeOwned>(slot: &Slot, task: &'static str) -> ChunkResults<R> {
+    Ok(decode_raw::<R>(slot, task)?
+        .into_iter()
+        .map(|item| item.map_err(|f| item_error(f, task)))
+        .collect())
+}
+
+/// Decodes one chunk's sequence as the worker encoded it.
+fn decode_raw<R: DeserializeOwned>(
+    slot: &Slot,
+    task: &'static str,
+) -> Result<Vec<Result<R, ItemFailure>>, TaskError> {
     let (bytes, fds) = match slot {
         Slot::Done { bytes, fds } => (bytes, fds),
         Slot::Failed(f) => return Err(f.to_error(task)),
@@ -291,20 +353,17 @@ fn decode_items<R: DeserializeOwned>(slot: &Slot, task: &'static str) -> ChunkRe
                 detail: format!("cannot duplicate a handle: {e}"),
             },
         })?;
-    let items: Vec<Result<R, ItemFailure>> =
-        codec::decode(bytes, fds).map_err(|source| TaskError::DecodeResult { task, source })?;
-    Ok(items
-        .into_iter()
-        .map(|item| {
-            item.map_err(|f| match f {
-                ItemFailure::Panicked(report) => TaskError::Panicked {
-                    task,
-                    message: report.message,
-                    location: report.location,
-                    backtrace: report.backtrace,
-                },
-                ItemFailure::EncodeResult(message) => TaskError::EncodeResult { task, message },
-            })
-        })
-        .collect())
+    codec::decode(bytes, fds).map_err(|source| TaskError::DecodeResult { task, source })
+}
+
+fn item_error(failure: ItemFailure, task: &'static str) -> TaskError {
+    match failure {
+        ItemFailure::Panicked(report) => TaskError::Panicked {
+            task,
+            message: report.message,
+            location: report.location,
+            backtrace: report.backtrace,
+        },
+        ItemFailure::EncodeResult(message) => TaskError::EncodeResult { task, message },
+    }
 }

@@ -39,9 +39,10 @@
 //!
 //! A task that panics fails with [`TaskError::Panicked`]; its worker lives on. A worker that
 //! dies (killed, aborted, segfaulting, exiting) fails only the task it was running, with
-//! [`TaskError::WorkerLost`]; tasks queued behind it go to other workers, a new worker takes its
-//! place, and the pool goes on. (Python's `Pool` loses the task and `get()` hangs.) A task
-//! handed to a worker that died before reading it runs on another worker.
+//! [`TaskError::WorkerLost`]: a worker records the chunk it takes in shared memory in the same
+//! atomic step as taking it, so the pool knows exactly which one it held. Tasks it had not
+//! taken are taken by the other workers, a new worker takes its place, and the pool goes on.
+//! (Python's `Pool` loses the task and `get()` hangs.)
 //!
 //! A worker that dies before it is ready (before or while its initializer runs) is replaced
 //! too, after a pause that grows with each such death in a row. Only when `processes + 4`
@@ -59,9 +60,11 @@
 //! # Chunks and laziness
 //!
 //! `map` splits its input into chunks as Python does (`len / (4 × workers)`, rounded up) unless
-//! a chunk size is given; each chunk is one message each way. `imap` and `imap_unordered` read
-//! their input only as results are consumed, keeping at most two chunks per worker in flight,
-//! so an endless input works in bounded memory.
+//! a chunk size is given. Chunks wait in a ring in shared memory, in submission order, and a
+//! worker takes the next one when it is free (Python's model): a slow task delays only itself,
+//! and tasks start in the order they were submitted. `imap` and `imap_unordered` read their
+//! input only as results are consumed, keeping at most two chunks per worker submitted and not
+//! yet consumed, so an endless input works in bounded memory.
 //!
 //! # Ending a pool
 //!
@@ -71,24 +74,38 @@
 //! Dropping a running pool closes it and joins it: submitted tasks finish first. (Python's
 //! context manager terminates instead; call `terminate()` for that.) Either way no worker is
 //! left behind: workers are daemons and also die if this process is killed.
+//!
+//! # Events
+//!
+//! With the cargo feature `tracing`, the pool emits events with the target `mproc::pool`
+//! (besides the `mproc::process` events of its workers, which are processes):
+//!
+//! | event | level | fields |
+//! |---|---|---|
+//! | `pool worker started` | `DEBUG` | `pid`, `slot`, `name`, `replacement` (the slot had a worker before) |
+//! | `pool worker ended` | `DEBUG` (`WARN` if a signal ended it or it held a chunk) | `pid`, `exit_status`, `lost` (chunks it held, failed with `WorkerLost`) |
 
 mod bell;
 mod builder;
 mod call;
 mod callbacks;
+mod completed;
 mod dispatcher;
 mod error;
 mod imap;
 mod job;
 mod protocol;
 mod result;
+mod ring;
 mod shared;
 mod task;
+mod trace;
 mod unready;
 mod worker;
 
 pub use builder::PoolBuilder;
 pub use call::{Map, MapAsync};
+pub use completed::{AsCompleted, Completed, as_completed};
 pub use error::{PoolError, TaskError, WorkerStartError};
 pub use imap::IMap;
 pub use result::AsyncResult;

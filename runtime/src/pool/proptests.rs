@@ -1,6 +1,6 @@
 //! Property tests of the pool's messages (issue #15): arbitrary records on a worker's socket,
-//! and arbitrary batch headers, give a typed error or a consistent message, never a panic or
-//! an allocation of a size the message declared.
+//! and an arbitrarily written task ring, give a typed error or a consistent message, never a
+//! panic, a read outside the ring, or an allocation of a size the message declared.
 
 use std::io::IoSlice;
 use std::os::fd::{AsFd, OwnedFd};
@@ -9,7 +9,8 @@ use std::time::Instant;
 use proptest::collection::vec;
 use proptest::prelude::*;
 
-use super::protocol::{ChunkHead, FromWorker, ToWorker, recv, split_batch};
+use super::protocol::{FromWorker, ToWorker, recv};
+use super::ring::{DATA_BYTES, Holder, Ring};
 use crate::__fuzz::{self, ALLOC_LIMIT};
 use crate::sys;
 
@@ -27,26 +28,6 @@ fn received<H: serde::de::DeserializeOwned>(record: &[u8], n: usize) {
         "one allocation of {largest} bytes for a {}-byte record",
         record.len()
     );
-}
-
-fn heads() -> impl Strategy<Value = Vec<ChunkHead>> {
-    vec(
-        (
-            any::<u64>(),
-            any::<u32>(),
-            any::<i64>(),
-            prop_oneof![0u32..64, any::<u32>()],
-            0u16..4,
-        )
-            .prop_map(|(job, chunk, entry, len, fds)| ChunkHead {
-                job,
-                chunk,
-                entry,
-                len,
-                fds,
-            }),
-        0..8,
-    )
 }
 
 proptest! {
@@ -68,24 +49,30 @@ proptest! {
         received::<FromWorker>(&record, n);
     }
 
-    /// A batch whose chunk headers lie about lengths and descriptor counts: either every
-    /// byte and descriptor is accounted for, or the batch is refused.
+    /// A ring written by a hostile worker: the pool's thread reads a typed holder, and a
+    /// worker claims at most what is published and reads only inside the data area.
     #[test]
-    fn batches_split_exactly_or_not_at_all(
-        heads in heads(),
-        payload in vec(any::<u8>(), 0..256),
-        n in 0usize..6,
+    fn a_garbled_ring_is_read_safely(
+        words in vec((any::<u64>(), any::<u64>(), any::<u64>()), 1..6),
+        published in prop_oneof![0u64..8, any::<u64>()],
+        next in prop_oneof![0u64..8, any::<u64>()],
     ) {
-        let fds: Vec<OwnedFd> = (0..n)
-            .map(|_| std::fs::File::open("/dev/null").unwrap().into())
-            .collect();
-        if let Some(parts) = split_batch(&heads, &payload, fds) {
-            let bytes: usize = parts.iter().map(|(_, b, _)| b.len()).sum();
-            prop_assert_eq!(bytes, payload.len());
-            for (head, b, f) in &parts {
-                prop_assert_eq!(b.len(), head.len as usize);
-                prop_assert_eq!(f.len(), usize::from(head.fds));
-            }
+        let ring = Ring::new().unwrap();
+        for (i, &(claim, task, place)) in words.iter().enumerate() {
+            ring.scribble(i, claim, task, place);
         }
+        ring.scribble_counts(published, next);
+        for (entry, &(claim, _, _)) in words.iter().enumerate() {
+            let foreign = claim >> 32 != entry as u64;
+            prop_assert_eq!(ring.holder(entry as u64) == Holder::Garbled, foreign || claim & 0xFFFF_FFFF == 1);
+        }
+        let ((), largest) = __fuzz::largest_alloc(|| {
+            while let Some(claimed) = ring.take(3) {
+                if let Some(payload) = &claimed.payload {
+                    assert!(payload.len() <= DATA_BYTES);
+                }
+            }
+        });
+        prop_assert!(largest <= DATA_BYTES + ALLOC_LIMIT);
     }
 }

@@ -146,9 +146,9 @@ pub(crate) fn encode_chunk<A: Serialize>(
     codec::encode_into(items, bytes, fds)
 }
 
-/// Runs a chunk of task `T` in a worker: decode the arguments, call the task for each (a panic
-/// fails only its own item), encode each result as `Result<Output, ItemFailure>` into a
-/// sequence that decodes as `Vec<Result<Output, ItemFailure>>`.
+/// Runs a chunk of task `T` in a worker: decode the arguments (one sequence), call the task
+/// for each (a panic fails only its own item), and encode the results as one sequence of
+/// `Result<Output, ItemFailure>`, which decodes as `Vec<Result<Output, ItemFailure>>`.
 fn run_chunk<M, T: Task<M>>(
     payload: &[u8],
     fds: Vec<OwnedFd>,
@@ -160,23 +160,21 @@ fn run_chunk<M, T: Task<M>>(
     // one is a function item or a closure capturing nothing (no invariant to break).
     let task: T = unsafe { codeptr::conjure() };
     let items: Vec<T::Args> = codec::decode(payload, fds).map_err(|e| e.to_string())?;
-    // A postcard sequence is its length then its elements: the same bytes whether encoded as
-    // one `Vec` or item by item, which lets one item fail to encode without losing the others.
-    codec::encode_into(&items.len(), out, out_fds).map_err(|e| e.to_string())?;
-    for args in items {
-        match panic::catch(|| task.call(args)) {
-            Ok(value) => {
-                let ok: Result<&T::Output, ItemFailure> = Ok(&value);
-                if let Err(e) = codec::encode_into(&ok, out, out_fds) {
-                    let failed: Result<(), ItemFailure> =
-                        Err(ItemFailure::EncodeResult(e.to_string()));
-                    codec::encode_into(&failed, out, out_fds).map_err(|e| e.to_string())?;
-                }
-            }
-            Err(report) => {
-                let failed: Result<(), ItemFailure> = Err(ItemFailure::Panicked(report));
-                codec::encode_into(&failed, out, out_fds).map_err(|e| e.to_string())?;
-            }
+    let results: Vec<Result<T::Output, ItemFailure>> = items
+        .into_iter()
+        .map(|args| panic::catch(|| task.call(args)).map_err(ItemFailure::Panicked))
+        .collect();
+    // The whole chunk in one pass (one encoding scope, no per-item framing).
+    if codec::encode_into(&results, out, out_fds).is_ok() {
+        return Ok(());
+    }
+    // A value that does not serialize: item by item, so only those items fail. A postcard
+    // sequence is its length then its elements, the same bytes either way.
+    codec::encode_into(&results.len(), out, out_fds).map_err(|e| e.to_string())?;
+    for result in &results {
+        if let Err(e) = codec::encode_into(result, out, out_fds) {
+            let failed: Result<(), ItemFailure> = Err(ItemFailure::EncodeResult(e.to_string()));
+            codec::encode_into(&failed, out, out_fds).map_err(|e| e.to_string())?;
         }
     }
     Ok(())

@@ -1,11 +1,13 @@
 //! The loop a pool worker process runs.
 
 use std::os::fd::{AsFd, OwnedFd};
+use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
 use super::bell::Bell;
-use super::protocol::{self, ChunkHead, FromWorker, ToWorker};
+use super::protocol::{self, FromWorker, Received, ToWorker};
+use super::ring::Ring;
 use super::task::{ChunkFn, TaskRef};
 use crate::codec::{ByteBuf, Fd};
 use crate::queue::Queue;
@@ -14,8 +16,16 @@ use crate::wire::WireError;
 /// A worker's arguments (a process argument, so its descriptors travel with it).
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct WorkerArgs {
-    /// Where the chunks come from.
+    /// Its id in claim words (never 0, never reused in a pool).
+    pub(crate) id: u32,
+    /// Where the chunks wait.
+    pub(crate) ring: Ring,
+    /// Armed while it sleeps, so that publishing a chunk wakes it (see `bell`).
+    pub(crate) sleep: Bell,
+    /// Where wake-ups, side chunks, the task table and the order to exit come from.
     pub(crate) sock: Fd,
+    /// The task table when it started (see [`ToWorker::Tasks`]).
+    pub(crate) tasks: Vec<i64>,
     /// Where the reports go, and how the pool's thread is woken for them.
     pub(crate) reports: Reporter,
     pub(crate) init: Option<InitCall>,
@@ -54,12 +64,10 @@ impl Reporter {
     }
 }
 
-/// The worker's life: run the initializer, say ready, then run chunks in order until told to
-/// exit, until the pool's end is gone, or until `max_chunks` chunks ran.
+/// The worker's life: run the initializer, say ready, then claim chunks from the ring and run
+/// them until told to exit, until the pool's end is gone, or until `max_chunks` chunks ran.
 pub(crate) fn worker_main(args: WorkerArgs) {
     crate::sys::proc::ignore_sigint(true);
-    let sock: OwnedFd = args.sock.into_inner();
-    let sock = sock.as_fd();
     let reports = args.reports;
     if let Some(init) = args.init
         && let Err(message) = run_init(init)
@@ -70,48 +78,138 @@ pub(crate) fn worker_main(args: WorkerArgs) {
     if !reports.report(&FromWorker::Ready) {
         return;
     }
+    let mut me = Me {
+        sock: args.sock.into_inner(),
+        tasks: args.tasks,
+        exit: false,
+    };
     let mut ran = 0u64;
-    loop {
-        let message = match protocol::recv::<ToWorker>(sock, None) {
-            Ok(m) => m,
-            // The pool's end is closed (or unreadable): nothing more will come.
-            Err(WireError::Eof | WireError::Io(_)) => return,
-            Err(_) => continue,
+    while !me.exit && args.max_chunks.is_none_or(|max| ran < max) {
+        let Some(claimed) = args.ring.take(args.id) else {
+            me.sleep(&args.ring, &args.sleep);
+            continue;
         };
-        let ToWorker::Run(heads) = message.header else {
-            return;
-        };
-        let Some(chunks) = protocol::split_batch(&heads, &message.payload, message.fds) else {
-            return; // a batch that does not add up: the pool will see this worker end
-        };
-        for (head, payload, fds) in chunks {
-            if !reports.report(&run_chunk(head, &payload, fds)) {
-                return;
+        let entry = claimed.entry;
+        let task = me.task(claimed.task);
+        let report = match (claimed.payload, task) {
+            (_, None) => bad(entry, "the chunk names a task this worker was not given"),
+            (None, _) if claimed.garbled => bad(entry, "the chunk's place in the ring is garbled"),
+            (Some(payload), Some(task)) => run_chunk(entry, task, &payload, Vec::new()),
+            (None, Some(task)) => {
+                if !reports.report(&FromWorker::Claimed(entry)) {
+                    return;
+                }
+                let Some((payload, fds)) = me.side_chunk(entry) else {
+                    return;
+                };
+                run_chunk(entry, task, &payload, fds)
             }
-            ran += 1;
-            if args.max_chunks.is_some_and(|max| ran >= max) {
-                return;
+        };
+        if !reports.report(&report) {
+            return;
+        }
+        ran += 1;
+    }
+}
+
+fn bad(entry: u64, message: &str) -> FromWorker {
+    FromWorker::BadChunk {
+        entry,
+        message: message.to_owned(),
+    }
+}
+
+/// A worker's own state between chunks.
+struct Me {
+    sock: OwnedFd,
+    /// Task index → trampoline offset, as the pool's thread sent them.
+    tasks: Vec<i64>,
+    /// The pool said to exit, or is gone.
+    exit: bool,
+}
+
+impl Me {
+    /// Receives one message (waiting until `deadline`) and applies what it says; the message
+    /// for the caller to look at, `None` if there was none (or none that concerns it).
+    fn recv(&mut self, deadline: Option<Instant>) -> Option<Received<ToWorker>> {
+        match protocol::recv::<ToWorker>(self.sock.as_fd(), deadline) {
+            Ok(m) => match &m.header {
+                ToWorker::Tasks { from, offsets } => {
+                    let from = *from as usize;
+                    if from <= self.tasks.len() {
+                        let known = self.tasks.len() - from;
+                        self.tasks.extend(offsets.iter().skip(known));
+                    }
+                    None
+                }
+                ToWorker::Exit => {
+                    self.exit = true;
+                    None
+                }
+                ToWorker::Wake | ToWorker::Side(_) => Some(m),
+            },
+            // The pool's end is closed (or unreadable): nothing more will come.
+            Err(WireError::Eof | WireError::Io(_)) => {
+                self.exit = true;
+                None
+            }
+            Err(_) => None,
+        }
+    }
+
+    /// The trampoline of task `index`. Its offset came on this worker's own socket (sent
+    /// before the entry naming it was published), never from the shared ring.
+    fn task(&mut self, index: u64) -> Option<i64> {
+        let index = usize::try_from(index).ok()?;
+        // What waits on the socket now: wake-ups (dropped) and table updates.
+        while index >= self.tasks.len() && !self.exit {
+            let before = self.tasks.len();
+            let woke = self.recv(Some(Instant::now())).is_some();
+            if !woke && self.tasks.len() == before {
+                break; // nothing more: an index the pool never gave
             }
         }
+        self.tasks.get(index).copied()
+    }
+
+    /// Sleeps until chunks are published, or the pool says to exit or is gone.
+    fn sleep(&mut self, ring: &Ring, bell: &Bell) {
+        bell.state().arm();
+        while !self.exit && !ring.has_work() {
+            if let Some(m) = self.recv(None)
+                && matches!(m.header, ToWorker::Wake)
+            {
+                break;
+            }
+        }
+        bell.state().disarm();
+    }
+
+    /// Waits for the arguments of side chunk `entry`; `None` if the pool says to exit or is
+    /// gone.
+    fn side_chunk(&mut self, entry: u64) -> Option<(Vec<u8>, Vec<OwnedFd>)> {
+        while !self.exit {
+            if let Some(m) = self.recv(None)
+                && matches!(m.header, ToWorker::Side(e) if e == entry)
+            {
+                return Some((m.payload, m.fds));
+            }
+        }
+        None
     }
 }
 
 /// Runs one chunk: its report.
-fn run_chunk(head: ChunkHead, payload: &[u8], fds: Vec<OwnedFd>) -> FromWorker {
-    let chunk: ChunkFn = TaskRef::resolve(head.entry);
+fn run_chunk(entry: u64, task: i64, payload: &[u8], fds: Vec<OwnedFd>) -> FromWorker {
+    let chunk: ChunkFn = TaskRef::resolve(task);
     let (mut out, mut out_fds) = (Vec::new(), Vec::new());
     match chunk(payload, fds, &mut out, &mut out_fds) {
         Ok(()) => FromWorker::Done {
-            job: head.job,
-            chunk: head.chunk,
+            entry,
             results: ByteBuf(out),
             fds: out_fds.into_iter().map(Fd::from).collect(),
         },
-        Err(message) => FromWorker::BadChunk {
-            job: head.job,
-            chunk: head.chunk,
-            message,
-        },
+        Err(message) => FromWorker::BadChunk { entry, message },
     }
 }
 

@@ -42,10 +42,11 @@ pub(crate) enum Kind {
     PoolBell = 10,
     RawValue = 11,
     RawArray = 12,
+    PoolTasks = 13,
 }
 
 impl Kind {
-    const ALL: [Kind; 12] = [
+    const ALL: [Kind; 13] = [
         Kind::Lock,
         Kind::RLock,
         Kind::Semaphore,
@@ -58,6 +59,7 @@ impl Kind {
         Kind::PoolBell,
         Kind::RawValue,
         Kind::RawArray,
+        Kind::PoolTasks,
     ];
 
     fn name(self) -> &'static str {
@@ -74,6 +76,7 @@ impl Kind {
             Kind::PoolBell => "pool bell",
             Kind::RawValue => "RawValue",
             Kind::RawArray => "RawArray",
+            Kind::PoolTasks => "pool task ring",
         }
     }
 
@@ -92,6 +95,7 @@ impl Kind {
             Kind::PoolBell => c"mproc-pool-bell",
             Kind::RawValue => c"mproc-rawvalue",
             Kind::RawArray => c"mproc-rawarray",
+            Kind::PoolTasks => c"mproc-pool-tasks",
         }
     }
 

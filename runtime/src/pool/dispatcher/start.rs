@@ -1,7 +1,7 @@
 //! Starting workers: filling the pool's empty slots, and everything one worker is given (its
-//! socket, its report queue, a duplicate of the initializer's descriptors).
+//! socket, its report queue, its sleep bell, the task table, a duplicate of the initializer's
+//! descriptors).
 
-use std::collections::VecDeque;
 use std::os::fd::{AsFd, AsRawFd};
 use std::time::Instant;
 
@@ -9,6 +9,7 @@ use super::{Dispatcher, REPORT_RING_BYTES, Worker, token};
 use crate::codec::Fd;
 use crate::pipe::inherited;
 use crate::pool::WorkerStartError;
+use crate::pool::bell::Bell;
 use crate::pool::worker::{InitCall, Reporter, WorkerArgs, worker_main};
 use crate::process::Process;
 use crate::queue::Queue;
@@ -66,24 +67,32 @@ impl Dispatcher {
                 .map(Fd::from)
                 .map_err(WorkerStartError::os("dup"))?,
         };
-        let peer = sys::fd::dup_cloexec(theirs.as_fd()).map_err(WorkerStartError::os("dup"))?;
+        let sleep = Bell::new().map_err(WorkerStartError::ReportBell)?;
+        self.spawned += 1;
+        // Ids are never 0 and fit the claim word's 31 bits.
+        let id = u32::try_from(self.spawned % 0x7FFF_FFFF)
+            .unwrap_or(1)
+            .max(1);
         let args = WorkerArgs {
+            id,
+            ring: self.ring.clone(),
+            sleep: sleep.clone(),
             sock: Fd::from(theirs),
+            tasks: self.tasks.offsets(),
             reports,
             init,
             max_chunks: self.config.max_chunks,
         };
-        self.spawned += 1;
+        let name = format!("PoolWorker-{}", self.spawned);
         let mut process = Process::new(worker_main, args)
             .daemon(true)
-            .name(format!("PoolWorker-{}", self.spawned));
+            .name(name.clone());
         if let Some(method) = self.config.method {
             process = process.start_method(method);
         }
         let child = process.start()?;
         // Later forks (of other workers) must not keep this socket open.
         inherited::register(ours.as_raw_fd());
-        inherited::register(peer.as_raw_fd());
         let generation = self.generations[slot].wrapping_add(1);
         self.generations[slot] = generation;
         let added = self
@@ -92,16 +101,15 @@ impl Dispatcher {
         if let Err(e) = added {
             let _ = child.kill();
             inherited::unregister(ours.as_raw_fd());
-            inherited::unregister(peer.as_raw_fd());
             return Err(WorkerStartError::os("epoll_ctl")(e));
         }
+        crate::pool::trace::worker_started(child.pid(), slot, &name, generation > 1);
         self.workers[slot] = Some(Worker {
+            id,
             child,
             sock: ours,
-            peer,
+            sleep,
             reports: queue,
-            in_flight: VecDeque::new(),
-            sent: 0,
             ready: false,
             init_failure: None,
         });

@@ -82,12 +82,39 @@ def throughput(sizes, family, size):
     return samples
 
 
+def connector(address, count):
+    for _ in range(count):
+        Client(address, authkey=AUTHKEY).close()
+
+
+def handshake(sizes, family):
+    per_run = max(sizes["pingpong"] // 10, 1)
+    listener = listen(family)
+    child = ctx.Process(target=connector, args=(listener.address, per_run * total_runs(sizes)))
+    child.start()
+    listener._listener._socket.settimeout(PATIENCE)
+
+    def run():
+        start_time = time.perf_counter()
+        for _ in range(per_run):
+            listener.accept().close()
+        return (time.perf_counter() - start_time) * 1e6 / per_run
+
+    samples = repeat(sizes, run)
+    join_all([child])
+    listener.close()
+    return samples
+
+
 FIGURES = {
     "connection.pingpong.tcp": ("us", lambda s: pingpong(s, "tcp"), False),
     "connection.pingpong.unix": ("us", lambda s: pingpong(s, "unix"), False),
     "connection.throughput.tcp.64k": ("B/s", lambda s: throughput(s, "tcp", 64 << 10), False),
     "connection.throughput.tcp.1m": ("B/s", lambda s: throughput(s, "tcp", 1 << 20), False),
+    "connection.throughput.unix.64k": ("B/s", lambda s: throughput(s, "unix", 64 << 10), False),
     "connection.throughput.unix.1m": ("B/s", lambda s: throughput(s, "unix", 1 << 20), False),
+    "connection.handshake.tcp": ("us", lambda s: handshake(s, "tcp"), False),
+    "connection.handshake.unix": ("us", lambda s: handshake(s, "unix"), False),
 }
 
 if __name__ == "__main__":

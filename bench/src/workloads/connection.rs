@@ -1,10 +1,12 @@
 //! Connection (issue #18): `multiprocessing.connection` Listener/Client over TCP loopback and
-//! Unix sockets: ping-pong of a 16-byte message, and one-way throughput of large messages.
-//! Both sides use raw messages (`send_bytes`/`recv_bytes`), the same frames on the wire.
+//! Unix sockets: ping-pong of a 16-byte message, one-way throughput of large messages, and the
+//! cost of establishing an authenticated connection. Both sides use raw messages
+//! (`send_bytes`/`recv_bytes`), the same frames on the wire.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::os::unix::net::UnixStream;
+use std::os::linux::net::SocketAddrExt;
+use std::os::unix::net::{SocketAddr as UnixAddr, UnixListener, UnixStream};
 use std::time::{Duration, Instant};
 
 use mproc::Process;
@@ -29,6 +31,12 @@ const THROUGHPUT: &str = "the parent sends N messages one way over the connectio
                           receives each whole and acknowledges the last; bytes per second. \
                           Python: `send_bytes` / `recv_bytes`; floor: a bare socket, `write` and \
                           `read` of whole messages";
+
+const HANDSHAKE: &str = "a child connects to the parent's `Listener` over and over, one \
+                         connection at a time; each is authenticated (the HMAC-SHA256 challenge \
+                         both ways) and closed; time per connection, measured by the accepting \
+                         parent. Python: `Client(address, authkey=...)` and `Listener.accept()`; \
+                         floor: a bare `connect` and `accept` of the same family, no handshake";
 
 #[derive(Debug, Clone, Copy)]
 enum Family {
@@ -88,12 +96,36 @@ pub(crate) const WORKLOAD: Workload = Workload {
             floor_throughput_tcp_1m
         ),
         figure!(
+            "connection.throughput.unix.64k",
+            "Connection throughput, 64 KiB messages, Unix socket",
+            Unit::BytesPerSec,
+            THROUGHPUT,
+            mproc_throughput_unix_64k,
+            floor_throughput_unix_64k
+        ),
+        figure!(
             "connection.throughput.unix.1m",
             "Connection throughput, 1 MiB messages, Unix socket",
             Unit::BytesPerSec,
             THROUGHPUT,
             mproc_throughput_unix_1m,
             floor_throughput_unix_1m
+        ),
+        figure!(
+            "connection.handshake.tcp",
+            "Connection establishment with authentication, TCP loopback",
+            Unit::Us,
+            HANDSHAKE,
+            mproc_handshake_tcp,
+            floor_handshake_tcp
+        ),
+        figure!(
+            "connection.handshake.unix",
+            "Connection establishment with authentication, Unix socket",
+            Unit::Us,
+            HANDSHAKE,
+            mproc_handshake_unix,
+            floor_handshake_unix
         ),
     ],
 };
@@ -203,6 +235,10 @@ fn mproc_throughput_tcp_1m(sizes: &Sizes) -> Result<Outcome, Error> {
     mproc_throughput(sizes, Family::Tcp, 1 << 20)
 }
 
+fn mproc_throughput_unix_64k(sizes: &Sizes) -> Result<Outcome, Error> {
+    mproc_throughput(sizes, Family::Unix, 64 << 10)
+}
+
 fn mproc_throughput_unix_1m(sizes: &Sizes) -> Result<Outcome, Error> {
     mproc_throughput(sizes, Family::Unix, 1 << 20)
 }
@@ -308,6 +344,131 @@ fn floor_throughput_tcp_1m(sizes: &Sizes) -> Result<Outcome, Error> {
     floor_throughput(sizes, Family::Tcp, 1 << 20)
 }
 
+fn floor_throughput_unix_64k(sizes: &Sizes) -> Result<Outcome, Error> {
+    floor_throughput(sizes, Family::Unix, 64 << 10)
+}
+
 fn floor_throughput_unix_1m(sizes: &Sizes) -> Result<Outcome, Error> {
     floor_throughput(sizes, Family::Unix, 1 << 20)
+}
+
+/// Connections established per run of the handshake figures.
+fn handshakes(sizes: &Sizes) -> u64 {
+    (sizes.pingpong / 10).max(1)
+}
+
+/// The child's half of the handshake figures: connect (and authenticate) `count` times, closing
+/// each connection before the next.
+fn mproc_connector((address, count): (String, u64)) -> Result<(), String> {
+    for _ in 0..count {
+        drop(Client::connect(address.as_str(), Auth::Program).map_err(|e| e.to_string())?);
+    }
+    Ok(())
+}
+
+fn mproc_handshake(sizes: &Sizes, family: Family) -> Result<Outcome, Error> {
+    let listener = listen(family)?;
+    let per_run = handshakes(sizes);
+    let total = per_run * u64::from(sizes.total_runs());
+    let child = Process::new(mproc_connector, (listener.address().to_string(), total)).start()?;
+    let samples = repeat(sizes, || {
+        let start = Instant::now();
+        for _ in 0..per_run {
+            drop(listener.accept_timeout(PATIENCE)?);
+        }
+        Ok(secs_since(start) * 1e6 / float(per_run))
+    });
+    drop(listener); // a failed run must not leave the child connecting
+    let joined = child.join();
+    let samples = samples?;
+    joined?.map_err(fail)?;
+    Ok(Outcome::Measured(Measured::new(samples)))
+}
+
+fn mproc_handshake_tcp(sizes: &Sizes) -> Result<Outcome, Error> {
+    mproc_handshake(sizes, Family::Tcp)
+}
+
+fn mproc_handshake_unix(sizes: &Sizes) -> Result<Outcome, Error> {
+    mproc_handshake(sizes, Family::Unix)
+}
+
+/// A bare listener of `family` and a function connecting a bare socket to it.
+fn bare_listener(family: Family) -> Result<(BareListener, Connect), Error> {
+    Ok(match family {
+        Family::Tcp => {
+            let listener = TcpListener::bind("127.0.0.1:0")?;
+            let address = listener.local_addr()?;
+            let connect = move || -> std::io::Result<BoxedStream> {
+                let stream = TcpStream::connect(address)?;
+                stream.set_nodelay(true)?;
+                Ok(Box::new(stream))
+            };
+            (BareListener::Tcp(listener), Box::new(connect))
+        }
+        Family::Unix => {
+            let name = format!("mproc-bench-floor-{}", std::process::id());
+            let address = UnixAddr::from_abstract_name(name.as_bytes())?;
+            let listener = UnixListener::bind_addr(&address)?;
+            let connect = move || -> std::io::Result<BoxedStream> {
+                Ok(Box::new(UnixStream::connect_addr(&address)?))
+            };
+            (BareListener::Unix(listener), Box::new(connect))
+        }
+    })
+}
+
+/// Connects a bare socket to a [`BareListener`].
+type Connect = Box<dyn Fn() -> std::io::Result<BoxedStream>>;
+
+enum BareListener {
+    Tcp(TcpListener),
+    Unix(UnixListener),
+}
+
+impl BareListener {
+    fn accept(&self) -> std::io::Result<BoxedStream> {
+        Ok(match self {
+            Self::Tcp(l) => {
+                let (stream, _) = l.accept()?;
+                stream.set_nodelay(true)?;
+                Box::new(stream)
+            }
+            Self::Unix(l) => Box::new(l.accept()?.0),
+        })
+    }
+}
+
+fn floor_handshake(sizes: &Sizes, family: Family) -> Result<Outcome, Error> {
+    let (listener, connect) = bare_listener(family)?;
+    let per_run = handshakes(sizes);
+    let total = per_run * u64::from(sizes.total_runs());
+    let child = fork_child(|| -> std::io::Result<()> {
+        for _ in 0..total {
+            // Wait for the parent to accept and close, as a handshake keeps the two in step.
+            let mut stream = connect()?;
+            stream.read_exact(&mut [0u8]).ok();
+        }
+        Ok(())
+    })?;
+    let samples = repeat(sizes, || {
+        let start = Instant::now();
+        for _ in 0..per_run {
+            drop(listener.accept()?);
+        }
+        Ok(secs_since(start) * 1e6 / float(per_run))
+    });
+    drop(listener);
+    let waited = wait_ok(child);
+    let samples = samples?;
+    waited?;
+    Ok(Outcome::Measured(Measured::new(samples)))
+}
+
+fn floor_handshake_tcp(sizes: &Sizes) -> Result<Outcome, Error> {
+    floor_handshake(sizes, Family::Tcp)
+}
+
+fn floor_handshake_unix(sizes: &Sizes) -> Result<Outcome, Error> {
+    floor_handshake(sizes, Family::Unix)
 }

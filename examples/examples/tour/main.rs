@@ -3,6 +3,7 @@
 //! Each section is a Python `multiprocessing` idiom and its mproc port, with what mproc does
 //! that Python cannot. The per-scenario examples (`cargo run --example <name>`) go deeper.
 
+mod connection;
 mod pipes;
 mod pool;
 mod processes;
@@ -23,6 +24,7 @@ fn main() -> mproc::Result<()> {
     sync::run()?;
     queues::run()?;
     shared_memory::run()?;
+    connection::run()?;
     topology::run()?;
     println!("\ntour complete");
     Ok(())

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::codec::Codec;
 use super::error::ConnectionError;
 use super::frame::Stream;
 use super::handshake::{self, Policy};
@@ -47,6 +48,7 @@ pub struct Connection {
     send_lock: Mutex<()>,
     recv_lock: Mutex<()>,
     max_len: u64,
+    codec: Codec,
 }
 
 impl Connection {
@@ -56,7 +58,27 @@ impl Connection {
             send_lock: Mutex::new(()),
             recv_lock: Mutex::new(()),
             max_len,
+            codec: Codec::Postcard,
         }
+    }
+
+    /// How [`send`](Self::send) and [`recv`](Self::recv) encode values (see [`Codec`]).
+    #[must_use]
+    pub fn codec(&self) -> &Codec {
+        &self.codec
+    }
+
+    /// Sets how [`send`](Self::send) and [`recv`](Self::recv) encode values; both ends must
+    /// agree (the codec is not negotiated).
+    pub fn set_codec(&mut self, codec: Codec) {
+        self.codec = codec;
+    }
+
+    /// This connection with `codec` (see [`set_codec`](Self::set_codec)).
+    #[must_use]
+    pub fn with_codec(mut self, codec: Codec) -> Self {
+        self.codec = codec;
+        self
     }
 
     /// Closes the connection (the same as dropping it); the peer sees the end of the stream.
@@ -108,7 +130,8 @@ impl Connection {
         Ok((payload, fds))
     }
 
-    /// Sends `value` (postcard-encoded; handles travel beside it over Unix sockets).
+    /// Sends `value`, encoded with this connection's [`Codec`] (by default postcard, with
+    /// handles beside it over Unix sockets; or a pickle, for Python's `recv`).
     ///
     /// # Errors
     /// [`ConnectionError::Encode`] if it cannot be serialized,
@@ -136,8 +159,17 @@ impl Connection {
         value: &T,
         deadline: Option<Instant>,
     ) -> Result<(), ConnectionError> {
-        codec::with_encoded(value, |bytes, fds| self.send_frame(bytes, fds, deadline))
-            .map_err(ConnectionError::Encode)?
+        match &self.codec {
+            Codec::Postcard => {
+                codec::with_encoded(value, |bytes, fds| self.send_frame(bytes, fds, deadline))
+                    .map_err(ConnectionError::Encode)?
+            }
+            #[cfg(feature = "pickle")]
+            Codec::Pickle(_) => {
+                let bytes = super::pickle::dumps(value).map_err(ConnectionError::Encode)?;
+                self.send_frame(&bytes, &[], deadline)
+            }
+        }
     }
 
     /// Receives the next message as a `T`.
@@ -145,7 +177,9 @@ impl Connection {
     /// # Errors
     /// [`ConnectionError::Eof`] once the peer closed and every message was received;
     /// [`ConnectionError::Decode`] if the message is not a `T` (it is consumed; the connection
-    /// stays usable); [`ConnectionError::TooLarge`] above this end's limit;
+    /// stays usable), or with the pickle codec `ConnectionError::Unpickle` (the same, and
+    /// also for a pickle that is not plain data or exceeds the codec's limits);
+    /// [`ConnectionError::TooLarge`] above this end's limit;
     /// [`ConnectionError::Truncated`] if the peer closed in the middle of a message.
     pub fn recv<T: DeserializeOwned>(&self) -> Result<T, ConnectionError> {
         self.recv_value(None)
@@ -168,7 +202,13 @@ impl Connection {
         deadline: Option<Instant>,
     ) -> Result<T, ConnectionError> {
         let (payload, fds) = self.recv_frame(self.max_len, deadline)?;
-        codec::decode(&payload, fds).map_err(ConnectionError::Decode)
+        match &self.codec {
+            Codec::Postcard => codec::decode(&payload, fds).map_err(ConnectionError::Decode),
+            #[cfg(feature = "pickle")]
+            Codec::Pickle(limits) => {
+                super::pickle::loads(&payload, limits).map_err(ConnectionError::Unpickle)
+            }
+        }
     }
 
     /// Sends `buf` as one message (Python's `send_bytes(buf)`).

@@ -71,6 +71,12 @@ pub enum ConnectionError {
     /// connection stays usable.
     #[error(transparent)]
     Decode(CodecError),
+    /// With the pickle [`Codec`](super::Codec): the message is not a pickle of plain data, not
+    /// the type expected, or exceeds the codec's limits. It was consumed and nothing of it was
+    /// executed; the connection stays usable.
+    #[cfg(feature = "pickle")]
+    #[error(transparent)]
+    Unpickle(super::pickle::PickleError),
     /// The message did not fit the buffer given to `recv_bytes_into`: here it is, whole (it was
     /// consumed, as in Python).
     #[error("buffer too short for a message of {} bytes", message.len())]

@@ -129,6 +129,11 @@ fn digest_and_payload<'m>(
 }
 
 fn recv(stream: &Stream, deadline: Instant) -> Result<Vec<u8>, ConnectionError> {
+    // Each message answers one of ours, so it is rarely there yet: waiting first saves the
+    // read that would only find the socket empty (a system call per message).
+    if !stream.readable(Some(deadline))? {
+        return Err(ConnectionError::HandshakeTimeout);
+    }
     let mut fds = Vec::new(); // descriptors sent during a handshake are closed unread
     stream
         .recv_frame(MAX_HANDSHAKE_MESSAGE, Some(deadline), &mut fds)

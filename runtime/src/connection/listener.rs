@@ -10,6 +10,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::address::{Address, ToAddress};
+use super::codec::Codec;
 use super::conn::{Connection, DEFAULT_MAX_MESSAGE_LEN, deadline_in, handshake_deadline};
 use super::error::ConnectionError;
 use super::frame::Stream;
@@ -114,6 +115,7 @@ pub struct Options {
     max_message_len: u64,
     legacy_md5: bool,
     backlog: i32,
+    codec: Codec,
 }
 
 impl Default for Options {
@@ -133,6 +135,7 @@ impl Options {
             max_message_len: DEFAULT_MAX_MESSAGE_LEN,
             legacy_md5: false,
             backlog: DEFAULT_BACKLOG,
+            codec: Codec::Postcard,
         }
     }
 
@@ -182,6 +185,14 @@ impl Options {
         self
     }
 
+    /// How the connections' typed messages are encoded (default [`Codec::Postcard`]; with the
+    /// feature `pickle`, `Codec::pickle()` to talk to Python's `send`/`recv`).
+    #[must_use]
+    pub fn codec(mut self, codec: Codec) -> Self {
+        self.codec = codec;
+        self
+    }
+
     /// Runs the handshake of one role on a freshly connected stream, and makes the connection.
     fn establish(
         &self,
@@ -203,7 +214,7 @@ impl Options {
                 handshake::deliver_challenge(&stream, policy, deadline)?;
             }
         }
-        Ok(Connection::new(stream, self.max_message_len))
+        Ok(Connection::new(stream, self.max_message_len).with_codec(self.codec.clone()))
     }
 }
 

@@ -27,8 +27,11 @@
 //!
 //! # Talking to Python
 //! Raw messages ([`Connection::send_bytes`], [`Connection::recv_bytes`]) are what Python's
-//! `send_bytes`/`recv_bytes` exchange. Typed messages ([`Connection::send`]) are postcard, which
-//! Python does not read (it expects pickles, and mproc never unpickles: a pickle is code).
+//! `send_bytes`/`recv_bytes` exchange. Typed messages ([`Connection::send`]) are postcard by
+//! default, which Python does not read (it expects pickles). With the cargo feature `pickle`, a
+//! connection opened with [`Codec`]`::Pickle` exchanges typed values with Python's
+//! `send`/`recv` as pickles of plain data; decoding them runs no code and is bounded (see the
+//! `pickle` module).
 //! With Python 3.12 and later the handshake is `{sha256}` HMAC; Python 3.11 and earlier only
 //! speak the legacy HMAC-MD5 handshake, which mproc refuses unless
 //! [`Options::allow_legacy_md5`] says otherwise.
@@ -52,15 +55,19 @@
 //! declared. Even after, a typed message that does not decode is a typed error.
 
 mod address;
+mod codec;
 mod conn;
 mod error;
 mod frame;
 mod handle;
 mod handshake;
 mod listener;
+#[cfg(feature = "pickle")]
+pub mod pickle;
 mod wait;
 
 pub use address::{Address, ToAddress};
+pub use codec::Codec;
 pub use conn::{Connection, DEFAULT_MAX_MESSAGE_LEN};
 pub use error::ConnectionError;
 pub use listener::{Auth, Client, DEFAULT_BACKLOG, DEFAULT_HANDSHAKE_TIMEOUT, Listener, Options};

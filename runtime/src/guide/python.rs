@@ -112,6 +112,7 @@
 //! | `close`, `closed`, `readable`, `writable`, `fileno` | drop the end; a simplex end is typed as a `Receiver` or a `Sender`, so reading a write-only end does not compile; ends implement `AsFd` | |
 //! | `connection.wait([...])`, `p.sentinel` | [`connection::wait`](crate::connection::wait)`(&[&a, &b], timeout)`, `child.sentinel()` | over connections, listeners, pipe ends and children; returns the indices of the ready ones |
 //! | `Listener(address, authkey=)`, `Client(address, authkey=)` | [`Listener::bind`](crate::connection::Listener::bind), [`Client::connect`](crate::connection::Client::connect) | Python's framing and HMAC handshake: a Python program connects to an mproc listener and the reverse; the default key is the program authkey where Python defaults to none; Python 3.11's MD5 handshake only with `Options::allow_legacy_md5` |
+//! | `conn.send(obj)`, `conn.recv()` with a Python peer | `Options::new().codec(Codec::pickle())` (feature `pickle`) | pickles of plain data both ways; decoding checks every opcode first, runs no code, and is bounded in depth and memory |
 //! | `deliver_challenge`, `answer_challenge` | `Connection::deliver_challenge`, `Connection::answer_challenge` | |
 //!
 //! ## `Pool`

@@ -1,7 +1,11 @@
 //! Helpers of the connection interop tests: addresses as Python spells them, socket
 //! directories, keys as hex. Running Python itself is `integration_tests::python`.
 
-#![allow(dead_code, reason = "each test file uses part of this module")]
+#![allow(
+    dead_code,
+    unused_imports,
+    reason = "each test file uses part of this module"
+)]
 
 use std::path::PathBuf;
 

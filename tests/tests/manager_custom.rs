@@ -63,7 +63,10 @@ struct FooBar;
 struct ValueError(String);
 
 #[mproc::managed]
-#[allow(clippy::unused_self, reason = "Python's `FooBar` methods ignore `self` too")]
+#[allow(
+    clippy::unused_self,
+    reason = "Python's `FooBar` methods ignore `self` too"
+)]
 impl FooBar {
     pub(crate) fn f(&self) -> String {
         "f()".to_owned()
@@ -424,7 +427,10 @@ fn python_common(manager: &Manager) {
     let foobar = manager.create::<FooBar>(FooBar).unwrap();
     assert_eq!(foobar.f().unwrap(), "f()");
     // Python: `assertRaises(ValueError, foo.g)`. Here the method's own error, typed.
-    assert_eq!(foobar.g().unwrap(), Err(ValueError("g() refuses".to_owned())));
+    assert_eq!(
+        foobar.g().unwrap(),
+        Err(ValueError("g() refuses".to_owned()))
+    );
     // Python: `foo._callmethod('_h')` raises `RemoteError`: an unexposed method is refused.
     let handle: &ObjectHandle = foobar.as_ref();
     assert_eq!(

@@ -6,9 +6,10 @@
 //!   same arguments, returning `Result<R, ManagerError>`;
 //! - `impl ManagedObject for Type`: its name, how the manager makes a value, and `dispatch`,
 //!   a `match` on each method's id that decodes the argument tuple and calls the method;
-//! - in an anonymous constant, a check of every argument and result type against
-//!   `ManagedValue`, spanned at the type, so a type that cannot travel is reported where it
-//!   was written.
+//!
+//! Every argument and result type is encoded and decoded through `codec::<T>()`, which requires
+//! `T: ManagedValue`, named at the user's type: a type that cannot travel is reported where it
+//! was written, once.
 
 use proc_macro2::{Group, Ident, Literal, TokenStream, TokenTree};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
@@ -19,11 +20,10 @@ use super::parse::{Callable, ManagedImpl};
 use crate::paths;
 
 pub(crate) fn expand(block: &ManagedImpl) -> TokenStream {
-    let item = &block.item;
+    let item = &allow_owned_arguments(block);
     let proxy = proxy_struct(block);
     let methods = block.methods.iter().map(|m| proxy_method(block, m));
     let managed = managed_impl(block);
-    let checks = type_checks(block);
     let proxy_ident = proxy_ident(block);
     quote! {
         #item
@@ -38,9 +38,30 @@ pub(crate) fn expand(block: &ManagedImpl) -> TokenStream {
         }
 
         #managed
-
-        #checks
     }
+}
+
+/// The user's block, with clippy's `needless_pass_by_value` allowed on every proxied method and
+/// on `new`: their arguments arrive decoded, by value, so the advice to take a reference could
+/// not be followed.
+fn allow_owned_arguments(block: &ManagedImpl) -> syn::ItemImpl {
+    let mut item = block.item.clone();
+    let proxied: Vec<&Ident> = block
+        .methods
+        .iter()
+        .chain(&block.constructor)
+        .map(|m| &m.ident)
+        .collect();
+    for f in item.items.iter_mut().filter_map(|i| match i {
+        syn::ImplItem::Fn(f) => Some(f),
+        _ => None,
+    }) {
+        if proxied.contains(&&f.sig.ident) {
+            f.attrs
+                .push(syn::parse_quote!(#[allow(clippy::needless_pass_by_value)]));
+        }
+    }
+    item
 }
 
 fn proxy_ident(block: &ManagedImpl) -> Ident {
@@ -120,11 +141,16 @@ fn proxy_method(block: &ManagedImpl, method: &Callable) -> TokenStream {
         let (ident, ty) = (&a.ident, replace_self(&a.ty, block));
         quote!(#ident: #ty)
     });
-    let idents = method.args.iter().map(|a| &a.ident);
     let output = method
         .output
         .as_ref()
         .map_or_else(|| quote!(()), |ty| replace_self(ty, block));
+    let span = method
+        .output
+        .as_ref()
+        .map_or_else(|| method.ident.span(), Spanned::span);
+    let codec = quote_spanned! {span=> #manager::codec::<#output>() };
+    let pushes = method.args.iter().map(|a| push(&a.ty, &a.ident, block));
     let summary = format!(
         "Runs `{}::{}` in the manager and returns its result.",
         block.ident, method.ident
@@ -139,7 +165,9 @@ fn proxy_method(block: &ManagedImpl, method: &Callable) -> TokenStream {
         #[doc = "`ManagerError::Connection` if the manager cannot be reached in time; \
                  `ManagerError::Remote` if it refused the call or the method panicked there."]
         #vis fn #name(&self, #(#params),*) -> ::core::result::Result<#output, #manager::ManagerError> {
-            self.__handle.call(#id, &(#(&#idents,)*))
+            let mut __args = ::std::vec::Vec::new();
+            #(#pushes)*
+            #codec.decode_result(&self.__handle.call_raw(#id, __args)?)
         }
     }
 }
@@ -149,16 +177,36 @@ fn managed_impl(block: &ManagedImpl) -> TokenStream {
     let self_ty = &block.self_ty;
     let name = block.ident.to_string();
     let proxy = proxy_ident(block);
-    let (init_ty, init_body) = init(block);
+    let Init {
+        ty: init_ty,
+        body: init_body,
+        encode,
+        decode,
+    } = init(block);
     let arms = block.methods.iter().map(|m| {
         let id = id_literal(block, m);
         let ident = &m.ident;
         let vars: Vec<Ident> = (0..m.args.len()).map(|i| format_ident!("__a{i}")).collect();
-        let tys = m.args.iter().map(|a| &a.ty);
+        let takes = m.args.iter().zip(&vars).map(|(a, var)| {
+            let ty = &a.ty;
+            let codec = quote_spanned! {ty.span()=> #manager::codec::<#ty>() };
+            quote!(let #var = #codec.take(Self::NAME, &mut __rest)?;)
+        });
+        let result = m
+            .output
+            .as_ref()
+            .map_or_else(|| quote!(()), ToTokens::to_token_stream);
+        let span = m
+            .output
+            .as_ref()
+            .map_or_else(|| m.ident.span(), Spanned::span);
+        let codec = quote_spanned! {span=> #manager::codec::<#result>() };
         quote! {
             #id => {
-                let (#(#vars,)*): (#(#tys,)*) = #manager::decode_args(Self::NAME, __args)?;
-                #manager::encode_result(Self::NAME, &Self::#ident(self, #(#vars),*))
+                let mut __rest = __args;
+                #(#takes)*
+                #manager::finish_args(Self::NAME, __rest)?;
+                #codec.encode_result(Self::NAME, &Self::#ident(self, #(#vars),*))
             }
         }
     });
@@ -170,6 +218,18 @@ fn managed_impl(block: &ManagedImpl) -> TokenStream {
 
             fn init(__init: Self::Init) -> Self {
                 #init_body
+            }
+
+            fn encode_init(
+                __init: &Self::Init,
+            ) -> ::core::result::Result<::std::vec::Vec<u8>, #manager::ManagerError> {
+                #encode
+            }
+
+            fn decode_init(
+                __bytes: &[u8],
+            ) -> ::core::result::Result<Self::Init, #manager::ObjectError> {
+                #decode
             }
 
             fn dispatch(
@@ -192,54 +252,84 @@ fn managed_impl(block: &ManagedImpl) -> TokenStream {
     }
 }
 
-/// `Init` and how `init` makes the value from it: the arguments of `new` (one type for one
-/// argument, a tuple otherwise), or `Self` when there is no `new`.
-fn init(block: &ManagedImpl) -> (TokenStream, TokenStream) {
-    let Some(new) = &block.constructor else {
-        return (quote!(Self), quote!(__init));
-    };
-    let tys: Vec<_> = new.args.iter().map(|a| &a.ty).collect();
-    if let [ty] = tys.as_slice() {
-        return (quote!(#ty), quote!(Self::new(__init)));
-    }
-    let vars: Vec<Ident> = (0..tys.len()).map(|i| format_ident!("__a{i}")).collect();
-    (
-        quote!((#(#tys,)*)),
-        quote! {
-            let (#(#vars,)*) = __init;
-            Self::new(#(#vars),*)
-        },
-    )
+/// `ManagedObject::Init` and the code of the functions that use it.
+struct Init {
+    ty: TokenStream,
+    body: TokenStream,
+    encode: TokenStream,
+    decode: TokenStream,
 }
 
-fn type_checks(block: &ManagedImpl) -> TokenStream {
+/// `Init` is the arguments of `new` (one type for one argument, a tuple otherwise), encoded as
+/// their tuple, or `Self` when there is no `new`. Each type is named at its own span, so one
+/// that cannot travel is reported where it was written.
+fn init(block: &ManagedImpl) -> Init {
     let manager = paths::manager();
-    let self_ty = &block.self_ty;
-    let constructor_args = block.constructor.iter().flat_map(|new| &new.args);
-    let mut checks: Vec<TokenStream> = block
-        .methods
-        .iter()
-        .flat_map(|m| m.args.iter().map(|a| &a.ty).chain(&m.output))
-        .chain(constructor_args.map(|a| &a.ty))
-        .map(|ty| {
-            let checked = replace_self(ty, block);
-            quote_spanned! {ty.span()=> #manager::assert_managed_value::<#checked>(); }
-        })
-        .collect();
-    if block.constructor.is_none() {
-        // Created from a value: the value itself travels.
-        checks.push(quote_spanned! {self_ty.span()=>
-            #manager::assert_managed_value::<#self_ty>();
-        });
-    }
-    quote! {
-        const _: () = {
-            #[allow(dead_code)]
-            fn __mproc_managed_types() {
-                #(#checks)*
-            }
+    let Some(new) = &block.constructor else {
+        let self_ty = &block.self_ty;
+        let codec = quote_spanned! {self_ty.span()=> #manager::codec::<Self>() };
+        return Init {
+            ty: quote!(Self),
+            body: quote!(__init),
+            encode: quote! {
+                let mut __out = ::std::vec::Vec::new();
+                #codec.push(&mut __out, __init)?;
+                ::core::result::Result::Ok(__out)
+            },
+            decode: quote! {
+                let mut __rest = __bytes;
+                let __value = #codec.take(Self::NAME, &mut __rest)?;
+                #manager::finish_args(Self::NAME, __rest)?;
+                ::core::result::Result::Ok(__value)
+            },
         };
+    };
+    let tys: Vec<_> = new.args.iter().map(|a| &a.ty).collect();
+    let vars: Vec<Ident> = (0..tys.len()).map(|i| format_ident!("__a{i}")).collect();
+    let pushes = tys.iter().zip(&vars).map(|(ty, var)| {
+        let codec = quote_spanned! {ty.span()=> #manager::codec::<#ty>() };
+        quote!(#codec.push(&mut __out, #var)?;)
+    });
+    let takes = tys.iter().zip(&vars).map(|(ty, var)| {
+        let codec = quote_spanned! {ty.span()=> #manager::codec::<#ty>() };
+        quote!(let #var = #codec.take(Self::NAME, &mut __rest)?;)
+    });
+    let (ty, pattern, value) = if let [ty] = tys.as_slice() {
+        (quote!(#ty), quote!(__a0), quote!(__a0))
+    } else {
+        (
+            quote!((#(#tys,)*)),
+            quote!((#(#vars,)*)),
+            quote!((#(#vars,)*)),
+        )
+    };
+    Init {
+        ty,
+        body: quote! {
+            let #pattern = __init;
+            Self::new(#(#vars),*)
+        },
+        encode: quote! {
+            let #pattern = __init;
+            let mut __out = ::std::vec::Vec::new();
+            #(#pushes)*
+            ::core::result::Result::Ok(__out)
+        },
+        decode: quote! {
+            let mut __rest = __bytes;
+            #(#takes)*
+            #manager::finish_args(Self::NAME, __rest)?;
+            ::core::result::Result::Ok(#value)
+        },
     }
+}
+
+/// Appends one argument of a proxy's call, named at the user's type.
+fn push(ty: &Type, ident: &Ident, block: &ManagedImpl) -> TokenStream {
+    let manager = paths::manager();
+    let checked = replace_self(ty, block);
+    let codec = quote_spanned! {ty.span()=> #manager::codec::<#checked>() };
+    quote!(#codec.push(&mut __args, &#ident)?;)
 }
 
 /// `ty` with every `Self` replaced by the managed type: in the proxy, `Self` is the proxy.

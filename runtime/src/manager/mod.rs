@@ -35,6 +35,49 @@
 //! processes that share no memory, such as another host. Lock, Event and Queue proxies are not
 //! provided yet.
 //!
+//! # Custom objects
+//! Python's `BaseManager.register('Counter', Counter)`, checked by the compiler:
+//! [`#[managed]`](crate::managed) on a type's `impl` block generates a proxy with the same
+//! methods, each one round trip in which the manager runs the method on its object. Register
+//! the type ([`Manager::builder`], or [`Server::register`] for a server you run yourself), then
+//! [`Manager::create`] makes an object:
+//!
+//! ```
+//! use mproc::manager::Manager;
+//!
+//! struct Counter {
+//!     n: u64,
+//! }
+//!
+//! #[mproc::managed]
+//! impl Counter {
+//!     pub fn new(start: u64) -> Self {
+//!         Self { n: start }
+//!     }
+//!
+//!     pub fn add(&mut self, by: u64) -> u64 {
+//!         self.n += by;
+//!         self.n
+//!     }
+//! }
+//!
+//! # fn main() -> Result<(), mproc::manager::ManagerError> {
+//! let manager = Manager::builder().register::<Counter>().start()?;
+//! let counter: CounterProxy = manager.create::<Counter>(10)?; // runs `Counter::new(10)` there
+//! assert_eq!(counter.add(5)?, 15);
+//! manager.shutdown()
+//! # }
+//! ```
+//!
+//! Calls to one object run one at a time, so `&mut self` methods need no lock (Python runs
+//! them concurrently). A method's own error (`Result<_, E>`) arrives typed inside the proxy's
+//! `Result`; a method that panics fails its call with [`ObjectError::Panicked`], and the manager
+//! and the object keep serving (the object keeps what the method changed before it panicked).
+//! A call names its method by a stable id ([`method_id`]: a hash of the type's and the method's
+//! names), so a client and a server built separately from the same source interoperate. The
+//! manager decodes each call's arguments as the method's exact types: anything else a peer
+//! sends (an unknown method id, missing or extra bytes) is an [`ObjectError`] for that call.
+//!
 //! # Atomic updates
 //! Python's `d[k] += 1` reads and writes in two round trips (updates are lost under
 //! contention), and `d[k].append(x)` mutates a copy (the write is lost). mproc offers:

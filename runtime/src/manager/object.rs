@@ -62,13 +62,25 @@ pub trait ManagedObject: Send + Sized + 'static {
 
     /// What [`Manager::create`](super::Manager::create) takes: `()` for `fn new()`, the
     /// argument for `fn new(a: A)`, a tuple for several, `Self` when there is no `new`.
-    type Init: Serialize + DeserializeOwned;
+    type Init;
 
     /// The generated proxy.
     type Proxy;
 
     /// Makes the value, in the manager.
     fn init(init: Self::Init) -> Self;
+
+    /// Encodes `init` for the manager (as a tuple of `new`'s arguments is encoded).
+    ///
+    /// # Errors
+    /// [`ManagerError::Encode`] if serde refuses it.
+    fn encode_init(init: &Self::Init) -> Result<Vec<u8>, ManagerError>;
+
+    /// Decodes exactly one `Init`, in the manager.
+    ///
+    /// # Errors
+    /// [`ObjectError::BadArguments`] for anything else.
+    fn decode_init(bytes: &[u8]) -> Result<Self::Init, ObjectError>;
 
     /// Runs method `method` with the encoded argument tuple `args`, in the manager, and
     /// returns the encoded result.
@@ -194,7 +206,7 @@ impl ObjectHandle {
     ) -> Result<Self, ManagerError> {
         let request = Request::Object(ObjectRequest::Create {
             type_name: T::NAME.to_owned(),
-            init: super::session::encode(init)?,
+            init: T::encode_init(init)?,
         });
         match session.call(&request)? {
             Response::Created(id) => Ok(Self {
@@ -339,37 +351,96 @@ pub(crate) mod private {
     #[diagnostic::do_not_recommend]
     impl<T: serde::Serialize + serde::de::DeserializeOwned> ManagedValue for T {}
 
-    /// Fails to compile, at the type's span, when `T` is not a [`ManagedValue`].
-    pub const fn assert_managed_value<T: ManagedValue>() {}
+    /// How one argument or result type travels. Generated code gets every codec through
+    /// [`codec`], named at the user's type: a type that cannot travel is reported once, there,
+    /// however many places use it (the diagnostics are identical, so rustc shows one).
+    pub struct Codec<T> {
+        encode: fn(&T, Vec<u8>) -> postcard::Result<Vec<u8>>,
+        decode: Decode<T>,
+    }
 
-    /// Decodes exactly one argument tuple `A` for a method of `type_name`.
-    ///
-    /// # Errors
-    /// [`ObjectError::BadArguments`] for anything else (trailing bytes too).
-    pub fn decode_args<A: serde::de::DeserializeOwned>(
-        type_name: &str,
-        args: &[u8],
-    ) -> Result<A, ObjectError> {
-        match postcard::take_from_bytes::<A>(args) {
-            Ok((value, [])) => Ok(value),
-            _ => Err(ObjectError::BadArguments {
-                type_name: type_name.to_owned(),
-            }),
+    /// Decodes one `T` from the front of the bytes; returns it and the rest.
+    type Decode<T> = for<'a> fn(&'a [u8]) -> postcard::Result<(T, &'a [u8])>;
+
+    impl<T> std::fmt::Debug for Codec<T> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(std::any::type_name::<Self>())
         }
     }
 
-    /// Encodes a method's result.
+    /// The codec of `T`: the one place generated code requires `T: ManagedValue`.
+    #[must_use]
+    pub fn codec<T: ManagedValue>() -> Codec<T> {
+        Codec {
+            encode: |value, out| postcard::to_extend(value, out),
+            decode: |bytes| postcard::take_from_bytes::<T>(bytes),
+        }
+    }
+
+    impl<T> Codec<T> {
+        /// Appends the encoding of one argument to `out` (a tuple's encoding is its elements'
+        /// in order), in the proxy.
+        ///
+        /// # Errors
+        /// [`ManagerError::Encode`] if serde refuses it (nothing is sent).
+        pub fn push(&self, out: &mut Vec<u8>, value: &T) -> Result<(), ManagerError> {
+            let taken = std::mem::take(out);
+            *out = (self.encode)(value, taken).map_err(ManagerError::Encode)?;
+            Ok(())
+        }
+
+        /// Decodes the next argument from `rest`, in the manager.
+        ///
+        /// # Errors
+        /// [`ObjectError::BadArguments`] if the bytes are not a `T`.
+        pub fn take(&self, type_name: &str, rest: &mut &[u8]) -> Result<T, ObjectError> {
+            let (value, after) = (self.decode)(rest).map_err(|_| bad(type_name))?;
+            *rest = after;
+            Ok(value)
+        }
+
+        /// Encodes a method's result, in the manager.
+        ///
+        /// # Errors
+        /// [`ObjectError::Unencodable`] if serde refuses it.
+        pub fn encode_result(&self, type_name: &str, value: &T) -> Result<Vec<u8>, ObjectError> {
+            (self.encode)(value, Vec::new()).map_err(|e| ObjectError::Unencodable {
+                type_name: type_name.to_owned(),
+                message: e.to_string(),
+            })
+        }
+
+        /// Decodes a method's result (exactly one `T`), in the proxy.
+        ///
+        /// # Errors
+        /// [`ManagerError::Decode`] otherwise.
+        pub fn decode_result(&self, bytes: &[u8]) -> Result<T, ManagerError> {
+            match (self.decode)(bytes) {
+                Ok((value, [])) => Ok(value),
+                Ok(_) => Err(ManagerError::Decode(
+                    postcard::Error::DeserializeBadEncoding,
+                )),
+                Err(e) => Err(ManagerError::Decode(e)),
+            }
+        }
+    }
+
+    /// Refuses bytes left after the last argument.
     ///
     /// # Errors
-    /// [`ObjectError::Unencodable`] if serde refuses it.
-    pub fn encode_result<R: serde::Serialize + ?Sized>(
-        type_name: &str,
-        result: &R,
-    ) -> Result<Vec<u8>, ObjectError> {
-        postcard::to_stdvec(result).map_err(|e| ObjectError::Unencodable {
+    /// [`ObjectError::BadArguments`] if `rest` is not empty.
+    pub fn finish_args(type_name: &str, rest: &[u8]) -> Result<(), ObjectError> {
+        if rest.is_empty() {
+            Ok(())
+        } else {
+            Err(bad(type_name))
+        }
+    }
+
+    fn bad(type_name: &str) -> ObjectError {
+        ObjectError::BadArguments {
             type_name: type_name.to_owned(),
-            message: e.to_string(),
-        })
+        }
     }
 
     /// The answer to a method id no method has.
@@ -402,13 +473,24 @@ mod tests {
     }
 
     #[test]
-    fn arguments_decode_exactly() {
-        let bytes = postcard::to_stdvec(&(1u32, "x")).unwrap();
-        let ok: (u32, String) = private::decode_args("T", &bytes).unwrap();
-        assert_eq!(ok, (1, "x".to_owned()));
-        let truncated = private::decode_args::<(u32, String)>("T", &bytes[..bytes.len() - 1]);
-        assert!(matches!(truncated, Err(ObjectError::BadArguments { .. })));
-        let trailing = private::decode_args::<(u32,)>("T", &bytes);
+    fn arguments_travel_as_the_encoding_of_their_tuple_and_decode_exactly() {
+        let (int, string) = (private::codec::<u32>(), private::codec::<String>());
+        let mut bytes = Vec::new();
+        int.push(&mut bytes, &1).unwrap();
+        string.push(&mut bytes, &"x".to_owned()).unwrap();
+        assert_eq!(bytes, postcard::to_stdvec(&(1u32, "x")).unwrap());
+        let mut rest = &bytes[..];
+        let n = int.take("T", &mut rest).unwrap();
+        let s = string.take("T", &mut rest).unwrap();
+        assert_eq!((n, s.as_str()), (1, "x"));
+        private::finish_args("T", rest).unwrap();
+        let mut truncated = &bytes[..bytes.len() - 1];
+        int.take("T", &mut truncated).unwrap();
+        let cut = string.take("T", &mut truncated);
+        assert!(matches!(cut, Err(ObjectError::BadArguments { .. })));
+        let trailing = private::finish_args("T", &bytes[1..]);
         assert!(matches!(trailing, Err(ObjectError::BadArguments { .. })));
+        assert!(int.decode_result(&bytes).is_err(), "trailing bytes refused");
+        assert_eq!(int.decode_result(&bytes[..1]).unwrap(), 1);
     }
 }

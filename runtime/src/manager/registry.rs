@@ -34,8 +34,7 @@ impl<T: ManagedObject> Dispatch for T {
 }
 
 fn create<T: ManagedObject>(init: &[u8]) -> Result<Box<dyn Dispatch>, ObjectError> {
-    let init = super::object::private::decode_args::<T::Init>(T::NAME, init)?;
-    Ok(Box::new(T::init(init)))
+    Ok(Box::new(T::init(T::decode_init(init)?)))
 }
 
 /// One object: its type's name, and the value, one call at a time.

@@ -1,12 +1,15 @@
 impl Counter {
+    #[allow(clippy::needless_pass_by_value)]
     pub fn new(start: u64, step: u64) -> Self {
         Self { n: start, step }
     }
     /// Adds.
+    #[allow(clippy::needless_pass_by_value)]
     pub fn add(&mut self, by: u64) -> u64 {
         self.n += by * self.step;
         self.n
     }
+    #[allow(clippy::needless_pass_by_value)]
     pub fn merged(&self, others: Vec<Self>) -> Self {
         Self { n: self.n, step: self.step }
     }
@@ -55,7 +58,10 @@ impl CounterProxy {
         &self,
         by: u64,
     ) -> ::core::result::Result<u64, ::mproc::__private::manager::ManagerError> {
-        self.__handle.call(16914315516490976886u64, &(&by,))
+        let mut __args = ::std::vec::Vec::new();
+        ::mproc::__private::manager::codec::<u64>().push(&mut __args, &by)?;
+        ::mproc::__private::manager::codec::<u64>()
+            .decode_result(&self.__handle.call_raw(16914315516490976886u64, __args)?)
     }
     ///Runs `Counter::merged` in the manager and returns its result.
     ///
@@ -65,7 +71,10 @@ impl CounterProxy {
         &self,
         others: Vec<Counter>,
     ) -> ::core::result::Result<Counter, ::mproc::__private::manager::ManagerError> {
-        self.__handle.call(619548589309675039u64, &(&others,))
+        let mut __args = ::std::vec::Vec::new();
+        ::mproc::__private::manager::codec::<Vec<Counter>>().push(&mut __args, &others)?;
+        ::mproc::__private::manager::codec::<Counter>()
+            .decode_result(&self.__handle.call_raw(619548589309675039u64, __args)?)
     }
 }
 impl ::mproc::__private::manager::ManagedObject for Counter {
@@ -75,6 +84,29 @@ impl ::mproc::__private::manager::ManagedObject for Counter {
     fn init(__init: Self::Init) -> Self {
         let (__a0, __a1) = __init;
         Self::new(__a0, __a1)
+    }
+    fn encode_init(
+        __init: &Self::Init,
+    ) -> ::core::result::Result<
+        ::std::vec::Vec<u8>,
+        ::mproc::__private::manager::ManagerError,
+    > {
+        let (__a0, __a1) = __init;
+        let mut __out = ::std::vec::Vec::new();
+        ::mproc::__private::manager::codec::<u64>().push(&mut __out, __a0)?;
+        ::mproc::__private::manager::codec::<u64>().push(&mut __out, __a1)?;
+        ::core::result::Result::Ok(__out)
+    }
+    fn decode_init(
+        __bytes: &[u8],
+    ) -> ::core::result::Result<Self::Init, ::mproc::__private::manager::ObjectError> {
+        let mut __rest = __bytes;
+        let __a0 = ::mproc::__private::manager::codec::<u64>()
+            .take(Self::NAME, &mut __rest)?;
+        let __a1 = ::mproc::__private::manager::codec::<u64>()
+            .take(Self::NAME, &mut __rest)?;
+        ::mproc::__private::manager::finish_args(Self::NAME, __rest)?;
+        ::core::result::Result::Ok((__a0, __a1))
     }
     fn dispatch(
         &mut self,
@@ -86,24 +118,20 @@ impl ::mproc::__private::manager::ManagedObject for Counter {
     > {
         match __method {
             16914315516490976886u64 => {
-                let (__a0,): (u64,) = ::mproc::__private::manager::decode_args(
-                    Self::NAME,
-                    __args,
-                )?;
-                ::mproc::__private::manager::encode_result(
-                    Self::NAME,
-                    &Self::add(self, __a0),
-                )
+                let mut __rest = __args;
+                let __a0 = ::mproc::__private::manager::codec::<u64>()
+                    .take(Self::NAME, &mut __rest)?;
+                ::mproc::__private::manager::finish_args(Self::NAME, __rest)?;
+                ::mproc::__private::manager::codec::<u64>()
+                    .encode_result(Self::NAME, &Self::add(self, __a0))
             }
             619548589309675039u64 => {
-                let (__a0,): (Vec<Self>,) = ::mproc::__private::manager::decode_args(
-                    Self::NAME,
-                    __args,
-                )?;
-                ::mproc::__private::manager::encode_result(
-                    Self::NAME,
-                    &Self::merged(self, __a0),
-                )
+                let mut __rest = __args;
+                let __a0 = ::mproc::__private::manager::codec::<Vec<Self>>()
+                    .take(Self::NAME, &mut __rest)?;
+                ::mproc::__private::manager::finish_args(Self::NAME, __rest)?;
+                ::mproc::__private::manager::codec::<Self>()
+                    .encode_result(Self::NAME, &Self::merged(self, __a0))
             }
             _ => {
                 ::core::result::Result::Err(
@@ -116,14 +144,3 @@ impl ::mproc::__private::manager::ManagedObject for Counter {
         CounterProxy { __handle }
     }
 }
-const _: () = {
-    #[allow(dead_code)]
-    fn __mproc_managed_types() {
-        ::mproc::__private::manager::assert_managed_value::<u64>();
-        ::mproc::__private::manager::assert_managed_value::<u64>();
-        ::mproc::__private::manager::assert_managed_value::<Vec<Counter>>();
-        ::mproc::__private::manager::assert_managed_value::<Counter>();
-        ::mproc::__private::manager::assert_managed_value::<u64>();
-        ::mproc::__private::manager::assert_managed_value::<u64>();
-    }
-};

@@ -15,7 +15,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::error::{ManagerError, RemoteError};
+use super::error::ManagerError;
 use super::protocol::{Request, Response};
 use super::session::Session;
 use crate::process::PanicLocation;
@@ -94,7 +94,7 @@ pub trait ManagedObject: Send + Sized + 'static {
     fn proxy(handle: ObjectHandle) -> Self::Proxy;
 }
 
-/// Why a manager refused a call to a custom object (inside [`RemoteError::Object`]).
+/// Why a manager refused a call to a custom object (inside [`RemoteError::Object`](super::RemoteError::Object)).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[non_exhaustive]
 pub enum ObjectError {
@@ -236,7 +236,7 @@ impl ObjectHandle {
     ///
     /// # Errors
     /// [`ManagerError::Connection`] if the manager cannot be reached in time;
-    /// [`ManagerError::Remote`] with [`RemoteError::Object`] if the manager refused the call
+    /// [`ManagerError::Remote`] with [`RemoteError::Object`](super::RemoteError::Object) if the manager refused the call
     /// or the method panicked.
     pub fn call_raw(&self, method: MethodId, args: Vec<u8>) -> Result<Vec<u8>, ManagerError> {
         let request = Request::Object(ObjectRequest::Call {
@@ -263,25 +263,6 @@ impl ObjectHandle {
     ) -> Result<R, ManagerError> {
         let bytes = self.call_raw(method, super::session::encode(args)?)?;
         super::session::decode(&bytes)
-    }
-
-    /// This handle, checked to be of the type registered as `type_name` (a proxy that arrived
-    /// must be of its receiver's type).
-    ///
-    /// # Errors
-    /// [`ObjectError::WrongType`] (in [`ManagerError::Remote`]) otherwise.
-    pub fn of_type(self, type_name: &'static str) -> Result<Self, ManagerError> {
-        if self.type_name == type_name {
-            Ok(self)
-        } else {
-            Err(ManagerError::Remote(RemoteError::Object(
-                ObjectError::WrongType {
-                    id: self.id,
-                    expected: type_name.to_owned(),
-                    found: self.type_name.to_owned(),
-                },
-            )))
-        }
     }
 }
 

@@ -1,7 +1,9 @@
-"""Manager: dict set+get round trip (us per pair), list.append from two processes (ops/s)."""
+"""Manager: dict set+get round trip (us per pair), list.append from two processes (ops/s),
+a custom object's method call through BaseManager.register (us per call)."""
 
 import multiprocessing as mp
 import time
+from multiprocessing.managers import BaseManager
 
 from mp_common import check, join_all, main, repeat
 
@@ -53,9 +55,44 @@ def list_append(sizes):
         return repeat(sizes, run)
 
 
+class Counter:
+    """The custom object: add returns the new total."""
+
+    def __init__(self):
+        self.total = 0
+
+    def add(self, by):
+        self.total += by
+        return self.total
+
+
+class CounterManager(BaseManager):
+    pass
+
+
+CounterManager.register("Counter", Counter)
+
+
+def custom_call(sizes):
+    rounds = sizes["pingpong"]
+    with CounterManager(ctx=ctx) as manager:
+        counter = manager.Counter()
+        expected = [0]
+
+        def run():
+            start = time.perf_counter()
+            for _ in range(rounds):
+                expected[0] += 1
+                check(counter.add(1) == expected[0], "the counter lost an increment")
+            return (time.perf_counter() - start) * 1e6 / rounds
+
+        return repeat(sizes, run)
+
+
 FIGURES = {
     "manager.dict_set_get": ("us", dict_set_get, False),
     "manager.list_append": ("ops/s", list_append, False),
+    "manager.custom_call": ("us", custom_call, False),
 }
 
 if __name__ == "__main__":

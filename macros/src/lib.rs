@@ -2,6 +2,7 @@
 //! which re-exports them and provides the runtime their expansions call.
 
 mod error;
+mod managed;
 mod paths;
 mod pool_task;
 mod process;
@@ -123,6 +124,93 @@ pub fn process(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn pool_task(args: TokenStream, item: TokenStream) -> TokenStream {
     pool_task::expand(&args.into(), item.into()).into()
+}
+
+/// Makes a type holdable by a manager, with a typed proxy generated from its `impl` block:
+/// Python's `BaseManager.register('Counter', Counter)`, with the proxy's methods checked by the
+/// compiler instead of an `AttributeError` at run time.
+///
+/// ```
+/// use mproc::manager::{Manager, ManagerError};
+/// use serde::{Deserialize, Serialize};
+///
+/// pub struct Inventory {
+///     items: std::collections::BTreeMap<String, u32>,
+/// }
+///
+/// #[derive(Debug, PartialEq, Serialize, Deserialize)]
+/// pub struct OutOfStock(String);
+///
+/// #[mproc::managed]
+/// impl Inventory {
+///     pub fn new() -> Self {
+///         Self { items: Default::default() }
+///     }
+///
+///     /// Adds `n` of `item`; returns how many there are now.
+///     pub fn add(&mut self, item: String, n: u32) -> u32 {
+///         let count = self.items.entry(item).or_default();
+///         *count += n;
+///         *count
+///     }
+///
+///     pub fn take(&mut self, item: String) -> Result<u32, OutOfStock> {
+///         match self.items.get_mut(&item) {
+///             Some(n) if *n > 0 => {
+///                 *n -= 1;
+///                 Ok(*n)
+///             }
+///             _ => Err(OutOfStock(item)),
+///         }
+///     }
+/// }
+///
+/// # fn main() -> Result<(), ManagerError> {
+/// let manager = Manager::builder().register::<Inventory>().start()?;
+/// let stock: InventoryProxy = manager.create::<Inventory>(())?;
+/// assert_eq!(stock.add("apple".into(), 2)?, 2);
+/// assert_eq!(stock.take("apple".into())?, Ok(1));
+/// // The method's own error arrives typed, inside the manager's `Result`.
+/// assert_eq!(stock.take("pear".into())?, Err(OutOfStock("pear".into())));
+/// manager.shutdown()
+/// # }
+/// ```
+///
+/// # What it generates
+///
+/// For `impl T { .. }`, beside the block (unchanged):
+///
+/// - `pub struct TProxy`, cheap to clone and serializable (a process argument, a pool task
+///   argument, a queue item: it connects to the manager where it arrives). For every method
+///   `pub fn m(&self or &mut self, a: A, ..) -> R` of the block, with the method's visibility,
+///   `TProxy::m(&self, a: A, ..) -> Result<R, ManagerError>`: one round trip, in which the
+///   manager runs `T::m` on its object. Calls to one object run one at a time (so `&mut self`
+///   methods are safe); an error the method returns (`R = Result<_, E>`) arrives as it is.
+///   A method that panics fails that call with `ObjectError::Panicked`; the manager keeps
+///   serving, and the object keeps what the method changed before it panicked.
+/// - `impl mproc::manager::ManagedObject for T`, under the name `"T"`: register the type with
+///   `Manager::builder().register::<T>()` or `Server::register::<T>()`, then make objects with
+///   `manager.create::<T>(init)`. `init` is the arguments of the block's `fn new` (`()` for
+///   none, the value for one, a tuple for several), which runs in the manager; without a
+///   `fn new`, `T` itself must be serde and `init` is the value.
+///
+/// Each call names its method by a stable id (a hash of `"T::m"`), not by its position, so a
+/// client and a server built separately from the same source interoperate. Private functions
+/// and associated functions other than `new` are not proxied.
+///
+/// # What it refuses, at compile time
+///
+/// Arguments and results travel serialized with serde, so each must be
+/// `Serialize + DeserializeOwned` (the error is at the type: "`T` cannot travel to or from a
+/// manager"). Each at its own token: trait impls and generic blocks; methods that take `self`
+/// by value (or any receiver but `&self` and `&mut self`); references and other borrowed types
+/// in arguments or results (a result cannot borrow from an object that lives in another
+/// process); `impl Trait`; generic, lifetime and const parameters and `where` clauses on a
+/// method; `async` and `unsafe` methods; more than 16 arguments; a `new` that does not return
+/// `Self`; arguments given to the attribute itself.
+#[proc_macro_attribute]
+pub fn managed(args: TokenStream, item: TokenStream) -> TokenStream {
+    managed::expand(&args.into(), item.into()).into()
 }
 
 /// Derives `mproc::ShmSafe` for a `#[repr(C)]` struct whose fields are all `ShmSafe`, so it can

@@ -12,3 +12,8 @@ pub(crate) fn private() -> TokenStream {
 pub(crate) fn topology() -> TokenStream {
     quote!(::mproc::__private::topology)
 }
+
+/// `::mproc::__private::manager`: what `#[managed]` expansions call.
+pub(crate) fn manager() -> TokenStream {
+    quote!(::mproc::__private::manager)
+}

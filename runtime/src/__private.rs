@@ -55,6 +55,11 @@ pub trait PoolValue: serde::Serialize + serde::de::DeserializeOwned + Send + 'st
 #[diagnostic::do_not_recommend]
 impl<T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static> PoolValue for T {}
 
+/// What `#[managed]` expansions call.
+pub mod manager {
+    pub use crate::manager::object::private::*;
+}
+
 /// What `process!` expansions call.
 pub mod topology {
     pub use crate::pipe::{Connection, Receiver, Sender};

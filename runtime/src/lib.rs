@@ -68,7 +68,7 @@ pub mod __fuzz;
 pub use auth::{AuthKey, AuthKeyError, MAX_AUTHKEY_LEN, set_authkey};
 pub use codec::CodecError;
 pub use error::{Error, Result};
-pub use mproc_macros::{ShmSafe, pool_task, process};
+pub use mproc_macros::{ShmSafe, managed, pool_task, process};
 pub use pipe::{Connection, Pipe, PipeError};
 pub use pool::{AsyncResult, Pool, PoolError, TaskError};
 pub use process::{

@@ -93,6 +93,59 @@ pub fn scale_and_negate(
     ))
 }
 
+/// A tally kept by a manager, through `#[managed]`.
+#[derive(Debug)]
+pub struct Tally {
+    counts: std::collections::BTreeMap<String, u64>,
+}
+
+#[mproc::managed]
+impl Tally {
+    /// An empty tally.
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            counts: std::collections::BTreeMap::new(),
+        }
+    }
+
+    /// Counts `word` `n` times; returns its count.
+    pub fn count(&mut self, word: String, n: u64) -> u64 {
+        let count = self.counts.entry(word).or_default();
+        *count += n;
+        *count
+    }
+
+    /// Every count.
+    #[must_use]
+    pub fn snapshot(&self) -> Vec<(String, u64)> {
+        self.counts.iter().map(|(w, n)| (w.clone(), *n)).collect()
+    }
+}
+
+impl Default for Tally {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Counts `words` in a `Tally` held by a manager in a child process.
+///
+/// # Errors
+/// When the manager cannot start or a call fails.
+pub fn managed_tally(words: &[&str]) -> Result<Vec<(String, u64)>, mproc::manager::ManagerError> {
+    let manager = mproc::manager::Manager::builder()
+        .register::<Tally>()
+        .start()?;
+    let tally: TallyProxy = manager.create::<Tally>(())?;
+    for word in words {
+        let _: u64 = tally.count((*word).to_owned(), 1)?;
+    }
+    let counts = tally.snapshot()?;
+    manager.shutdown()?;
+    Ok(counts)
+}
+
 /// The squares of a job's values, as a pool task.
 #[pool_task]
 #[must_use]

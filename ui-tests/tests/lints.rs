@@ -86,3 +86,9 @@ fn topology_runs() {
     assert_eq!(totals.echoed, 6);
     assert_eq!((totals.failed, totals.stopped), (0, 2));
 }
+
+#[test]
+fn managed_objects_are_called() {
+    let counts = ui_tests::managed_tally(&["a", "b", "a"]).expect("the manager ran");
+    assert_eq!(counts, [("a".to_owned(), 2), ("b".to_owned(), 1)]);
+}

@@ -12,6 +12,7 @@ fn ui() {
     t.compile_fail("tests/fail/pool_task/*.rs");
     t.compile_fail("tests/fail/topology/*.rs");
     t.compile_fail("tests/fail/shm_safe/*.rs");
+    t.compile_fail("tests/fail/managed/*.rs");
     t.pass("tests/pass/*.rs");
     t.pass("tests/pass/topology/*.rs");
 }

@@ -1,5 +1,5 @@
-//! Manager: a dict set+get round trip, and `list.append` from two processes contending, against
-//! Python's `multiprocessing.Manager()`.
+//! Manager: a dict set+get round trip, `list.append` from two processes contending, and a
+//! custom object's method call, against Python's `multiprocessing.Manager()` and `BaseManager`.
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -48,8 +48,80 @@ pub(crate) const WORKLOAD: Workload = Workload {
             mproc: mproc_list_append,
             floor: floor_list_append,
         },
+        Figure {
+            id: "manager.custom_call",
+            title: "Manager custom object method call (one round trip)",
+            unit: Unit::Us,
+            pinned: false,
+            memory: false,
+            about: "one process calls `counter.add(1)` on a custom object held by a manager \
+                    running in a child process, and checks the returned total; µs per call. \
+                    mproc: a `#[managed]` type registered with `Manager::builder()`, called \
+                    through its generated proxy; Python: a class registered with \
+                    `BaseManager.register` (fork context), called through its auto proxy; \
+                    floor: one 16-byte round trip on a Unix socketpair to a forked echo process",
+            mproc: mproc_custom_call,
+            floor: floor_custom_call,
+        },
     ],
 };
+
+/// The custom object of `manager.custom_call`.
+pub(crate) struct Counter {
+    total: u64,
+}
+
+#[mproc::managed]
+impl Counter {
+    pub(crate) fn new() -> Self {
+        Self { total: 0 }
+    }
+
+    pub(crate) fn add(&mut self, by: u64) -> u64 {
+        self.total += by;
+        self.total
+    }
+}
+
+fn mproc_custom_call(sizes: &Sizes) -> Result<Outcome, Error> {
+    let manager = Manager::builder().register::<Counter>().start()?;
+    let counter = manager.create::<Counter>(())?;
+    let rounds = sizes.pingpong;
+    let mut expected = 0;
+    let samples = repeat(sizes, || {
+        let start = Instant::now();
+        for _ in 0..rounds {
+            expected += 1;
+            if counter.add(1)? != expected {
+                return Err(fail("the counter lost an increment"));
+            }
+        }
+        Ok(secs_since(start) * 1e6 / float(rounds))
+    })?;
+    manager.shutdown()?;
+    Ok(Outcome::Measured(Measured::new(samples)))
+}
+
+fn floor_custom_call(sizes: &Sizes) -> Result<Outcome, Error> {
+    let (mut parent, child_end) = UnixStream::pair()?;
+    let rounds = sizes.pingpong;
+    let total = rounds * u64::from(sizes.total_runs());
+    let child = fork_child(move || echo(child_end, total))?;
+    let (message, mut back) = ([7u8; SMALL], [0u8; SMALL]);
+    let samples = repeat(sizes, || {
+        let start = Instant::now();
+        for _ in 0..rounds {
+            parent.write_all(&message)?;
+            parent.read_exact(&mut back)?;
+        }
+        Ok(secs_since(start) * 1e6 / float(rounds))
+    });
+    drop(parent);
+    let waited = wait_ok(child);
+    let samples = samples?;
+    waited?;
+    Ok(Outcome::Measured(Measured::new(samples)))
+}
 
 fn mproc_dict_set_get(sizes: &Sizes) -> Result<Outcome, Error> {
     let manager = Manager::start()?;

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::object::ObjectError;
 use super::protocol::Kind;
 use crate::connection::ConnectionError;
 
@@ -43,6 +44,9 @@ pub enum ManagerError {
     /// The manager's process failed or did not end in time after `shutdown`.
     #[error("manager process: {0}")]
     Process(#[from] crate::ProcessError),
+    /// Two different managed types were registered under the same name.
+    #[error("two managed types are registered as `{0}`")]
+    DuplicateName(String),
 }
 
 impl ManagerError {
@@ -97,6 +101,9 @@ pub enum RemoteError {
     /// The request did not decode (garbage, a wrong argument type, an unknown operation).
     #[error("malformed request")]
     Malformed,
+    /// A call to a custom managed object failed (see [`ObjectError`]).
+    #[error(transparent)]
+    Object(#[from] ObjectError),
     /// The manager already serves its maximum number of connections.
     #[error("the manager already serves {limit} connections")]
     TooManyConnections {

@@ -35,6 +35,49 @@
 //! processes that share no memory, such as another host. Lock, Event and Queue proxies are not
 //! provided yet.
 //!
+//! # Custom objects
+//! Python's `BaseManager.register('Counter', Counter)`, checked by the compiler:
+//! [`#[managed]`](crate::managed) on a type's `impl` block generates a proxy with the same
+//! methods, each one round trip in which the manager runs the method on its object. Register
+//! the type ([`Manager::builder`], or [`Server::register`] for a server you run yourself), then
+//! [`Manager::create`] makes an object:
+//!
+//! ```
+//! use mproc::manager::Manager;
+//!
+//! struct Counter {
+//!     n: u64,
+//! }
+//!
+//! #[mproc::managed]
+//! impl Counter {
+//!     pub fn new(start: u64) -> Self {
+//!         Self { n: start }
+//!     }
+//!
+//!     pub fn add(&mut self, by: u64) -> u64 {
+//!         self.n += by;
+//!         self.n
+//!     }
+//! }
+//!
+//! # fn main() -> Result<(), mproc::manager::ManagerError> {
+//! let manager = Manager::builder().register::<Counter>().start()?;
+//! let counter: CounterProxy = manager.create::<Counter>(10)?; // runs `Counter::new(10)` there
+//! assert_eq!(counter.add(5)?, 15);
+//! manager.shutdown()
+//! # }
+//! ```
+//!
+//! Calls to one object run one at a time, so `&mut self` methods need no lock (Python runs
+//! them concurrently). A method's own error (`Result<_, E>`) arrives typed inside the proxy's
+//! `Result`; a method that panics fails its call with [`ObjectError::Panicked`], and the manager
+//! and the object keep serving (the object keeps what the method changed before it panicked).
+//! A call names its method by a stable id ([`method_id`]: a hash of the type's and the method's
+//! names), so a client and a server built separately from the same source interoperate. The
+//! manager decodes each call's arguments as the method's exact types: anything else a peer
+//! sends (an unknown method id, missing or extra bytes) is an [`ObjectError`] for that call.
+//!
 //! # Atomic updates
 //! Python's `d[k] += 1` reads and writes in two round trips (updates are lost under
 //! contention), and `d[k].append(x)` mutates a copy (the write is lost). mproc offers:
@@ -72,8 +115,10 @@
 //!   however the owner ends, and [`Manager::shutdown`] (or dropping the `Manager`) stops it.
 
 mod error;
+pub(crate) mod object;
 mod protocol;
 mod proxy;
+mod registry;
 mod server;
 mod session;
 mod store;
@@ -86,8 +131,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use error::{ManagerError, RemoteError};
+pub use mproc_macros::managed;
+pub use object::{ManagedObject, MethodId, ObjectError, ObjectHandle, method_id};
 pub use protocol::{IntKind, Kind};
 pub use proxy::{DictProxy, ListProxy};
+pub use registry::{Builder, TypeList};
 pub use server::{DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_REQUEST_LEN, HANDSHAKE_TIMEOUT, Server};
 pub use session::DEFAULT_CALL_TIMEOUT;
 pub use value::{ManagedInt, NamespaceProxy, ValueProxy};
@@ -114,8 +162,9 @@ pub struct Manager {
     clippy::needless_pass_by_value,
     reason = "a process target takes its argument by value: it arrives deserialized"
 )]
-/// Runs in the manager's process: listens on a fresh abstract name, reports it, serves.
-fn manager_process(report: Sender<Result<String, String>>) {
+/// Runs in the manager's process: listens on a fresh abstract name with the types of `L`
+/// registered, reports the name, serves.
+fn manager_process<L: TypeList>(report: Sender<Result<String, String>>) {
     let name = format!(
         "@mproc-manager-{}-{:x}",
         std::process::id(),
@@ -123,7 +172,7 @@ fn manager_process(report: Sender<Result<String, String>>) {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos())
     );
-    match Server::bind(name.as_str(), Auth::Program) {
+    match Server::bind(name.as_str(), Auth::Program).and_then(Server::register_list::<L>) {
         Ok(server) => {
             if report.send(&Ok(server.address().to_string())).is_ok() {
                 // Nothing can fail after setup; a failed report means the owner is gone.
@@ -144,7 +193,15 @@ impl Manager {
     /// [`ManagerError::Spawn`] if the process cannot start; [`ManagerError::Start`] if it does
     /// not listen within 30 s; [`ManagerError::Connection`] if connecting fails.
     pub fn start() -> Result<Self, ManagerError> {
-        Self::start_with(None)
+        Self::start_listing::<()>(None)
+    }
+
+    /// A manager that can also hold custom objects: register their types, then start it
+    /// (Python's `BaseManager` subclass with `register` calls). See [`Builder`] and
+    /// [`create`](Self::create).
+    #[must_use]
+    pub fn builder() -> Builder<()> {
+        Builder::new()
     }
 
     /// [`start`](Self::start) with a given start method.
@@ -152,13 +209,14 @@ impl Manager {
     /// # Errors
     /// As [`start`](Self::start).
     pub fn start_method(method: StartMethod) -> Result<Self, ManagerError> {
-        Self::start_with(Some(method))
+        Self::start_listing::<()>(Some(method))
     }
 
-    fn start_with(method: Option<StartMethod>) -> Result<Self, ManagerError> {
+    /// Starts a server that knows the types of `L`.
+    fn start_listing<L: TypeList>(method: Option<StartMethod>) -> Result<Self, ManagerError> {
         let start = |e: crate::PipeError| ManagerError::Start(e.to_string());
         let (rx, tx) = Pipe::<Result<String, String>>::simplex().map_err(start)?;
-        let mut process = Process::new(manager_process, tx).daemon(true);
+        let mut process = Process::new(manager_process::<L>, tx).daemon(true);
         if let Some(method) = method {
             process = process.start_method(method);
         }
@@ -276,6 +334,24 @@ impl Manager {
     pub fn namespace(&self) -> Result<NamespaceProxy, ManagerError> {
         Handle::create(&self.session, Kind::Namespace, Vec::new(), Vec::new())
             .map(NamespaceProxy::from_handle)
+    }
+
+    /// A new custom object of a type the manager registered (Python's `manager.Counter(..)`
+    /// for a registered `Counter`), made in the manager from `init`: the arguments of the
+    /// type's `fn new` (`()` for none, a tuple for several), or the value itself for a type
+    /// without `new`. Returns the proxy `#[managed]` generated.
+    ///
+    /// # Errors
+    /// [`ManagerError::Connection`] if the manager cannot be reached in time;
+    /// [`ManagerError::Encode`] if `init` cannot be serialized; [`ManagerError::Remote`] with
+    /// [`ObjectError::UnknownType`] if the manager did not register `T`, or
+    /// [`ObjectError::Panicked`] if `new` panicked.
+    #[allow(
+        clippy::needless_pass_by_value,
+        reason = "`init` is the constructor's arguments, given as a call gives them"
+    )]
+    pub fn create<T: ManagedObject>(&self, init: T::Init) -> Result<T::Proxy, ManagerError> {
+        ObjectHandle::create::<T>(&self.session, &init).map(T::proxy)
     }
 
     /// Stops the server (every client's later calls fail), and waits for its process if this

@@ -55,6 +55,8 @@ pub(crate) enum Request {
     Call { id: u64, kind: Kind, op: Op },
     /// Stops the server (answer [`Response::Done`] first).
     Shutdown,
+    /// A request to a custom (`#[managed]`) object.
+    Object(super::object::ObjectRequest),
 }
 
 /// An operation on a map (dict, value, namespace) or on a list.

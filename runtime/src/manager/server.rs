@@ -6,7 +6,9 @@ use std::thread;
 use std::time::Duration;
 
 use super::error::{ManagerError, RemoteError};
+use super::object::ManagedObject;
 use super::protocol::{Request, Response};
+use super::registry::{Objects, TypeList};
 use super::store::Store;
 use crate::connection::{Address, Auth, Connection, ConnectionError, Listener, Options, ToAddress};
 
@@ -39,6 +41,7 @@ const ACCEPTORS: usize = 4;
 pub struct Server {
     listener: Arc<Listener>,
     store: Arc<Mutex<Store>>,
+    objects: Objects,
     stop: Arc<AtomicBool>,
     max_request_len: u64,
     max_connections: u32,
@@ -67,6 +70,7 @@ impl Server {
         Ok(Self {
             listener: Arc::new(Listener::bind_with(address, options)?),
             store: Arc::default(),
+            objects: Objects::default(),
             stop: Arc::default(),
             max_request_len: DEFAULT_MAX_REQUEST_LEN,
             max_connections: DEFAULT_MAX_CONNECTIONS,
@@ -86,6 +90,22 @@ impl Server {
         self
     }
 
+    /// Lets clients create `T`s (Python's `BaseManager.register('T', T)`), under
+    /// [`ManagedObject::NAME`]; see [`Manager::create`](super::Manager::create).
+    ///
+    /// # Errors
+    /// [`ManagerError::DuplicateName`] if another type was registered under that name.
+    pub fn register<T: ManagedObject>(mut self) -> Result<Self, ManagerError> {
+        self.objects.register::<T>()?;
+        Ok(self)
+    }
+
+    /// Registers every type of a [`Builder`](super::Builder)'s list.
+    pub(crate) fn register_list<L: TypeList>(mut self) -> Result<Self, ManagerError> {
+        L::register_all(&mut self.objects)?;
+        Ok(self)
+    }
+
     /// Sets how many connections are served at once (default [`DEFAULT_MAX_CONNECTIONS`]).
     #[must_use]
     pub fn max_connections(mut self, max: u32) -> Self {
@@ -100,6 +120,7 @@ impl Server {
     /// # Errors
     /// None today: failures are per connection. The `Result` leaves room for setup errors.
     pub fn serve_forever(self) -> Result<(), ManagerError> {
+        let objects = Arc::new(self.objects);
         let active = Arc::new(AtomicU32::new(0));
         let served = Arc::new(Mutex::new(Vec::new()));
         let acceptors: Vec<_> = (0..ACCEPTORS)
@@ -107,6 +128,7 @@ impl Server {
                 let listener = Arc::clone(&self.listener);
                 let shared = Shared {
                     store: Arc::clone(&self.store),
+                    objects: Arc::clone(&objects),
                     stop: Arc::clone(&self.stop),
                     active: Arc::clone(&active),
                     served: Arc::clone(&served),
@@ -135,6 +157,7 @@ impl Server {
 #[derive(Clone)]
 struct Shared {
     store: Arc<Mutex<Store>>,
+    objects: Arc<Objects>,
     stop: Arc<AtomicBool>,
     active: Arc<AtomicU32>,
     /// The connection threads, joined when the server stops.
@@ -210,6 +233,7 @@ fn serve_connection(conn: &Connection, shared: &Shared) {
                 true,
             ),
             Ok(Request::Call { id, kind, op }) => (lock(shared).call(id, kind, op), true),
+            Ok(Request::Object(request)) => (shared.objects.serve(request), true),
             // Garbage, an unknown operation or a wrong argument type: the frame was bounded
             // and consumed; only this client hears about it.
             Err(ConnectionError::Decode(_)) => (Response::Failed(RemoteError::Malformed), true),

@@ -73,6 +73,10 @@ impl Session {
         &self.address
     }
 
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// The key to authenticate with (see [`Session::auth`]'s field).
     pub(crate) fn auth(&self) -> Auth {
         if let Some(auth) = &self.auth {
@@ -82,7 +86,7 @@ impl Session {
     }
 
     /// The session for a proxy that arrived: an existing one for its address, else a new one.
-    fn arrived(address: &str, timeout: Duration) -> Result<Arc<Self>, String> {
+    pub(crate) fn arrived(address: &str, timeout: Duration) -> Result<Arc<Self>, String> {
         let address: Address = address.parse().map_err(|e| format!("{e}"))?;
         if let Some(session) = Self::mine(&address, |s| (s.timeout == timeout).then(|| s.clone())) {
             return Ok(session);

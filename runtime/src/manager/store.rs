@@ -296,7 +296,7 @@ mod proptests {
                     Ok(Request::Create { kind, entries, items }) => {
                         store.create(kind, entries, items);
                     }
-                    Ok(Request::Shutdown) | Err(_) => {}
+                    Ok(Request::Shutdown | Request::Object(_)) | Err(_) => {}
                 }
             }
         }

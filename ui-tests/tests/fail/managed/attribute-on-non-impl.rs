@@ -1,0 +1,8 @@
+use mproc::managed;
+
+#[managed]
+fn count() -> u64 {
+    0
+}
+
+fn main() {}

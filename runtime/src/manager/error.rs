@@ -34,6 +34,13 @@ pub enum ManagerError {
         /// How many compare-and-swap attempts failed.
         attempts: u32,
     },
+    /// A queue proxy's `try_get`/`get_timeout` found no item in time (Python's `queue.Empty`).
+    #[error("the managed queue is empty")]
+    Empty,
+    /// A bounded queue proxy's `try_put`/`put_timeout` found no room in time (Python's
+    /// `queue.Full`); the item was not stored.
+    #[error("the managed queue is full")]
+    Full,
     /// The manager's process could not be started.
     #[error("cannot start the manager process: {0}")]
     Spawn(#[from] crate::SpawnError),
@@ -97,6 +104,18 @@ pub enum RemoteError {
     /// The request did not decode (garbage, a wrong argument type, an unknown operation).
     #[error("malformed request")]
     Malformed,
+    /// Release of a lock nobody holds, or of an `RLock`/`Condition` held by another thread;
+    /// a condition's `wait`/`notify` without its lock (Python's `RuntimeError`).
+    #[error("the lock is not held by the caller")]
+    NotHeld,
+    /// A bounded semaphore released more often than acquired, or `task_done` called more
+    /// often than items were put (Python's `ValueError`).
+    #[error("released more often than acquired")]
+    OverReleased,
+    /// The barrier is broken: aborted, reset while this party waited, or a party timed out
+    /// or left (Python's `BrokenBarrierError`).
+    #[error("the barrier is broken")]
+    BrokenBarrier,
     /// The manager already serves its maximum number of connections.
     #[error("the manager already serves {limit} connections")]
     TooManyConnections {

@@ -72,11 +72,14 @@
 //!   however the owner ends, and [`Manager::shutdown`] (or dropping the `Manager`) stops it.
 
 mod error;
+mod handle;
 mod protocol;
 mod proxy;
+mod refs;
 mod server;
 mod session;
 mod store;
+mod sync;
 mod value;
 
 #[cfg(test)]
@@ -90,13 +93,18 @@ pub use protocol::{IntKind, Kind};
 pub use proxy::{DictProxy, ListProxy};
 pub use server::{DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_REQUEST_LEN, HANDSHAKE_TIMEOUT, Server};
 pub use session::DEFAULT_CALL_TIMEOUT;
+pub use sync::{
+    BarrierProxy, ConditionProxy, EventProxy, JoinableQueueProxy, LockGuard, LockProxy, QueueProxy,
+    RLockProxy, SemaphoreProxy,
+};
 pub use value::{ManagedInt, NamespaceProxy, ValueProxy};
 
 use crate::connection::{Address, Auth, ToAddress};
 use crate::pipe::Sender;
 use crate::{Child, Pipe, Process, StartMethod};
+use handle::{Handle, encode};
 use protocol::Request;
-use session::{Handle, Session, encode};
+use session::Session;
 
 /// How long [`Manager::start`] waits for the server process to listen, and
 /// [`Manager::shutdown`] for it to end.

@@ -41,6 +41,12 @@ pub enum ManagerError {
     /// `queue.Full`); the item was not stored.
     #[error("the managed queue is full")]
     Full,
+    /// A [`SharedMemoryManager`](super::SharedMemoryManager) could not create a block.
+    #[error(transparent)]
+    SharedMemory(#[from] crate::shared_memory::SharedMemoryError),
+    /// A [`SharedMemoryManager`](super::SharedMemoryManager) could not create a list.
+    #[error(transparent)]
+    ShareableList(#[from] crate::shared_memory::ShareableListError),
     /// The manager's process could not be started.
     #[error("cannot start the manager process: {0}")]
     Spawn(#[from] crate::SpawnError),

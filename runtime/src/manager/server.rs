@@ -262,10 +262,11 @@ fn answer(
         Request::Call { id, kind, op } => lock(shared).call(id, kind, op),
         Request::Ref(op) => lock(shared).reference(me, op),
         Request::Count => Response::Len(lock(shared).count()),
-        Request::Track(name) => {
+        Request::Track(name) if super::shm::trackable(&name) => {
             lock(shared).track(name);
             Response::Done
         }
+        Request::Track(_) => Response::Failed(RemoteError::Malformed),
         Request::Untrack(name) => {
             lock(shared).untrack(&name);
             Response::Done

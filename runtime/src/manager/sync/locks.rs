@@ -8,8 +8,25 @@ use super::sync_proxy;
 use super::wire::SyncOp;
 
 /// A lock held by a manager (Python's `manager.Lock()`). Any client may release it, as in
-/// Python; if the client holding it dies, the manager releases it (see the
-/// [module docs](super)). Cheap to clone and serializable, as every proxy.
+/// Python. Cheap to clone and serializable, as every proxy.
+///
+/// # Waiting
+/// A blocking operation of any synchronization proxy waits *in the manager*, on the thread
+/// serving the caller's connection: each call takes a connection of its own from the
+/// process's pool, so a thread blocked in [`QueueProxy::get`](super::QueueProxy::get) never
+/// blocks another thread's `put`, nor another client. Every blocking operation has three
+/// forms: blocking, `try_` (never waits) and `_timeout` (its answer is awaited for its
+/// timeout plus the call timeout). A blocking call waits as long as it takes, and fails with
+/// [`ManagerError::Connection`] if the manager goes away.
+///
+/// # A client that dies
+/// When the last connection of a client process closes (it exited, was killed, or every
+/// connection it had broke), the manager releases every [`LockProxy`], [`RLockProxy`] and
+/// [`ConditionProxy`] lock a thread of that client held, so the next acquirer proceeds
+/// (Python leaks them and its other clients hang). The next acquirer is not told: checking
+/// what the dead client left half-done under the lock is the program's job. A barrier the
+/// client waited at breaks (as a timeout does); a queue `get` it waited in takes nothing;
+/// semaphores stay as they are (they have no owner, as in Python).
 pub struct LockProxy {
     handle: Handle,
 }

@@ -1,4 +1,5 @@
-"""Manager: dict set+get round trip (us per pair), list.append from two processes (ops/s)."""
+"""Manager: dict set+get round trip (us per pair), list.append from two processes (ops/s),
+Lock acquire+release and Queue put+get round trips (us per pair)."""
 
 import multiprocessing as mp
 import time
@@ -53,9 +54,41 @@ def list_append(sizes):
         return repeat(sizes, run)
 
 
+def lock_acquire_release(sizes):
+    rounds = sizes["pingpong"]
+    with ctx.Manager() as manager:
+        lock = manager.Lock()
+
+        def run():
+            start = time.perf_counter()
+            for _ in range(rounds):
+                lock.acquire()
+                lock.release()
+            return (time.perf_counter() - start) * 1e6 / rounds
+
+        return repeat(sizes, run)
+
+
+def queue_put_get(sizes):
+    rounds = sizes["pingpong"]
+    with ctx.Manager() as manager:
+        q = manager.Queue()
+
+        def run():
+            start = time.perf_counter()
+            for i in range(rounds):
+                q.put(i)
+                check(q.get() == i, "the queue lost an item")
+            return (time.perf_counter() - start) * 1e6 / rounds
+
+        return repeat(sizes, run)
+
+
 FIGURES = {
     "manager.dict_set_get": ("us", dict_set_get, False),
     "manager.list_append": ("ops/s", list_append, False),
+    "manager.lock_acquire_release": ("us", lock_acquire_release, False),
+    "manager.queue_put_get": ("us", queue_put_get, False),
 }
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-//! Manager: a dict set+get round trip, and `list.append` from two processes contending, against
-//! Python's `multiprocessing.Manager()`.
+//! Manager: a dict set+get round trip, `list.append` from two processes contending, and the
+//! Lock and Queue proxies' round trips, against Python's `multiprocessing.Manager()`.
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -48,8 +48,69 @@ pub(crate) const WORKLOAD: Workload = Workload {
             mproc: mproc_list_append,
             floor: floor_list_append,
         },
+        Figure {
+            id: "manager.lock_acquire_release",
+            title: "Manager Lock acquire + release (two round trips)",
+            unit: Unit::Us,
+            pinned: false,
+            memory: false,
+            about: "one process acquires then releases a manager lock, uncontended, through a \
+                    manager running in a child process; µs per pair. mproc: \
+                    `Manager::start`, `LockProxy::acquire` + `release`; Python: \
+                    `mp.Manager().Lock()` (fork context); floor: two 16-byte round trips on a \
+                    Unix socketpair to a forked echo process",
+            mproc: mproc_lock_acquire_release,
+            floor: floor_dict_set_get,
+        },
+        Figure {
+            id: "manager.queue_put_get",
+            title: "Manager Queue put + get (two round trips)",
+            unit: Unit::Us,
+            pinned: false,
+            memory: false,
+            about: "one process puts an integer on a manager queue then gets it back; µs per \
+                    put+get pair. mproc: `QueueProxy<u64>::put` + `get`; Python: \
+                    `q.put(i)` + `q.get()` on an `mp.Manager().Queue()` proxy (fork context); \
+                    floor: two 16-byte round trips on a Unix socketpair to a forked echo process",
+            mproc: mproc_queue_put_get,
+            floor: floor_dict_set_get,
+        },
     ],
 };
+
+fn mproc_lock_acquire_release(sizes: &Sizes) -> Result<Outcome, Error> {
+    let manager = Manager::start()?;
+    let lock = manager.lock()?;
+    let rounds = sizes.pingpong;
+    let samples = repeat(sizes, || {
+        let start = Instant::now();
+        for _ in 0..rounds {
+            lock.acquire()?;
+            lock.release()?;
+        }
+        Ok(secs_since(start) * 1e6 / float(rounds))
+    })?;
+    manager.shutdown()?;
+    Ok(Outcome::Measured(Measured::new(samples)))
+}
+
+fn mproc_queue_put_get(sizes: &Sizes) -> Result<Outcome, Error> {
+    let manager = Manager::start()?;
+    let queue = manager.queue::<u64>()?;
+    let rounds = sizes.pingpong;
+    let samples = repeat(sizes, || {
+        let start = Instant::now();
+        for i in 0..rounds {
+            queue.put(&i)?;
+            if queue.get()? != i {
+                return Err(fail("the queue lost an item"));
+            }
+        }
+        Ok(secs_since(start) * 1e6 / float(rounds))
+    })?;
+    manager.shutdown()?;
+    Ok(Outcome::Measured(Measured::new(samples)))
+}
 
 fn mproc_dict_set_get(sizes: &Sizes) -> Result<Outcome, Error> {
     let manager = Manager::start()?;

@@ -405,3 +405,27 @@ fn timed_waits_end_without_the_condition() {
     assert!(!sem.acquire_timeout(SHORT).unwrap());
     manager.shutdown().unwrap();
 }
+
+/// Says it is about to wait, then waits in `get` until killed.
+fn blocked_consumer((queue, waiting): (QueueProxy<u32>, Opener)) -> Option<u32> {
+    waiting.open();
+    queue.get().ok()
+}
+
+#[test]
+fn a_consumer_killed_in_get_takes_no_item_with_it() {
+    let manager = Manager::start().unwrap();
+    let queue = manager.queue::<u32>().unwrap();
+    for round in 0..3 {
+        let (opener, waiting) = gate();
+        let consumer = Process::new(blocked_consumer, (queue.clone(), opener))
+            .start()
+            .unwrap();
+        assert_eq!(waiting.wait(TIMEOUT), Passed::Opened);
+        consumer.kill().unwrap();
+        assert!(consumer.join_timeout(TIMEOUT).is_err());
+        queue.put(&round).unwrap();
+        assert_eq!(queue.get_timeout(TIMEOUT).unwrap(), round);
+    }
+    manager.shutdown().unwrap();
+}

@@ -289,13 +289,25 @@ fn queue_op(cell: &Cell<QueueState>, op: SyncOp, alive: &dyn Fn() -> bool) -> An
             );
             Ok(Response::Flag(stored))
         }
-        // A client that left while waiting takes nothing: the item stays for the others.
-        SyncOp::Get(wait) => Ok(Response::Bytes(cell.wait(
-            deadline(wait),
-            alive,
-            |q| q.items.pop_front().map(Some),
-            |_, _| None,
-        ))),
+        // A client that left while waiting takes nothing: the item stays for the others
+        // (also one taken just as the client left; once the answer is on its way, an item
+        // lost with its reader is lost, as with any consumer killed after `get` returned).
+        SyncOp::Get(wait) => {
+            let item = cell.wait(
+                deadline(wait),
+                alive,
+                |q| q.items.pop_front().map(Some),
+                |_, _| None,
+            );
+            match item {
+                Some(item) if !alive() => {
+                    cell.lock().items.push_front(item);
+                    cell.changed();
+                    Ok(Response::Bytes(None))
+                }
+                item => Ok(Response::Bytes(item)),
+            }
+        }
         SyncOp::Count => Ok(Response::Len(cell.lock().items.len() as u64)),
         SyncOp::Capacity => Ok(Response::Len(cell.lock().maxsize.unwrap_or(0))),
         SyncOp::TaskDone => {

@@ -410,5 +410,49 @@ mod proptests {
                 }
             }
         }
+
+        /// Whatever operation arrives for a synchronization object, of whatever kind, from
+        /// whichever thread, the server answers it without panicking (waits made zero, so
+        /// that the run is single-threaded and never blocks).
+        #[test]
+        fn arbitrary_sync_operations_never_panic(
+            calls in vec((0u8..12, 0u8..13, 0u8..3, vec(any::<u8>(), 0..16)), 1..64),
+        ) {
+            use super::super::sync::wire::{SyncOp, SyncSpec};
+            use super::super::sync::Owner;
+            let mut store = Store::default();
+            let specs = [
+                SyncSpec::Lock,
+                SyncSpec::RLock,
+                SyncSpec::Semaphore { value: 1, bounded: true },
+                SyncSpec::Semaphore { value: 0, bounded: false },
+                SyncSpec::Event,
+                SyncSpec::Condition,
+                SyncSpec::Barrier { parties: 2 },
+                SyncSpec::Queue { maxsize: Some(2), joinable: true },
+                SyncSpec::Queue { maxsize: None, joinable: false },
+            ];
+            for spec in specs {
+                store.create_sync(1, spec);
+            }
+            let no_wait = |op: SyncOp| match op {
+                SyncOp::Acquire(_) => SyncOp::Acquire(Some(std::time::Duration::ZERO)),
+                SyncOp::Wait(_) => SyncOp::Wait(Some(std::time::Duration::ZERO)),
+                SyncOp::Get(_) => SyncOp::Get(Some(std::time::Duration::ZERO)),
+                SyncOp::Put { item, .. } => SyncOp::Put { item, wait: Some(std::time::Duration::ZERO) },
+                op => op,
+            };
+            for (id, kind, thread, op) in calls {
+                let mut bytes = vec![5, id, kind, thread];
+                bytes.extend(op);
+                if let Ok(Request::Sync { id, kind, thread, op }) = postcard::from_bytes(&bytes)
+                    && let Ok(object) = store.sync(id, kind)
+                {
+                    let owner = Owner { client: 1, thread };
+                    let _ = object.run(owner, no_wait(op), &|| true);
+                }
+            }
+            store.left(1);
+        }
     }
 }

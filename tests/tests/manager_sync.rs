@@ -429,3 +429,38 @@ fn a_consumer_killed_in_get_takes_no_item_with_it() {
     }
     manager.shutdown().unwrap();
 }
+
+#[test]
+fn a_shutdown_ends_blocked_calls_with_a_connection_error() {
+    let manager = Manager::start().unwrap();
+    let queue = manager.queue::<u32>().unwrap();
+    let lock = manager.lock().unwrap();
+    lock.acquire().unwrap();
+    let (get_started, get_waiting) = gate();
+    let (acquire_started, acquire_waiting) = gate();
+    let getter = {
+        let queue = queue.clone();
+        thread::spawn(move || {
+            get_started.open();
+            queue.get()
+        })
+    };
+    let acquirer = {
+        let lock = lock.clone();
+        thread::spawn(move || {
+            acquire_started.open();
+            lock.acquire()
+        })
+    };
+    assert_eq!(get_waiting.wait(TIMEOUT), Passed::Opened);
+    assert_eq!(acquire_waiting.wait(TIMEOUT), Passed::Opened);
+    manager.shutdown().unwrap();
+    assert!(matches!(
+        getter.join().unwrap(),
+        Err(ManagerError::Connection(_))
+    ));
+    assert!(matches!(
+        acquirer.join().unwrap(),
+        Err(ManagerError::Connection(_))
+    ));
+}

@@ -226,6 +226,11 @@ fn serve_requests(conn: &Connection, shared: &Shared, client: &mut Option<u64>) 
             // its connection only.
             Err(_) => return,
         };
+        if keep && shared.stop.load(Ordering::Relaxed) {
+            // Stopped while this request waited: its answer says only that the wait was cut
+            // short; the client sees the connection end instead.
+            return;
+        }
         if conn.send_timeout(&response, IO_TIMEOUT).is_err() || !keep {
             return;
         }

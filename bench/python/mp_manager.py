@@ -2,6 +2,7 @@
 Lock acquire+release and Queue put+get round trips (us per pair)."""
 
 import multiprocessing as mp
+import multiprocessing.managers
 import time
 
 from mp_common import check, join_all, main, repeat
@@ -84,11 +85,31 @@ def queue_put_get(sizes):
         return repeat(sizes, run)
 
 
+def lock_acquire_release_tcp(sizes):
+    rounds = sizes["pingpong"]
+    manager = mp.managers.SyncManager(address=("127.0.0.1", 0), ctx=ctx)
+    manager.start()
+    try:
+        lock = manager.Lock()
+
+        def run():
+            start = time.perf_counter()
+            for _ in range(rounds):
+                lock.acquire()
+                lock.release()
+            return (time.perf_counter() - start) * 1e6 / rounds
+
+        return repeat(sizes, run)
+    finally:
+        manager.shutdown()
+
+
 FIGURES = {
     "manager.dict_set_get": ("us", dict_set_get, False),
     "manager.list_append": ("ops/s", list_append, False),
     "manager.lock_acquire_release": ("us", lock_acquire_release, False),
     "manager.queue_put_get": ("us", queue_put_get, False),
+    "manager.lock_acquire_release.tcp": ("us", lock_acquire_release_tcp, False),
 }
 
 if __name__ == "__main__":

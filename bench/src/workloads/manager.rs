@@ -2,11 +2,14 @@
 //! Lock and Queue proxies' round trips, against Python's `multiprocessing.Manager()`.
 
 use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::time::Instant;
 
-use mproc::manager::{ListProxy, Manager};
-use mproc::{Barrier, Event, process};
+use mproc::connection::Auth;
+use mproc::manager::{ListProxy, Manager, Server};
+use mproc::pipe::Sender;
+use mproc::{Barrier, Event, Pipe, Process, process};
 
 use super::{Figure, Workload, float, repeat, secs_since};
 use crate::config::Sizes;
@@ -75,8 +78,94 @@ pub(crate) const WORKLOAD: Workload = Workload {
             mproc: mproc_queue_put_get,
             floor: floor_dict_set_get,
         },
+        Figure {
+            id: "manager.lock_acquire_release.tcp",
+            title: "Manager Lock acquire + release, TCP loopback (two round trips)",
+            unit: Unit::Us,
+            pinned: false,
+            memory: false,
+            about: "as the Lock row, with the manager serving on 127.0.0.1 in a child process \
+                    (as a remote manager would). mproc: `Server::bind(\"127.0.0.1:0\")` in a \
+                    child, `Manager::connect`, `LockProxy::acquire` + `release`; Python: \
+                    `SyncManager(address=(\"127.0.0.1\", 0))` (fork context), `Lock()`; floor: \
+                    two 16-byte round trips on a loopback TCP connection (`TCP_NODELAY`) to a \
+                    forked echo process",
+            mproc: mproc_lock_tcp,
+            floor: floor_tcp,
+        },
     ],
 };
+
+/// Serves a manager on TCP loopback; reports its address first.
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "a process target takes its argument by value: it arrives deserialized"
+)]
+fn serve_tcp(report: Sender<Result<String, String>>) -> Result<(), String> {
+    let server = match Server::bind("127.0.0.1:0", Auth::Program) {
+        Ok(server) => server,
+        Err(e) => {
+            let _ = report.send(&Err(e.to_string()));
+            return Err(e.to_string());
+        }
+    };
+    report
+        .send(&Ok(server.address().to_string()))
+        .map_err(|e| e.to_string())?;
+    server.serve_forever().map_err(|e| e.to_string())
+}
+
+fn mproc_lock_tcp(sizes: &Sizes) -> Result<Outcome, Error> {
+    let (rx, tx) = Pipe::<Result<String, String>>::simplex()?;
+    let child = Process::new(serve_tcp, tx).daemon(true).start()?;
+    let address = rx.recv_timeout(PATIENCE)?.map_err(fail)?;
+    let manager = Manager::connect(address.as_str(), Auth::Program)?;
+    let lock = manager.lock()?;
+    let rounds = sizes.pingpong;
+    let samples = repeat(sizes, || {
+        let start = Instant::now();
+        for _ in 0..rounds {
+            lock.acquire()?;
+            lock.release()?;
+        }
+        Ok(secs_since(start) * 1e6 / float(rounds))
+    });
+    drop(lock);
+    let stopped = manager.shutdown();
+    let joined = child.join_timeout(PATIENCE);
+    let samples = samples?;
+    stopped?;
+    joined?.map_err(fail)?;
+    Ok(Outcome::Measured(Measured::new(samples)))
+}
+
+fn floor_tcp(sizes: &Sizes) -> Result<Outcome, Error> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let address = listener.local_addr()?;
+    let rounds = sizes.pingpong;
+    let total = rounds * 2 * u64::from(sizes.total_runs());
+    let child = fork_child(move || {
+        let stream = TcpStream::connect(address)?;
+        stream.set_nodelay(true)?;
+        echo(stream, total)
+    })?;
+    let (mut parent, _) = listener.accept()?;
+    parent.set_nodelay(true)?;
+    let (message, mut back) = ([7u8; SMALL], [0u8; SMALL]);
+    let samples = repeat(sizes, || {
+        let start = Instant::now();
+        for _ in 0..rounds * 2 {
+            parent.write_all(&message)?;
+            parent.read_exact(&mut back)?;
+        }
+        Ok(secs_since(start) * 1e6 / float(rounds))
+    });
+    drop(parent);
+    let waited = wait_ok(child);
+    let samples = samples?;
+    waited?;
+    Ok(Outcome::Measured(Measured::new(samples)))
+}
 
 fn mproc_lock_acquire_release(sizes: &Sizes) -> Result<Outcome, Error> {
     let manager = Manager::start()?;
@@ -169,7 +258,7 @@ const SMALL: usize = 16;
 
 /// Echoes `count` 16-byte messages on `end` (a count, not the peer's close: a forked echo
 /// process holds a copy of its peer's end too).
-fn echo(mut end: UnixStream, count: u64) -> std::io::Result<()> {
+fn echo(mut end: impl Read + Write, count: u64) -> std::io::Result<()> {
     let mut buf = [0u8; SMALL];
     for _ in 0..count {
         end.read_exact(&mut buf)?;

@@ -1,7 +1,9 @@
 """Manager: dict set+get round trip (us per pair), list.append from two processes (ops/s),
-a custom object's method call through BaseManager.register (us per call)."""
+Lock acquire+release and Queue put+get round trips (us per pair), a custom object's method
+call through BaseManager.register (us per call)."""
 
 import multiprocessing as mp
+import multiprocessing.managers
 import time
 from multiprocessing.managers import BaseManager
 
@@ -55,6 +57,36 @@ def list_append(sizes):
         return repeat(sizes, run)
 
 
+def lock_acquire_release(sizes):
+    rounds = sizes["pingpong"]
+    with ctx.Manager() as manager:
+        lock = manager.Lock()
+
+        def run():
+            start = time.perf_counter()
+            for _ in range(rounds):
+                lock.acquire()
+                lock.release()
+            return (time.perf_counter() - start) * 1e6 / rounds
+
+        return repeat(sizes, run)
+
+
+def queue_put_get(sizes):
+    rounds = sizes["pingpong"]
+    with ctx.Manager() as manager:
+        q = manager.Queue()
+
+        def run():
+            start = time.perf_counter()
+            for i in range(rounds):
+                q.put(i)
+                check(q.get() == i, "the queue lost an item")
+            return (time.perf_counter() - start) * 1e6 / rounds
+
+        return repeat(sizes, run)
+
+
 class Counter:
     """The custom object: add returns the new total."""
 
@@ -89,10 +121,32 @@ def custom_call(sizes):
         return repeat(sizes, run)
 
 
+def lock_acquire_release_tcp(sizes):
+    rounds = sizes["pingpong"]
+    manager = mp.managers.SyncManager(address=("127.0.0.1", 0), ctx=ctx)
+    manager.start()
+    try:
+        lock = manager.Lock()
+
+        def run():
+            start = time.perf_counter()
+            for _ in range(rounds):
+                lock.acquire()
+                lock.release()
+            return (time.perf_counter() - start) * 1e6 / rounds
+
+        return repeat(sizes, run)
+    finally:
+        manager.shutdown()
+
+
 FIGURES = {
     "manager.dict_set_get": ("us", dict_set_get, False),
     "manager.list_append": ("ops/s", list_append, False),
+    "manager.lock_acquire_release": ("us", lock_acquire_release, False),
+    "manager.queue_put_get": ("us", queue_put_get, False),
     "manager.custom_call": ("us", custom_call, False),
+    "manager.lock_acquire_release.tcp": ("us", lock_acquire_release_tcp, False),
 }
 
 if __name__ == "__main__":

@@ -1,12 +1,16 @@
-//! Manager: a dict set+get round trip, `list.append` from two processes contending, and a
-//! custom object's method call, against Python's `multiprocessing.Manager()` and `BaseManager`.
+//! Manager: a dict set+get round trip, `list.append` from two processes contending, the Lock
+//! and Queue proxies' round trips, and a custom object's method call, against Python's
+//! `multiprocessing.Manager()` and `BaseManager`.
 
 use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::time::Instant;
 
-use mproc::manager::{ListProxy, Manager};
-use mproc::{Barrier, Event, process};
+use mproc::connection::Auth;
+use mproc::manager::{ListProxy, Manager, Server};
+use mproc::pipe::Sender;
+use mproc::{Barrier, Event, Pipe, Process, process};
 
 use super::{Figure, Workload, float, repeat, secs_since};
 use crate::config::Sizes;
@@ -49,6 +53,33 @@ pub(crate) const WORKLOAD: Workload = Workload {
             floor: floor_list_append,
         },
         Figure {
+            id: "manager.lock_acquire_release",
+            title: "Manager Lock acquire + release (two round trips)",
+            unit: Unit::Us,
+            pinned: false,
+            memory: false,
+            about: "one process acquires then releases a manager lock, uncontended, through a \
+                    manager running in a child process; µs per pair. mproc: \
+                    `Manager::start`, `LockProxy::acquire` + `release`; Python: \
+                    `mp.Manager().Lock()` (fork context); floor: two 16-byte round trips on a \
+                    Unix socketpair to a forked echo process",
+            mproc: mproc_lock_acquire_release,
+            floor: floor_dict_set_get,
+        },
+        Figure {
+            id: "manager.queue_put_get",
+            title: "Manager Queue put + get (two round trips)",
+            unit: Unit::Us,
+            pinned: false,
+            memory: false,
+            about: "one process puts an integer on a manager queue then gets it back; µs per \
+                    put+get pair. mproc: `QueueProxy<u64>::put` + `get`; Python: \
+                    `q.put(i)` + `q.get()` on an `mp.Manager().Queue()` proxy (fork context); \
+                    floor: two 16-byte round trips on a Unix socketpair to a forked echo process",
+            mproc: mproc_queue_put_get,
+            floor: floor_dict_set_get,
+        },
+        Figure {
             id: "manager.custom_call",
             title: "Manager custom object method call (one round trip)",
             unit: Unit::Us,
@@ -62,6 +93,21 @@ pub(crate) const WORKLOAD: Workload = Workload {
                     floor: one 16-byte round trip on a Unix socketpair to a forked echo process",
             mproc: mproc_custom_call,
             floor: floor_custom_call,
+        },
+        Figure {
+            id: "manager.lock_acquire_release.tcp",
+            title: "Manager Lock acquire + release, TCP loopback (two round trips)",
+            unit: Unit::Us,
+            pinned: false,
+            memory: false,
+            about: "as the Lock row, with the manager serving on 127.0.0.1 in a child process \
+                    (as a remote manager would). mproc: `Server::bind(\"127.0.0.1:0\")` in a \
+                    child, `Manager::connect`, `LockProxy::acquire` + `release`; Python: \
+                    `SyncManager(address=(\"127.0.0.1\", 0))` (fork context), `Lock()`; floor: \
+                    two 16-byte round trips on a loopback TCP connection (`TCP_NODELAY`) to a \
+                    forked echo process",
+            mproc: mproc_lock_tcp,
+            floor: floor_tcp,
         },
     ],
 };
@@ -102,15 +148,65 @@ fn mproc_custom_call(sizes: &Sizes) -> Result<Outcome, Error> {
     Ok(Outcome::Measured(Measured::new(samples)))
 }
 
-fn floor_custom_call(sizes: &Sizes) -> Result<Outcome, Error> {
-    let (mut parent, child_end) = UnixStream::pair()?;
+/// Serves a manager on TCP loopback; reports its address first.
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "a process target takes its argument by value: it arrives deserialized"
+)]
+fn serve_tcp(report: Sender<Result<String, String>>) -> Result<(), String> {
+    let server = match Server::bind("127.0.0.1:0", Auth::Program) {
+        Ok(server) => server,
+        Err(e) => {
+            let _ = report.send(&Err(e.to_string()));
+            return Err(e.to_string());
+        }
+    };
+    report
+        .send(&Ok(server.address().to_string()))
+        .map_err(|e| e.to_string())?;
+    server.serve_forever().map_err(|e| e.to_string())
+}
+
+fn mproc_lock_tcp(sizes: &Sizes) -> Result<Outcome, Error> {
+    let (rx, tx) = Pipe::<Result<String, String>>::simplex()?;
+    let child = Process::new(serve_tcp, tx).daemon(true).start()?;
+    let address = rx.recv_timeout(PATIENCE)?.map_err(fail)?;
+    let manager = Manager::connect(address.as_str(), Auth::Program)?;
+    let lock = manager.lock()?;
     let rounds = sizes.pingpong;
-    let total = rounds * u64::from(sizes.total_runs());
-    let child = fork_child(move || echo(child_end, total))?;
-    let (message, mut back) = ([7u8; SMALL], [0u8; SMALL]);
     let samples = repeat(sizes, || {
         let start = Instant::now();
         for _ in 0..rounds {
+            lock.acquire()?;
+            lock.release()?;
+        }
+        Ok(secs_since(start) * 1e6 / float(rounds))
+    });
+    drop(lock);
+    let stopped = manager.shutdown();
+    let joined = child.join_timeout(PATIENCE);
+    let samples = samples?;
+    stopped?;
+    joined?.map_err(fail)?;
+    Ok(Outcome::Measured(Measured::new(samples)))
+}
+
+fn floor_tcp(sizes: &Sizes) -> Result<Outcome, Error> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let address = listener.local_addr()?;
+    let rounds = sizes.pingpong;
+    let total = rounds * 2 * u64::from(sizes.total_runs());
+    let child = fork_child(move || {
+        let stream = TcpStream::connect(address)?;
+        stream.set_nodelay(true)?;
+        echo(stream, total)
+    })?;
+    let (mut parent, _) = listener.accept()?;
+    parent.set_nodelay(true)?;
+    let (message, mut back) = ([7u8; SMALL], [0u8; SMALL]);
+    let samples = repeat(sizes, || {
+        let start = Instant::now();
+        for _ in 0..rounds * 2 {
             parent.write_all(&message)?;
             parent.read_exact(&mut back)?;
         }
@@ -120,6 +216,40 @@ fn floor_custom_call(sizes: &Sizes) -> Result<Outcome, Error> {
     let waited = wait_ok(child);
     let samples = samples?;
     waited?;
+    Ok(Outcome::Measured(Measured::new(samples)))
+}
+
+fn mproc_lock_acquire_release(sizes: &Sizes) -> Result<Outcome, Error> {
+    let manager = Manager::start()?;
+    let lock = manager.lock()?;
+    let rounds = sizes.pingpong;
+    let samples = repeat(sizes, || {
+        let start = Instant::now();
+        for _ in 0..rounds {
+            lock.acquire()?;
+            lock.release()?;
+        }
+        Ok(secs_since(start) * 1e6 / float(rounds))
+    })?;
+    manager.shutdown()?;
+    Ok(Outcome::Measured(Measured::new(samples)))
+}
+
+fn mproc_queue_put_get(sizes: &Sizes) -> Result<Outcome, Error> {
+    let manager = Manager::start()?;
+    let queue = manager.queue::<u64>()?;
+    let rounds = sizes.pingpong;
+    let samples = repeat(sizes, || {
+        let start = Instant::now();
+        for i in 0..rounds {
+            queue.put(&i)?;
+            if queue.get()? != i {
+                return Err(fail("the queue lost an item"));
+            }
+        }
+        Ok(secs_since(start) * 1e6 / float(rounds))
+    })?;
+    manager.shutdown()?;
     Ok(Outcome::Measured(Measured::new(samples)))
 }
 
@@ -180,7 +310,7 @@ const SMALL: usize = 16;
 
 /// Echoes `count` 16-byte messages on `end` (a count, not the peer's close: a forked echo
 /// process holds a copy of its peer's end too).
-fn echo(mut end: UnixStream, count: u64) -> std::io::Result<()> {
+fn echo(mut end: impl Read + Write, count: u64) -> std::io::Result<()> {
     let mut buf = [0u8; SMALL];
     for _ in 0..count {
         end.read_exact(&mut buf)?;
@@ -190,14 +320,23 @@ fn echo(mut end: UnixStream, count: u64) -> std::io::Result<()> {
 }
 
 fn floor_dict_set_get(sizes: &Sizes) -> Result<Outcome, Error> {
+    floor_round_trips(sizes, 2)
+}
+
+fn floor_custom_call(sizes: &Sizes) -> Result<Outcome, Error> {
+    floor_round_trips(sizes, 1)
+}
+
+/// `per_op` 16-byte round trips on a Unix socketpair to a forked echo process; µs per op.
+fn floor_round_trips(sizes: &Sizes, per_op: u64) -> Result<Outcome, Error> {
     let (mut parent, child_end) = UnixStream::pair()?;
     let rounds = sizes.pingpong;
-    let total = rounds * 2 * u64::from(sizes.total_runs());
+    let total = rounds * per_op * u64::from(sizes.total_runs());
     let child = fork_child(move || echo(child_end, total))?;
     let (message, mut back) = ([7u8; SMALL], [0u8; SMALL]);
     let samples = repeat(sizes, || {
         let start = Instant::now();
-        for _ in 0..rounds * 2 {
+        for _ in 0..rounds * per_op {
             parent.write_all(&message)?;
             parent.read_exact(&mut back)?;
         }

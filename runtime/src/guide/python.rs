@@ -52,7 +52,7 @@
 //! | `set_forkserver_preload`, `set_executable`, `freeze_support` | not needed | the fork server is the program's own executable, already loaded; there is no interpreter to choose or freeze |
 //! | `get_logger`, `log_to_stderr` | not provided | use `log`/`tracing` in your functions |
 //! | `allow_connection_pickling`, `reducer` | not needed | handles (locks, queues, pipe ends, descriptors) travel as arguments or inside messages by themselves |
-//! | `Manager()`, `BaseManager`, `.dict()`, `.list()`, `.Value()`, `.Namespace()` | [`Manager::start`](crate::manager::Manager::start), `Manager::connect`, `dict::<K, V>()`, `list::<T>()`, `value`, `namespace` | typed, serializable proxies; `add`/`append`/`update_with` are atomic where Python's `d[k].append(x)` loses the write. Locks, queues and values need no manager in mproc: share a [`Lock`](crate::Lock) or [`Queue`](crate::Queue) directly (a `Manager().Lock()` becomes a `Lock`); proxies for them are not there yet |
+//! | `Manager()`, `BaseManager`, `.dict()`, `.list()`, `.Value()`, `.Namespace()` | [`Manager::start`](crate::manager::Manager::start), `Manager::connect`, `dict::<K, V>()`, `list::<T>()`, `value`, `namespace` | typed, serializable proxies; `add`/`append`/`update_with` are atomic where Python's `d[k].append(x)` loses the write. Locks, queues and values need no manager in mproc: share a [`Lock`](crate::Lock) or [`Queue`](crate::Queue) directly (a `Manager().Lock()` becomes a `Lock`); for processes that share no memory (another host) the manager has proxies for them too (`lock()`, `rlock()`, `semaphore(n)`, `event()`, `condition()`, `barrier(n)`, `queue::<T>()`, `joinable_queue::<T>()`) |
 //! | `BaseManager.register('T', T)`, `manager.T(args)`, `exposed=`, `_callmethod` | [`#[managed]`](crate::managed) on `impl T`, [`Manager::builder`](crate::manager::Manager::builder)`().register::<T>().start()` (or [`Server::register`](crate::manager::Server::register)), [`create::<T>(args)`](crate::manager::Manager::create) → `TProxy` | the proxy's methods are generated from the `impl` and type-checked: a typo is a compile error, not an `AttributeError`; `pub` methods are exposed, private ones are not; an exception becomes the method's own `Result` error, typed, or [`ObjectError::Panicked`](crate::manager::ObjectError::Panicked); calls to one object run one at a time; [`ObjectHandle::call_raw`](crate::manager::ObjectHandle::call_raw) is `_callmethod`. Example `manager_custom` |
 //! | `AuthenticationError` | the `Auth` errors of the operation | the program authkey is [`CurrentProcess::authkey`](crate::CurrentProcess::authkey) |
 //! | `BufferTooShort` | [`PipeError::BufferTooShort`](crate::PipeError::BufferTooShort) | carries the whole message, as Python's `e.args[0]` |
@@ -144,7 +144,7 @@
 //! | `shm.buf[a:b]` | `read_at`/`write_at` (atomic copies), or the `unsafe` `as_slice` | |
 //! | `shm.close()`, `shm.unlink()` | drop (or `close()`), `unlink()` | errors as Python's: `Exists`, `NotFound`, `ZeroSize` |
 //! | `ShareableList(seq)`, `ShareableList(name=)` | [`ShareableList::create`](crate::shared_memory::ShareableList::create), `attach` | Python's byte layout; items are [`Item`](crate::shared_memory::Item)s |
-//! | `SharedMemoryManager` | not provided | unlink what you create |
+//! | `SharedMemoryManager` | [`SharedMemoryManager`](crate::manager::SharedMemoryManager) | unlinks every block made through it at shutdown, also when its server was killed (the blocks this handle made) |
 //!
 //! ## What mproc does that Python does not
 //!

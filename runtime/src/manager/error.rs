@@ -35,6 +35,19 @@ pub enum ManagerError {
         /// How many compare-and-swap attempts failed.
         attempts: u32,
     },
+    /// A queue proxy's `try_get`/`get_timeout` found no item in time (Python's `queue.Empty`).
+    #[error("the managed queue is empty")]
+    Empty,
+    /// A bounded queue proxy's `try_put`/`put_timeout` found no room in time (Python's
+    /// `queue.Full`); the item was not stored.
+    #[error("the managed queue is full")]
+    Full,
+    /// A [`SharedMemoryManager`](super::SharedMemoryManager) could not create a block.
+    #[error(transparent)]
+    SharedMemory(#[from] crate::shared_memory::SharedMemoryError),
+    /// A [`SharedMemoryManager`](super::SharedMemoryManager) could not create a list.
+    #[error(transparent)]
+    ShareableList(#[from] crate::shared_memory::ShareableListError),
     /// The manager's process could not be started.
     #[error("cannot start the manager process: {0}")]
     Spawn(#[from] crate::SpawnError),
@@ -104,6 +117,18 @@ pub enum RemoteError {
     /// A call to a custom managed object failed (see [`ObjectError`]).
     #[error(transparent)]
     Object(#[from] ObjectError),
+    /// Release of a lock nobody holds, or of an `RLock`/`Condition` held by another thread;
+    /// a condition's `wait`/`notify` without its lock (Python's `RuntimeError`).
+    #[error("the lock is not held by the caller")]
+    NotHeld,
+    /// A bounded semaphore released more often than acquired, or `task_done` called more
+    /// often than items were put (Python's `ValueError`).
+    #[error("released more often than acquired")]
+    OverReleased,
+    /// The barrier is broken: aborted, reset while this party waited, or a party timed out
+    /// or left (Python's `BrokenBarrierError`).
+    #[error("the barrier is broken")]
+    BrokenBarrier,
     /// The manager already serves its maximum number of connections.
     #[error("the manager already serves {limit} connections")]
     TooManyConnections {

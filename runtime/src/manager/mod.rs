@@ -32,8 +32,10 @@
 //! Locally, mproc's shared-memory [`Value`](crate::Value), [`Lock`](crate::Lock),
 //! [`Queue`](crate::Queue) and friends are much faster than any manager (no round trip) and
 //! travel between processes themselves; a manager is for dict/list-shaped state and for
-//! processes that share no memory, such as another host. Lock, Event and Queue proxies are not
-//! provided yet.
+//! processes that share no memory, such as another host. For those, the `SyncManager` types
+//! are proxies too — [`LockProxy`], [`QueueProxy`] and the rest, see [`Manager::lock`] and
+//! the module `sync`'s notes on waiting and on clients that die (in [`LockProxy`]'s docs).
+//! [`SharedMemoryManager`] unlinks the named blocks made through it when it shuts down.
 //!
 //! # Custom objects
 //! Python's `BaseManager.register('Counter', Counter)`, checked by the compiler:
@@ -96,8 +98,16 @@
 //! knows `K` or `V`. A dict key is the postcard encoding of `K`, which is deterministic for a
 //! given value of a given type (avoid keys containing `HashMap`/`HashSet`, whose encoding
 //! follows iteration order). Entries are therefore ordered by encoded key, not by insertion.
-//! Objects live until the manager shuts down (Python reference-counts them per proxy; mproc
-//! does not yet).
+//!
+//! # Lifetime
+//! Objects are reference-counted per client process, as in Python: the clones of a proxy in
+//! one process share one reference, a proxy that travels to another process holds a
+//! reference in transit until it arrives, and an object is freed when no process refers to
+//! it any more ([`Manager::number_of_objects`] shows it). A client process that is gone —
+//! exited, killed, or every connection it had broke — drops its references with it, and the
+//! locks its threads held are released. A proxy stored inside another managed object keeps
+//! its object until the manager stops (the manager never looks inside stored values), and a
+//! serialized proxy that is never deserialized keeps its transit reference that long too.
 //!
 //! # Limits and failures
 //! - Every call waits at most the call timeout ([`DEFAULT_CALL_TIMEOUT`], see
@@ -115,13 +125,17 @@
 //!   however the owner ends, and [`Manager::shutdown`] (or dropping the `Manager`) stops it.
 
 mod error;
+mod handle;
 pub(crate) mod object;
 mod protocol;
 mod proxy;
+mod refs;
 mod registry;
 mod server;
 mod session;
+mod shm;
 mod store;
+mod sync;
 mod value;
 
 #[cfg(test)]
@@ -138,13 +152,19 @@ pub use proxy::{DictProxy, ListProxy};
 pub use registry::{Builder, TypeList};
 pub use server::{DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_REQUEST_LEN, HANDSHAKE_TIMEOUT, Server};
 pub use session::DEFAULT_CALL_TIMEOUT;
+pub use shm::SharedMemoryManager;
+pub use sync::{
+    BarrierProxy, ConditionProxy, EventProxy, JoinableQueueProxy, LockGuard, LockProxy, QueueProxy,
+    RLockProxy, SemaphoreProxy,
+};
 pub use value::{ManagedInt, NamespaceProxy, ValueProxy};
 
 use crate::connection::{Address, Auth, ToAddress};
 use crate::pipe::Sender;
 use crate::{Child, Pipe, Process, StartMethod};
+use handle::{Handle, encode};
 use protocol::Request;
-use session::{Handle, Session, encode};
+use session::Session;
 
 /// How long [`Manager::start`] waits for the server process to listen, and
 /// [`Manager::shutdown`] for it to end.
@@ -352,6 +372,19 @@ impl Manager {
     )]
     pub fn create<T: ManagedObject>(&self, init: T::Init) -> Result<T::Proxy, ManagerError> {
         ObjectHandle::create::<T>(&self.session, &init).map(T::proxy)
+    }
+
+    /// How many objects the manager holds now, for every client (Python's
+    /// `manager._number_of_objects()`): objects are freed when every proxy of them, in every
+    /// process, is dropped, or when the processes holding them are gone.
+    ///
+    /// # Errors
+    /// [`ManagerError::Connection`] if the manager cannot be reached in time.
+    pub fn number_of_objects(&self) -> Result<u64, ManagerError> {
+        match self.session.call(&Request::Count)? {
+            protocol::Response::Len(n) => Ok(n),
+            _ => Err(ManagerError::UnexpectedResponse),
+        }
     }
 
     /// Stops the server (every client's later calls fail), and waits for its process if this

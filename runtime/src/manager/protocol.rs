@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::error::RemoteError;
+use super::sync::wire::{SyncOp, SyncSpec};
 
 /// What a managed object is. Values and namespaces are maps too (a value has one entry under
 /// the empty key; a namespace maps field names), but a proxy of one kind never reaches an
@@ -20,6 +21,24 @@ pub enum Kind {
     Single,
     /// A `Namespace`: postcard(field name) -> postcard(value).
     Namespace,
+    /// A `Lock` (any client may release it).
+    Lock,
+    /// An `RLock` (owned by one thread of one client, re-entrant).
+    RLock,
+    /// A `Semaphore`.
+    Semaphore,
+    /// A `BoundedSemaphore`.
+    BoundedSemaphore,
+    /// An `Event`.
+    Event,
+    /// A `Condition` with its own re-entrant lock.
+    Condition,
+    /// A `Barrier`.
+    Barrier,
+    /// A `Queue` of postcard(T).
+    Queue,
+    /// A `JoinableQueue` of postcard(T).
+    JoinableQueue,
 }
 
 /// The integer types the manager adds to ([`ManagedInt`](super::ManagedInt)); the server
@@ -57,6 +76,44 @@ pub(crate) enum Request {
     Shutdown,
     /// A request to a custom (`#[managed]`) object.
     Object(super::object::ObjectRequest),
+    /// Names the client process this connection belongs to (sent once, first): the unit the
+    /// server counts references and lock holders by. Answer: [`Response::Done`].
+    Hello { client: u64 },
+    /// Creates a synchronization object. Answer: [`Response::Created`].
+    CreateSync(SyncSpec),
+    /// An operation on synchronization object `id`, from thread `thread` of this connection's
+    /// client; it may wait in the server (never longer than its own timeout).
+    Sync {
+        id: u64,
+        kind: Kind,
+        thread: u64,
+        op: SyncOp,
+    },
+    /// A reference count change. Answer: [`Response::Done`].
+    Ref(RefOp),
+    /// How many objects the manager holds. Answer: [`Response::Len`].
+    Count,
+    /// Records a named shared-memory block to unlink when the server stops
+    /// ([`SharedMemoryManager`](super::SharedMemoryManager)). Answer: [`Response::Done`].
+    Track(String),
+    /// Forgets a tracked name (the client unlinked it). Answer: [`Response::Done`].
+    Untrack(String),
+}
+
+/// How references to an object come and go (Python's `incref`/`decref`).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub(crate) enum RefOp {
+    /// A proxy is being serialized: hold one reference for the copy in transit, under
+    /// `token`, until a process claims it.
+    Mint { id: u64, token: u64 },
+    /// A proxy arrived: a new reference of this client, taking over the transit reference
+    /// `token` if it is still unclaimed.
+    Claim { id: u64, token: Option<u64> },
+    /// A proxy was stored inside another managed object: the object lives until the manager
+    /// stops (the server never looks inside stored values).
+    Pin { id: u64 },
+    /// This client dropped its last proxy of `id`.
+    Drop { id: u64 },
 }
 
 /// An operation on a map (dict, value, namespace) or on a list.
@@ -117,4 +174,16 @@ pub(crate) enum Response {
         current: Option<Vec<u8>>,
     },
     Failed(RemoteError),
+}
+
+impl RefOp {
+    /// The object concerned.
+    pub(crate) fn id(&self) -> u64 {
+        match *self {
+            Self::Mint { id, .. }
+            | Self::Claim { id, .. }
+            | Self::Pin { id }
+            | Self::Drop { id } => id,
+        }
+    }
 }

@@ -6,9 +6,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::error::{ManagerError, RemoteError};
+use super::handle::{Handle, decode, encode};
 use super::protocol::Op;
 use super::protocol::Response;
-use super::session::{Handle, decode, encode};
 use super::value::ManagedInt;
 
 macro_rules! proxy_common {

@@ -10,6 +10,7 @@ use super::object::ManagedObject;
 use super::protocol::{Request, Response};
 use super::registry::{Objects, TypeList};
 use super::store::Store;
+use super::sync::Owner;
 use crate::connection::{Address, Auth, Connection, ConnectionError, Listener, Options, ToAddress};
 
 /// The default largest request a server accepts: 16 MiB. A longer one is refused, before
@@ -149,6 +150,16 @@ impl Server {
         for thread in served {
             let _ = thread.join();
         }
+        // Then the shared-memory blocks a `SharedMemoryManager` created through this server.
+        let tracked = self
+            .store
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take_tracked();
+        for name in tracked {
+            // Already unlinked by someone else: nothing left to do.
+            let _ = crate::shared_memory::SharedMemory::unlink_name(&name);
+        }
         Ok(())
     }
 }
@@ -206,8 +217,17 @@ fn accept_loop(listener: &Listener, shared: &Shared) {
     }
 }
 
-/// Serves one client until it leaves, breaks the protocol's framing, or the server stops.
+/// Serves one client until it leaves, breaks the protocol's framing, or the server stops;
+/// then, if that was the client's last connection, frees what it held.
 fn serve_connection(conn: &Connection, shared: &Shared) {
+    let mut client = None;
+    serve_requests(conn, shared, &mut client);
+    if let Some(client) = client {
+        lock(shared).left(client);
+    }
+}
+
+fn serve_requests(conn: &Connection, shared: &Shared, client: &mut Option<u64>) {
     while !shared.stop.load(Ordering::Relaxed) {
         match conn.poll(Some(POLL)) {
             Ok(true) => {}
@@ -220,20 +240,7 @@ fn serve_connection(conn: &Connection, shared: &Shared) {
             return;
         }
         let (response, keep) = match request {
-            Ok(Request::Shutdown) => {
-                shared.stop.store(true, Ordering::Relaxed);
-                (Response::Done, false)
-            }
-            Ok(Request::Create {
-                kind,
-                entries,
-                items,
-            }) => (
-                Response::Created(lock(shared).create(kind, entries, items)),
-                true,
-            ),
-            Ok(Request::Call { id, kind, op }) => (lock(shared).call(id, kind, op), true),
-            Ok(Request::Object(request)) => (shared.objects.serve(request), true),
+            Ok(request) => answer(request, conn, shared, client),
             // Garbage, an unknown operation or a wrong argument type: the frame was bounded
             // and consumed; only this client hears about it.
             Err(ConnectionError::Decode(_)) => (Response::Failed(RemoteError::Malformed), true),
@@ -242,10 +249,79 @@ fn serve_connection(conn: &Connection, shared: &Shared) {
             // its connection only.
             Err(_) => return,
         };
+        if keep && shared.stop.load(Ordering::Relaxed) {
+            // Stopped while this request waited: its answer says only that the wait was cut
+            // short; the client sees the connection end instead.
+            return;
+        }
         if conn.send_timeout(&response, IO_TIMEOUT).is_err() || !keep {
             return;
         }
     }
+}
+
+/// The answer to one request, and whether to keep serving this connection.
+fn answer(
+    request: Request,
+    conn: &Connection,
+    shared: &Shared,
+    client: &mut Option<u64>,
+) -> (Response, bool) {
+    let me = client.unwrap_or(0);
+    let response = match request {
+        Request::Shutdown => {
+            shared.stop.store(true, Ordering::Relaxed);
+            return (Response::Done, false);
+        }
+        Request::Hello { client: id } => {
+            if client.is_some() {
+                return (Response::Failed(RemoteError::Malformed), false);
+            }
+            lock(shared).hello(id);
+            *client = Some(id);
+            Response::Done
+        }
+        Request::Create {
+            kind,
+            entries,
+            items,
+        } => lock(shared).create(me, kind, entries, items),
+        Request::CreateSync(spec) => lock(shared).create_sync(me, spec),
+        Request::Call { id, kind, op } => lock(shared).call(id, kind, op),
+        Request::Object(request) => shared.objects.serve(request),
+        Request::Ref(op) => lock(shared).reference(me, op),
+        Request::Count => Response::Len(lock(shared).count()),
+        Request::Track(name) if super::shm::trackable(&name) => {
+            lock(shared).track(name);
+            Response::Done
+        }
+        Request::Track(_) => Response::Failed(RemoteError::Malformed),
+        Request::Untrack(name) => {
+            lock(shared).untrack(&name);
+            Response::Done
+        }
+        Request::Sync {
+            id,
+            kind,
+            thread,
+            op,
+        } => {
+            // Fetched under the store's lock, run without it: a wait blocks this thread only.
+            let object = lock(shared).sync(id, kind);
+            match object {
+                Ok(object) => {
+                    let alive = || {
+                        !shared.stop.load(Ordering::Relaxed)
+                            && matches!(conn.poll(Some(Duration::ZERO)), Ok(false))
+                    };
+                    let owner = Owner { client: me, thread };
+                    object.run(owner, op, &alive)
+                }
+                Err(refusal) => Response::Failed(refusal),
+            }
+        }
+    };
+    (response, true)
 }
 
 fn lock(shared: &Shared) -> std::sync::MutexGuard<'_, Store> {

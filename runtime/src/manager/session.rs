@@ -1,16 +1,12 @@
-//! The client side: a [`Session`] is one process's connection to one manager, shared by every
-//! proxy of that manager in the process; a [`Handle`] is a session plus an object id, the part
-//! of a proxy that travels.
+//! The client side: a [`Session`] is one process's connections to one manager, shared by
+//! every proxy of that manager in the process.
 
 use std::cell::RefCell;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
 use super::error::ManagerError;
-use super::protocol::{Kind, Op, Request, Response};
+use super::protocol::{Request, Response};
 use crate::connection::{Address, Auth, Client, Connection, Options};
 
 /// How long a proxy call waits for the manager by default (connect, send and answer each).
@@ -26,8 +22,12 @@ pub(crate) struct Session {
     timeout: Duration,
     /// The process that made this session.
     pid: u32,
-    /// The connection and the pid that made it: a forked child never uses its parent's.
-    conn: Mutex<Option<(u32, Connection)>>,
+    /// Random: with the pid, names this client to the server (see [`Session::client`]).
+    nonce: u64,
+    /// Idle connections and the pid that made each: a forked child never uses its parent's.
+    /// A call takes one (or makes one) and puts it back after the answer, so a thread
+    /// waiting in the server (`queue.get()`) never blocks the other threads.
+    idle: Mutex<Vec<(u32, Connection)>>,
 }
 
 thread_local! {
@@ -55,7 +55,8 @@ impl Session {
             auth: Some(auth),
             timeout,
             pid: std::process::id(),
-            conn: Mutex::new(None),
+            nonce: nonce(),
+            idle: Mutex::new(Vec::new()),
         })
     }
 
@@ -96,7 +97,8 @@ impl Session {
             auth: None,
             timeout,
             pid: std::process::id(),
-            conn: Mutex::new(None),
+            nonce: nonce(),
+            idle: Mutex::new(Vec::new()),
         }))
     }
 
@@ -114,197 +116,100 @@ impl Session {
         })
     }
 
+    /// This process's id as a client of the manager: the server counts references and lock
+    /// holders by it, and frees them when the last connection with it closes. Differs in a
+    /// forked child, which shares this session's memory but not its connections.
+    pub(crate) fn client(&self) -> u64 {
+        let pid = u64::from(std::process::id());
+        self.nonce ^ pid.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    }
+
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// Connects now if not connected (to report a wrong address or key early).
     pub(crate) fn connect(&self) -> Result<(), ManagerError> {
-        let mut slot = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
-        self.connected(&mut slot).map(|_| ())
+        let conn = self.take()?;
+        self.put_back(conn);
+        Ok(())
     }
 
-    fn connected<'a>(
-        &self,
-        slot: &'a mut Option<(u32, Connection)>,
-    ) -> Result<&'a Connection, ManagerError> {
+    /// An idle connection of this process, or a new one (authenticated and introduced).
+    fn take(&self) -> Result<Connection, ManagerError> {
         let pid = std::process::id();
-        if slot.as_ref().is_some_and(|(owner, _)| *owner != pid) {
-            *slot = None;
+        {
+            let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+            // A forked child never uses its parent's connections; closing its copies of them
+            // leaves the parent's open.
+            idle.retain(|(owner, _)| *owner == pid);
+            if let Some((_, conn)) = idle.pop() {
+                return Ok(conn);
+            }
         }
-        if slot.is_none() {
-            let options = Options::new()
-                .authkey(self.auth())
-                .handshake_timeout(self.timeout);
-            *slot = Some((pid, Client::connect_with(&self.address, &options)?));
-        }
-        match slot {
-            Some((_, conn)) => Ok(conn),
-            None => Err(ManagerError::UnexpectedResponse),
+        let options = Options::new()
+            .authkey(self.auth())
+            .handshake_timeout(self.timeout);
+        let conn = Client::connect_with(&self.address, &options)?;
+        let hello = Request::Hello {
+            client: self.client(),
+        };
+        conn.send_timeout(&hello, self.timeout)?;
+        match conn.recv_timeout::<Response>(self.timeout)? {
+            Response::Done => Ok(conn),
+            Response::Failed(refusal) => Err(ManagerError::Remote(refusal)),
+            _ => Err(ManagerError::UnexpectedResponse),
         }
     }
 
-    /// One round trip. A transport error drops the connection (the next call reconnects); a
-    /// refusal by the server is [`ManagerError::Remote`].
+    fn put_back(&self, conn: Connection) {
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        idle.push((std::process::id(), conn));
+    }
+
+    /// One round trip. A transport error drops the connection (the next call makes another);
+    /// a refusal by the server is [`ManagerError::Remote`].
     pub(crate) fn call(&self, request: &Request) -> Result<Response, ManagerError> {
-        let mut slot = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
-        let conn = self.connected(&mut slot)?;
-        let answer = conn
-            .send_timeout(request, self.timeout)
-            .and_then(|()| conn.recv_timeout::<Response>(self.timeout));
-        match answer {
-            Ok(Response::Failed(refusal)) => Err(ManagerError::Remote(refusal)),
-            Ok(response) => Ok(response),
-            Err(e) => {
-                *slot = None;
-                Err(e.into())
-            }
-        }
-    }
-}
-
-/// A managed object: the session to its manager and its id. Serializes as the manager's
-/// address, the id and the call timeout (never a descriptor or a key); a deserialized handle
-/// connects on first use with the program authkey.
-#[derive(Clone)]
-pub(crate) struct Handle {
-    pub(crate) session: Arc<Session>,
-    pub(crate) id: u64,
-    pub(crate) kind: Kind,
-}
-
-#[derive(Serialize, Deserialize)]
-struct Wire {
-    address: String,
-    id: u64,
-    kind: Kind,
-    timeout_ms: u64,
-}
-
-impl Serialize for Handle {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        Wire {
-            address: self.session.address.to_string(),
-            id: self.id,
-            kind: self.kind,
-            timeout_ms: u64::try_from(self.session.timeout.as_millis()).unwrap_or(u64::MAX),
-        }
-        .serialize(serializer)
-    }
-}
-
-impl<'de> Deserialize<'de> for Handle {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let wire = Wire::deserialize(deserializer)?;
-        let timeout = Duration::from_millis(wire.timeout_ms);
-        let session = Session::arrived(&wire.address, timeout).map_err(serde::de::Error::custom)?;
-        Ok(Self {
-            session,
-            id: wire.id,
-            kind: wire.kind,
-        })
-    }
-}
-
-impl std::fmt::Debug for Handle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Proxy")
-            .field("manager", &self.session.address)
-            .field("id", &self.id)
-            .field("kind", &self.kind)
-            .finish()
-    }
-}
-
-impl Handle {
-    /// Creates an object on the manager.
-    pub(crate) fn create(
-        session: &Arc<Session>,
-        kind: Kind,
-        entries: Vec<(Vec<u8>, Vec<u8>)>,
-        items: Vec<Vec<u8>>,
-    ) -> Result<Self, ManagerError> {
-        match session.call(&Request::Create {
-            kind,
-            entries,
-            items,
-        })? {
-            Response::Created(id) => Ok(Self {
-                session: Arc::clone(session),
-                id,
-                kind,
-            }),
-            _ => Err(ManagerError::UnexpectedResponse),
-        }
+        self.call_waiting(request, Some(Duration::ZERO))
     }
 
-    pub(crate) fn call(&self, op: Op) -> Result<Response, ManagerError> {
-        self.session.call(&Request::Call {
-            id: self.id,
-            kind: self.kind,
-            op,
-        })
-    }
-
-    pub(crate) fn bytes(&self, op: Op) -> Result<Option<Vec<u8>>, ManagerError> {
-        match self.call(op)? {
-            Response::Bytes(bytes) => Ok(bytes),
-            _ => Err(ManagerError::UnexpectedResponse),
-        }
-    }
-
-    pub(crate) fn done(&self, op: Op) -> Result<(), ManagerError> {
-        match self.call(op)? {
-            Response::Done => Ok(()),
-            _ => Err(ManagerError::UnexpectedResponse),
-        }
-    }
-
-    pub(crate) fn len(&self) -> Result<usize, ManagerError> {
-        match self.call(Op::Len)? {
-            Response::Len(n) => usize::try_from(n).map_err(|_| ManagerError::UnexpectedResponse),
-            _ => Err(ManagerError::UnexpectedResponse),
-        }
-    }
-
-    pub(crate) fn items(&self, op: Op) -> Result<Vec<Vec<u8>>, ManagerError> {
-        match self.call(op)? {
-            Response::Items(items) => Ok(items),
-            _ => Err(ManagerError::UnexpectedResponse),
-        }
-    }
-
-    /// Atomic read-modify-write of the entry under `key`, by compare-and-swap: `f` runs here,
-    /// in the caller, on the current value, and its result is stored only if the entry is
-    /// still what `f` saw; otherwise `f` runs again on the newer value.
-    pub(crate) fn update_with<V: Serialize + DeserializeOwned>(
+    /// One round trip for a request that may wait in the server up to `wait` (`None`: as long
+    /// as it takes): the answer is awaited that long plus the call timeout.
+    pub(crate) fn call_waiting(
         &self,
-        key: &[u8],
-        mut f: impl FnMut(Option<V>) -> Result<V, ManagerError>,
-    ) -> Result<V, ManagerError> {
-        const ATTEMPTS: u32 = 10_000;
-        let mut current = self.bytes(Op::Get(key.to_vec()))?;
-        for _ in 0..ATTEMPTS {
-            let old = current.as_deref().map(decode::<V>).transpose()?;
-            let new = f(old)?;
-            let new_bytes = encode(&new)?;
-            match self.call(Op::CompareAndSwap {
-                key: key.to_vec(),
-                expected: current,
-                new: Some(new_bytes),
-            })? {
-                Response::Swapped { swapped: true, .. } => return Ok(new),
-                Response::Swapped {
-                    swapped: false,
-                    current: now,
-                } => current = now,
-                _ => return Err(ManagerError::UnexpectedResponse),
+        request: &Request,
+        wait: Option<Duration>,
+    ) -> Result<Response, ManagerError> {
+        let conn = self.take()?;
+        let patience = wait.and_then(|w| w.checked_add(self.timeout));
+        let answer = conn.send_timeout(request, self.timeout).and_then(|()| {
+            match patience {
+                Some(patience) => conn.recv_timeout::<Response>(patience),
+                // Ends when the answer comes or the manager is gone (the connection ends).
+                None => conn.recv::<Response>(),
             }
+        });
+        match answer {
+            Ok(response) => {
+                self.put_back(conn);
+                match response {
+                    Response::Failed(refusal) => Err(ManagerError::Remote(refusal)),
+                    response => Ok(response),
+                }
+            }
+            Err(e) => Err(e.into()),
         }
-        Err(ManagerError::Contended { attempts: ATTEMPTS })
     }
 }
 
-pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, ManagerError> {
-    postcard::to_stdvec(value).map_err(ManagerError::Encode)
-}
-
-pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ManagerError> {
-    postcard::from_bytes(bytes).map_err(ManagerError::Decode)
+/// A random number (falls back to the clock, which is only less unique, never unsafe).
+fn nonce() -> u64 {
+    crate::sys::random::bytes::<8>().map_or_else(
+        |_| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+        },
+        u64::from_ne_bytes,
+    )
 }

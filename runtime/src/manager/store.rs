@@ -1,44 +1,148 @@
 //! The server's objects: opaque postcard bytes keyed by object id, and the operations on them.
 //! Pure data structures, no I/O, so every operation is unit-tested on the heap.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::error::RemoteError;
+use super::protocol::RefOp;
 use super::protocol::{IntKind, Kind, Op, Response};
+use super::refs::Refs;
+use super::sync::{SyncObject, SyncSpec};
 
 /// What an object holds.
 enum Data {
     Map(BTreeMap<Vec<u8>, Vec<u8>>),
     Seq(Vec<Vec<u8>>),
+    Sync(SyncObject),
 }
 
 struct Object {
     kind: Kind,
     data: Data,
+    refs: Refs,
 }
 
-/// Every object of one manager.
+/// Every object of one manager, and the clients connected to it.
 #[derive(Default)]
 pub(crate) struct Store {
     next_id: u64,
     objects: HashMap<u64, Object>,
+    /// Open connections per client id.
+    clients: HashMap<u64, u32>,
+    /// Named shared-memory blocks to unlink when the server stops.
+    tracked: BTreeSet<String>,
 }
 
 impl Store {
-    /// Creates an object and returns its id.
+    /// Creates an object, referenced once by `client`, and returns its id.
     pub(crate) fn create(
         &mut self,
+        client: u64,
         kind: Kind,
         entries: Vec<(Vec<u8>, Vec<u8>)>,
         items: Vec<Vec<u8>>,
-    ) -> u64 {
-        self.next_id += 1;
+    ) -> Response {
         let data = match kind {
             Kind::List => Data::Seq(items),
             Kind::Dict | Kind::Single | Kind::Namespace => Data::Map(entries.into_iter().collect()),
+            _ => return Response::Failed(RemoteError::Malformed),
         };
-        self.objects.insert(self.next_id, Object { kind, data });
+        Response::Created(self.insert(client, kind, data))
+    }
+
+    /// Creates a synchronization object, referenced once by `client`.
+    pub(crate) fn create_sync(&mut self, client: u64, spec: SyncSpec) -> Response {
+        match SyncObject::new(spec) {
+            Ok(object) => Response::Created(self.insert(client, spec.kind(), Data::Sync(object))),
+            Err(refusal) => Response::Failed(refusal),
+        }
+    }
+
+    fn insert(&mut self, client: u64, kind: Kind, data: Data) -> u64 {
+        self.next_id += 1;
+        let object = Object {
+            kind,
+            data,
+            refs: Refs::created_by(client),
+        };
+        self.objects.insert(self.next_id, object);
         self.next_id
+    }
+
+    /// The synchronization object `id` (shared: the caller waits on it without the store).
+    pub(crate) fn sync(&self, id: u64, kind: Kind) -> Result<SyncObject, RemoteError> {
+        match self.objects.get(&id) {
+            Some(Object {
+                data: Data::Sync(object),
+                kind: found,
+                ..
+            }) if *found == kind => Ok(object.clone()),
+            Some(object) => Err(RemoteError::WrongKind {
+                id,
+                expected: kind,
+                found: object.kind,
+            }),
+            None => Err(RemoteError::UnknownObject { id }),
+        }
+    }
+
+    /// How many objects are alive.
+    pub(crate) fn count(&self) -> u64 {
+        self.objects.len() as u64
+    }
+
+    /// Changes the references of object `id` from `client`; frees it when none is left.
+    pub(crate) fn reference(&mut self, client: u64, op: RefOp) -> Response {
+        let id = op.id();
+        let Some(object) = self.objects.get_mut(&id) else {
+            return Response::Failed(RemoteError::UnknownObject { id });
+        };
+        object.refs.apply(client, op);
+        if object.refs.is_empty() {
+            self.objects.remove(&id);
+        }
+        Response::Done
+    }
+
+    /// Records a shared-memory block's name to unlink when the server stops.
+    pub(crate) fn track(&mut self, name: String) {
+        self.tracked.insert(name);
+    }
+
+    /// Forgets a tracked name.
+    pub(crate) fn untrack(&mut self, name: &str) {
+        self.tracked.remove(name);
+    }
+
+    /// Every tracked name, forgotten.
+    pub(crate) fn take_tracked(&mut self) -> BTreeSet<String> {
+        std::mem::take(&mut self.tracked)
+    }
+
+    /// A connection of `client` opened.
+    pub(crate) fn hello(&mut self, client: u64) {
+        *self.clients.entry(client).or_default() += 1;
+    }
+
+    /// A connection of `client` closed. After its last one, the client is gone: its
+    /// references are dropped (objects nobody else refers to are freed) and the locks its
+    /// threads held are released.
+    pub(crate) fn left(&mut self, client: u64) {
+        let Some(open) = self.clients.get_mut(&client) else {
+            return;
+        };
+        *open -= 1;
+        if *open > 0 {
+            return;
+        }
+        self.clients.remove(&client);
+        self.objects.retain(|_, object| {
+            if let Data::Sync(sync) = &object.data {
+                sync.forget(client);
+            }
+            object.refs.forget(client);
+            !object.refs.is_empty()
+        });
     }
 
     /// Runs `op` on object `id` of kind `kind`.
@@ -56,6 +160,7 @@ impl Store {
         let answer = match &mut object.data {
             Data::Map(map) => map_op(map, op),
             Data::Seq(seq) => seq_op(seq, op),
+            Data::Sync(_) => Err(RemoteError::Malformed),
         };
         answer.unwrap_or_else(Response::Failed)
     }
@@ -249,7 +354,9 @@ mod tests {
     #[test]
     fn kinds_and_ids_are_checked() {
         let mut store = Store::default();
-        let list = store.create(Kind::List, Vec::new(), Vec::new());
+        let Response::Created(list) = store.create(1, Kind::List, Vec::new(), Vec::new()) else {
+            panic!("a list is created")
+        };
         assert!(matches!(
             store.call(list, Kind::Dict, Op::Len),
             Response::Failed(RemoteError::WrongKind { .. })
@@ -286,7 +393,7 @@ mod proptests {
         ) {
             let mut store = Store::default();
             for kind in [Kind::Dict, Kind::List, Kind::Single, Kind::Namespace] {
-                store.create(kind, Vec::new(), Vec::new());
+                store.create(1, kind, Vec::new(), Vec::new());
             }
             for bytes in requests {
                 match postcard::from_bytes::<Request>(&bytes) {
@@ -294,11 +401,58 @@ mod proptests {
                         let _ = store.call(id % 5, kind, op);
                     }
                     Ok(Request::Create { kind, entries, items }) => {
-                        store.create(kind, entries, items);
+                        store.create(1, kind, entries, items);
                     }
-                    Ok(Request::Shutdown | Request::Object(_)) | Err(_) => {}
+                    Ok(Request::Ref(op)) => {
+                        store.reference(1, op);
+                    }
+                    Ok(_) | Err(_) => {}
                 }
             }
+        }
+
+        /// Whatever operation arrives for a synchronization object, of whatever kind, from
+        /// whichever thread, the server answers it without panicking (waits made zero, so
+        /// that the run is single-threaded and never blocks).
+        #[test]
+        fn arbitrary_sync_operations_never_panic(
+            calls in vec((0u8..12, 0u8..13, 0u8..3, vec(any::<u8>(), 0..16)), 1..64),
+        ) {
+            use super::super::sync::wire::{SyncOp, SyncSpec};
+            use super::super::sync::Owner;
+            let mut store = Store::default();
+            let specs = [
+                SyncSpec::Lock,
+                SyncSpec::RLock,
+                SyncSpec::Semaphore { value: 1, bounded: true },
+                SyncSpec::Semaphore { value: 0, bounded: false },
+                SyncSpec::Event,
+                SyncSpec::Condition,
+                SyncSpec::Barrier { parties: 2 },
+                SyncSpec::Queue { maxsize: Some(2), joinable: true },
+                SyncSpec::Queue { maxsize: None, joinable: false },
+            ];
+            for spec in specs {
+                store.create_sync(1, spec);
+            }
+            let no_wait = |op: SyncOp| match op {
+                SyncOp::Acquire(_) => SyncOp::Acquire(Some(std::time::Duration::ZERO)),
+                SyncOp::Wait(_) => SyncOp::Wait(Some(std::time::Duration::ZERO)),
+                SyncOp::Get(_) => SyncOp::Get(Some(std::time::Duration::ZERO)),
+                SyncOp::Put { item, .. } => SyncOp::Put { item, wait: Some(std::time::Duration::ZERO) },
+                op => op,
+            };
+            for (id, kind, thread, op) in calls {
+                let mut bytes = vec![5, id, kind, thread];
+                bytes.extend(op);
+                if let Ok(Request::Sync { id, kind, thread, op }) = postcard::from_bytes(&bytes)
+                    && let Ok(object) = store.sync(id, kind)
+                {
+                    let owner = Owner { client: 1, thread };
+                    let _ = object.run(owner, no_wait(op), &|| true);
+                }
+            }
+            store.left(1);
         }
     }
 }

@@ -274,3 +274,55 @@ fn a_manager_started_in_a_child_process() {
     manager.shutdown().unwrap();
     assert!(d.get(&"k".to_owned()).is_err());
 }
+
+#[test]
+fn a_client_cannot_have_the_server_unlink_a_block_it_did_not_create() {
+    let (manager, server) = serve();
+    let victim = crate::shared_memory::SharedMemory::create_named("mproc-victim-block", 64)
+        .or_else(|_| crate::shared_memory::SharedMemory::attach("mproc-victim-block"))
+        .unwrap();
+    for hostile in ["mproc-victim-block", "psm_../x", "psm_", "/etc/passwd"] {
+        assert!(
+            matches!(
+                manager
+                    .session
+                    .call(&protocol::Request::Track(hostile.to_owned())),
+                Err(ManagerError::Remote(RemoteError::Malformed))
+            ),
+            "{hostile}"
+        );
+    }
+    stop(manager, server);
+    assert!(crate::shared_memory::SharedMemory::attach("mproc-victim-block").is_ok());
+    victim.unlink().unwrap();
+}
+
+#[test]
+fn sync_requests_for_another_kind_or_garbage_are_refused() {
+    let (manager, server) = serve();
+    let list = manager.list::<u8>().unwrap();
+    let lock = manager.lock().unwrap();
+    let handle = list.handle_for_tests();
+    let wrong = manager.session.call(&protocol::Request::Sync {
+        id: handle.id,
+        kind: Kind::Lock,
+        thread: 1,
+        op: sync::wire::SyncOp::Release { n: 1 },
+    });
+    assert!(matches!(
+        wrong,
+        Err(ManagerError::Remote(RemoteError::WrongKind { .. }))
+    ));
+    // A queue operation on a lock, and a release of a lock nobody holds.
+    lock.acquire().unwrap();
+    lock.release().unwrap();
+    assert!(matches!(
+        lock.release(),
+        Err(ManagerError::Remote(RemoteError::NotHeld))
+    ));
+    assert!(matches!(
+        manager.barrier(0),
+        Err(ManagerError::Remote(RemoteError::Malformed))
+    ));
+    stop(manager, server);
+}

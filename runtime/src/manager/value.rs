@@ -6,8 +6,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::error::ManagerError;
+use super::handle::{Handle, decode, encode};
 use super::protocol::{IntKind, Op};
-use super::session::{Handle, decode, encode};
 
 mod sealed {
     pub trait Sealed {}

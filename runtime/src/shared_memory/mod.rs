@@ -60,7 +60,7 @@ pub use list::{Item, ShareableList};
 
 /// The prefix of generated names, as Python's (`psm_` and 8 hex digits: 12 characters, within
 /// the 14 some BSDs allow).
-const NAME_PREFIX: &str = "psm_";
+pub(crate) const NAME_PREFIX: &str = "psm_";
 
 /// The longest name accepted (`NAME_MAX` less the leading `/` the OS name carries).
 const MAX_NAME_LEN: usize = 254;

@@ -29,7 +29,8 @@
 //!
 //! Without a launcher (no `mpirun`/`srun` environment), or with a single rank, MPI is not
 //! used at all: [`init`] returns an [`MpiPool`] backed by a local pool, so the same binary runs
-//! on a laptop and on a cluster.
+//! on a laptop and on a cluster. That pool is exactly the local one: there, arguments may hold
+//! handles, which more than one rank refuses.
 //!
 //! # The same calls and errors as the local pool
 //!

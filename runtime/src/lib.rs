@@ -45,6 +45,8 @@ pub mod connection;
 mod error;
 pub mod guide;
 pub mod manager;
+#[cfg(feature = "mpi")]
+pub mod mpi;
 pub mod pipe;
 pub mod pool;
 pub mod process;

@@ -1,0 +1,625 @@
+//! [`MpiPool`]: the local pool's calls, run by the worker ranks.
+
+use std::cell::RefCell;
+use std::marker::PhantomData;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::master::{ChunkResult, Engine};
+use super::trampoline::{self, TaskEntry};
+use super::wire::{self, Failure, TaskHeader};
+use crate::codec::{self, CodecError};
+use crate::pool::{AsyncResult, IMap, Pool, PoolError, Task, TaskError, WorkerStartError};
+use crate::process::SpawnError;
+
+/// The pool across hosts (see the [module documentation](super)): made by
+/// [`init`](super::init) on rank 0, or a local [`Pool`] when the program runs as a single
+/// rank.
+///
+/// Its calls are the local pool's, with the same task functions and the same [`TaskError`]s:
+/// `pool.map(f, xs).chunksize(8).run()`, `pool.imap(f, xs)`, `pool.apply(f, x)`, ...
+/// It is used from the thread that made it (MPI is initialized for one thread).
+#[derive(Debug)]
+pub struct MpiPool {
+    inner: Inner,
+}
+
+enum Inner {
+    Local(Pool),
+    Cluster {
+        engine: RefCell<Engine>,
+        /// Finalizes MPI when dropped, after the engine stopped the worker ranks.
+        universe: Option<mpi::environment::Universe>,
+    },
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Inner::Local(pool) => f.debug_tuple("Local").field(pool).finish(),
+            Inner::Cluster { engine, .. } => f.debug_tuple("Cluster").field(engine).finish(),
+        }
+    }
+}
+
+impl MpiPool {
+    pub(super) fn local(pool: Pool) -> Self {
+        Self {
+            inner: Inner::Local(pool),
+        }
+    }
+
+    pub(super) fn cluster(engine: Engine, universe: mpi::environment::Universe) -> Self {
+        Self {
+            inner: Inner::Cluster {
+                engine: RefCell::new(engine),
+                universe: Some(universe),
+            },
+        }
+    }
+
+    /// How many tasks run at once: the local worker processes of every worker rank, summed
+    /// (or the local pool's workers in a single-rank run).
+    #[must_use]
+    pub fn processes(&self) -> usize {
+        match &self.inner {
+            Inner::Local(pool) => pool.processes(),
+            Inner::Cluster { engine, .. } => engine.borrow().processes(),
+        }
+    }
+
+    /// How many worker ranks serve this pool: 0 when it fell back to a local pool.
+    #[must_use]
+    pub fn worker_ranks(&self) -> usize {
+        match &self.inner {
+            Inner::Local(_) => 0,
+            Inner::Cluster { engine, .. } => engine.borrow().worker_ranks(),
+        }
+    }
+
+    /// The number of MPI ranks of the job, this one included (1 for a local pool).
+    #[must_use]
+    pub fn world_size(&self) -> usize {
+        match &self.inner {
+            Inner::Local(_) => 1,
+            Inner::Cluster { engine, .. } => usize::try_from(engine.borrow().size()).unwrap_or(1),
+        }
+    }
+
+    /// Runs `task(args)` on a worker rank and waits for its value (Python's `apply`).
+    ///
+    /// # Errors
+    /// As the local [`Pool::apply`]; see also [`MpiPool`]'s notes on handles.
+    pub fn apply<M: 'static, T: Task<M>>(
+        &self,
+        task: T,
+        args: T::Args,
+    ) -> Result<T::Output, TaskError> {
+        self.apply_async(task, args)?.get()
+    }
+
+    /// Submits `task(args)` and returns at once (Python's `apply_async`). The task runs while
+    /// this pool is waited on (any result's `get`, `wait` or `ready`, or another call).
+    ///
+    /// # Errors
+    /// As the local [`Pool::apply_async`]; arguments that hold handles (descriptors) are
+    /// refused with [`TaskError::EncodeArgs`]: they cannot travel to another host.
+    pub fn apply_async<M: 'static, T: Task<M>>(
+        &self,
+        task: T,
+        args: T::Args,
+    ) -> Result<MpiAsyncResult<'_, T::Output>, TaskError> {
+        match &self.inner {
+            Inner::Local(pool) => Ok(MpiAsyncResult::Local(pool.apply_async(task, args)?)),
+            Inner::Cluster { engine, .. } => {
+                let entry = entry_of(&task)?;
+                let mut engine = engine.borrow_mut();
+                let job = engine.new_job();
+                let message = encode_chunk(&engine, entry, job, 0, std::slice::from_ref(&args));
+                let message = message.inspect_err(|_| engine.abandon(job))?;
+                engine.submit(job, message);
+                Ok(MpiAsyncResult::Cluster(Pending {
+                    pool: self,
+                    job,
+                    task: entry.name,
+                    result: RefCell::new(None),
+                    _marker: PhantomData,
+                }))
+            }
+        }
+    }
+
+    /// Applies `task` to every item (Python's `map`): `pool.map(f, xs).run()`, with
+    /// `.chunksize(n)` as Python's `chunksize=`. The default chunk size is Python's: the
+    /// input's length over four times [`processes`](Self::processes), rounded up.
+    pub fn map<M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>>(
+        &self,
+        task: T,
+        items: I,
+    ) -> MpiMap<'_, M, T, I> {
+        MpiMap {
+            pool: self,
+            task,
+            items,
+            chunksize: None,
+            _marker: PhantomData,
+        }
+    }
+
+    /// Python's `starmap`: the same as [`map`](Self::map) (several arguments are a tuple).
+    pub fn starmap<M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>>(
+        &self,
+        task: T,
+        items: I,
+    ) -> MpiMap<'_, M, T, I> {
+        self.map(task, items)
+    }
+
+    /// The results of `task` over `items`, in order, as they come (Python's `imap`; chunk
+    /// size 1 unless [`MpiIMap::chunksize`] says otherwise). The input is read lazily: at most
+    /// two chunks per worker process are in flight.
+    pub fn imap<M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>>(
+        &self,
+        task: T,
+        items: I,
+    ) -> MpiIMap<'_, M, T, I::IntoIter> {
+        self.imap_in(task, items.into_iter(), true)
+    }
+
+    /// Like [`imap`](Self::imap), in the order the chunks finish (Python's
+    /// `imap_unordered`).
+    pub fn imap_unordered<M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>>(
+        &self,
+        task: T,
+        items: I,
+    ) -> MpiIMap<'_, M, T, I::IntoIter> {
+        self.imap_in(task, items.into_iter(), false)
+    }
+
+    fn imap_in<M: 'static, T: Task<M>, I: Iterator<Item = T::Args>>(
+        &self,
+        task: T,
+        input: I,
+        ordered: bool,
+    ) -> MpiIMap<'_, M, T, I> {
+        match &self.inner {
+            Inner::Local(pool) => MpiIMap {
+                inner: IMapInner::Local(if ordered {
+                    pool.imap(task, input)
+                } else {
+                    pool.imap_unordered(task, input)
+                }),
+            },
+            Inner::Cluster { engine, .. } => {
+                let window = u32::try_from(2 * engine.borrow().processes()).unwrap_or(u32::MAX);
+                MpiIMap {
+                    inner: IMapInner::Cluster(ClusterIMap {
+                        pool: self,
+                        entry: entry_of(&task),
+                        input,
+                        chunksize: 1,
+                        window: window.max(2),
+                        job: None,
+                        lens: std::collections::HashMap::new(),
+                        submitted: 0,
+                        consumed: 0,
+                        input_done: false,
+                        ordered,
+                        current: Vec::new().into_iter(),
+                        _marker: PhantomData,
+                    }),
+                }
+            }
+        }
+    }
+
+    fn engine(&self) -> Option<&RefCell<Engine>> {
+        match &self.inner {
+            Inner::Local(_) => None,
+            Inner::Cluster { engine, .. } => Some(engine),
+        }
+    }
+}
+
+impl Drop for MpiPool {
+    /// Waits for the chunks in flight, stops the worker ranks (they leave their processes) and
+    /// finalizes MPI; a local pool is closed and joined.
+    fn drop(&mut self) {
+        match &mut self.inner {
+            Inner::Local(pool) => {
+                pool.close();
+                let _ = pool.join();
+            }
+            Inner::Cluster { engine, universe } => {
+                engine.get_mut().stop();
+                drop(universe.take());
+            }
+        }
+    }
+}
+
+/// The entry of a task value's type, or the error the local pool gives for code outside the
+/// executable.
+fn entry_of<M: 'static, T: Task<M>>(_task: &T) -> Result<TaskEntry, TaskError> {
+    TaskEntry::of::<M, T>().ok_or_else(|| {
+        TaskError::Pool(WorkerStartError::Process(SpawnError::TargetNotInExecutable).into())
+    })
+}
+
+/// The task message of chunk `chunk` of `job`: header, then the arguments. Arguments holding
+/// handles are refused: a descriptor cannot travel to another host.
+fn encode_chunk<A: Serialize>(
+    engine: &Engine,
+    entry: TaskEntry,
+    job: u64,
+    chunk: u32,
+    items: &[A],
+) -> Result<Vec<u8>, TaskError> {
+    let header = TaskHeader {
+        job,
+        chunk,
+        entry: entry.entry,
+        tag: trampoline::tag(&engine.key, entry.entry),
+    };
+    let mut message = header.start_message();
+    let mut fds = Vec::new();
+    codec::encode_into(items, &mut message, &mut fds).map_err(|source| TaskError::EncodeArgs {
+        task: entry.name,
+        source,
+    })?;
+    if !fds.is_empty() {
+        return Err(TaskError::EncodeArgs {
+            task: entry.name,
+            source: CodecError::Serialize {
+                type_name: std::any::type_name::<A>(),
+                detail: format!(
+                    "the arguments hold {} handle(s) (descriptors), which cannot travel to \
+                     another host",
+                    fds.len()
+                ),
+            },
+        });
+    }
+    Ok(message)
+}
+
+/// The values of a chunk of `n` tasks from what its rank sent back.
+fn decode_chunk<R: DeserializeOwned>(
+    task: &'static str,
+    n: usize,
+    result: &ChunkResult,
+) -> Vec<Result<R, TaskError>> {
+    let (failure, rank) = match result {
+        ChunkResult::Outcomes { bytes, rank } => {
+            match postcard::from_bytes::<Vec<Result<R, Failure>>>(bytes) {
+                Ok(outcomes) if outcomes.len() == n => {
+                    return outcomes
+                        .into_iter()
+                        .map(|o| o.map_err(|f| f.into_task_error(task, *rank)))
+                        .collect();
+                }
+                Ok(outcomes) => (
+                    Failure::Refused {
+                        message: format!("{} outcomes for a chunk of {n} tasks", outcomes.len()),
+                    },
+                    *rank,
+                ),
+                Err(e) => (
+                    Failure::Refused {
+                        message: e.to_string(),
+                    },
+                    *rank,
+                ),
+            }
+        }
+        ChunkResult::Failed { failure, rank } => (failure.clone(), *rank),
+        ChunkResult::Garbled { detail, rank } => {
+            return (0..n)
+                .map(|_| Err(wire::undecodable(task, format!("rank {rank}: {detail}"))))
+                .collect();
+        }
+    };
+    (0..n)
+        .map(|_| Err(failure.clone().into_task_error(task, rank)))
+        .collect()
+}
+
+/// `pool.map(task, items)` before it runs: set `chunksize`, then [`run`](MpiMap::run).
+#[must_use = "nothing runs until `run()`"]
+pub struct MpiMap<'p, M, T, I> {
+    pool: &'p MpiPool,
+    task: T,
+    items: I,
+    chunksize: Option<usize>,
+    _marker: PhantomData<fn() -> M>,
+}
+
+impl<M, T, I> std::fmt::Debug for MpiMap<'_, M, T, I> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MpiMap")
+            .field("task", &std::any::type_name::<T>())
+            .field("chunksize", &self.chunksize)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>> MpiMap<'_, M, T, I> {
+    /// Sends the tasks in chunks of `chunksize` (Python's `chunksize=`); 0 makes
+    /// [`run`](Self::run) fail with [`PoolError::ZeroChunksize`].
+    pub fn chunksize(mut self, chunksize: usize) -> Self {
+        self.chunksize = Some(chunksize);
+        self
+    }
+
+    /// Runs the tasks and waits for their values, in input order.
+    ///
+    /// # Errors
+    /// The first failed task's [`TaskError`], as the local [`Map::run`](crate::pool::Map::run).
+    pub fn run(self) -> Result<Vec<T::Output>, TaskError> {
+        let engine = match &self.pool.inner {
+            Inner::Local(pool) => {
+                let call = pool.map(self.task, self.items);
+                return match self.chunksize {
+                    Some(n) => call.chunksize(n).run(),
+                    None => call.run(),
+                };
+            }
+            Inner::Cluster { engine, .. } => engine,
+        };
+        let entry = entry_of(&self.task)?;
+        let items: Vec<T::Args> = self.items.into_iter().collect();
+        let chunksize = match self.chunksize {
+            Some(0) => return Err(PoolError::ZeroChunksize.into()),
+            Some(n) => n,
+            None => items.len().div_ceil(4 * self.pool.processes()).max(1),
+        };
+        let mut engine = engine.borrow_mut();
+        let job = engine.new_job();
+        let chunks: Vec<&[T::Args]> = items.chunks(chunksize).collect();
+        for (index, chunk) in chunks.iter().enumerate() {
+            let index = u32::try_from(index).map_err(|_| PoolError::ZeroChunksize)?;
+            let message = encode_chunk(&engine, entry, job, index, chunk);
+            let message = message.inspect_err(|_| engine.abandon(job))?;
+            engine.submit(job, message);
+        }
+        let mut values = Vec::with_capacity(items.len());
+        for (index, chunk) in chunks.iter().enumerate() {
+            let index = u32::try_from(index).unwrap_or(u32::MAX);
+            // Without a deadline, `take` returns only with the chunk's result.
+            let Some((_, result)) = engine.take(job, Some(index), None) else {
+                return Err(TaskError::Timeout);
+            };
+            for value in decode_chunk::<T::Output>(entry.name, chunk.len(), &result) {
+                match value {
+                    Ok(v) => values.push(v),
+                    Err(e) => {
+                        engine.abandon(job);
+                        return Err(e);
+                    }
+                }
+            }
+        }
+        engine.abandon(job);
+        Ok(values)
+    }
+}
+
+/// The iterator of [`MpiPool::imap`] and [`MpiPool::imap_unordered`]: one task's result per
+/// item.
+pub struct MpiIMap<'p, M, T: Task<M>, I> {
+    inner: IMapInner<'p, M, T, I>,
+}
+
+enum IMapInner<'p, M, T: Task<M>, I> {
+    Local(IMap<'p, M, T, I>),
+    Cluster(ClusterIMap<'p, M, T, I>),
+}
+
+impl<M, T: Task<M>, I> std::fmt::Debug for MpiIMap<'_, M, T, I> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MpiIMap")
+            .field("task", &std::any::type_name::<T>())
+            .finish_non_exhaustive()
+    }
+}
+
+struct ClusterIMap<'p, M, T: Task<M>, I> {
+    pool: &'p MpiPool,
+    entry: Result<TaskEntry, TaskError>,
+    input: I,
+    chunksize: usize,
+    window: u32,
+    job: Option<u64>,
+    /// The length of each chunk in flight.
+    lens: std::collections::HashMap<u32, usize>,
+    submitted: u32,
+    consumed: u32,
+    input_done: bool,
+    ordered: bool,
+    current: std::vec::IntoIter<Result<T::Output, TaskError>>,
+    _marker: PhantomData<fn() -> M>,
+}
+
+impl<M: 'static, T: Task<M>, I: Iterator<Item = T::Args>> MpiIMap<'_, M, T, I> {
+    /// Sends the tasks in chunks of `chunksize` (default 1). Set it before the first result
+    /// is taken; 0 makes the first item `Err(TaskError::Pool(PoolError::ZeroChunksize))`.
+    #[must_use]
+    pub fn chunksize(mut self, chunksize: usize) -> Self {
+        self.inner = match self.inner {
+            IMapInner::Local(imap) => IMapInner::Local(imap.chunksize(chunksize)),
+            IMapInner::Cluster(mut imap) => {
+                imap.chunksize = chunksize;
+                IMapInner::Cluster(imap)
+            }
+        };
+        self
+    }
+}
+
+impl<M: 'static, T: Task<M>, I: Iterator<Item = T::Args>> Iterator for MpiIMap<'_, M, T, I> {
+    type Item = Result<T::Output, TaskError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match &mut self.inner {
+            IMapInner::Local(imap) => imap.next(),
+            IMapInner::Cluster(imap) => imap.next(),
+        }
+    }
+}
+
+impl<M: 'static, T: Task<M>, I: Iterator<Item = T::Args>> ClusterIMap<'_, M, T, I> {
+    fn next(&mut self) -> Option<Result<T::Output, TaskError>> {
+        loop {
+            if let Some(item) = self.current.next() {
+                return Some(item);
+            }
+            if let Err(e) = self.refill() {
+                self.input_done = true;
+                return Some(Err(e));
+            }
+            let job = self.job?;
+            if self.input_done && self.consumed == self.submitted {
+                return None;
+            }
+            let wanted = self.ordered.then_some(self.consumed);
+            let engine = self.pool.engine()?;
+            let (index, result) = engine.borrow_mut().take(job, wanted, None)?;
+            self.consumed += 1;
+            let n = self.lens.remove(&index).unwrap_or(0);
+            let name = std::any::type_name::<T>();
+            self.current = decode_chunk::<T::Output>(name, n, &result).into_iter();
+        }
+    }
+
+    /// Submits chunks until the window is full or the input ends.
+    fn refill(&mut self) -> Result<(), TaskError> {
+        let entry = *self.entry.as_ref().map_err(|_| {
+            TaskError::Pool(WorkerStartError::Process(SpawnError::TargetNotInExecutable).into())
+        })?;
+        if self.chunksize == 0 {
+            return Err(PoolError::ZeroChunksize.into());
+        }
+        let Some(engine) = self.pool.engine() else {
+            return Ok(());
+        };
+        let mut engine = engine.borrow_mut();
+        let job = *self.job.get_or_insert_with(|| engine.new_job());
+        while !self.input_done && self.submitted - self.consumed < self.window {
+            let items: Vec<T::Args> = self.input.by_ref().take(self.chunksize).collect();
+            if items.is_empty() {
+                self.input_done = true;
+                break;
+            }
+            let message = encode_chunk(&engine, entry, job, self.submitted, &items)?;
+            engine.submit(job, message);
+            self.lens.insert(self.submitted, items.len());
+            self.submitted += 1;
+        }
+        Ok(())
+    }
+}
+
+impl<M, T: Task<M>, I> Drop for ClusterIMap<'_, M, T, I> {
+    fn drop(&mut self) {
+        if let (Some(job), Some(engine)) = (self.job, self.pool.engine()) {
+            engine.borrow_mut().abandon(job);
+        }
+    }
+}
+
+/// The result of [`MpiPool::apply_async`]: as the local [`AsyncResult`].
+#[derive(Debug)]
+pub enum MpiAsyncResult<'p, R> {
+    /// A single-rank run's local result.
+    Local(AsyncResult<R>),
+    /// A task sent to a worker rank.
+    Cluster(Pending<'p, R>),
+}
+
+/// A task sent to a worker rank (inside [`MpiAsyncResult::Cluster`]).
+pub struct Pending<'p, R> {
+    pool: &'p MpiPool,
+    job: u64,
+    task: &'static str,
+    result: RefCell<Option<ChunkResult>>,
+    _marker: PhantomData<fn() -> R>,
+}
+
+impl<R> std::fmt::Debug for Pending<'_, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending")
+            .field("task", &self.task)
+            .field("job", &self.job)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R: DeserializeOwned + Send + 'static> MpiAsyncResult<'_, R> {
+    /// Waits for the value (Python's `get`).
+    ///
+    /// # Errors
+    /// The task's [`TaskError`].
+    pub fn get(&self) -> Result<R, TaskError> {
+        match self {
+            Self::Local(result) => result.get(),
+            Self::Cluster(pending) => pending.get_until(None),
+        }
+    }
+
+    /// Waits at most `timeout` for the value.
+    ///
+    /// # Errors
+    /// [`TaskError::Timeout`] if it is not ready in time (ask again later); otherwise as
+    /// [`get`](Self::get).
+    pub fn get_timeout(&self, timeout: Duration) -> Result<R, TaskError> {
+        match self {
+            Self::Local(result) => result.get_timeout(timeout),
+            Self::Cluster(pending) => pending.get_until(Instant::now().checked_add(timeout)),
+        }
+    }
+
+    /// Whether the value is ready (makes progress once, never waits).
+    #[must_use]
+    pub fn ready(&self) -> bool {
+        match self {
+            Self::Local(result) => result.ready(),
+            Self::Cluster(pending) => {
+                pending.result.borrow().is_some()
+                    || pending
+                        .pool
+                        .engine()
+                        .is_some_and(|e| e.borrow_mut().arrived(pending.job, 0))
+            }
+        }
+    }
+}
+
+impl<R: DeserializeOwned> Pending<'_, R> {
+    fn get_until(&self, deadline: Option<Instant>) -> Result<R, TaskError> {
+        let mut stored = self.result.borrow_mut();
+        if stored.is_none() {
+            let engine = self.pool.engine().ok_or(PoolError::NotRunning)?;
+            let taken = engine.borrow_mut().take(self.job, Some(0), deadline);
+            let Some((_, result)) = taken else {
+                return Err(TaskError::Timeout);
+            };
+            *stored = Some(result);
+        }
+        let Some(result) = stored.as_ref() else {
+            return Err(PoolError::NotReady.into());
+        };
+        decode_chunk::<R>(self.task, 1, result)
+            .pop()
+            .unwrap_or(Err(PoolError::NotReady.into()))
+    }
+}
+
+impl<R> Drop for Pending<'_, R> {
+    fn drop(&mut self) {
+        if let Some(engine) = self.pool.engine() {
+            engine.borrow_mut().abandon(self.job);
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! A worker rank: greets rank 0, then runs the chunks it is sent on a local [`Pool`] until rank
+//! 0 says stop, and leaves the process.
+//!
+//! The main thread does all the MPI calls (`MPI_THREAD_FUNNELED`): it receives chunks, checks
+//! their code (`super::trampoline`), hands them to runner threads, and sends their results
+//! back without blocking. The runners (two per local worker process) run chunks on the local
+//! pool, so several chunks are in flight at once and the local workers do not idle between
+//! them.
+
+use std::collections::HashMap;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Mutex, PoisonError};
+
+use mpi::topology::SimpleCommunicator;
+use mpi::traits::{Communicator, Destination};
+
+use super::identity::{self, Verdict};
+use super::trampoline::{self, ChunkFn};
+use super::transport::{self, Backoff, Received, Sends};
+use super::wire::{self, Failure, TaskHeader};
+use crate::auth::Tag;
+use crate::pool::Pool;
+
+/// A chunk for a runner: where its result goes, its code and its message.
+struct Work {
+    job: u64,
+    chunk: u32,
+    run: ChunkFn,
+    message: Vec<u8>,
+}
+
+/// Serves rank 0 until it says stop; returns the exit code for this process.
+pub(super) fn serve(world: &SimpleCommunicator, processes: usize) -> i32 {
+    let host = mpi::environment::processor_name().unwrap_or_else(|_| "?".to_owned());
+    let Ok(hello) = identity::hello(processes, host) else {
+        return 3;
+    };
+    let Ok(hello) = postcard::to_allocvec(&hello) else {
+        return 3;
+    };
+    world
+        .process_at_rank(0)
+        .send_with_tag(&hello[..], wire::TAG_HELLO);
+    let Received::Message { bytes, .. } = transport::receive_from(world, 0, wire::TAG_VERDICT)
+    else {
+        return 3;
+    };
+    match postcard::from_bytes::<Verdict>(&bytes) {
+        Ok(Verdict::Accept { job_key }) => {
+            let pool = Pool::new(processes);
+            run(world, pool.as_ref().ok(), processes, &job_key);
+            if let Ok(pool) = pool {
+                pool.close();
+                let _ = pool.join();
+            }
+            0
+        }
+        Ok(Verdict::Refuse { .. }) | Err(_) => 1,
+    }
+}
+
+/// The serving loop, with its runner threads.
+fn run(world: &SimpleCommunicator, pool: Option<&Pool>, processes: usize, key: &[u8; 32]) {
+    let (work_tx, work_rx) = mpsc::channel::<Work>();
+    let (done_tx, done_rx) = mpsc::channel::<Vec<u8>>();
+    let work_rx = Mutex::new(work_rx);
+    std::thread::scope(|scope| {
+        for _ in 0..2 * processes.max(1) {
+            let (work_rx, done_tx) = (&work_rx, done_tx.clone());
+            scope.spawn(move || runner(pool, work_rx, &done_tx));
+        }
+        drop(done_tx);
+        let mut sends = Sends::default();
+        let mut loop_state = Loop {
+            world,
+            key,
+            verified: HashMap::new(),
+            sends: &mut sends,
+        };
+        loop_state.until_stop(&work_tx, &done_rx);
+        drop(work_tx);
+        // The runners finish what they hold; their results still go out.
+        for result in done_rx {
+            sends.start(world, 0, wire::TAG_RESULT, result);
+        }
+        sends.finish();
+    });
+}
+
+/// The main thread's state while serving.
+struct Loop<'a> {
+    world: &'a SimpleCommunicator,
+    key: &'a [u8; 32],
+    /// Offset and code pairs that checked out already (a code is checked once per task type).
+    verified: HashMap<(i64, Tag), ChunkFn>,
+    sends: &'a mut Sends,
+}
+
+impl Loop<'_> {
+    fn until_stop(&mut self, work: &Sender<Work>, done: &Receiver<Vec<u8>>) {
+        let mut backoff = Backoff::default();
+        loop {
+            let mut busy = self.sends.poll();
+            if let Some(Received::Message { source: 0, .. }) =
+                transport::try_receive(self.world, wire::TAG_STOP)
+            {
+                return;
+            }
+            while let Some(received) = transport::try_receive(self.world, wire::TAG_TASK) {
+                busy = true;
+                if let Received::Message { bytes, source: 0 } = received {
+                    self.accept(bytes, work);
+                }
+                // Anything else (another rank, too large) is not from rank 0: dropped.
+            }
+            while let Ok(result) = done.try_recv() {
+                busy = true;
+                self.sends.start(self.world, 0, wire::TAG_RESULT, result);
+            }
+            if busy {
+                backoff.reset();
+            } else {
+                backoff.idle();
+            }
+        }
+    }
+
+    /// Hands a task message to a runner once its code checked out; fails it otherwise.
+    fn accept(&mut self, message: Vec<u8>, work: &Sender<Work>) {
+        let Some((header, _)) = TaskHeader::parse(&message) else {
+            return;
+        };
+        if let Some(run) = self.resolve(&header) {
+            let _ = work.send(Work {
+                job: header.job,
+                chunk: header.chunk,
+                run,
+                message,
+            });
+        } else {
+            let refused = failed(
+                header.job,
+                header.chunk,
+                &Failure::Refused {
+                    message: "the chunk's code did not authenticate under the job key".into(),
+                },
+            );
+            self.sends.start(self.world, 0, wire::TAG_RESULT, refused);
+        }
+    }
+
+    fn resolve(&mut self, header: &TaskHeader) -> Option<ChunkFn> {
+        if let Some(run) = self.verified.get(&(header.entry, header.tag)) {
+            return Some(*run);
+        }
+        let run = trampoline::resolve(self.key, header.entry, &header.tag)?;
+        self.verified.insert((header.entry, header.tag), run);
+        Some(run)
+    }
+}
+
+/// A runner thread: runs chunks until the work channel closes.
+fn runner(pool: Option<&Pool>, work: &Mutex<Receiver<Work>>, done: &Sender<Vec<u8>>) {
+    loop {
+        let next = work.lock().unwrap_or_else(PoisonError::into_inner).recv();
+        let Ok(item) = next else { return };
+        let args = &item.message[wire::TASK_HEADER..];
+        let result = match pool {
+            None => failed(
+                item.job,
+                item.chunk,
+                &Failure::Refused {
+                    message: "this rank's local pool could not start".into(),
+                },
+            ),
+            Some(pool) => match (item.run)(pool, args) {
+                Ok(outcomes) => {
+                    let mut out = wire::result_message(item.job, item.chunk, wire::STATUS_OUTCOMES);
+                    out.extend_from_slice(&outcomes);
+                    out
+                }
+                Err(message) => failed(item.job, item.chunk, &Failure::Refused { message }),
+            },
+        };
+        if done.send(result).is_err() {
+            return;
+        }
+    }
+}
+
+/// A result message that fails a whole chunk with `failure`.
+fn failed(job: u64, chunk: u32, failure: &Failure) -> Vec<u8> {
+    let head = wire::result_message(job, chunk, wire::STATUS_FAILED);
+    // A `Failure` always encodes (plain strings and integers); if not, rank 0 reports the
+    // empty body as undecodable.
+    postcard::to_extend(failure, head.clone()).unwrap_or(head)
+}

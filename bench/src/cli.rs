@@ -167,7 +167,7 @@ mod tests {
         assert_eq!(picked(&["pipe.pingpong.pinned"]), ["pipe.pingpong.pinned"]);
         assert_eq!(
             picked(&["pool.map"]),
-            ["pool.map.chunk1", "pool.map.default"]
+            ["pool.map.chunk1", "pool.map.default", "pool.map.skewed"]
         );
         assert!(select(&args(&["nope"])).is_err());
     }

@@ -35,9 +35,6 @@ pub(crate) fn expand(f: &SignatureFn) -> TokenStream {
     let idents: Vec<_> = f.args.iter().map(|a| &a.ident).collect();
     let types: Vec<_> = f.args.iter().map(|a| &a.ty).collect();
     let ret = f.output.as_ref().map_or_else(|| quote!(()), |t| quote!(#t));
-    let params: Vec<_> = (0..f.args.len())
-        .map(|i| format_ident!("__A{}", i))
-        .collect();
     let Docs {
         spawn: spawn_doc,
         builder: builder_doc,
@@ -45,6 +42,7 @@ pub(crate) fn expand(f: &SignatureFn) -> TokenStream {
         builder_spawn: builder_spawn_doc,
         unit: struct_doc,
     } = docs(&name.to_string());
+    let builder_impl = builder_impl(f, &builder, &builder_spawn_doc);
     quote! {
         // Arguments must be owned to cross the boundary, so clippy's advice to take one by
         // reference cannot be followed here.
@@ -78,51 +76,67 @@ pub(crate) fn expand(f: &SignatureFn) -> TokenStream {
             }
         }
 
-        impl #builder {
-            /// Names the process (default `Process-N`, as in Python); in the child,
-            /// `current_process().name()` returns it.
-            #[must_use]
-            #vis fn name(self, name: impl ::core::convert::Into<::std::string::String>) -> Self {
-                Self { __options: self.__options.name(name) }
-            }
+        #builder_impl
+    }
+}
 
-            /// Makes the process a daemon (or not): a daemon is terminated when this process
-            /// exits, and killed if this process dies abruptly. Default: this process's own
-            /// flag, as in Python.
-            #[must_use]
-            #vis fn daemon(self, daemon: bool) -> Self {
-                Self { __options: self.__options.daemon(daemon) }
-            }
-
-            /// Chooses how the process is created: `Fork`, `Spawn` or `ForkServer`. Default:
-            /// the program's (`mproc::get_start_method()`).
-            #[must_use]
-            #vis fn start_method(self, method: #private::StartMethod) -> Self {
-                Self { __options: self.__options.start_method(method) }
-            }
-
-            #[doc = #builder_spawn_doc]
-            #[allow(clippy::too_many_arguments)]
-            #vis fn spawn(self, #(#idents: #types),*)
-                -> ::core::result::Result<#private::Child<#ret>, #private::SpawnError>
-            {
-                fn __mproc_entry((#(#idents,)*): (#(#types,)*)) -> #ret {
-                    #name(#(#idents),*)
-                }
-                fn __mproc_start<#(#params: #private::ProcessValue,)* __R: #private::ProcessValue>(
-                    entry: fn((#(#params,)*)) -> __R,
-                    args: (#(#params,)*),
-                    options: #private::Options,
-                ) -> ::core::result::Result<#private::Child<__R>, #private::SpawnError> {
-                    #private::Process::with_options(entry, args, options).start()
-                }
-                __mproc_start::<#(#types,)* #ret>(
-                    __mproc_entry,
-                    (#(#idents,)*),
-                    self.__options,
-                )
-            }
+/// The builder's methods: the options, and `spawn` with the function's arguments.
+fn builder_impl(f: &SignatureFn, builder: &proc_macro2::Ident, spawn_doc: &str) -> TokenStream {
+    let private = paths::private();
+    let vis = &f.item.vis;
+    let name = &f.item.sig.ident;
+    let idents: Vec<_> = f.args.iter().map(|a| &a.ident).collect();
+    let types: Vec<_> = f.args.iter().map(|a| &a.ty).collect();
+    let ret = f.output.as_ref().map_or_else(|| quote!(()), |t| quote!(#t));
+    let params: Vec<_> = (0..f.args.len())
+        .map(|i| format_ident!("__A{}", i))
+        .collect();
+    quote! {
+    impl #builder {
+        /// Names the process (default `Process-N`, as in Python); in the child,
+        /// `current_process().name()` returns it.
+        #[must_use]
+        #vis fn name(self, name: impl ::core::convert::Into<::std::string::String>) -> Self {
+            Self { __options: self.__options.name(name) }
         }
+
+        /// Makes the process a daemon (or not): a daemon is terminated when this process
+        /// exits, and killed if this process dies abruptly. Default: this process's own
+        /// flag, as in Python.
+        #[must_use]
+        #vis fn daemon(self, daemon: bool) -> Self {
+            Self { __options: self.__options.daemon(daemon) }
+        }
+
+        /// Chooses how the process is created: `Fork`, `Spawn` or `ForkServer`. Default:
+        /// the program's (`mproc::get_start_method()`).
+        #[must_use]
+        #vis fn start_method(self, method: #private::StartMethod) -> Self {
+            Self { __options: self.__options.start_method(method) }
+        }
+
+        #[doc = #spawn_doc]
+        #[allow(clippy::too_many_arguments)]
+        #vis fn spawn(self, #(#idents: #types),*)
+            -> ::core::result::Result<#private::Child<#ret>, #private::SpawnError>
+        {
+            fn __mproc_entry((#(#idents,)*): (#(#types,)*)) -> #ret {
+                #name(#(#idents),*)
+            }
+            fn __mproc_start<#(#params: #private::ProcessValue,)* __R: #private::ProcessValue>(
+                entry: fn((#(#params,)*)) -> __R,
+                args: (#(#params,)*),
+                options: #private::Options,
+            ) -> ::core::result::Result<#private::Child<__R>, #private::SpawnError> {
+                #private::Process::with_options(entry, args, options).start()
+            }
+            __mproc_start::<#(#types,)* #ret>(
+                __mproc_entry,
+                (#(#idents,)*),
+                self.__options,
+            )
+        }
+    }
     }
 }
 

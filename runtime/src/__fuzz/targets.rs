@@ -147,9 +147,41 @@ pub fn codec(data: &[u8], known: Known) {
 
 fn decode_and_use(which: usize, bytes: &[u8], fds: Vec<OwnedFd>) {
     use crate::codec::{ByteBuf, Fd, decode};
+    use crate::{Connection, JoinableQueue, Lock, Queue, SimpleQueue};
+    match which {
+        0..=8 => decode_and_use_sync(which, bytes, fds),
+        9 => {
+            if let Ok(q) = decode::<Queue<u32>>(bytes, fds) {
+                let _ = q.qsize();
+                for _ in 0..4 {
+                    let _ = q.try_get();
+                }
+                let _ = q.try_put(&7);
+            }
+        }
+        10 => drop(decode::<SimpleQueue<u32>>(bytes, fds)),
+        11 => {
+            if let Ok(q) = decode::<JoinableQueue<u32>>(bytes, fds) {
+                let _ = q.as_queue().try_get();
+                let _ = q.task_done();
+            }
+        }
+        12 => {
+            if let Ok(c) = decode::<Connection<u32>>(bytes, fds) {
+                let _ = c.try_recv();
+            }
+        }
+        13 => drop(decode::<Fd>(bytes, fds)),
+        14 => drop(decode::<(u32, String, ByteBuf, Option<i64>)>(bytes, fds)),
+        _ => drop(decode::<Vec<(Fd, Lock)>>(bytes, fds)),
+    }
+}
+
+/// [`decode_and_use`] for the synchronization primitives and shared values (0 to 8).
+fn decode_and_use_sync(which: usize, bytes: &[u8], fds: Vec<OwnedFd>) {
+    use crate::codec::decode;
     use crate::{
-        Array, Barrier, BoundedSemaphore, Condition, Connection, Event, JoinableQueue, Lock, Queue,
-        RLock, Semaphore, SimpleQueue, Value,
+        Array, Barrier, BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore, Value,
     };
     match which {
         0 => {
@@ -196,36 +228,12 @@ fn decode_and_use(which: usize, bytes: &[u8], fds: Vec<OwnedFd>) {
                 drop(v.try_lock());
             }
         }
-        8 => {
+        _ => {
             if let Ok(a) = decode::<Array<u32>>(bytes, fds) {
                 let _ = a.len();
                 drop(a.try_lock());
             }
         }
-        9 => {
-            if let Ok(q) = decode::<Queue<u32>>(bytes, fds) {
-                let _ = q.qsize();
-                for _ in 0..4 {
-                    let _ = q.try_get();
-                }
-                let _ = q.try_put(&7);
-            }
-        }
-        10 => drop(decode::<SimpleQueue<u32>>(bytes, fds)),
-        11 => {
-            if let Ok(q) = decode::<JoinableQueue<u32>>(bytes, fds) {
-                let _ = q.as_queue().try_get();
-                let _ = q.task_done();
-            }
-        }
-        12 => {
-            if let Ok(c) = decode::<Connection<u32>>(bytes, fds) {
-                let _ = c.try_recv();
-            }
-        }
-        13 => drop(decode::<Fd>(bytes, fds)),
-        14 => drop(decode::<(u32, String, ByteBuf, Option<i64>)>(bytes, fds)),
-        _ => drop(decode::<Vec<(Fd, Lock)>>(bytes, fds)),
     }
 }
 

@@ -52,8 +52,9 @@ use proc_macro::TokenStream;
 /// - `f::builder()` returns the options of one start, set by chaining `.name(impl Into<String>)`
 ///   (default `Process-N`), `.daemon(bool)` (default: this process's own flag; a daemon is
 ///   terminated when its parent exits), `.start_method(StartMethod)` (default: the program's,
-///   see `mproc::get_start_method`), then `.spawn(a, b)`, which starts the child as `f::spawn`
-///   does.
+///   see `mproc::get_start_method`), `.stdout(Stdio)` / `.stderr(Stdio)` (default inherited;
+///   `Stdio::Piped` makes the stream readable through `Child::stdout`/`stderr`), then
+///   `.spawn(a, b)`, which starts the child as `f::spawn` does.
 ///
 /// `f::…` works because the attribute also declares a braced `struct f {}`: a struct lives in
 /// the type namespace, the function in the value namespace, so both are named `f` (also for a

@@ -21,7 +21,7 @@
 //! ```
 //!
 //! `greet` stays an ordinary function; `#[process]` adds `greet::spawn(..)` and
-//! `greet::builder()` (name, daemon flag, start method) beside it. Without the macro,
+//! `greet::builder()` (name, daemon flag, start method, stdio) beside it. Without the macro,
 //! [`Process::new`] takes any `fn` or non-capturing closure.
 //!
 //! ## How it works

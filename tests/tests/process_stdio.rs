@@ -94,3 +94,32 @@ fn a_panic_message_goes_to_a_piped_stderr() {
         assert!(text.contains("captured"), "{method}: {text:?}");
     }
 }
+
+/// The builder `#[process]` generates has the same stdio options.
+#[mproc::process]
+fn greet(tag: u32) -> String {
+    talk(tag)
+}
+
+#[test]
+fn process_attribute_builders_capture_stdio_too() {
+    for method in METHODS {
+        let child = greet::builder()
+            .start_method(method)
+            .stdout(Stdio::Piped)
+            .stderr(Stdio::Null)
+            .spawn(11)
+            .unwrap();
+        assert!(child.wait_timeout(TIMEOUT).unwrap().success(), "{method}");
+        assert!(child.stderr().is_none(), "{method}");
+        assert_eq!(
+            read_all(child.stdout().unwrap()),
+            format!("out 11 from {}\n", child.pid()),
+            "{method}"
+        );
+        assert!(
+            procs::join(&child).unwrap().starts_with("pipe:"),
+            "{method}"
+        );
+    }
+}

@@ -115,6 +115,20 @@ fn builder_impl(f: &SignatureFn, builder: &proc_macro2::Ident, spawn_doc: &str) 
             Self { __options: self.__options.start_method(method) }
         }
 
+        /// Connects the child's stdout (default `Stdio::Inherit`); `Stdio::Piped` makes it
+        /// readable through `Child::stdout`, as `Process::stdout` does.
+        #[must_use]
+        #vis fn stdout(self, stdio: #private::Stdio) -> Self {
+            Self { __options: self.__options.stdout(stdio) }
+        }
+
+        /// Connects the child's stderr (default `Stdio::Inherit`); `Stdio::Piped` makes it
+        /// readable through `Child::stderr`. A panic's message goes there too.
+        #[must_use]
+        #vis fn stderr(self, stdio: #private::Stdio) -> Self {
+            Self { __options: self.__options.stderr(stdio) }
+        }
+
         #[doc = #spawn_doc]
         #[allow(clippy::too_many_arguments)]
         #vis fn spawn(self, #(#idents: #types),*)

@@ -97,6 +97,20 @@ impl Options {
         self.method = Some(method);
         self
     }
+
+    /// Connects the child's stdout.
+    #[must_use]
+    pub fn stdout(mut self, stdio: Stdio) -> Self {
+        self.stdout = stdio;
+        self
+    }
+
+    /// Connects the child's stderr.
+    #[must_use]
+    pub fn stderr(mut self, stdio: Stdio) -> Self {
+        self.stderr = stdio;
+        self
+    }
 }
 
 /// A process to start: Python's `Process(target=..., args=...)`.
@@ -173,7 +187,7 @@ where
     /// [`Stdio::Piped`] makes it readable through [`Child::stdout`].
     #[must_use]
     pub fn stdout(mut self, stdio: Stdio) -> Self {
-        self.options.stdout = stdio;
+        self.options = self.options.stdout(stdio);
         self
     }
 
@@ -182,7 +196,7 @@ where
     /// there too.
     #[must_use]
     pub fn stderr(mut self, stdio: Stdio) -> Self {
-        self.options.stderr = stdio;
+        self.options = self.options.stderr(stdio);
         self
     }
 

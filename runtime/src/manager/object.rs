@@ -261,8 +261,10 @@ impl ObjectHandle {
         method: MethodId,
         args: &A,
     ) -> Result<R, ManagerError> {
-        let bytes = self.call_raw(method, super::session::encode(args)?)?;
-        super::session::decode(&bytes)
+        // Plain postcard, as generated proxies encode: a proxy among the arguments mints a
+        // transit reference that the manager claims when it decodes them.
+        let args = postcard::to_stdvec(args).map_err(ManagerError::Encode)?;
+        super::handle::decode(&self.call_raw(method, args)?)
     }
 }
 

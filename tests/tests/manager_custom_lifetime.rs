@@ -8,13 +8,13 @@
     reason = "process targets take their arguments by value: they arrive deserialized"
 )]
 
+use integration_tests::forged::custom_proxy;
 use integration_tests::gate::{Gate, Opener, Passed, gate};
 use integration_tests::{METHODS, TIMEOUT};
-use mproc::manager::{
-    EventProxy, Kind, Manager, ManagerError, ObjectError, RemoteError, method_id,
-};
+use mproc::manager::{EventProxy, Manager, ManagerError, ObjectError, RemoteError, method_id};
 use mproc::prelude::*;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 /// A counter that reports its own end: its `Drop`, run by the manager, sets `dropped`.
 struct Tracked {
@@ -41,65 +41,78 @@ impl Drop for Tracked {
     }
 }
 
-fn tracking_manager(method: StartMethod) -> Manager {
-    Manager::builder()
+/// What every test starts from, under `method`: a manager, the event a `Tracked` sets when the
+/// manager drops it, how many objects the manager held before the `Tracked`, and the
+/// `Tracked`, referenced by this process only.
+fn tracked_under(method: StartMethod) -> (Manager, EventProxy, u64, TrackedProxy) {
+    let manager = Manager::builder()
         .register::<Tracked>()
         .start_method(method)
         .start()
-        .unwrap()
+        .unwrap();
+    let dropped = manager.event().unwrap();
+    let start = manager.number_of_objects().unwrap();
+    let tracked = manager.create::<Tracked>(dropped.clone()).unwrap();
+    assert_eq!(
+        manager.number_of_objects().unwrap(),
+        start + 1,
+        "{method:?}: a custom object is counted"
+    );
+    (manager, dropped, start, tracked)
 }
 
-/// The wire form of a custom proxy that holds no reference (no transit token), to reach an id
-/// after its object is gone.
-#[derive(Serialize)]
-struct ForgedProxy<'a> {
-    address: String,
-    id: u64,
-    kind: Kind,
-    timeout_ms: u64,
-    token: Option<u64>,
-    type_name: &'a str,
+/// Waits (bounded) for the object's `Drop` to run in the manager, then checks that the
+/// manager no longer counts it.
+fn assert_freed(manager: &Manager, dropped: &EventProxy, start: u64, method: StartMethod) {
+    assert!(
+        dropped.wait_timeout(TIMEOUT).unwrap(),
+        "{method:?}: the object's Drop did not run in the manager"
+    );
+    assert_eq!(manager.number_of_objects().unwrap(), start, "{method:?}");
+}
+
+/// Gives a clone of `tracked` to a child running `target`, waits until the child holds it,
+/// and drops `tracked`: from then on only the child refers to the object. Returns the child
+/// and the opener of the gate it waits on.
+fn hand_over<R>(
+    method: StartMethod,
+    target: fn((TrackedProxy, Opener, Gate)) -> R,
+    tracked: TrackedProxy,
+) -> (Child<R>, Opener)
+where
+    R: Serialize + DeserializeOwned + 'static,
+{
+    let (holding, is_holding) = gate();
+    let (release, released) = gate();
+    let child = Process::new(target, (tracked.clone(), holding, released))
+        .start_method(method)
+        .start()
+        .unwrap();
+    assert_eq!(is_holding.wait(TIMEOUT), Passed::Opened, "{method:?}");
+    drop(tracked);
+    (child, release)
 }
 
 #[test]
 fn a_custom_object_is_freed_in_the_manager_with_its_last_proxy_under_every_method() {
     for method in METHODS {
-        let manager = tracking_manager(method);
-        let dropped = manager.event().unwrap();
-        let start = manager.number_of_objects().unwrap();
-        let tracked = manager.create::<Tracked>(dropped.clone()).unwrap();
+        let (manager, dropped, start, tracked) = tracked_under(method);
         let id = tracked.as_ref().id();
         let copy = tracked.clone();
-        assert_eq!(
-            manager.number_of_objects().unwrap(),
-            start + 1,
-            "{method:?}: a custom object is counted"
-        );
         assert_eq!(tracked.bump().unwrap(), 1);
         drop(tracked);
         // A clone in this process shares the reference: the object is still there.
         assert_eq!(copy.bump().unwrap(), 2, "{method:?}");
         assert!(!dropped.is_set().unwrap(), "{method:?}");
         drop(copy);
-        assert!(
-            dropped.wait_timeout(TIMEOUT).unwrap(),
-            "{method:?}: the object's Drop did not run in the manager"
+        assert_freed(&manager, &dropped, start, method);
+        // Its id now names nothing: a call through a proxy forged with it is a typed refusal.
+        let forged = custom_proxy(&manager.address().to_string(), id, "Tracked");
+        let ghost: TrackedProxy = postcard::from_bytes(&forged).unwrap();
+        let refused = ghost.as_ref().call_raw(
+            method_id("Tracked", "bump"),
+            postcard::to_stdvec(&()).unwrap(),
         );
-        assert_eq!(manager.number_of_objects().unwrap(), start, "{method:?}");
-        // Its id now names nothing: a call is a typed refusal.
-        let forged = ForgedProxy {
-            address: manager.address().to_string(),
-            id,
-            kind: Kind::Custom,
-            timeout_ms: 30_000,
-            token: None,
-            type_name: "Tracked",
-        };
-        let ghost: TrackedProxy = postcard::from_bytes(&postcard::to_stdvec(&forged).unwrap())
-            .unwrap_or_else(|e| panic!("{method:?}: {e}"));
-        let refused = ghost
-            .as_ref()
-            .call_raw(method_id("Tracked", "bump"), postcard::to_stdvec(&()).unwrap());
         assert!(
             matches!(
                 refused,
@@ -124,20 +137,10 @@ fn hold_then_bump((tracked, holding, release): (TrackedProxy, Opener, Gate)) -> 
 #[test]
 fn a_custom_proxy_in_a_child_keeps_its_object_until_the_child_ends_under_every_method() {
     for method in METHODS {
-        let manager = tracking_manager(method);
-        let dropped = manager.event().unwrap();
-        let start = manager.number_of_objects().unwrap();
-        let tracked = manager.create::<Tracked>(dropped.clone()).unwrap();
+        let (manager, dropped, start, tracked) = tracked_under(method);
         assert_eq!(tracked.bump().unwrap(), 1);
-        let (holding, is_holding) = gate();
-        let (release, released) = gate();
-        let child = Process::new(hold_then_bump, (tracked.clone(), holding, released))
-            .start_method(method)
-            .start()
-            .unwrap();
-        assert_eq!(is_holding.wait(TIMEOUT), Passed::Opened, "{method:?}");
+        let (child, release) = hand_over(method, hold_then_bump, tracked);
         // Every proxy of this process is gone; the child's keeps the object, state and all.
-        drop(tracked);
         assert_eq!(
             manager.number_of_objects().unwrap(),
             start + 1,
@@ -147,13 +150,12 @@ fn a_custom_proxy_in_a_child_keeps_its_object_until_the_child_ends_under_every_m
         release.open();
         assert_eq!(child.join_timeout(TIMEOUT).unwrap(), Some(2), "{method:?}");
         // The child's reference went with it.
-        assert!(dropped.wait_timeout(TIMEOUT).unwrap(), "{method:?}");
-        assert_eq!(manager.number_of_objects().unwrap(), start, "{method:?}");
+        assert_freed(&manager, &dropped, start, method);
         manager.shutdown().unwrap();
     }
 }
 
-/// Holds a proxy (claimed on arrival), says so, then waits to be killed.
+/// Holds a proxy (claimed on arrival) and calls it, says so, then waits to be killed.
 fn hold_until_killed((tracked, holding, never): (TrackedProxy, Opener, Gate)) -> bool {
     let alive = tracked.bump().is_ok();
     holding.open();
@@ -164,28 +166,14 @@ fn hold_until_killed((tracked, holding, never): (TrackedProxy, Opener, Gate)) ->
 #[test]
 fn a_client_killed_holding_a_custom_proxy_drops_its_reference_under_every_method() {
     for method in METHODS {
-        let manager = tracking_manager(method);
-        let dropped = manager.event().unwrap();
-        let start = manager.number_of_objects().unwrap();
-        let tracked = manager.create::<Tracked>(dropped.clone()).unwrap();
-        let (holding, is_holding) = gate();
-        let (_never, wait_forever) = gate();
-        let child = Process::new(hold_until_killed, (tracked.clone(), holding, wait_forever))
-            .start_method(method)
-            .start()
-            .unwrap();
-        assert_eq!(is_holding.wait(TIMEOUT), Passed::Opened, "{method:?}");
-        drop(tracked);
+        let (manager, dropped, start, tracked) = tracked_under(method);
+        let (child, _never) = hand_over(method, hold_until_killed, tracked);
         assert!(!dropped.is_set().unwrap(), "{method:?}: freed while held");
         assert_eq!(manager.number_of_objects().unwrap(), start + 1);
         // SIGKILL: the child gives nothing back itself; its connections close.
         child.kill().unwrap();
         assert!(child.join_timeout(TIMEOUT).is_err(), "{method:?}");
-        assert!(
-            dropped.wait_timeout(TIMEOUT).unwrap(),
-            "{method:?}: a killed client's reference kept the object"
-        );
-        assert_eq!(manager.number_of_objects().unwrap(), start, "{method:?}");
+        assert_freed(&manager, &dropped, start, method);
         manager.shutdown().unwrap();
     }
 }

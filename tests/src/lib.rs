@@ -1,8 +1,9 @@
-//! Helpers shared by the integration tests: cross-process gates, bounded waits, and counts of
-//! children, descriptors and mappings for leak checks.
+//! Helpers shared by the integration tests: cross-process gates, bounded waits, counts of
+//! children, descriptors and mappings for leak checks, and forged manager proxies.
 //!
 //! Every wait here is bounded by [`TIMEOUT`], so a bug fails a test instead of hanging CI.
 
+pub mod forged;
 pub mod gate;
 pub mod pools;
 pub mod procs;

@@ -9,6 +9,7 @@
     reason = "process targets take their arguments by value: they arrive deserialized"
 )]
 
+use integration_tests::forged::custom_proxy;
 use integration_tests::gate::{Gate, Passed, gate};
 use integration_tests::{METHODS, TIMEOUT};
 use mproc::connection::{Auth, Sentinel, wait};
@@ -339,29 +340,13 @@ fn hostile_calls_get_typed_errors_and_the_server_survives() {
     manager.shutdown().unwrap();
 }
 
-/// The wire form of a custom proxy (address, id, type name, timeout), for forging handles.
-#[derive(Serialize)]
-struct ForgedProxy<'a> {
-    address: String,
-    id: u64,
-    type_name: &'a str,
-    timeout_ms: u64,
-}
-
 #[test]
 fn forged_proxies_get_typed_errors_for_unknown_objects_and_wrong_types() {
     let manager = custom_manager(StartMethod::ForkServer);
     let counter = manager.create::<Counter>(1).unwrap();
     let squares = manager.create::<Squares>(3).unwrap();
-    let forge = |id: u64, type_name: &str| {
-        let wire = ForgedProxy {
-            address: manager.address().to_string(),
-            id,
-            type_name,
-            timeout_ms: 30_000,
-        };
-        postcard::to_stdvec(&wire).unwrap()
-    };
+    let address = manager.address().to_string();
+    let forge = |id: u64, type_name: &str| custom_proxy(&address, id, type_name);
     // An id nobody created.
     let ghost: CounterProxy = postcard::from_bytes(&forge(999, "Counter")).unwrap();
     assert!(matches!(

@@ -1,6 +1,7 @@
 //! A [`Handle`] is a session plus an object id and one reference to the object: the part of
-//! a proxy that travels. Clones in one process share the reference; the last one dropped
-//! gives it back to the manager (see [`super::refs`] for references in transit).
+//! a proxy that travels, built-in or custom ([`ObjectHandle`](super::ObjectHandle) wraps
+//! one). Clones in one process share the reference; the last one dropped gives it back to the
+//! manager (see [`super::refs`] for references in transit).
 
 use std::cell::Cell;
 use std::sync::Arc;

@@ -80,6 +80,19 @@
 //! manager decodes each call's arguments as the method's exact types: anything else a peer
 //! sends (an unknown method id, missing or extra bytes) is an [`ObjectError`] for that call.
 //!
+//! A custom object lives as long as a proxy of it exists in some process, as in Python's
+//! `BaseManager`, and exactly as the built-in objects do (see [Lifetime](#lifetime)): the
+//! process that created it holds one reference, shared by the proxy's clones; a proxy sent to
+//! another process (as a process argument, through a queue, as a method's argument or result)
+//! holds a reference in transit that the receiving process takes over when it deserializes
+//! it; a process that exits or is killed gives its references back when its connections
+//! close. When the last reference is gone the manager drops the object: its `Drop` runs in
+//! the manager process, outside the manager's locks (so it may use proxies itself; a panic
+//! there is caught), and [`Manager::number_of_objects`] no longer counts it. A proxy that
+//! still names a freed object (forged, or kept serialized without its reference) gets
+//! [`ObjectError::UnknownObject`]. Objects still alive when the manager stops are dropped
+//! then. Custom and built-in objects share one id space.
+//!
 //! # Atomic updates
 //! Python's `d[k] += 1` reads and writes in two round trips (updates are lost under
 //! contention), and `d[k].append(x)` mutates a copy (the write is lost). mproc offers:
@@ -100,14 +113,19 @@
 //! follows iteration order). Entries are therefore ordered by encoded key, not by insertion.
 //!
 //! # Lifetime
-//! Objects are reference-counted per client process, as in Python: the clones of a proxy in
-//! one process share one reference, a proxy that travels to another process holds a
-//! reference in transit until it arrives, and an object is freed when no process refers to
-//! it any more ([`Manager::number_of_objects`] shows it). A client process that is gone —
-//! exited, killed, or every connection it had broke — drops its references with it, and the
-//! locks its threads held are released. A proxy stored inside another managed object keeps
-//! its object until the manager stops (the manager never looks inside stored values), and a
-//! serialized proxy that is never deserialized keeps its transit reference that long too.
+//! Objects, built-in and custom, are reference-counted per client process, as in Python: the
+//! clones of a proxy in one process share one reference, a proxy that travels to another
+//! process holds a reference in transit until it arrives, and an object is freed when no
+//! process refers to it any more ([`Manager::number_of_objects`] shows it). A client process
+//! that is gone — exited, killed, or every connection it had broke — drops its references
+//! with it, and the locks its threads held are released. A proxy stored inside a dict, list,
+//! value or namespace keeps its object until the manager stops (the manager never looks
+//! inside stored values), and a serialized proxy that is never deserialized keeps its
+//! transit reference that long too. A proxy that a custom object holds (given to its `new`
+//! or to a method) is a reference of the manager's own process, given back when that object
+//! is dropped. The manager connects to itself for it with the program authkey: in a
+//! [`Server`] bound with another key such a proxy cannot claim its reference or call, and its
+//! object stays until the server stops.
 //!
 //! # Limits and failures
 //! - Every call waits at most the call timeout ([`DEFAULT_CALL_TIMEOUT`], see
@@ -374,9 +392,9 @@ impl Manager {
         ObjectHandle::create::<T>(&self.session, &init).map(T::proxy)
     }
 
-    /// How many objects the manager holds now, for every client (Python's
-    /// `manager._number_of_objects()`): objects are freed when every proxy of them, in every
-    /// process, is dropped, or when the processes holding them are gone.
+    /// How many objects the manager holds now, built-in and custom, for every client
+    /// (Python's `manager._number_of_objects()`): objects are freed when every proxy of them,
+    /// in every process, is dropped, or when the processes holding them are gone.
     ///
     /// # Errors
     /// [`ManagerError::Connection`] if the manager cannot be reached in time.

@@ -10,13 +10,13 @@
 //! object's registered type.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::error::ManagerError;
-use super::protocol::{Request, Response};
+use super::handle::Handle;
+use super::protocol::{Kind, Request, Response};
 use super::session::Session;
 use crate::process::PanicLocation;
 
@@ -177,29 +177,31 @@ pub(crate) enum ObjectRequest {
     },
 }
 
-/// The untyped part of a generated proxy: the session to the manager, the object's id and its
-/// type's name. Cheap to clone; serializes as the manager's address, the id, the type name and
-/// the call timeout (never a descriptor or a key), and connects on first use where it arrives,
-/// as the built-in proxies do.
+/// The untyped part of a generated proxy: a handle to the object (the session to the
+/// manager, the object's id and one reference to it) and its type's name. Reference-counted
+/// as the built-in proxies are: clones in one process share one reference, the last one
+/// dropped gives it back, and the manager frees the object when no process refers to it any
+/// more. Serializes as a built-in proxy does (the manager's address, the id, the call timeout
+/// and a transit reference, never a descriptor or a key), then the type name; it connects on
+/// first use where it arrives, and claims its reference there.
 #[derive(Clone)]
 pub struct ObjectHandle {
-    session: Arc<Session>,
-    id: u64,
+    handle: Handle,
     type_name: &'static str,
 }
 
 impl std::fmt::Debug for ObjectHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Proxy")
-            .field("manager", self.session.address())
-            .field("id", &self.id)
+            .field("manager", self.handle.session.address())
+            .field("id", &self.handle.id)
             .field("type", &self.type_name)
             .finish()
     }
 }
 
 impl ObjectHandle {
-    /// Creates a `T` on the manager of `session`.
+    /// Creates a `T` on the manager of `session`, referenced by this process.
     pub(crate) fn create<T: ManagedObject>(
         session: &Arc<Session>,
         init: &T::Init,
@@ -208,20 +210,17 @@ impl ObjectHandle {
             type_name: T::NAME.to_owned(),
             init: T::encode_init(init)?,
         });
-        match session.call(&request)? {
-            Response::Created(id) => Ok(Self {
-                session: Arc::clone(session),
-                id,
-                type_name: T::NAME,
-            }),
-            _ => Err(ManagerError::UnexpectedResponse),
-        }
+        let created = session.call(&request)?;
+        Ok(Self {
+            handle: Handle::created(session, Kind::Custom, &created)?,
+            type_name: T::NAME,
+        })
     }
 
     /// The object's id on its manager.
     #[must_use]
     pub fn id(&self) -> u64 {
-        self.id
+        self.handle.id
     }
 
     /// The registered name of the object's type.
@@ -236,16 +235,17 @@ impl ObjectHandle {
     ///
     /// # Errors
     /// [`ManagerError::Connection`] if the manager cannot be reached in time;
-    /// [`ManagerError::Remote`] with [`RemoteError::Object`](super::RemoteError::Object) if the manager refused the call
+    /// [`ManagerError::Remote`] with [`RemoteError::Object`](super::RemoteError::Object) if the
+    /// manager refused the call ([`ObjectError::UnknownObject`] for an object that was freed)
     /// or the method panicked.
     pub fn call_raw(&self, method: MethodId, args: Vec<u8>) -> Result<Vec<u8>, ManagerError> {
         let request = Request::Object(ObjectRequest::Call {
-            id: self.id,
+            id: self.handle.id,
             type_name: self.type_name.to_owned(),
             method,
             args,
         });
-        match self.session.call(&request)? {
+        match self.handle.session.call(&request)? {
             Response::Bytes(Some(bytes)) => Ok(bytes),
             _ => Err(ManagerError::UnexpectedResponse),
         }
@@ -261,55 +261,37 @@ impl ObjectHandle {
         method: MethodId,
         args: &A,
     ) -> Result<R, ManagerError> {
-        let bytes = self.call_raw(method, super::handle::encode(args)?)?;
-        super::handle::decode(&bytes)
+        // Plain postcard, as generated proxies encode: a proxy among the arguments mints a
+        // transit reference that the manager claims when it decodes them.
+        let args = postcard::to_stdvec(args).map_err(ManagerError::Encode)?;
+        super::handle::decode(&self.call_raw(method, args)?)
     }
-}
-
-#[derive(Serialize, Deserialize)]
-struct Wire {
-    address: String,
-    id: u64,
-    type_name: String,
-    timeout_ms: u64,
 }
 
 impl Serialize for ObjectHandle {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        Wire {
-            address: self.session.address().to_string(),
-            id: self.id,
-            type_name: self.type_name.to_owned(),
-            timeout_ms: u64::try_from(self.session.timeout().as_millis()).unwrap_or(u64::MAX),
-        }
-        .serialize(serializer)
+        (&self.handle, self.type_name).serialize(serializer)
     }
 }
 
 impl ObjectHandle {
     /// Deserializes a handle that must be of the type registered as `type_name` (what a
-    /// generated proxy's `Deserialize` calls).
+    /// generated proxy's `Deserialize` calls). The handle claims its reference on arrival.
     ///
     /// # Errors
-    /// The deserializer's error, also when the handle is of another type.
+    /// The deserializer's error, also when the handle is of another type (its reference is
+    /// then given back).
     pub fn deserialize_as<'de, D: Deserializer<'de>>(
         deserializer: D,
         type_name: &'static str,
     ) -> Result<Self, D::Error> {
-        let wire = Wire::deserialize(deserializer)?;
-        if wire.type_name != type_name {
+        let (handle, arrived) = <(Handle, String)>::deserialize(deserializer)?;
+        if handle.kind != Kind::Custom || arrived != type_name {
             return Err(serde::de::Error::custom(format_args!(
-                "a proxy of a `{}` arrived where a `{type_name}` proxy was expected",
-                wire.type_name
+                "a proxy of a `{arrived}` arrived where a `{type_name}` proxy was expected"
             )));
         }
-        let timeout = Duration::from_millis(wire.timeout_ms);
-        let session = Session::arrived(&wire.address, timeout).map_err(serde::de::Error::custom)?;
-        Ok(Self {
-            session,
-            id: wire.id,
-            type_name,
-        })
+        Ok(Self { handle, type_name })
     }
 }
 

@@ -39,6 +39,8 @@ pub enum Kind {
     Queue,
     /// A `JoinableQueue` of postcard(T).
     JoinableQueue,
+    /// A custom object (`#[managed]`), reached through its generated proxy.
+    Custom,
 }
 
 /// The integer types the manager adds to ([`ManagedInt`](super::ManagedInt)); the server

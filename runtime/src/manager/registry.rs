@@ -1,14 +1,14 @@
 //! The server's side of custom objects: the types registered by name (Python's
-//! `BaseManager.register`), their instances, and the dispatch of a decoded call; and
+//! `BaseManager.register`), their [`Instance`]s, and the dispatch of a decoded call; and
 //! [`Builder`], which starts a manager process that knows a given list of types.
 
 use std::any::TypeId;
 use std::collections::HashMap;
 use std::marker::PhantomData;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 
-use super::error::{ManagerError, RemoteError};
-use super::object::{ManagedObject, MethodId, ObjectError, ObjectRequest};
+use super::error::ManagerError;
+use super::object::{ManagedObject, MethodId, ObjectError};
 use super::protocol::Response;
 use crate::StartMethod;
 
@@ -37,18 +37,62 @@ fn create<T: ManagedObject>(init: &[u8]) -> Result<Box<dyn Dispatch>, ObjectErro
     Ok(Box::new(T::init(T::decode_init(init)?)))
 }
 
-/// One object: its type's name, and the value, one call at a time.
-struct Instance {
+/// One custom object: its type's name, and the value, one call at a time. Held by the store
+/// (which counts its references, as for the built-in objects) and by the calls in progress;
+/// the last of them drops the value.
+pub(crate) struct Instance {
     type_name: &'static str,
-    value: Mutex<Box<dyn Dispatch>>,
+    /// `None` only while [`Drop`] runs.
+    value: Mutex<Option<Box<dyn Dispatch>>>,
 }
 
-/// The registered types and the custom objects of one server. (Public only to appear in
-/// [`TypeList`]'s hidden method; not reachable from outside the crate.)
+impl Drop for Instance {
+    /// Drops the value: the user's `Drop`, which may panic; the server thread that frees the
+    /// object must survive it, as it survives a panicking method.
+    fn drop(&mut self) {
+        let value = self
+            .value
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let _ = crate::process::panic::catch(move || drop(value));
+    }
+}
+
+impl Instance {
+    /// Runs `method` on the object, which must be a `type_name` (its id is `id`).
+    pub(crate) fn call(
+        &self,
+        id: u64,
+        type_name: &str,
+        method: MethodId,
+        args: &[u8],
+    ) -> Result<Response, ObjectError> {
+        if self.type_name != type_name {
+            return Err(ObjectError::WrongType {
+                id,
+                expected: type_name.to_owned(),
+                found: self.type_name.to_owned(),
+            });
+        }
+        // A method that panicked left the value as it was at the panic (Python's object after
+        // an exception): later calls still reach it, so the poison is ignored.
+        let mut value = self.value.lock().unwrap_or_else(PoisonError::into_inner);
+        let value = value
+            .as_mut()
+            .expect("invariant: the value is taken only by `Drop`");
+        let result = crate::process::panic::catch(|| value.dispatch(method, args))
+            .map_err(|report| panicked(self.type_name, report))??;
+        Ok(Response::Bytes(Some(result)))
+    }
+}
+
+/// The registered types of one server. (Public only to appear in [`TypeList`]'s hidden
+/// method; not reachable from outside the crate.) Their objects live in the server's store,
+/// with the built-in ones.
 #[derive(Default)]
 pub struct Objects {
     types: HashMap<&'static str, Entry>,
-    instances: Mutex<Instances>,
 }
 
 impl std::fmt::Debug for Objects {
@@ -57,12 +101,6 @@ impl std::fmt::Debug for Objects {
             .field("types", &self.types.keys())
             .finish_non_exhaustive()
     }
-}
-
-#[derive(Default)]
-struct Instances {
-    next_id: u64,
-    by_id: HashMap<u64, Arc<Instance>>,
 }
 
 impl Objects {
@@ -87,22 +125,9 @@ impl Objects {
         }
     }
 
-    /// Serves one request; never panics (a panicking method becomes
-    /// [`ObjectError::Panicked`]).
-    pub(crate) fn serve(&self, request: ObjectRequest) -> Response {
-        let answer = match request {
-            ObjectRequest::Create { type_name, init } => self.create(&type_name, &init),
-            ObjectRequest::Call {
-                id,
-                type_name,
-                method,
-                args,
-            } => self.call(id, &type_name, method, &args),
-        };
-        answer.unwrap_or_else(|e| Response::Failed(RemoteError::Object(e)))
-    }
-
-    fn create(&self, type_name: &str, init: &[u8]) -> Result<Response, ObjectError> {
+    /// Makes an object of the type registered as `type_name` from its encoded `Init`; never
+    /// panics (a panicking `new` becomes [`ObjectError::Panicked`]).
+    pub(crate) fn create(&self, type_name: &str, init: &[u8]) -> Result<Instance, ObjectError> {
         let Some((&name, entry)) = self.types.get_key_value(type_name) else {
             return Err(ObjectError::UnknownType {
                 name: type_name.to_owned(),
@@ -111,53 +136,10 @@ impl Objects {
         // A constructor may panic too (`fn new` is the user's code).
         let value = crate::process::panic::catch(|| (entry.create)(init))
             .map_err(|report| panicked(name, report))??;
-        let mut instances = self.instances();
-        instances.next_id += 1;
-        let id = instances.next_id;
-        let instance = Instance {
+        Ok(Instance {
             type_name: name,
-            value: Mutex::new(value),
-        };
-        instances.by_id.insert(id, Arc::new(instance));
-        Ok(Response::Created(id))
-    }
-
-    fn call(
-        &self,
-        id: u64,
-        type_name: &str,
-        method: MethodId,
-        args: &[u8],
-    ) -> Result<Response, ObjectError> {
-        let instance = self
-            .instances()
-            .by_id
-            .get(&id)
-            .cloned()
-            .ok_or(ObjectError::UnknownObject { id })?;
-        if instance.type_name != type_name {
-            return Err(ObjectError::WrongType {
-                id,
-                expected: type_name.to_owned(),
-                found: instance.type_name.to_owned(),
-            });
-        }
-        // A method that panicked left the value as it was at the panic (Python's object after
-        // an exception): later calls still reach it, so the poison is ignored.
-        let mut value = instance
-            .value
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let result = crate::process::panic::catch(|| value.dispatch(method, args))
-            .map_err(|report| panicked(instance.type_name, report))??;
-        Ok(Response::Bytes(Some(result)))
-    }
-
-    fn instances(&self) -> std::sync::MutexGuard<'_, Instances> {
-        // Only map operations run under this lock; none panics midway.
-        self.instances
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+            value: Mutex::new(Some(value)),
+        })
     }
 }
 
@@ -272,5 +254,127 @@ impl<L: TypeList> Builder<L> {
         // Check the list here, where the error is cheap to report.
         L::register_all(&mut Objects::default())?;
         super::Manager::start_listing::<L>(self.method)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::super::error::RemoteError;
+    use super::super::object::ObjectHandle;
+    use super::super::protocol::{Kind, Op, RefOp};
+    use super::super::store::Store;
+    use super::*;
+
+    /// A custom type written by hand (what `#[managed]` generates, reduced to nothing to call):
+    /// counts its drops, and panics in `Drop` when made with `true`.
+    struct Probe(bool);
+
+    static PROBES_DROPPED: AtomicU32 = AtomicU32::new(0);
+
+    impl Drop for Probe {
+        fn drop(&mut self) {
+            PROBES_DROPPED.fetch_add(1, Ordering::SeqCst);
+            assert!(!self.0, "a panicking Drop");
+        }
+    }
+
+    impl ManagedObject for Probe {
+        const NAME: &'static str = "Probe";
+        type Init = bool;
+        type Proxy = ObjectHandle;
+
+        fn init(panics: bool) -> Self {
+            Self(panics)
+        }
+
+        fn encode_init(init: &bool) -> Result<Vec<u8>, ManagerError> {
+            postcard::to_stdvec(init).map_err(ManagerError::Encode)
+        }
+
+        fn decode_init(bytes: &[u8]) -> Result<bool, ObjectError> {
+            postcard::from_bytes(bytes).map_err(|_| ObjectError::BadArguments {
+                type_name: Self::NAME.to_owned(),
+            })
+        }
+
+        fn dispatch(&mut self, method: MethodId, _: &[u8]) -> Result<Vec<u8>, ObjectError> {
+            Err(ObjectError::UnknownMethod {
+                type_name: Self::NAME.to_owned(),
+                method,
+            })
+        }
+
+        fn proxy(handle: ObjectHandle) -> ObjectHandle {
+            handle
+        }
+    }
+
+    #[test]
+    fn custom_objects_share_the_ids_and_references_and_are_dropped_outside_the_store() {
+        let mut objects = Objects::default();
+        objects.register::<Probe>().unwrap();
+        let probe = |panics: bool| {
+            let init = Probe::encode_init(&panics).unwrap();
+            objects.create(Probe::NAME, &init).unwrap()
+        };
+        let mut store = Store::default();
+        store.hello(1);
+        store.hello(2);
+        let Response::Created(dict) = store.create(1, Kind::Dict, Vec::new(), Vec::new()) else {
+            panic!("a dict is created")
+        };
+        let quiet = store.insert_custom(1, probe(false));
+        let loud = store.insert_custom(2, probe(true));
+        assert!(
+            dict != quiet && quiet != loud && loud != dict,
+            "one id space"
+        );
+        assert_eq!(store.count(), 3);
+        assert!(matches!(
+            store.custom(dict),
+            Err(ObjectError::UnknownObject { .. })
+        ));
+        assert!(matches!(
+            store.call(quiet, Kind::Custom, Op::Len),
+            Response::Failed(RemoteError::Malformed)
+        ));
+        // Client 1 sends its proxy to client 2 and drops its own: the object stays.
+        for (client, op) in [
+            (
+                1,
+                RefOp::Mint {
+                    id: quiet,
+                    token: 7,
+                },
+            ),
+            (
+                2,
+                RefOp::Claim {
+                    id: quiet,
+                    token: Some(7),
+                },
+            ),
+            (1, RefOp::Drop { id: quiet }),
+        ] {
+            let (answer, freed) = store.reference(client, op);
+            assert!(matches!(answer, Response::Done));
+            drop(freed);
+        }
+        assert_eq!(store.count(), 3);
+        assert!(store.custom(quiet).is_ok());
+        // Client 2 leaves: both objects it referred to are freed, and their values are
+        // dropped only with what `left` returned (one of them panics there, caught).
+        let before = PROBES_DROPPED.load(Ordering::SeqCst);
+        let freed = store.left(2);
+        assert_eq!(store.count(), 1);
+        assert!(matches!(
+            store.custom(quiet),
+            Err(ObjectError::UnknownObject { .. })
+        ));
+        assert_eq!(PROBES_DROPPED.load(Ordering::SeqCst), before);
+        drop(freed);
+        assert_eq!(PROBES_DROPPED.load(Ordering::SeqCst), before + 2);
     }
 }

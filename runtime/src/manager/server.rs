@@ -6,7 +6,7 @@ use std::thread;
 use std::time::Duration;
 
 use super::error::{ManagerError, RemoteError};
-use super::object::ManagedObject;
+use super::object::{ManagedObject, ObjectRequest};
 use super::protocol::{Request, Response};
 use super::registry::{Objects, TypeList};
 use super::store::Store;
@@ -223,7 +223,8 @@ fn serve_connection(conn: &Connection, shared: &Shared) {
     let mut client = None;
     serve_requests(conn, shared, &mut client);
     if let Some(client) = client {
-        lock(shared).left(client);
+        let freed = lock(shared).left(client);
+        drop(freed);
     }
 }
 
@@ -288,8 +289,13 @@ fn answer(
         } => lock(shared).create(me, kind, entries, items),
         Request::CreateSync(spec) => lock(shared).create_sync(me, spec),
         Request::Call { id, kind, op } => lock(shared).call(id, kind, op),
-        Request::Object(request) => shared.objects.serve(request),
-        Request::Ref(op) => lock(shared).reference(me, op),
+        Request::Object(request) => object(request, shared, me),
+        Request::Ref(op) => {
+            let (response, freed) = lock(shared).reference(me, op);
+            // Without the store's lock: a custom object's `Drop` may call this manager.
+            drop(freed);
+            response
+        }
         Request::Count => Response::Len(lock(shared).count()),
         Request::Track(name) if super::shm::trackable(&name) => {
             lock(shared).track(name);
@@ -322,6 +328,27 @@ fn answer(
         }
     };
     (response, true)
+}
+
+/// Serves a request to a custom object. The user's code (`new`, the method) runs without the
+/// store's lock: calls to different objects run in parallel.
+fn object(request: ObjectRequest, shared: &Shared, client: u64) -> Response {
+    let answer = match request {
+        ObjectRequest::Create { type_name, init } => {
+            let instance = shared.objects.create(&type_name, &init);
+            instance.map(|instance| Response::Created(lock(shared).insert_custom(client, instance)))
+        }
+        ObjectRequest::Call {
+            id,
+            type_name,
+            method,
+            args,
+        } => {
+            let instance = lock(shared).custom(id);
+            instance.and_then(|instance| instance.call(id, &type_name, method, &args))
+        }
+    };
+    answer.unwrap_or_else(|e| Response::Failed(RemoteError::Object(e)))
 }
 
 fn lock(shared: &Shared) -> std::sync::MutexGuard<'_, Store> {

@@ -1,12 +1,16 @@
-//! The server's objects: opaque postcard bytes keyed by object id, and the operations on them.
-//! Pure data structures, no I/O, so every operation is unit-tested on the heap.
+//! The server's objects, built-in and custom, keyed by object id in one id space and
+//! reference-counted alike; the operations on the built-in ones. Pure data structures, no I/O,
+//! so every operation is unit-tested on the heap.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use super::error::RemoteError;
+use super::object::ObjectError;
 use super::protocol::RefOp;
 use super::protocol::{IntKind, Kind, Op, Response};
 use super::refs::Refs;
+use super::registry::Instance;
 use super::sync::{SyncObject, SyncSpec};
 
 /// What an object holds.
@@ -14,12 +18,29 @@ enum Data {
     Map(BTreeMap<Vec<u8>, Vec<u8>>),
     Seq(Vec<Vec<u8>>),
     Sync(SyncObject),
+    /// A custom (`#[managed]`) object, shared with the calls in progress on it.
+    Custom(Arc<Instance>),
 }
 
 struct Object {
     kind: Kind,
     data: Data,
     refs: Refs,
+}
+
+/// Objects taken out of the store, to drop once its lock is released: dropping a custom object
+/// runs the user's `Drop`, which may take long or call this very manager (a proxy inside the
+/// object gives its reference back).
+#[must_use = "drop it after releasing the store's lock"]
+pub(crate) struct Freed {
+    /// Kept for its `Drop`.
+    _objects: Vec<Object>,
+}
+
+impl Freed {
+    fn of(objects: Vec<Object>) -> Self {
+        Self { _objects: objects }
+    }
 }
 
 /// Every object of one manager, and the clients connected to it.
@@ -58,6 +79,22 @@ impl Store {
         }
     }
 
+    /// Adds a custom object, referenced once by `client`, and returns its id.
+    pub(crate) fn insert_custom(&mut self, client: u64, instance: Instance) -> u64 {
+        self.insert(client, Kind::Custom, Data::Custom(Arc::new(instance)))
+    }
+
+    /// The custom object `id` (shared: the caller runs its method without the store).
+    pub(crate) fn custom(&self, id: u64) -> Result<Arc<Instance>, ObjectError> {
+        match self.objects.get(&id) {
+            Some(Object {
+                data: Data::Custom(instance),
+                ..
+            }) => Ok(Arc::clone(instance)),
+            _ => Err(ObjectError::UnknownObject { id }),
+        }
+    }
+
     fn insert(&mut self, client: u64, kind: Kind, data: Data) -> u64 {
         self.next_id += 1;
         let object = Object {
@@ -92,16 +129,19 @@ impl Store {
     }
 
     /// Changes the references of object `id` from `client`; frees it when none is left.
-    pub(crate) fn reference(&mut self, client: u64, op: RefOp) -> Response {
+    pub(crate) fn reference(&mut self, client: u64, op: RefOp) -> (Response, Freed) {
         let id = op.id();
         let Some(object) = self.objects.get_mut(&id) else {
-            return Response::Failed(RemoteError::UnknownObject { id });
+            let unknown = Response::Failed(RemoteError::UnknownObject { id });
+            return (unknown, Freed::of(Vec::new()));
         };
         object.refs.apply(client, op);
-        if object.refs.is_empty() {
-            self.objects.remove(&id);
-        }
-        Response::Done
+        let freed = if object.refs.is_empty() {
+            self.objects.remove(&id).into_iter().collect()
+        } else {
+            Vec::new()
+        };
+        (Response::Done, Freed::of(freed))
     }
 
     /// Records a shared-memory block's name to unlink when the server stops.
@@ -127,22 +167,27 @@ impl Store {
     /// A connection of `client` closed. After its last one, the client is gone: its
     /// references are dropped (objects nobody else refers to are freed) and the locks its
     /// threads held are released.
-    pub(crate) fn left(&mut self, client: u64) {
+    pub(crate) fn left(&mut self, client: u64) -> Freed {
         let Some(open) = self.clients.get_mut(&client) else {
-            return;
+            return Freed::of(Vec::new());
         };
         *open -= 1;
         if *open > 0 {
-            return;
+            return Freed::of(Vec::new());
         }
         self.clients.remove(&client);
-        self.objects.retain(|_, object| {
-            if let Data::Sync(sync) = &object.data {
-                sync.forget(client);
-            }
-            object.refs.forget(client);
-            !object.refs.is_empty()
-        });
+        let freed = self
+            .objects
+            .extract_if(|_, object| {
+                if let Data::Sync(sync) = &object.data {
+                    sync.forget(client);
+                }
+                object.refs.forget(client);
+                object.refs.is_empty()
+            })
+            .map(|(_, object)| object)
+            .collect();
+        Freed::of(freed)
     }
 
     /// Runs `op` on object `id` of kind `kind`.
@@ -160,7 +205,7 @@ impl Store {
         let answer = match &mut object.data {
             Data::Map(map) => map_op(map, op),
             Data::Seq(seq) => seq_op(seq, op),
-            Data::Sync(_) => Err(RemoteError::Malformed),
+            Data::Sync(_) | Data::Custom(_) => Err(RemoteError::Malformed),
         };
         answer.unwrap_or_else(Response::Failed)
     }
@@ -404,7 +449,7 @@ mod proptests {
                         store.create(1, kind, entries, items);
                     }
                     Ok(Request::Ref(op)) => {
-                        store.reference(1, op);
+                        let _ = store.reference(1, op);
                     }
                     Ok(_) | Err(_) => {}
                 }
@@ -452,7 +497,7 @@ mod proptests {
                     let _ = object.run(owner, no_wait(op), &|| true);
                 }
             }
-            store.left(1);
+            let _ = store.left(1);
         }
     }
 }

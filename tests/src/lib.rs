@@ -8,6 +8,7 @@ pub mod gate;
 pub mod pools;
 pub mod procs;
 pub mod python;
+pub mod reports;
 pub mod sync_support;
 
 use std::time::Duration;

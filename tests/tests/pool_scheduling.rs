@@ -7,52 +7,34 @@
     reason = "task arguments arrive by value: they are deserialized in the worker"
 )]
 
-use std::io::Read;
-use std::os::fd::{AsFd, OwnedFd};
-
 use integration_tests::gate::{self, Gate, Opener, Passed};
 use integration_tests::pools::{self, TestPool};
+use integration_tests::reports::{Reports, report};
 use integration_tests::{METHODS, TIMEOUT};
 use mproc::codec::Fd;
 use mproc::prelude::*;
 
-/// A pipe whose write end travels to tasks and whose read end stays here.
-struct Reports {
-    read: OwnedFd,
-    write: OwnedFd,
-}
+/// The numbers tasks report (see [`Reports`]).
+struct Numbers(Reports);
 
-impl Reports {
+impl Numbers {
     fn new() -> Self {
-        let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("pipe2");
-        Self { read, write }
+        Self(Reports::new())
     }
 
     fn writer(&self) -> Fd {
-        Fd::from(self.write.try_clone().expect("dup"))
+        self.0.writer()
     }
 
     /// The next number written, or `None` after `TIMEOUT`.
     fn next(&self) -> Option<u32> {
-        let mut fds = [nix::poll::PollFd::new(
-            self.read.as_fd(),
-            nix::poll::PollFlags::POLLIN,
-        )];
-        let ms = u16::try_from(TIMEOUT.as_millis()).unwrap_or(u16::MAX);
-        if nix::poll::poll(&mut fds, ms).expect("poll") == 0 {
-            return None;
-        }
-        let mut buf = [0u8; 4];
-        let mut file = std::fs::File::from(self.read.try_clone().expect("dup"));
-        file.read_exact(&mut buf).ok()?;
-        Some(u32::from_le_bytes(buf))
+        self.0.next().map(u32::from_le_bytes)
     }
 }
 
 /// Writes `n` (4 bytes: one atomic pipe write).
-fn report(to: &Fd, n: u32) {
-    let file = std::fs::File::from(to.as_fd().try_clone_to_owned().expect("dup"));
-    std::io::Write::write_all(&mut &file, &n.to_le_bytes()).expect("report");
+fn say(to: &Fd, n: u32) {
+    report(to, n.to_le_bytes());
 }
 
 /// Waits (at most `TIMEOUT`) until the test opens `gate`; says whether it was opened.
@@ -117,7 +99,7 @@ fn gated_task((x, gate): (u32, Option<Gate>)) -> (u32, bool) {
 
 /// Says `i` has started, then waits for its own gate.
 fn started_then_wait((i, reports, gate): (u32, Fd, Gate)) -> u32 {
-    report(&reports, i);
+    say(&reports, i);
     let _ = gate.wait(TIMEOUT);
     i
 }
@@ -130,7 +112,7 @@ fn started_then_wait((i, reports, gate): (u32, Fd, Gate)) -> u32 {
 fn tasks_start_in_submission_order() {
     const TASKS: u32 = 12;
     let pool = TestPool::from(Pool::builder().processes(2).build().unwrap());
-    let reports = Reports::new();
+    let reports = Numbers::new();
     let mut openers: Vec<Option<Opener>> = Vec::new();
     let mut results = Vec::new();
     for i in 0..TASKS {

@@ -14,12 +14,13 @@
 )]
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use integration_tests::gate::{self, Gate};
 use integration_tests::pools::TestPool;
+use integration_tests::reports::{Reports, report};
 use integration_tests::{METHODS, TIMEOUT, procs};
 use mproc::codec::Fd;
 use mproc::prelude::*;
@@ -36,45 +37,29 @@ fn squares(n: u64) -> Vec<u64> {
 // ---------------------------------------------------------------------------------------------
 // A pipe of pids: workers write their pid, the test reads them one by one (with a timeout).
 
-/// A pipe whose write end travels to workers (one copy each) and whose read end stays here.
-struct Pids {
-    read: OwnedFd,
-    write: OwnedFd,
-}
+/// The pids workers report (see [`Reports`]).
+struct Pids(Reports);
 
 impl Pids {
     fn new() -> Self {
-        let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("pipe2");
-        Self { read, write }
+        Self(Reports::new())
     }
 
     /// A copy of the write end, to give to a worker.
     fn writer(&self) -> Fd {
-        Fd::from(self.write.try_clone().expect("dup"))
+        self.0.writer()
     }
 
     /// The next pid written, or `None` after `TIMEOUT`.
     fn next(&self) -> Option<i32> {
-        let mut fds = [nix::poll::PollFd::new(
-            self.read.as_fd(),
-            nix::poll::PollFlags::POLLIN,
-        )];
-        let ms = u16::try_from(TIMEOUT.as_millis()).unwrap_or(u16::MAX);
-        if nix::poll::poll(&mut fds, ms).expect("poll") == 0 {
-            return None;
-        }
-        let mut buf = [0u8; 4];
-        let mut file = std::fs::File::from(self.read.try_clone().expect("dup"));
-        file.read_exact(&mut buf).ok()?;
-        Some(i32::from_le_bytes(buf))
+        self.0.next().map(i32::from_le_bytes)
     }
 }
 
 /// Writes this process's pid to `pids` (4 bytes: one atomic pipe write).
 fn say_pid(pids: &Fd) {
-    let mut file = std::fs::File::from(pids.as_fd().try_clone_to_owned().expect("dup"));
     let pid = i32::try_from(std::process::id()).expect("pid");
-    file.write_all(&pid.to_le_bytes()).expect("pid write");
+    report(pids, pid.to_le_bytes());
 }
 
 /// A pipe that releases every worker waiting on it at once, for good, when the test writes a

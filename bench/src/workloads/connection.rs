@@ -12,13 +12,13 @@ use std::time::{Duration, Instant};
 use mproc::Process;
 use mproc::connection::{Auth, Client, Connection, Listener};
 
+use super::echo::{SMALL, echo, echoes, round_trips};
 use super::{Figure, Workload, float, repeat, secs_since};
 use crate::config::Sizes;
 use crate::outcome::{Error, Measured, Outcome, Unit, fail};
 use crate::sys::proc::{fork_child, wait_ok};
 
 /// The ping-pong message size.
-const SMALL: usize = 16;
 /// How long the parent waits for its child to connect.
 const PATIENCE: Duration = Duration::from_mins(2);
 
@@ -267,33 +267,10 @@ type BoxedStream = Box<dyn Stream>;
 impl<T: Read + Write> Stream for T {}
 
 fn floor_pingpong(sizes: &Sizes, family: Family) -> Result<Outcome, Error> {
-    let (mut parent, mut child_end) = socket_pair(family)?;
-    let rounds = sizes.pingpong;
-    let total = rounds * u64::from(sizes.total_runs());
-    let child = fork_child(|| -> std::io::Result<()> {
-        let mut buf = [0u8; SMALL];
-        for _ in 0..total {
-            child_end.read_exact(&mut buf)?;
-            child_end.write_all(&buf)?;
-        }
-        Ok(())
-    })?;
-    drop(child_end);
-    let message = [7u8; SMALL];
-    let mut back = [0u8; SMALL];
-    let samples = repeat(sizes, || {
-        let start = Instant::now();
-        for _ in 0..rounds {
-            parent.write_all(&message)?;
-            parent.read_exact(&mut back)?;
-        }
-        Ok(secs_since(start) * 1e6 / float(rounds))
-    });
-    drop(parent);
-    let waited = wait_ok(child);
-    let samples = samples?;
-    waited?;
-    Ok(Outcome::Measured(Measured::new(samples)))
+    let (parent, child_end) = socket_pair(family)?;
+    let total = echoes(sizes, 1);
+    let child = fork_child(|| echo(child_end, total))?;
+    round_trips(sizes, parent, child, 1)
 }
 
 fn floor_pingpong_tcp(sizes: &Sizes) -> Result<Outcome, Error> {

@@ -12,6 +12,7 @@ use mproc::manager::{ListProxy, Manager, Server};
 use mproc::pipe::Sender;
 use mproc::{Barrier, Event, Pipe, Process, process};
 
+use super::echo::{SMALL, echo, echoes, round_trips};
 use super::{Figure, Workload, float, repeat, secs_since};
 use crate::config::Sizes;
 use crate::floor::PATIENCE;
@@ -194,29 +195,15 @@ fn mproc_lock_tcp(sizes: &Sizes) -> Result<Outcome, Error> {
 fn floor_tcp(sizes: &Sizes) -> Result<Outcome, Error> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let address = listener.local_addr()?;
-    let rounds = sizes.pingpong;
-    let total = rounds * 2 * u64::from(sizes.total_runs());
+    let total = echoes(sizes, 2);
     let child = fork_child(move || {
         let stream = TcpStream::connect(address)?;
         stream.set_nodelay(true)?;
         echo(stream, total)
     })?;
-    let (mut parent, _) = listener.accept()?;
+    let (parent, _) = listener.accept()?;
     parent.set_nodelay(true)?;
-    let (message, mut back) = ([7u8; SMALL], [0u8; SMALL]);
-    let samples = repeat(sizes, || {
-        let start = Instant::now();
-        for _ in 0..rounds * 2 {
-            parent.write_all(&message)?;
-            parent.read_exact(&mut back)?;
-        }
-        Ok(secs_since(start) * 1e6 / float(rounds))
-    });
-    drop(parent);
-    let waited = wait_ok(child);
-    let samples = samples?;
-    waited?;
-    Ok(Outcome::Measured(Measured::new(samples)))
+    round_trips(sizes, parent, child, 2)
 }
 
 fn mproc_lock_acquire_release(sizes: &Sizes) -> Result<Outcome, Error> {
@@ -306,19 +293,6 @@ fn mproc_list_append(sizes: &Sizes) -> Result<Outcome, Error> {
     Ok(Outcome::Measured(Measured::new(samples)))
 }
 
-const SMALL: usize = 16;
-
-/// Echoes `count` 16-byte messages on `end` (a count, not the peer's close: a forked echo
-/// process holds a copy of its peer's end too).
-fn echo(mut end: impl Read + Write, count: u64) -> std::io::Result<()> {
-    let mut buf = [0u8; SMALL];
-    for _ in 0..count {
-        end.read_exact(&mut buf)?;
-        end.write_all(&buf)?;
-    }
-    Ok(())
-}
-
 fn floor_dict_set_get(sizes: &Sizes) -> Result<Outcome, Error> {
     floor_round_trips(sizes, 2)
 }
@@ -329,24 +303,10 @@ fn floor_custom_call(sizes: &Sizes) -> Result<Outcome, Error> {
 
 /// `per_op` 16-byte round trips on a Unix socketpair to a forked echo process; µs per op.
 fn floor_round_trips(sizes: &Sizes, per_op: u64) -> Result<Outcome, Error> {
-    let (mut parent, child_end) = UnixStream::pair()?;
-    let rounds = sizes.pingpong;
-    let total = rounds * per_op * u64::from(sizes.total_runs());
+    let (parent, child_end) = UnixStream::pair()?;
+    let total = echoes(sizes, per_op);
     let child = fork_child(move || echo(child_end, total))?;
-    let (message, mut back) = ([7u8; SMALL], [0u8; SMALL]);
-    let samples = repeat(sizes, || {
-        let start = Instant::now();
-        for _ in 0..rounds * per_op {
-            parent.write_all(&message)?;
-            parent.read_exact(&mut back)?;
-        }
-        Ok(secs_since(start) * 1e6 / float(rounds))
-    });
-    drop(parent);
-    let waited = wait_ok(child);
-    let samples = samples?;
-    waited?;
-    Ok(Outcome::Measured(Measured::new(samples)))
+    round_trips(sizes, parent, child, per_op)
 }
 
 fn floor_list_append(sizes: &Sizes) -> Result<Outcome, Error> {

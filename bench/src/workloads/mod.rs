@@ -9,6 +9,7 @@
 //! it in is the whole change needed when the feature lands.
 
 pub(crate) mod connection;
+mod echo;
 pub(crate) mod event;
 pub(crate) mod joinable;
 pub(crate) mod lock;

@@ -6,7 +6,7 @@
 //! `&mut self`.
 
 use syn::visit::Visit;
-use syn::{GenericParam, Lifetime, Type, TypeImplTrait, TypeReference};
+use syn::{Lifetime, Type, TypeImplTrait, TypeReference};
 
 use super::parse::{Callable, ManagedImpl, Receiver};
 use crate::error::Errors;
@@ -83,11 +83,7 @@ fn check_signature(errors: &mut Errors, f: &Callable, what: &str) {
         );
     }
     for param in &sig.generics.params {
-        let kind = match param {
-            GenericParam::Lifetime(_) => "lifetime",
-            GenericParam::Type(_) => "type",
-            GenericParam::Const(_) => "const",
-        };
+        let kind = crate::signature::param_kind(param);
         errors.at(
             param,
             format!(

@@ -57,3 +57,12 @@ pub(crate) struct Rules {
     pub(crate) max_args: usize,
     pub(crate) max_args_reason: &'static str,
 }
+
+/// What kind of generic parameter `param` is, as diagnostics name it.
+pub(crate) fn param_kind(param: &syn::GenericParam) -> &'static str {
+    match param {
+        syn::GenericParam::Lifetime(_) => "lifetime",
+        syn::GenericParam::Type(_) => "type",
+        syn::GenericParam::Const(_) => "const",
+    }
+}

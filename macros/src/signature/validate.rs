@@ -7,8 +7,7 @@
 
 use syn::visit::Visit;
 use syn::{
-    GenericParam, Generics, Lifetime, Signature, Type, TypeBareFn, TypeImplTrait, TypeReference,
-    TypeTraitObject,
+    Generics, Lifetime, Signature, Type, TypeBareFn, TypeImplTrait, TypeReference, TypeTraitObject,
 };
 
 use super::Rules;
@@ -57,11 +56,7 @@ pub(crate) fn validate(rules: &Rules, f: &SignatureFn) -> syn::Result<()> {
         errors.at(dots, format!("`{attr}` functions cannot be variadic"));
     }
     for param in &sig.generics.params {
-        let what = match param {
-            GenericParam::Lifetime(_) => "lifetime",
-            GenericParam::Type(_) => "type",
-            GenericParam::Const(_) => "const",
-        };
+        let what = crate::signature::param_kind(param);
         errors.at(
             param,
             format!(

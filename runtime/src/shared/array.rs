@@ -99,12 +99,7 @@ impl<T: ShmSafe> Array<T> {
                 "ShmSafe types are at most 64-byte aligned"
             );
         };
-        let bytes = len
-            .checked_mul(size_of::<T>())
-            .ok_or(ShmError::ArrayTooLarge {
-                len,
-                elem_size: size_of::<T>(),
-            })?;
+        let bytes = super::data::element_bytes::<T>(len)?;
         let shm = ShmBox::create(type_tag::<T>(), bytes, |s: &ArrayState, data| {
             s.set_len(len as u64);
             init(data.cast());

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::gate::Gate;
-use crate::shm::{Kind, ShmBox, ShmState, type_tag};
+use crate::shm::{Kind, ShmBox, ShmError, ShmState, type_tag};
 
 macro_rules! data_state {
     ($name:ident, $kind:expr) => {
@@ -33,6 +33,15 @@ macro_rules! data_state {
             }
         }
     };
+}
+
+/// The bytes of `len` elements of `T`: [`ShmError::ArrayTooLarge`] if that overflows.
+pub(crate) fn element_bytes<T>(len: usize) -> Result<usize, ShmError> {
+    len.checked_mul(size_of::<T>())
+        .ok_or(ShmError::ArrayTooLarge {
+            len,
+            elem_size: size_of::<T>(),
+        })
 }
 
 data_state!(ArrayState, Kind::Array);

@@ -224,12 +224,7 @@ impl<T: ShmAtomic> RawArray<T> {
     }
 
     fn create(len: usize, init: impl FnOnce(NonNull<T>)) -> Result<Self, ShmError> {
-        let bytes = len
-            .checked_mul(size_of::<T>())
-            .ok_or(ShmError::ArrayTooLarge {
-                len,
-                elem_size: size_of::<T>(),
-            })?;
+        let bytes = super::data::element_bytes::<T>(len)?;
         let shm = ShmBox::create(type_tag::<T>(), bytes, |s: &RawArrayState, data| {
             s.set_len(len as u64);
             init(data.cast());

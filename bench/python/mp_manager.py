@@ -57,19 +57,24 @@ def list_append(sizes):
         return repeat(sizes, run)
 
 
-def lock_acquire_release(sizes):
+def time_lock(sizes, manager):
+    """us per acquire+release pair of a Lock proxy of a started manager."""
     rounds = sizes["pingpong"]
+    lock = manager.Lock()
+
+    def run():
+        start = time.perf_counter()
+        for _ in range(rounds):
+            lock.acquire()
+            lock.release()
+        return (time.perf_counter() - start) * 1e6 / rounds
+
+    return repeat(sizes, run)
+
+
+def lock_acquire_release(sizes):
     with ctx.Manager() as manager:
-        lock = manager.Lock()
-
-        def run():
-            start = time.perf_counter()
-            for _ in range(rounds):
-                lock.acquire()
-                lock.release()
-            return (time.perf_counter() - start) * 1e6 / rounds
-
-        return repeat(sizes, run)
+        return time_lock(sizes, manager)
 
 
 def queue_put_get(sizes):
@@ -122,20 +127,10 @@ def custom_call(sizes):
 
 
 def lock_acquire_release_tcp(sizes):
-    rounds = sizes["pingpong"]
     manager = mp.managers.SyncManager(address=("127.0.0.1", 0), ctx=ctx)
     manager.start()
     try:
-        lock = manager.Lock()
-
-        def run():
-            start = time.perf_counter()
-            for _ in range(rounds):
-                lock.acquire()
-                lock.release()
-            return (time.perf_counter() - start) * 1e6 / rounds
-
-        return repeat(sizes, run)
+        return time_lock(sizes, manager)
     finally:
         manager.shutdown()
 

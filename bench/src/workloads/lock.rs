@@ -174,10 +174,10 @@ fn floor_uncontended(sizes: &Sizes) -> Result<Outcome, Error> {
 
 /// Layout of the contended floor's region.
 const MUTEX: usize = 0;
-const COUNTER: usize = 64;
+pub(crate) const COUNTER: usize = 64;
 
 /// One contending child: `ops` locked increments of the shared counter.
-fn contend(shm: &ShmRegion, line: &StartLine, index: usize, ops: u64) -> Result<(), Error> {
+pub(crate) fn contend(shm: &ShmRegion, line: &StartLine, index: usize, ops: u64) -> Result<(), Error> {
     let mutex = FutexMutex::new(shm.u32_at(MUTEX));
     let counter = shm.u64_at(COUNTER);
     line.ready_and_wait()?;

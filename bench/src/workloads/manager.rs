@@ -8,7 +8,7 @@ use std::os::unix::net::UnixStream;
 use std::time::Instant;
 
 use mproc::connection::Auth;
-use mproc::manager::{ListProxy, Manager, Server};
+use mproc::manager::{ListProxy, LockProxy, Manager, Server};
 use mproc::pipe::Sender;
 use mproc::{Barrier, Event, Pipe, Process, process};
 
@@ -168,22 +168,25 @@ fn serve_tcp(report: Sender<Result<String, String>>) -> Result<(), String> {
     server.serve_forever().map_err(|e| e.to_string())
 }
 
-fn mproc_lock_tcp(sizes: &Sizes) -> Result<Outcome, Error> {
-    let (rx, tx) = Pipe::<Result<String, String>>::simplex()?;
-    let child = Process::new(serve_tcp, tx).daemon(true).start()?;
-    let address = rx.recv_timeout(PATIENCE)?.map_err(fail)?;
-    let manager = Manager::connect(address.as_str(), Auth::Program)?;
-    let lock = manager.lock()?;
+/// µs per acquire + release pair of `lock`.
+fn time_lock(sizes: &Sizes, lock: &LockProxy) -> Result<Vec<f64>, Error> {
     let rounds = sizes.pingpong;
-    let samples = repeat(sizes, || {
+    repeat(sizes, || {
         let start = Instant::now();
         for _ in 0..rounds {
             lock.acquire()?;
             lock.release()?;
         }
         Ok(secs_since(start) * 1e6 / float(rounds))
-    });
-    drop(lock);
+    })
+}
+
+fn mproc_lock_tcp(sizes: &Sizes) -> Result<Outcome, Error> {
+    let (rx, tx) = Pipe::<Result<String, String>>::simplex()?;
+    let child = Process::new(serve_tcp, tx).daemon(true).start()?;
+    let address = rx.recv_timeout(PATIENCE)?.map_err(fail)?;
+    let manager = Manager::connect(address.as_str(), Auth::Program)?;
+    let samples = manager.lock().map_err(Error::from).and_then(|lock| time_lock(sizes, &lock));
     let stopped = manager.shutdown();
     let joined = child.join_timeout(PATIENCE);
     let samples = samples?;
@@ -208,16 +211,7 @@ fn floor_tcp(sizes: &Sizes) -> Result<Outcome, Error> {
 
 fn mproc_lock_acquire_release(sizes: &Sizes) -> Result<Outcome, Error> {
     let manager = Manager::start()?;
-    let lock = manager.lock()?;
-    let rounds = sizes.pingpong;
-    let samples = repeat(sizes, || {
-        let start = Instant::now();
-        for _ in 0..rounds {
-            lock.acquire()?;
-            lock.release()?;
-        }
-        Ok(secs_since(start) * 1e6 / float(rounds))
-    })?;
+    let samples = time_lock(sizes, &manager.lock()?)?;
     manager.shutdown()?;
     Ok(Outcome::Measured(Measured::new(samples)))
 }

@@ -7,7 +7,6 @@ use mproc::{Barrier, Event, Value, process};
 use super::{Figure, Workload, repeat};
 use crate::config::Sizes;
 use crate::floor::PATIENCE;
-use crate::floor::mutex::FutexMutex;
 use crate::floor::start::StartLine;
 use crate::outcome::{Error, Measured, Outcome, Unit};
 use crate::sys::cpu::mono_ns;
@@ -128,33 +127,13 @@ fn floor_fetch_add(sizes: &Sizes) -> Result<Outcome, Error> {
     super::lock::count_in_two_children(sizes, 64, COUNTER, sizes.value_contended_ops, add)
 }
 
-/// Where the locked floor's mutex and counter live in its region.
-const MUTEX: usize = 0;
-const LOCKED_COUNTER: usize = 64;
-
-/// One locked floor incrementer: `ops` increments of the shared counter, each a plain load
-/// and store under a futex mutex.
-fn add_locked(shm: &ShmRegion, line: &StartLine, index: usize, ops: u64) -> Result<(), Error> {
-    let mutex = FutexMutex::new(shm.u32_at(MUTEX));
-    let counter = shm.u64_at(LOCKED_COUNTER);
-    line.ready_and_wait()?;
-    for _ in 0..ops {
-        mutex.lock()?;
-        // A plain load and store: only the mutex keeps the count exact.
-        let value = counter.load(Ordering::Relaxed);
-        counter.store(value + 1, Ordering::Relaxed);
-        mutex.unlock();
-    }
-    line.finished(index);
-    Ok(())
-}
-
 fn floor_locked_add(sizes: &Sizes) -> Result<Outcome, Error> {
+    // The locked idiom's floor is the contended lock's: plain increments under a futex mutex.
     super::lock::count_in_two_children(
         sizes,
         128,
-        LOCKED_COUNTER,
+        super::lock::COUNTER,
         sizes.value_contended_ops,
-        add_locked,
+        super::lock::contend,
     )
 }

@@ -95,6 +95,7 @@ FIGURES = {
     "queue.small.1to1": ("items/s", lambda s: small(s, 1), True),
     "queue.small.2to2": ("items/s", lambda s: small(s, 2), True),
     "queue.big.1m": ("B/s", big, True),
+    "queue.big.1m.loan": ("B/s", big, True),
 }
 
 if __name__ == "__main__":

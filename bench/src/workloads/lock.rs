@@ -177,7 +177,12 @@ const MUTEX: usize = 0;
 pub(crate) const COUNTER: usize = 64;
 
 /// One contending child: `ops` locked increments of the shared counter.
-pub(crate) fn contend(shm: &ShmRegion, line: &StartLine, index: usize, ops: u64) -> Result<(), Error> {
+pub(crate) fn contend(
+    shm: &ShmRegion,
+    line: &StartLine,
+    index: usize,
+    ops: u64,
+) -> Result<(), Error> {
     let mutex = FutexMutex::new(shm.u32_at(MUTEX));
     let counter = shm.u64_at(COUNTER);
     line.ready_and_wait()?;

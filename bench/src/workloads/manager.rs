@@ -186,7 +186,10 @@ fn mproc_lock_tcp(sizes: &Sizes) -> Result<Outcome, Error> {
     let child = Process::new(serve_tcp, tx).daemon(true).start()?;
     let address = rx.recv_timeout(PATIENCE)?.map_err(fail)?;
     let manager = Manager::connect(address.as_str(), Auth::Program)?;
-    let samples = manager.lock().map_err(Error::from).and_then(|lock| time_lock(sizes, &lock));
+    let samples = manager
+        .lock()
+        .map_err(Error::from)
+        .and_then(|lock| time_lock(sizes, &lock));
     let stopped = manager.shutdown();
     let joined = child.join_timeout(PATIENCE);
     let samples = samples?;

@@ -76,6 +76,19 @@ pub(crate) const WORKLOAD: Workload = Workload {
             mproc: mproc_big,
             floor: floor_big,
         },
+        Figure {
+            id: "queue.big.1m.loan",
+            title: "Queue 1 MiB items, 1 → 1, loaned",
+            unit: Unit::BytesPerSec,
+            pinned: false,
+            memory: true,
+            about: "as the row above, with loans: the producer copies its 1 MiB buffer straight \
+                    into the ring (`Queue::<ByteBuf>::put_with`), the consumer checks each item \
+                    in place (`get_with`), so each item is copied once; Python and floor as \
+                    above (Python has no loans)",
+            mproc: mproc_big_loan,
+            floor: floor_big,
+        },
     ],
 };
 
@@ -244,12 +257,18 @@ fn mproc_big_producer(
     ready: Barrier,
     go: Event,
     count: u64,
+    loan: bool,
 ) -> Result<Tally, String> {
     let mut item = ByteBuf(vec![7u8; MIB]);
     start_line(&ready, &go)?;
     for index in 0..count {
         stamp(&mut item.0, index);
-        queue.put(&item).map_err(|e| e.to_string())?;
+        if loan {
+            queue.put_with(MIB, |buf| buf.copy_from_slice(&item))
+        } else {
+            queue.put(&item)
+        }
+        .map_err(|e| e.to_string())?;
     }
     Ok(Tally {
         items: count,
@@ -266,11 +285,19 @@ fn mproc_big_consumer(
     ready: Barrier,
     go: Event,
     count: u64,
+    loan: bool,
 ) -> Result<Tally, String> {
     start_line(&ready, &go)?;
+    let intact = |item: &[u8], index| {
+        item.len() == MIB && stamp_of(item) == Some(index) && item.last() == Some(&7)
+    };
     for index in 0..count {
-        let ByteBuf(item) = queue.get().map_err(|e| e.to_string())?;
-        if item.len() != MIB || stamp_of(&item) != Some(index) || item.last() != Some(&7) {
+        let ok = if loan {
+            queue.get_with(|item| intact(item, index))
+        } else {
+            queue.get().map(|ByteBuf(item)| intact(&item, index))
+        };
+        if !ok.map_err(|e| e.to_string())? {
             return Err(format!("item {index} came back wrong"));
         }
     }
@@ -284,6 +311,15 @@ fn mproc_big_consumer(
 /// One `#[process]` producer puts `sizes.queue_big_items` 1 MiB items into an `mproc::Queue`
 /// (default ring: 4 MiB, so the items go through the ring), one consumer gets them.
 fn mproc_big(sizes: &Sizes) -> Result<Outcome, Error> {
+    big(sizes, false)
+}
+
+/// As [`mproc_big`], with loans (`put_with`, `get_with`).
+fn mproc_big_loan(sizes: &Sizes) -> Result<Outcome, Error> {
+    big(sizes, true)
+}
+
+fn big(sizes: &Sizes, loan: bool) -> Result<Outcome, Error> {
     let count = sizes.queue_big_items;
     let samples = repeat(sizes, || {
         let queue = Queue::<ByteBuf>::new()?;
@@ -295,13 +331,13 @@ fn mproc_big(sizes: &Sizes) -> Result<Outcome, Error> {
             mproc_big_producer::builder()
                 .start_method(StartMethod::Fork)
                 .daemon(true)
-                .spawn(queue.clone(), ready.clone(), go.clone(), count)?,
+                .spawn(queue.clone(), ready.clone(), go.clone(), count, loan)?,
         );
         crew.children.push(
             mproc_big_consumer::builder()
                 .start_method(StartMethod::Fork)
                 .daemon(true)
-                .spawn(queue.clone(), ready.clone(), go.clone(), count)?,
+                .spawn(queue.clone(), ready.clone(), go.clone(), count, loan)?,
         );
         let (start, tallies) = crew.run(&ready, &go).inspect_err(|_| queue.close())?;
         let end = tallies.iter().map(|t| t.end).max().unwrap_or(start);

@@ -126,6 +126,11 @@ impl Bytes for QueueMem {
         unsafe { self.shm.read(at, len, f) }
     }
 
+    unsafe fn fill(&self, at: u64, len: u64, f: &mut dyn FnMut(&mut [u8])) {
+        // SAFETY: the caller's guarantees are the ones `ShmBox::fill` needs.
+        unsafe { self.shm.fill(at, len, f) }
+    }
+
     fn has_overflow(&self) -> bool {
         true
     }

@@ -25,4 +25,15 @@ impl<S: ShmState> Bytes for ShmBox<S> {
         let bytes = unsafe { std::slice::from_raw_parts(self.data().as_ptr().add(at), len) };
         f(bytes)
     }
+
+    unsafe fn fill(&self, at: u64, len: u64, f: &mut dyn FnMut(&mut [u8])) {
+        let at = usize::try_from(at).unwrap_or(usize::MAX);
+        let len = usize::try_from(len).unwrap_or(usize::MAX);
+        debug_assert!(at.saturating_add(len) <= self.data_len());
+        // SAFETY: the caller guarantees the range lies in the data area and belongs to this
+        // producer alone until it publishes it (unpublished space, under the producers' lock),
+        // so no one else reads or writes it while `f` runs; the slice does not outlive the call.
+        let bytes = unsafe { std::slice::from_raw_parts_mut(self.data().as_ptr().add(at), len) };
+        f(bytes);
+    }
 }

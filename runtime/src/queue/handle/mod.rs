@@ -1,5 +1,7 @@
 //! [`Queue`]: the handle, its builder, and how items are encoded into the ring.
 
+mod loan;
+
 use std::fmt;
 use std::marker::PhantomData;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -45,6 +47,10 @@ const _: () = assert!(MAX_SPILLED <= MAX_LARGE);
 /// Handles are cheap to clone, and serializable: pass them to processes as arguments, or send
 /// them through a pipe or another queue. Items may themselves contain handles (a `Lock`, a
 /// pipe end, another queue...); their descriptors travel with the item.
+///
+/// A `Queue<ByteBuf>` also lends its memory: [`put_with`](Queue::put_with) writes an item's
+/// bytes straight into the ring and [`get_with`](Queue::get_with) reads them in place, one copy
+/// in all where `put`/`get` make three.
 ///
 /// [`close`](Queue::close) ends the queue for everyone: later puts fail with
 /// [`QueueError::Closed`], gets take what is left and then report `Closed`, and iteration
@@ -355,25 +361,23 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
             }
         })
         .map_err(QueueError::Encode)?;
-        put.map_err(|fail| match fail {
-            PutFail::Full => QueueError::Full,
-            PutFail::Closed => QueueError::Closed,
-            PutFail::TooLarge => QueueError::TooLarge {
-                len: ring.max_payload(),
-                max: ring.max_payload(),
-            },
-            PutFail::Side(e) => e,
-            PutFail::Overflow(source) => QueueError::Os {
-                op: "writing to the queue's overflow",
-                source,
-            },
-            PutFail::Corrupt => QueueError::Corrupted,
-        })
+        put.map_err(|fail| put_error(&ring, fail))
     }
 
     fn get_until(&self, deadline: Option<Instant>) -> Result<T, QueueError> {
+        self.get_with_until(deadline, |item| self.take(item))
+    }
+
+    /// Takes the next item and hands it to `take` while it is in the ring; `take` answers
+    /// `None` when a consumer that died had taken the item's side message (the next item is
+    /// taken then).
+    fn get_with_until<R>(
+        &self,
+        deadline: Option<Instant>,
+        mut take: impl FnMut(Item<'_>) -> Option<Result<R, QueueError>>,
+    ) -> Result<R, QueueError> {
         loop {
-            match self.ring().get(deadline, |item| self.take(item)) {
+            match self.ring().get(deadline, &mut take) {
                 Ok(Some(got)) => return got,
                 // The item left with a consumer that died taking it: take the next one.
                 Ok(None) => {}
@@ -411,6 +415,24 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
             Ok(None) => None,
             Err(e) => Some(Err(recv_error(e))),
         }
+    }
+}
+
+/// The error a `put` that failed in the ring reports.
+fn put_error(ring: &Ring<'_, QueueMem, Os>, fail: PutFail<QueueError>) -> QueueError {
+    match fail {
+        PutFail::Full => QueueError::Full,
+        PutFail::Closed => QueueError::Closed,
+        PutFail::TooLarge => QueueError::TooLarge {
+            len: ring.max_payload(),
+            max: ring.max_payload(),
+        },
+        PutFail::Side(e) => e,
+        PutFail::Overflow(source) => QueueError::Os {
+            op: "writing to the queue's overflow",
+            source,
+        },
+        PutFail::Corrupt => QueueError::Corrupted,
     }
 }
 

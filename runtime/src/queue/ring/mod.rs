@@ -110,6 +110,7 @@ use crate::sync::raw_lock::{self, Acquired};
 
 mod joinable;
 mod overflow;
+mod record;
 mod types;
 mod wait;
 
@@ -117,6 +118,7 @@ pub(crate) use joinable::JoinFail;
 
 pub(crate) use overflow::MAX_LARGE;
 use overflow::{Place, Source, well_formed};
+use record::filled;
 pub(crate) use types::{Body, Bytes, GetFail, Item, PutFail, SideRef};
 use wait::{SideLock, wait, wake, wake_all};
 
@@ -207,13 +209,18 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
         deadline: Option<Instant>,
     ) -> Result<(), PutFail<E>> {
         let large = matches!(body, Body::Large(_));
+        let (mut fill, mut fill_len) = (None, 0);
         let (bytes, hook, flags): (&[u8], _, u32) = match body {
             Body::Plain(bytes) | Body::Large(bytes) => (bytes, None, 0),
             Body::WithSide(bytes, hook) => (bytes, Some(hook), SIDE),
             Body::Spilled(hook) => (&[], Some(hook), SIDE | SPILLED),
+            Body::Fill(len, f) => {
+                (fill, fill_len) = (Some(f), len);
+                (&[], None, 0)
+            }
         };
         let prefix = if hook.is_some() { 8 } else { 0 };
-        let len = bytes.len() as u64 + prefix;
+        let len = bytes.len() as u64 + prefix + fill_len;
         let max = if large { MAX_LARGE } else { self.max_payload() };
         if len > max || (large && !self.bytes.has_overflow()) {
             return Err(PutFail::TooLarge);
@@ -257,12 +264,18 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
         let seq: &[u8] = seq.as_ref().map_or(&[], |s| s.as_slice());
         let kind = RecordKind::Data as u32 | flags;
         // `reserve` and `overflow_reserve` checked that `at + size` does not overflow.
-        match place {
-            Place::Ring(at) => {
+        match (place, fill) {
+            (Place::Ring(at), None) => {
                 self.write_record(at, kind, &[seq, bytes]);
                 self.publish(at + size, puts);
             }
-            Place::Overflow(at) => {
+            (Place::Ring(at), Some(fill)) => {
+                self.fill_record(at, kind, fill_len, fill);
+                self.publish(at + size, puts);
+            }
+            (Place::Overflow(at), fill) => {
+                let filled = fill.map(|f| filled(fill_len, f));
+                let bytes = filled.as_deref().unwrap_or(bytes);
                 self.write_overflow_record(at, kind, &[seq, bytes])?;
                 self.publish_overflow(at + size, puts);
             }
@@ -368,26 +381,6 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
             unsafe { self.bytes.write(index, &header.to_bytes()) };
         }
         Ok(tail + pad)
-    }
-
-    /// Writes a record (header, then `parts` concatenated) at ring position `at`.
-    fn write_record(&self, at: u64, kind: u32, parts: &[&[u8]]) {
-        let len: usize = parts.iter().map(|p| p.len()).sum();
-        let header = RecordHeader {
-            len: u32::try_from(len).unwrap_or(u32::MAX),
-            kind,
-        };
-        let mut offset = at & (self.cap - 1);
-        // SAFETY: `reserve` found `at..at + record_size(len)` free, inside the ring and not
-        // crossing its end; it belongs to this producer (holding the lock) until published.
-        unsafe {
-            self.bytes.write(offset, &header.to_bytes());
-            offset += HEADER;
-            for part in parts {
-                self.bytes.write(offset, part);
-                offset += part.len() as u64;
-            }
-        }
     }
 
     /// Publishes everything written up to `tail`, with `puts` items put in all.

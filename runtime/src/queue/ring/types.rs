@@ -17,6 +17,18 @@ pub(crate) trait Bytes {
     /// published, uncommitted record).
     unsafe fn read<R>(&self, at: u64, len: u64, f: impl FnOnce(&[u8]) -> R) -> R;
 
+    /// Calls `f` to fill the ring's bytes `at..at + len` (a loan: by default through a copy,
+    /// which stores whose bytes can be lent in place override).
+    ///
+    /// # Safety
+    /// As [`write`](Bytes::write).
+    unsafe fn fill(&self, at: u64, len: u64, f: &mut dyn FnMut(&mut [u8])) {
+        let mut buf = vec![0; usize::try_from(len).unwrap_or(0)];
+        f(&mut buf);
+        // SAFETY: the caller's guarantees for `at..at + len` are `write`'s.
+        unsafe { self.write(at, &buf) };
+    }
+
     /// Whether there is an overflow (see "Overflow"); without one, an unbounded queue waits
     /// for room in the ring as a bounded one does.
     fn has_overflow(&self) -> bool {
@@ -60,6 +72,9 @@ pub(crate) enum Body<'p, E> {
     /// The item's bytes, larger than the ring takes, in the overflow (unbounded queues only:
     /// `PutFail::TooLarge` otherwise). No side message, so no limit on how many wait.
     Large(&'p [u8]),
+    /// An item of `len` bytes that the closure writes in place, straight into the ring
+    /// (a loan: see `Queue::put_with`). No side message.
+    Fill(u64, &'p mut dyn FnMut(&mut [u8])),
 }
 
 /// Why a `put` did not happen.

@@ -5,6 +5,7 @@
 //! shared between processes through inheritance"), so the seed needs `Manager().Lock()`: a
 //! server process, and a socket round trip per `acquire` and `release`. Here the plain `Lock`
 //! is a task argument, created after the pool started: its shared memory travels with the task.
+//! (`pool_tickets_manager` is the literal port, with a manager's lock proxy.)
 //!
 //! `cargo run --release -p examples --example pool_tickets` prints (one run; the order varies):
 //!

@@ -64,10 +64,9 @@ fn tracked_under(method: StartMethod) -> (Manager, EventProxy, u64, TrackedProxy
 /// Waits (bounded) for the object's `Drop` to run in the manager, then checks that the
 /// manager no longer counts it.
 fn assert_freed(manager: &Manager, dropped: &EventProxy, start: u64, method: StartMethod) {
-    assert!(
-        dropped.wait_timeout(TIMEOUT).unwrap(),
-        "{method:?}: the object's Drop did not run in the manager"
-    );
+    dropped.wait_timeout(TIMEOUT).unwrap_or_else(|e| {
+        panic!("{method:?}: the object's Drop did not run in the manager: {e}")
+    });
     assert_eq!(manager.number_of_objects().unwrap(), start, "{method:?}");
 }
 

@@ -35,7 +35,7 @@ fn lock_acquire_twice_fails_and_releasing_an_unlocked_lock_is_an_error() {
     let manager = Manager::start().unwrap();
     let lock = manager.lock().unwrap();
     lock.acquire().unwrap();
-    assert!(!lock.try_acquire().unwrap());
+    assert!(matches!(lock.try_acquire(), Err(ManagerError::WouldBlock)));
     lock.release().unwrap();
     assert!(is_remote(lock.release(), &RemoteError::NotHeld));
     manager.shutdown().unwrap();
@@ -72,11 +72,11 @@ fn lock_as_a_scope_guard() {
 /// Python's `_test_semaphore`: two permits taken, a third refused, both given back.
 fn two_permits_round_trip(sem: &SemaphoreProxy) {
     assert_eq!(sem.value().unwrap(), 2);
-    assert!(sem.try_acquire().unwrap());
+    sem.try_acquire().unwrap();
     assert_eq!(sem.value().unwrap(), 1);
     sem.acquire().unwrap();
     assert_eq!(sem.value().unwrap(), 0);
-    assert!(!sem.try_acquire().unwrap());
+    assert!(matches!(sem.try_acquire(), Err(ManagerError::WouldBlock)));
     sem.release().unwrap();
     assert_eq!(sem.value().unwrap(), 1);
     sem.release().unwrap();
@@ -110,9 +110,15 @@ fn bounded_semaphore_refuses_to_grow() {
 fn semaphore_acquire_times_out() {
     let manager = Manager::start().unwrap();
     let sem = manager.semaphore(0).unwrap();
-    assert!(!sem.try_acquire().unwrap());
-    assert!(!sem.acquire_timeout(Duration::ZERO).unwrap());
-    assert!(!sem.acquire_timeout(SHORT).unwrap());
+    assert!(matches!(sem.try_acquire(), Err(ManagerError::WouldBlock)));
+    assert!(matches!(
+        sem.acquire_timeout(Duration::ZERO),
+        Err(ManagerError::Timeout)
+    ));
+    assert!(matches!(
+        sem.acquire_timeout(SHORT),
+        Err(ManagerError::Timeout)
+    ));
     manager.shutdown().unwrap();
 }
 
@@ -125,7 +131,11 @@ fn cond_sleeper(
     let fail = |e: ManagerError| e.to_string();
     cond.acquire().map_err(fail)?;
     sleeping.release().map_err(fail)?;
-    let notified = cond.wait_timeout(timeout).map_err(fail)?;
+    let notified = match cond.wait_timeout(timeout) {
+        Ok(()) => true,
+        Err(ManagerError::Timeout) => false,
+        Err(e) => return Err(fail(e)),
+    };
     woken.release().map_err(fail)?;
     cond.release().map_err(fail)?;
     Ok(notified)
@@ -150,14 +160,17 @@ fn condition_notify_wakes_one_waiter_at_a_time() {
     let process = Process::new(cond_sleeper, args.clone()).start().unwrap();
     let thread = thread::spawn(move || cond_sleeper(args));
     for _ in 0..2 {
-        assert!(sleeping.acquire_timeout(TIMEOUT).unwrap());
+        sleeping.acquire_timeout(TIMEOUT).unwrap();
     }
     assert_eq!(woken.value().unwrap(), 0);
     notify_under_lock(&cond, false);
-    assert!(woken.acquire_timeout(TIMEOUT).unwrap());
-    assert!(!woken.try_acquire().unwrap(), "one notify woke two");
+    woken.acquire_timeout(TIMEOUT).unwrap();
+    assert!(
+        matches!(woken.try_acquire(), Err(ManagerError::WouldBlock)),
+        "one notify woke two"
+    );
     notify_under_lock(&cond, false);
-    assert!(woken.acquire_timeout(TIMEOUT).unwrap());
+    woken.acquire_timeout(TIMEOUT).unwrap();
     assert_eq!(process.join_timeout(TIMEOUT).unwrap(), Ok(true));
     assert_eq!(thread.join().unwrap(), Ok(true));
     manager.shutdown().unwrap();
@@ -177,8 +190,8 @@ fn condition_notify_all_wakes_every_waiter_and_timed_out_waiters_are_skipped() {
     };
     let quiet: Vec<_> = (0..3).map(|_| spawn(SHORT)).collect();
     for _ in 0..6 {
-        assert!(sleeping.acquire_timeout(TIMEOUT).unwrap());
-        assert!(woken.acquire_timeout(TIMEOUT).unwrap());
+        sleeping.acquire_timeout(TIMEOUT).unwrap();
+        woken.acquire_timeout(TIMEOUT).unwrap();
     }
     for (process, thread) in quiet {
         assert_eq!(process.join_timeout(TIMEOUT).unwrap(), Ok(false));
@@ -187,12 +200,12 @@ fn condition_notify_all_wakes_every_waiter_and_timed_out_waiters_are_skipped() {
     // Second round: six waiters, one `notify_all`.
     let loud: Vec<_> = (0..3).map(|_| spawn(TIMEOUT)).collect();
     for _ in 0..6 {
-        assert!(sleeping.acquire_timeout(TIMEOUT).unwrap());
+        sleeping.acquire_timeout(TIMEOUT).unwrap();
     }
     assert_eq!(woken.value().unwrap(), 0);
     notify_under_lock(&cond, true);
     for _ in 0..6 {
-        assert!(woken.acquire_timeout(TIMEOUT).unwrap());
+        woken.acquire_timeout(TIMEOUT).unwrap();
     }
     for (process, thread) in loud {
         assert_eq!(process.join_timeout(TIMEOUT).unwrap(), Ok(true));
@@ -208,8 +221,14 @@ fn condition_wait_times_out_and_needs_the_lock() {
     assert!(is_remote(cond.wait_timeout(SHORT), &RemoteError::NotHeld));
     assert!(is_remote(cond.notify(1), &RemoteError::NotHeld));
     cond.acquire().unwrap();
-    assert!(!cond.wait_timeout(Duration::ZERO).unwrap());
-    assert!(!cond.wait_timeout(SHORT).unwrap());
+    assert!(matches!(
+        cond.wait_timeout(Duration::ZERO),
+        Err(ManagerError::Timeout)
+    ));
+    assert!(matches!(
+        cond.wait_timeout(SHORT),
+        Err(ManagerError::Timeout)
+    ));
     // The lock came back after the wait.
     cond.release().unwrap();
     manager.shutdown().unwrap();
@@ -220,8 +239,11 @@ fn wait_for_four((cond, state): (ConditionProxy, ValueProxy<i32>)) -> Result<boo
     let _held = cond.lock().map_err(|e| e.to_string())?;
     state.set(&0).map_err(|e| e.to_string())?;
     cond.notify(1).map_err(|e| e.to_string())?;
-    cond.wait_for(|| state.get().is_ok_and(|v| v == 4), TIMEOUT)
-        .map_err(|e| e.to_string())
+    match cond.wait_for_timeout(|| state.get().is_ok_and(|v| v == 4), TIMEOUT) {
+        Ok(()) => Ok(true),
+        Err(ManagerError::Timeout) => Ok(false),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 #[test]
@@ -233,10 +255,8 @@ fn condition_wait_for_a_predicate_across_processes() {
         .unwrap();
     {
         let _held = cond.lock().unwrap();
-        assert!(
-            cond.wait_for(|| state.get().unwrap() == 0, TIMEOUT)
-                .unwrap()
-        );
+        cond.wait_for_timeout(|| state.get().unwrap() == 0, TIMEOUT)
+            .unwrap();
     }
     for _ in 0..4 {
         let _held = cond.lock().unwrap();
@@ -252,7 +272,8 @@ fn condition_wait_for_gives_up_when_the_predicate_never_holds() {
     let manager = Manager::start().unwrap();
     let (cond, state) = (manager.condition().unwrap(), manager.value(&0i32).unwrap());
     let _held = cond.lock().unwrap();
-    assert!(!cond.wait_for(|| state.get().unwrap() == 4, SHORT).unwrap());
+    let gave_up = cond.wait_for_timeout(|| state.get().unwrap() == 4, SHORT);
+    assert!(matches!(gave_up, Err(ManagerError::Timeout)), "{gave_up:?}");
     manager.shutdown().unwrap();
 }
 
@@ -267,11 +288,17 @@ fn condition_wait_reports_whether_it_was_notified() {
     let manager = Manager::start().unwrap();
     let cond = manager.condition().unwrap();
     let held = cond.lock().unwrap();
-    assert!(!cond.wait_timeout(Duration::ZERO).unwrap());
-    assert!(!cond.wait_timeout(SHORT).unwrap());
+    assert!(matches!(
+        cond.wait_timeout(Duration::ZERO),
+        Err(ManagerError::Timeout)
+    ));
+    assert!(matches!(
+        cond.wait_timeout(SHORT),
+        Err(ManagerError::Timeout)
+    ));
     // The child can only take the lock once this wait released it.
     let child = Process::new(notify_once, cond.clone()).start().unwrap();
-    assert!(cond.wait_timeout(TIMEOUT).unwrap());
+    cond.wait_timeout(TIMEOUT).unwrap();
     assert_eq!(child.join_timeout(TIMEOUT).unwrap(), Ok(()));
     held.release().unwrap();
     manager.shutdown().unwrap();
@@ -288,16 +315,22 @@ fn event_set_clear_and_wait() {
     let manager = Manager::start().unwrap();
     let event = manager.event().unwrap();
     assert!(!event.is_set().unwrap());
-    assert!(!event.wait_timeout(Duration::ZERO).unwrap());
-    assert!(!event.wait_timeout(SHORT).unwrap());
+    assert!(matches!(
+        event.wait_timeout(Duration::ZERO),
+        Err(ManagerError::Timeout)
+    ));
+    assert!(matches!(
+        event.wait_timeout(SHORT),
+        Err(ManagerError::Timeout)
+    ));
     event.set().unwrap();
     assert!(event.is_set().unwrap());
     event.wait().unwrap();
-    assert!(event.wait_timeout(SHORT).unwrap());
+    event.wait_timeout(SHORT).unwrap();
     event.clear().unwrap();
     assert!(!event.is_set().unwrap());
     let child = Process::new(set_event, event.clone()).start().unwrap();
-    assert!(event.wait_timeout(TIMEOUT).unwrap());
+    event.wait_timeout(TIMEOUT).unwrap();
     assert_eq!(child.join_timeout(TIMEOUT).unwrap(), Ok(()));
     manager.shutdown().unwrap();
 }
@@ -557,7 +590,7 @@ fn joinable_queue_join_waits_for_every_task_done() {
     for i in 0..10 {
         queue.put(&Some(i)).unwrap();
     }
-    assert!(queue.join_timeout(TIMEOUT).unwrap());
+    queue.join_timeout(TIMEOUT).unwrap();
     assert_eq!(
         done.len().unwrap(),
         10,
@@ -569,7 +602,7 @@ fn joinable_queue_join_waits_for_every_task_done() {
     for worker in workers {
         assert_eq!(worker.join_timeout(TIMEOUT).unwrap(), Ok(()));
     }
-    assert!(queue.join_timeout(TIMEOUT).unwrap());
+    queue.join_timeout(TIMEOUT).unwrap();
     manager.shutdown().unwrap();
 }
 

@@ -38,7 +38,7 @@ fn eventually(mut check: impl FnMut() -> bool) -> bool {
 
 /// Takes the lock, says so, then waits to be killed (bounded by the gate).
 fn hold_lock((lock, held, never): (LockProxy, Opener, Gate)) -> bool {
-    if !matches!(lock.acquire_timeout(TIMEOUT), Ok(true)) {
+    if lock.acquire_timeout(TIMEOUT).is_err() {
         return false;
     }
     held.open();
@@ -58,12 +58,16 @@ fn a_lock_held_by_a_killed_client_is_released_under_every_method() {
             .start()
             .unwrap();
         assert_eq!(is_held.wait(TIMEOUT), Passed::Opened, "{method:?}");
-        assert!(!lock.try_acquire().unwrap(), "{method:?}");
+        assert!(
+            matches!(lock.try_acquire(), Err(ManagerError::WouldBlock)),
+            "{method:?}"
+        );
         assert!(lock.is_locked().unwrap());
         holder.kill().unwrap();
         assert!(holder.join_timeout(TIMEOUT).is_err());
         // The manager sees the holder's connections end and releases its lock.
-        assert!(lock.acquire_timeout(TIMEOUT).unwrap(), "{method:?}");
+        lock.acquire_timeout(TIMEOUT)
+            .unwrap_or_else(|e| panic!("{method:?}: {e}"));
         lock.release().unwrap();
         manager.shutdown().unwrap();
     }
@@ -91,7 +95,7 @@ fn an_rlock_held_by_a_killed_client_is_released() {
     ));
     holder.kill().unwrap();
     assert!(holder.join_timeout(TIMEOUT).is_err());
-    assert!(rlock.acquire_timeout(TIMEOUT).unwrap());
+    rlock.acquire_timeout(TIMEOUT).unwrap();
     rlock.release().unwrap();
     manager.shutdown().unwrap();
 }
@@ -116,7 +120,7 @@ fn a_thread_blocked_in_get_blocks_neither_other_threads_nor_other_clients() {
     queue.put(&7).unwrap();
     event.set().unwrap();
     assert_eq!(waiter.join().unwrap().unwrap(), 7);
-    assert!(event_waiter.join().unwrap().unwrap());
+    event_waiter.join().unwrap().unwrap();
     manager.shutdown().unwrap();
 }
 
@@ -153,7 +157,8 @@ fn worker_processes_share_a_joinable_queue_under_every_method() {
         for i in 1..=10 {
             jobs.put(&i).unwrap();
         }
-        assert!(jobs.join_timeout(TIMEOUT).unwrap(), "{method:?}");
+        jobs.join_timeout(TIMEOUT)
+            .unwrap_or_else(|e| panic!("{method:?}: {e}"));
         let mut squares: Vec<u64> = (0..10)
             .map(|_| results.get_timeout(TIMEOUT).unwrap())
             .collect();
@@ -398,11 +403,20 @@ fn timed_waits_end_without_the_condition() {
     ));
     let lock = manager.lock().unwrap();
     lock.acquire().unwrap();
-    assert!(!lock.acquire_timeout(SHORT).unwrap());
+    assert!(matches!(
+        lock.acquire_timeout(SHORT),
+        Err(ManagerError::Timeout)
+    ));
     let event = manager.event().unwrap();
-    assert!(!event.wait_timeout(SHORT).unwrap());
+    assert!(matches!(
+        event.wait_timeout(SHORT),
+        Err(ManagerError::Timeout)
+    ));
     let sem = manager.semaphore(0).unwrap();
-    assert!(!sem.acquire_timeout(SHORT).unwrap());
+    assert!(matches!(
+        sem.acquire_timeout(SHORT),
+        Err(ManagerError::Timeout)
+    ));
     manager.shutdown().unwrap();
 }
 

@@ -35,6 +35,14 @@ pub enum ManagerError {
         /// How many compare-and-swap attempts failed.
         attempts: u32,
     },
+    /// A `try_` call (`try_acquire`) would have had to wait: nothing was done (Python's
+    /// `acquire(False)` returning `False`).
+    #[error("the call would have had to wait")]
+    WouldBlock,
+    /// A `_timeout` call's time ran out before it could happen (Python's `acquire(timeout=t)`
+    /// or `wait(t)` returning `False`).
+    #[error("the time ran out")]
+    Timeout,
     /// A queue proxy's `try_get`/`get_timeout` found no item in time (Python's `queue.Empty`).
     #[error("the managed queue is empty")]
     Empty,

@@ -76,21 +76,33 @@ macro_rules! acquirer {
                     .map(|_| ())
             }
 
-            /// Acquires if that needs no wait (`acquire(False)`); whether it did.
+            /// Acquires if that needs no wait (`acquire(False)`).
             ///
             /// # Errors
-            /// As [`acquire`](Self::acquire).
-            pub fn try_acquire(&self) -> Result<bool, ManagerError> {
-                self.acquire_timeout(Duration::ZERO)
+            /// [`ManagerError::WouldBlock`] if it would have had to wait (not acquired), or
+            /// as [`acquire`](Self::acquire).
+            pub fn try_acquire(&self) -> Result<(), ManagerError> {
+                self.acquire_within(Duration::ZERO, ManagerError::WouldBlock)
             }
 
-            /// Waits at most `timeout` (`acquire(timeout=t)`); whether it acquired.
+            /// Waits at most `timeout` to acquire (`acquire(timeout=t)`).
             ///
             /// # Errors
-            /// As [`acquire`](Self::acquire).
-            pub fn acquire_timeout(&self, timeout: Duration) -> Result<bool, ManagerError> {
-                self.handle
-                    .sync_flag(SyncOp::Acquire(Some(timeout)), Some(timeout))
+            /// [`ManagerError::Timeout`] if the time ran out (not acquired), or as
+            /// [`acquire`](Self::acquire).
+            pub fn acquire_timeout(&self, timeout: Duration) -> Result<(), ManagerError> {
+                self.acquire_within(timeout, ManagerError::Timeout)
+            }
+
+            fn acquire_within(
+                &self,
+                timeout: Duration,
+                missed: ManagerError,
+            ) -> Result<(), ManagerError> {
+                let acquired = self
+                    .handle
+                    .sync_flag(SyncOp::Acquire(Some(timeout)), Some(timeout))?;
+                if acquired { Ok(()) } else { Err(missed) }
             }
         }
     };
@@ -208,38 +220,59 @@ impl ConditionProxy {
         self.handle.sync_flag(SyncOp::Wait(None), None).map(|_| ())
     }
 
-    /// [`wait`](Self::wait) for at most `timeout` before taking the lock back; whether it was
-    /// notified (`wait(timeout)`). Taking the lock back may take longer, as in Python.
+    /// [`wait`](Self::wait) for at most `timeout` before taking the lock back
+    /// (`wait(timeout)`). Taking the lock back may take longer, as in Python; the lock is
+    /// held again when this returns, whatever it returns but a connection error.
     ///
     /// # Errors
-    /// As [`wait`](Self::wait).
-    pub fn wait_timeout(&self, timeout: Duration) -> Result<bool, ManagerError> {
+    /// [`ManagerError::Timeout`] if no notification came in time, or as [`wait`](Self::wait).
+    pub fn wait_timeout(&self, timeout: Duration) -> Result<(), ManagerError> {
         // The answer also waits for the lock: no bound on the client side beyond the
         // manager's own (a holder that dies releases it).
-        self.handle.sync_flag(SyncOp::Wait(Some(timeout)), None)
+        let notified = self.handle.sync_flag(SyncOp::Wait(Some(timeout)), None)?;
+        if notified {
+            Ok(())
+        } else {
+            Err(ManagerError::Timeout)
+        }
     }
 
-    /// Waits until `ready()` holds, checking it with the lock held after each notification,
-    /// for at most `timeout` in all (Python's `wait_for(predicate, timeout)`); the last value
-    /// of `ready()`.
+    /// Waits until `ready()` holds, checking it with the lock held after each notification
+    /// (Python's `wait_for(predicate)`).
     ///
     /// # Errors
     /// As [`wait`](Self::wait).
-    pub fn wait_for(
+    pub fn wait_for(&self, mut ready: impl FnMut() -> bool) -> Result<(), ManagerError> {
+        while !ready() {
+            self.wait()?;
+        }
+        Ok(())
+    }
+
+    /// [`wait_for`](Self::wait_for) for at most `timeout` in all (Python's
+    /// `wait_for(predicate, timeout)`).
+    ///
+    /// # Errors
+    /// [`ManagerError::Timeout`] if `ready()` still fails when the time is up, or as
+    /// [`wait`](Self::wait).
+    pub fn wait_for_timeout(
         &self,
         mut ready: impl FnMut() -> bool,
         timeout: Duration,
-    ) -> Result<bool, ManagerError> {
+    ) -> Result<(), ManagerError> {
         let deadline = std::time::Instant::now() + timeout;
         loop {
             if ready() {
-                return Ok(true);
+                return Ok(());
             }
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             if left.is_zero() {
-                return Ok(false);
+                return Err(ManagerError::Timeout);
             }
-            self.wait_timeout(left)?;
+            match self.wait_timeout(left) {
+                Ok(()) | Err(ManagerError::Timeout) => {}
+                Err(e) => return Err(e),
+            }
         }
     }
 

@@ -220,13 +220,19 @@ impl<T> JoinableQueueProxy<T> {
             .map(|_| ())
     }
 
-    /// Waits at most `timeout` until every item put is finished; whether they are.
+    /// Waits at most `timeout` until every item put is finished.
     ///
     /// # Errors
-    /// As [`join`](Self::join).
-    pub fn join_timeout(&self, timeout: Duration) -> Result<bool, ManagerError> {
-        self.queue
+    /// [`ManagerError::Timeout`] if some were not finished in time, or as [`join`](Self::join).
+    pub fn join_timeout(&self, timeout: Duration) -> Result<(), ManagerError> {
+        let done = self
+            .queue
             .handle
-            .sync_flag(SyncOp::Wait(Some(timeout)), Some(timeout))
+            .sync_flag(SyncOp::Wait(Some(timeout)), Some(timeout))?;
+        if done {
+            Ok(())
+        } else {
+            Err(ManagerError::Timeout)
+        }
     }
 }

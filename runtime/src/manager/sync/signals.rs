@@ -60,13 +60,19 @@ impl EventProxy {
         self.handle.sync_flag(SyncOp::Wait(None), None).map(|_| ())
     }
 
-    /// Waits at most `timeout`; whether the flag is set (`wait(timeout)`).
+    /// Waits at most `timeout` until the flag is set (`wait(timeout)`).
     ///
     /// # Errors
-    /// As [`set`](Self::set).
-    pub fn wait_timeout(&self, timeout: Duration) -> Result<bool, ManagerError> {
-        self.handle
-            .sync_flag(SyncOp::Wait(Some(timeout)), Some(timeout))
+    /// [`ManagerError::Timeout`] if it was not set in time, or as [`set`](Self::set).
+    pub fn wait_timeout(&self, timeout: Duration) -> Result<(), ManagerError> {
+        let set = self
+            .handle
+            .sync_flag(SyncOp::Wait(Some(timeout)), Some(timeout))?;
+        if set {
+            Ok(())
+        } else {
+            Err(ManagerError::Timeout)
+        }
     }
 }
 

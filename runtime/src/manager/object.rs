@@ -261,8 +261,8 @@ impl ObjectHandle {
         method: MethodId,
         args: &A,
     ) -> Result<R, ManagerError> {
-        let bytes = self.call_raw(method, super::session::encode(args)?)?;
-        super::session::decode(&bytes)
+        let bytes = self.call_raw(method, super::handle::encode(args)?)?;
+        super::handle::decode(&bytes)
     }
 }
 

@@ -124,10 +124,6 @@ impl Session {
         self.nonce ^ pid.wrapping_mul(0x9e37_79b9_7f4a_7c15)
     }
 
-    pub(crate) fn timeout(&self) -> Duration {
-        self.timeout
-    }
-
     /// Connects now if not connected (to report a wrong address or key early).
     pub(crate) fn connect(&self) -> Result<(), ManagerError> {
         let conn = self.take()?;

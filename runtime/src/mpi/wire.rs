@@ -1,9 +1,10 @@
-//! The messages between rank 0 and the worker ranks, and how one task's failure travels.
+//! The messages between rank 0 and the worker ranks, and how a chunk's failure travels.
 //!
 //! A task message is a fixed header (job, chunk, the trampoline's code offset and its
 //! authentication code) followed by the chunk's arguments, postcard-encoded as one sequence;
-//! a result message is a header (job, chunk, status) followed by the chunk's outcomes. Both are
-//! read with checked slicing: a short or garbled message is a typed error, never a panic.
+//! a result message is a header (job, chunk, status) followed by the chunk's outcomes (as the
+//! rank's local worker encoded them) or its failure. Both are read with checked slicing: a
+//! short or garbled message is a typed error, never a panic.
 
 use serde::{Deserialize, Serialize};
 
@@ -91,8 +92,10 @@ pub(super) fn parse_result(message: &[u8]) -> Option<(u64, u32, u8, &[u8])> {
     ))
 }
 
-/// One task's failure as it travels from a worker rank to rank 0, which turns it back into the
-/// [`TaskError`] the local pool would have given (with rank 0's name for the task).
+/// A whole chunk's failure as it travels from a worker rank to rank 0, which turns it back
+/// into the [`TaskError`] the local pool would have given each task (with rank 0's name for
+/// the task). One task's own failure (a panic) travels inside the outcomes, as the local
+/// worker encoded it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) enum Failure {
     Panicked {

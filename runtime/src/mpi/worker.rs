@@ -163,8 +163,9 @@ impl Loop<'_> {
 fn runner(pool: Option<&Pool>, work: &Mutex<Receiver<Work>>, done: &Sender<Vec<u8>>) {
     loop {
         let next = work.lock().unwrap_or_else(PoisonError::into_inner).recv();
-        let Ok(item) = next else { return };
-        let args = &item.message[wire::TASK_HEADER..];
+        let Ok(mut item) = next else { return };
+        // The arguments, in place: the header goes (a move of the bytes, no copy elsewhere).
+        item.message.drain(..wire::TASK_HEADER);
         let result = match pool {
             None => failed(
                 item.job,
@@ -173,13 +174,13 @@ fn runner(pool: Option<&Pool>, work: &Mutex<Receiver<Work>>, done: &Sender<Vec<u
                     message: "this rank's local pool could not start".into(),
                 },
             ),
-            Some(pool) => match (item.run)(pool, args) {
+            Some(pool) => match (item.run)(pool, item.message) {
                 Ok(outcomes) => {
                     let mut out = wire::result_message(item.job, item.chunk, wire::STATUS_OUTCOMES);
                     out.extend_from_slice(&outcomes);
                     out
                 }
-                Err(message) => failed(item.job, item.chunk, &Failure::Refused { message }),
+                Err(failure) => failed(item.job, item.chunk, &failure),
             },
         };
         if done.send(result).is_err() {

@@ -313,6 +313,24 @@ impl Job {
     }
 }
 
+/// The pool across hosts takes its chunks undecoded.
+#[cfg(feature = "mpi")]
+impl Job {
+    /// Waits for chunk `chunk` and removes it as the worker encoded it: its bytes and
+    /// descriptors, or the chunk's failure.
+    pub(crate) fn take_encoded(&self, chunk: u32) -> Result<(Vec<u8>, Vec<OwnedFd>), TaskError> {
+        let slot = self
+            .wait_until(None, Want::Chunk, |st| st.slots.contains_key(&chunk))
+            .and_then(|mut st| st.slots.remove(&chunk));
+        match slot {
+            Some(Slot::Done { bytes, fds }) => Ok((bytes, fds)),
+            Some(Slot::Failed(f)) => Err(f.to_error(self.task)),
+            // Without a deadline, `wait_until` returns only once the chunk is there.
+            None => Err(TaskError::Timeout),
+        }
+    }
+}
+
 /// A chunk decoded item by item (`Err` for the whole chunk when it produced no results).
 pub(crate) type ChunkResults<R> = Result<Vec<Result<R, TaskError>>, TaskError>;
 
@@ -356,7 +374,8 @@ fn decode_raw<R: DeserializeOwned>(
     codec::decode(bytes, fds).map_err(|source| TaskError::DecodeResult { task, source })
 }
 
-fn item_error(failure: ItemFailure, task: &'static str) -> TaskError {
+/// The [`TaskError`] of one task's failure, as its worker reported it.
+pub(crate) fn item_error(failure: ItemFailure, task: &'static str) -> TaskError {
     match failure {
         ItemFailure::Panicked(report) => TaskError::Panicked {
             task,

@@ -119,6 +119,11 @@ use self::callbacks::Callbacks;
 use self::job::Job;
 use self::shared::{Chunk, Mode, Shared};
 use self::task::TaskRef;
+#[cfg(feature = "mpi")]
+pub(crate) use self::{
+    job::item_error,
+    task::{ItemFailure, TaskRef as EncodedTask},
+};
 
 /// A pool of worker processes (Python's `multiprocessing.Pool`). See the [module
 /// documentation](self).
@@ -337,6 +342,27 @@ fn task_ref<M: 'static, T: Task<M>>(_task: &T) -> Result<TaskRef, crate::process
 )]
 fn spawn_error(e: crate::process::SpawnError) -> TaskError {
     TaskError::Pool(WorkerStartError::Process(e).into())
+}
+
+/// Runs one chunk of task `task` whose arguments are already encoded (`payload`: one codec
+/// sequence, holding no handles) and waits for it: the worker's encoded results (a sequence of
+/// `Result<Output, ItemFailure>`) and their descriptors, or the chunk's failure. The pool
+/// across hosts passes its chunks through a worker rank this way, without decoding them.
+#[cfg(feature = "mpi")]
+pub(crate) fn run_encoded(
+    pool: &Pool,
+    task: TaskRef,
+    payload: Vec<u8>,
+) -> Result<(Vec<u8>, Vec<std::os::fd::OwnedFd>), TaskError> {
+    let job = Arc::new(Job::new(task.name, Some(1)));
+    pool.shared.submit([Chunk {
+        job: Arc::clone(&job),
+        index: 0,
+        task,
+        payload,
+        fds: Vec::new(),
+    }])?;
+    job.take_encoded(0)
 }
 
 /// Encodes the arguments of chunk `index` of `job`.

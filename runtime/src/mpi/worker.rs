@@ -3,9 +3,11 @@
 //!
 //! The main thread does all the MPI calls (`MPI_THREAD_FUNNELED`): it receives chunks, checks
 //! their code (`super::trampoline`), hands them to runner threads, and sends their results
-//! back without blocking. The runners (two per local worker process) run chunks on the local
-//! pool, so several chunks are in flight at once and the local workers do not idle between
-//! them.
+//! back without blocking. The runners (one per chunk the rank may hold,
+//! [`CHUNKS_PER_PROCESS`](wire::CHUNKS_PER_PROCESS) per local worker process) run chunks on the
+//! local pool, so several chunks are in flight at once and the local workers do not idle
+//! between them. When idle, the main thread waits on the runners' results, so a result leaves
+//! as soon as it is ready.
 
 use std::collections::HashMap;
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -65,7 +67,7 @@ fn run(world: &SimpleCommunicator, pool: Option<&Pool>, processes: usize, key: &
     let (done_tx, done_rx) = mpsc::channel::<Vec<u8>>();
     let work_rx = Mutex::new(work_rx);
     std::thread::scope(|scope| {
-        for _ in 0..2 * processes.max(1) {
+        for _ in 0..wire::CHUNKS_PER_PROCESS * processes.max(1) {
             let (work_rx, done_tx) = (&work_rx, done_tx.clone());
             scope.spawn(move || runner(pool, work_rx, &done_tx));
         }
@@ -119,8 +121,11 @@ impl Loop<'_> {
             }
             if busy {
                 backoff.reset();
-            } else {
-                backoff.idle();
+            } else if let Some(pause) = backoff.pause()
+                && let Ok(result) = done.recv_timeout(pause)
+            {
+                backoff.reset();
+                self.sends.start(self.world, 0, wire::TAG_RESULT, result);
             }
         }
     }

@@ -12,7 +12,8 @@
 //! - the time of a CPU-bound map (the primes of `mpi_primes`) in one process, on the MPI pool
 //!   and on the local pool, and the speedups.
 //!
-//! Each cell is the median of `RUNS` runs after one warm-up, with the spread `[min..max]`.
+//! Each cell is the median of several runs after two warm-up runs, with the spread
+//! `[min..max]`; the sides of a table take turns, run by run.
 //! Options: `MPI_BENCH_PROCESSES` (local worker processes of each worker rank, default 1) and
 //! `MPI_BENCH_RUNS` (default 7). Without `mpirun`, the "MPI pool" is the local fallback.
 
@@ -24,6 +25,8 @@ const TRIVIAL: u32 = 200_000;
 const TRIVIAL_ONE: u32 = 20_000;
 /// The primes below this are counted, 10,000 numbers per task.
 const PRIMES_BELOW: u64 = 2_000_000;
+/// Rounds run before the measured ones.
+const WARMUP: usize = 2;
 
 fn trivial(x: u32) -> u32 {
     x
@@ -71,17 +74,21 @@ impl Summary {
     }
 }
 
-/// Runs `f` once to warm up, then `runs` times; each run's seconds divided by `per`.
-fn measure(runs: usize, per: f64, mut f: impl FnMut()) -> Summary {
-    f();
-    let samples = (0..runs)
-        .map(|_| {
+/// Measures the `sides` in turns: `WARMUP` rounds thrown away, then `runs` rounds, each side
+/// once per round (so a drift in the speed of a shared machine weighs on all alike); each
+/// run's seconds divided by the side's `per`.
+fn interleaved(runs: usize, sides: &mut [(f64, &mut dyn FnMut())]) -> Vec<Summary> {
+    let mut samples = vec![Vec::with_capacity(runs); sides.len()];
+    for round in 0..WARMUP + runs {
+        for ((per, f), samples) in sides.iter_mut().zip(&mut samples) {
             let start = Instant::now();
             f();
-            start.elapsed().as_secs_f64() / per
-        })
-        .collect();
-    Summary::of(samples)
+            if round >= WARMUP {
+                samples.push(start.elapsed().as_secs_f64() / *per);
+            }
+        }
+    }
+    samples.into_iter().map(Summary::of).collect()
 }
 
 fn env_or(name: &str, default: usize) -> usize {
@@ -111,37 +118,53 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let local = mproc::Pool::new(workers)?;
 
     let us = |n: u32| f64::from(n) / 1e6;
-    let mpi_default = measure(runs, us(TRIVIAL), || {
-        let out = pool.map(trivial, 0..TRIVIAL).run();
-        assert_eq!(out.map(|v| v.len()).ok(), Some(TRIVIAL as usize));
-    });
-    let local_default = measure(runs, us(TRIVIAL), || {
-        let out = local.map(trivial, 0..TRIVIAL).run();
-        assert_eq!(out.map(|v| v.len()).ok(), Some(TRIVIAL as usize));
-    });
-    let mpi_one = measure(runs, us(TRIVIAL_ONE), || {
-        let out = pool.map(trivial, 0..TRIVIAL_ONE).chunksize(1).run();
-        assert_eq!(out.map(|v| v.len()).ok(), Some(TRIVIAL_ONE as usize));
-    });
-    let local_one = measure(runs, us(TRIVIAL_ONE), || {
-        let out = local.map(trivial, 0..TRIVIAL_ONE).chunksize(1).run();
-        assert_eq!(out.map(|v| v.len()).ok(), Some(TRIVIAL_ONE as usize));
-    });
+    let default = interleaved(
+        runs,
+        &mut [
+            (us(TRIVIAL), &mut || {
+                let out = pool.map(trivial, 0..TRIVIAL).run();
+                assert_eq!(out.map(|v| v.len()).ok(), Some(TRIVIAL as usize));
+            }),
+            (us(TRIVIAL), &mut || {
+                let out = local.map(trivial, 0..TRIVIAL).run();
+                assert_eq!(out.map(|v| v.len()).ok(), Some(TRIVIAL as usize));
+            }),
+        ],
+    );
+    let one = interleaved(
+        runs,
+        &mut [
+            (us(TRIVIAL_ONE), &mut || {
+                let out = pool.map(trivial, 0..TRIVIAL_ONE).chunksize(1).run();
+                assert_eq!(out.map(|v| v.len()).ok(), Some(TRIVIAL_ONE as usize));
+            }),
+            (us(TRIVIAL_ONE), &mut || {
+                let out = local.map(trivial, 0..TRIVIAL_ONE).chunksize(1).run();
+                assert_eq!(out.map(|v| v.len()).ok(), Some(TRIVIAL_ONE as usize));
+            }),
+        ],
+    );
 
     let starts = || (0..PRIMES_BELOW).step_by(10_000);
     let count = |counts: Result<Vec<u64>, mproc::TaskError>| counts.map(|c| c.iter().sum());
     let expected = 148_933;
-    let serial = measure(runs, 1.0, || {
-        assert_eq!(starts().map(primes_in).sum::<u64>(), expected);
-    });
-    let mpi_cpu = measure(runs, 1.0, || {
-        let total = count(pool.map(primes_in, starts()).chunksize(1).run());
-        assert_eq!(total.ok(), Some(expected));
-    });
-    let local_cpu = measure(runs, 1.0, || {
-        let total = count(local.map(primes_in, starts()).chunksize(1).run());
-        assert_eq!(total.ok(), Some(expected));
-    });
+    let cpu = interleaved(
+        runs,
+        &mut [
+            (1.0, &mut || {
+                assert_eq!(starts().map(primes_in).sum::<u64>(), expected);
+            }),
+            (1.0, &mut || {
+                let total = count(pool.map(primes_in, starts()).chunksize(1).run());
+                assert_eq!(total.ok(), Some(expected));
+            }),
+            (1.0, &mut || {
+                let total = count(local.map(primes_in, starts()).chunksize(1).run());
+                assert_eq!(total.ok(), Some(expected));
+            }),
+        ],
+    );
+    let (serial, mpi_cpu, local_cpu) = (cpu[0], cpu[1], cpu[2]);
 
     println!(
         "Per-task cost of a trivial task (`x -> x`, µs per task): the MPI pool ({} worker \
@@ -154,9 +177,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("|---|---|---|---|");
     println!(
         "{}",
-        overhead_row("default chunking", mpi_default, local_default)
+        overhead_row("default chunking", default[0], default[1])
     );
-    println!("{}", overhead_row("chunk size 1", mpi_one, local_one));
+    println!("{}", overhead_row("chunk size 1", one[0], one[1]));
     println!(
         "\nCPU-bound: the primes below {PRIMES_BELOW} by trial division (`mpi_primes`'s \
          function), {} tasks of 10,000 numbers, chunk size 1; seconds, and the speedup over \
@@ -173,7 +196,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         serial.median / mpi_cpu.median,
         serial.median / local_cpu.median
     );
-    println!("\nMedian [min..max] of {runs} runs after one warm-up run.");
+    println!(
+        "\nMedian [min..max] of {runs} runs after {WARMUP} warm-up runs; the sides of a table \
+         take turns, run by run. The MPI job has more processes than the local pool (rank 0 \
+         and a serving thread per worker rank besides the local workers): on CPUs shared with \
+         other work it gets a larger share of them (a speedup above the CPU count comes from \
+         that share)."
+    );
     local.close();
     local.join()?;
     Ok(())

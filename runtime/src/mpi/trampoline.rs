@@ -1,10 +1,11 @@
 //! How a worker rank finds the code of a task: an authenticated code offset.
 //!
 //! For a task type `T`, rank 0 sends the code offset (`crate::codeptr`) of
-//! [`run_chunk::<M, T>`](run_chunk), a trampoline monomorphized for `T`: it runs a chunk of
-//! arguments on the rank's local [`Pool`] (so a crash stays in a local worker process) as they
-//! came, and returns the outcomes as the local worker encoded them: a worker rank moves a
-//! chunk's bytes without decoding them. Every offset travels with an HMAC-SHA256 under
+//! [`run_chunk::<M, T>`](run_chunk), a trampoline monomorphized for `T`: it gives the worker
+//! rank the local [`Pool`](crate::Pool)'s reference for `T`, with which the rank submits the
+//! chunk's argument bytes as they came (so a crash stays in a local worker process) and gets
+//! the outcomes back as the local worker encoded them: a worker rank moves a chunk's bytes
+//! without decoding them. Every offset travels with an HMAC-SHA256 under
 //! the *job key*, a random key rank 0 makes at start-up and gives only to the ranks that proved
 //! they run the same executable; a worker rank rebuilds a code address only from an offset
 //! whose code checks out, so no message, garbled or forged without the key, makes it call an
@@ -17,12 +18,11 @@
 use super::wire::Failure;
 use crate::auth::{self, Tag};
 use crate::codeptr;
-use crate::pool::{self, EncodedTask, Pool, Task};
+use crate::pool::{EncodedTask, Task};
 
-/// What a worker rank runs for one chunk: `(local pool, argument bytes) -> outcome bytes` (the
-/// local worker's encoding of a `Vec<Result<Output, ItemFailure>>`), or the failure of the
-/// whole chunk.
-pub(super) type ChunkFn = fn(&Pool, Vec<u8>) -> Result<Vec<u8>, Failure>;
+/// What a worker rank calls for a chunk of task `T`: the reference its local pool runs `T`
+/// by, or why it cannot (code outside the executable).
+pub(super) type ChunkFn = fn() -> Result<EncodedTask, Failure>;
 
 /// The domain of the job key's codes over trampoline offsets.
 const DOMAIN: &[u8] = b"mproc mpi chunk trampoline v1";
@@ -81,25 +81,13 @@ pub(super) fn resolve(key: &[u8], entry: i64, tag: &Tag) -> Option<ChunkFn> {
     Some(unsafe { codeptr::code_at::<ChunkFn>(entry) })
 }
 
-/// Runs one chunk of task `T` on the local pool as one local chunk: its argument bytes go to a
-/// local worker as they came (they decode there, as the local pool's own chunks do), and its
-/// outcome bytes come back as that worker wrote them.
-fn run_chunk<M: 'static, T: Task<M>>(pool: &Pool, args: Vec<u8>) -> Result<Vec<u8>, Failure> {
-    let task = EncodedTask::of::<M, T>().map_err(|e| Failure::Refused {
+/// The local pool's reference for task `T`: the worker rank submits a chunk's argument bytes
+/// with it as they came (they decode in a local worker, as the local pool's own chunks do),
+/// and the outcome bytes come back as that worker wrote them.
+fn run_chunk<M: 'static, T: Task<M>>() -> Result<EncodedTask, Failure> {
+    EncodedTask::of::<M, T>().map_err(|e| Failure::Refused {
         message: e.to_string(),
-    })?;
-    let (outcomes, fds) = pool::run_encoded(pool, task, args).map_err(Failure::from_task_error)?;
-    if fds.is_empty() {
-        Ok(outcomes)
-    } else {
-        Err(Failure::Refused {
-            message: format!(
-                "the results hold {} handle(s) (descriptors), which cannot travel to another \
-                 host",
-                fds.len()
-            ),
-        })
-    }
+    })
 }
 
 #[cfg(test)]

@@ -20,11 +20,11 @@ pub(super) const TAG_RESULT: i32 = 74;
 pub(super) const TAG_STOP: i32 = 75;
 
 /// Chunks a worker rank holds at once per local worker process: rank 0 sends no more, and the
-/// rank submits them all to its local pool, one runner thread each (threads that mostly
-/// sleep). Several per process, so that a local worker finds the next chunk waiting instead of
-/// waiting for its round trip through rank 0: a chunk-size-1 map of a trivial task on 2 shared
-/// CPUs measured 72 µs per task with 2, 40 with 8, 30 with 16 (`.ci/mpi-bench`). More also
-/// means a rank holds more of the work, to the cost of balance at the end of a map.
+/// rank can have them all submitted to its local pool. Several per process, so that a local
+/// worker finds the next chunk waiting instead of waiting for its round trip through rank 0:
+/// a chunk-size-1 map of a trivial task, `-n 3` on 2 shared CPUs, measured 72 µs per task
+/// with 2, 40 with 8, 30 with 16 (`.ci/mpi-bench`). More also means a rank holds more of the
+/// work, to the cost of balance at the end of a map.
 pub(super) const CHUNKS_PER_PROCESS: usize = 8;
 
 /// The longest message either side accepts (a policy, as the pipes' 1 GiB).

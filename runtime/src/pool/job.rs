@@ -313,20 +313,24 @@ impl Job {
     }
 }
 
+/// A chunk as its worker encoded it: its bytes and descriptors, or its failure.
+#[cfg(feature = "mpi")]
+pub(crate) type Encoded = Result<(Vec<u8>, Vec<OwnedFd>), TaskError>;
+
 /// The pool across hosts takes its chunks undecoded.
 #[cfg(feature = "mpi")]
 impl Job {
-    /// Waits for chunk `chunk` and removes it as the worker encoded it: its bytes and
-    /// descriptors, or the chunk's failure.
-    pub(crate) fn take_encoded(&self, chunk: u32) -> Result<(Vec<u8>, Vec<OwnedFd>), TaskError> {
-        let slot = self
-            .wait_until(None, Want::Chunk, |st| st.slots.contains_key(&chunk))
-            .and_then(|mut st| st.slots.remove(&chunk));
-        match slot {
-            Some(Slot::Done { bytes, fds }) => Ok((bytes, fds)),
-            Some(Slot::Failed(f)) => Err(f.to_error(self.task)),
-            // Without a deadline, `wait_until` returns only once the chunk is there.
-            None => Err(TaskError::Timeout),
+    /// Waits for the next chunk to come back (the lowest one, if several did) and removes it
+    /// as the worker encoded it: its index, and its bytes and descriptors or its failure.
+    pub(crate) fn take_encoded(&self) -> (u32, Encoded) {
+        // Without a deadline, `wait_until` returns only once a chunk is there.
+        let taken = self
+            .wait_until(None, Want::Chunk, |st| !st.slots.is_empty())
+            .and_then(|mut st| st.slots.pop_first());
+        match taken {
+            Some((index, Slot::Done { bytes, fds })) => (index, Ok((bytes, fds))),
+            Some((index, Slot::Failed(f))) => (index, Err(f.to_error(self.task))),
+            None => (u32::MAX, Err(TaskError::Timeout)),
         }
     }
 }

@@ -121,7 +121,7 @@ use self::shared::{Chunk, Mode, Shared};
 use self::task::TaskRef;
 #[cfg(feature = "mpi")]
 pub(crate) use self::{
-    job::item_error,
+    job::{Encoded, item_error},
     task::{ItemFailure, TaskRef as EncodedTask},
 };
 
@@ -344,25 +344,30 @@ fn spawn_error(e: crate::process::SpawnError) -> TaskError {
     TaskError::Pool(WorkerStartError::Process(e).into())
 }
 
-/// Runs one chunk of task `task` whose arguments are already encoded (`payload`: one codec
-/// sequence, holding no handles) and waits for it: the worker's encoded results (a sequence of
-/// `Result<Output, ItemFailure>`) and their descriptors, or the chunk's failure. The pool
-/// across hosts passes its chunks through a worker rank this way, without decoding them.
+/// Submits chunks whose arguments are already encoded (each `(task, payload)`: one codec
+/// sequence holding no handles) as one job, chunk `i` the `i`-th; take their results with
+/// [`Job::take_encoded`] as the workers encoded them. The pool across hosts passes its chunks
+/// through a worker rank this way, without decoding them.
 #[cfg(feature = "mpi")]
-pub(crate) fn run_encoded(
+pub(crate) fn submit_encoded(
     pool: &Pool,
-    task: TaskRef,
-    payload: Vec<u8>,
-) -> Result<(Vec<u8>, Vec<std::os::fd::OwnedFd>), TaskError> {
-    let job = Arc::new(Job::new(task.name, Some(1)));
-    pool.shared.submit([Chunk {
-        job: Arc::clone(&job),
-        index: 0,
-        task,
-        payload,
-        fds: Vec::new(),
-    }])?;
-    job.take_encoded(0)
+    chunks: Vec<(TaskRef, Vec<u8>)>,
+) -> Result<Arc<Job>, TaskError> {
+    let total = u32::try_from(chunks.len()).map_err(|_| PoolError::ZeroChunksize)?;
+    let name = chunks.first().map_or("", |(task, _)| task.name);
+    let job = Arc::new(Job::new(name, Some(total)));
+    pool.shared.submit(
+        (0..total)
+            .zip(chunks)
+            .map(|(index, (task, payload))| Chunk {
+                job: Arc::clone(&job),
+                index,
+                task,
+                payload,
+                fds: Vec::new(),
+            }),
+    )?;
+    Ok(job)
 }
 
 /// Encodes the arguments of chunk `index` of `job`.

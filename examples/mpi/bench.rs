@@ -118,8 +118,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let local = mproc::Pool::new(workers)?;
 
     let us = |n: u32| f64::from(n) / 1e6;
+    // The default-chunked maps take milliseconds: more runs, against the noise.
     let default = interleaved(
-        runs,
+        4 * runs,
         &mut [
             (us(TRIVIAL), &mut || {
                 let out = pool.map(trivial, 0..TRIVIAL).run();
@@ -197,11 +198,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         serial.median / local_cpu.median
     );
     println!(
-        "\nMedian [min..max] of {runs} runs after {WARMUP} warm-up runs; the sides of a table \
-         take turns, run by run. The MPI job has more processes than the local pool (rank 0 \
-         and a serving thread per worker rank besides the local workers): on CPUs shared with \
-         other work it gets a larger share of them (a speedup above the CPU count comes from \
-         that share)."
+        "\nMedian [min..max] of {runs} runs ({} for default chunking) after {WARMUP} warm-up \
+         runs; the sides of a table take turns, run by run. The MPI job has more processes \
+         than the local pool (rank 0 and a serving thread per worker rank besides the local \
+         workers): on CPUs shared with other work it gets a larger share of them (a speedup \
+         above the CPU count comes from that share).",
+        4 * runs
     );
     local.close();
     local.join()?;

@@ -5,10 +5,8 @@
 //!   arguments holding a handle refused. Prints `ok <check>` for each; exits 0 only if all pass.
 //! - `endless <fifo>`: writes rank 0's pid to `fifo`, then maps forever (the script kills a
 //!   worker rank from outside and expects the job to end, non-zero).
-//! - `bench`: per-task cost against the local pool (see the README's "More than one machine").
 
 use std::io::Write;
-use std::time::Instant;
 
 use mproc::TaskError;
 use mproc::mpi::MpiPool;
@@ -19,10 +17,6 @@ fn square(x: u64) -> u64 {
 
 fn add(a: u64, b: u64) -> u64 {
     a + b
-}
-
-fn trivial(x: u32) -> u32 {
-    x
 }
 
 /// Takes 1 MiB, returns 1 MiB: every byte plus one.
@@ -207,60 +201,6 @@ fn endless(pool: &MpiPool, fifo: &str) {
     }
 }
 
-fn bench(pool: &MpiPool) {
-    let n: u32 = 200_000;
-    let local = mproc::Pool::new(pool.processes()).expect("a local pool starts");
-    let per_task = |f: &dyn Fn()| {
-        let start = Instant::now();
-        f();
-        start.elapsed().as_secs_f64() * 1e6 / f64::from(n)
-    };
-    for _ in 0..2 {
-        let _ = pool.map(trivial, 0..n).run();
-        let _ = local.map(trivial, 0..n).run();
-    }
-    let mpi_default = per_task(&|| {
-        let _ = pool.map(trivial, 0..n).run();
-    });
-    let local_default = per_task(&|| {
-        let _ = local.map(trivial, 0..n).run();
-    });
-    let m = n / 10;
-    let mpi_one = per_task(&|| {
-        let _ = pool.map(trivial, 0..m).chunksize(1).run();
-    }) * 10.0;
-    let local_one = per_task(&|| {
-        let _ = local.map(trivial, 0..m).chunksize(1).run();
-    }) * 10.0;
-    println!(
-        "per-task cost, {} processes: default chunking mpi {mpi_default:.4} us, local {local_default:.4} us ({:.2}x); chunksize 1 mpi {mpi_one:.3} us, local {local_one:.3} us ({:.2}x)",
-        pool.processes(),
-        mpi_default / local_default,
-        mpi_one / local_one
-    );
-    let k = 400u64;
-    let start = Instant::now();
-    let serial: u64 = (0..k).map(slow).fold(0, u64::wrapping_add);
-    let t_serial = start.elapsed().as_secs_f64();
-    let start = Instant::now();
-    let parallel: u64 = pool
-        .map(slow, 0..k)
-        .run()
-        .expect("the map runs")
-        .into_iter()
-        .fold(0, u64::wrapping_add);
-    let t_mpi = start.elapsed().as_secs_f64();
-    let start = Instant::now();
-    let _ = local.map(slow, 0..k).run();
-    let t_local = start.elapsed().as_secs_f64();
-    assert_eq!(serial, parallel);
-    println!(
-        "cpu-bound: serial {t_serial:.3} s, mpi {t_mpi:.3} s (speedup {:.2}x), local pool {t_local:.3} s (speedup {:.2}x)",
-        t_serial / t_mpi,
-        t_serial / t_local
-    );
-}
-
 fn main() -> Result<(), mproc::mpi::MpiError> {
     let processes = std::env::var("MPI_SELFTEST_PROCESSES")
         .ok()
@@ -278,7 +218,6 @@ fn main() -> Result<(), mproc::mpi::MpiError> {
             }
         }
         Some("endless") => endless(&pool, args.get(2).map_or("/dev/null", String::as_str)),
-        Some("bench") => bench(&pool),
         _ => println!(
             "ranks: {}, processes: {}",
             pool.world_size(),

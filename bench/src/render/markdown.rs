@@ -1,4 +1,5 @@
-//! BENCHMARKS.md: the machine, how to read the tables, the tables, and what each figure does.
+//! BENCHMARKS.md: the machine, how to read the tables, the tables, what each figure does, and
+//! the tables of the pool across ranks that `.ci/mpi-bench` wrote to `bench/mpi.md`.
 
 use std::fmt::Write as _;
 
@@ -82,6 +83,9 @@ pub(crate) fn markdown(report: &Report) -> String {
         }
     }
     descriptions(&mut doc, report);
+    if let Ok(mpi) = std::fs::read_to_string(MPI_REPORT) {
+        doc.push_str(&mpi_section(&mpi));
+    }
     let _ = write!(
         doc,
         "\n## Sizes ({mode} mode)\n\n```json\n{sizes}\n```\n",
@@ -89,6 +93,25 @@ pub(crate) fn markdown(report: &Report) -> String {
         sizes = sizes_json(report)
     );
     doc
+}
+
+/// The tables of the pool across ranks, written by `.ci/mpi-bench` (not by this run: they
+/// need `mpirun` and the `mpi` feature).
+const MPI_REPORT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/mpi.md");
+
+/// The section "Across ranks (MPI)": the contents of `bench/mpi.md` without its title.
+fn mpi_section(mpi: &str) -> String {
+    let body = mpi.trim_start();
+    let body = match body.strip_prefix("# ") {
+        Some(titled) => titled.split_once('\n').map_or("", |(_, rest)| rest),
+        None => body,
+    };
+    format!(
+        "\n## Across ranks (MPI)\n\n\
+         `mproc::mpi` (feature `mpi`) against the local pool, from `bench/mpi.md`: measured \
+         by `.ci/mpi-bench` under `mpirun`, not by this run.\n\n{}\n",
+        body.trim()
+    )
 }
 
 /// The mproc figures waiting for their feature.
@@ -135,4 +158,25 @@ fn sizes_json(report: &Report) -> String {
         fields.remove("pinned");
     }
     serde_json::to_string_pretty(&sizes).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mpi_section;
+
+    #[test]
+    fn the_mpi_section_holds_the_file_without_its_title() {
+        let file = "# The pool across ranks (MPI)\n\nMeasured today.\n\n| a | b |\n|---|---|\n";
+        let section = mpi_section(file);
+        assert!(section.starts_with("\n## Across ranks (MPI)\n\n"));
+        assert!(section.contains("`.ci/mpi-bench`"));
+        assert!(section.ends_with("Measured today.\n\n| a | b |\n|---|---|\n"));
+        assert!(!section.contains("# The pool across ranks"));
+    }
+
+    #[test]
+    fn an_untitled_file_is_kept_whole() {
+        let section = mpi_section("Measured today.\n\n| a | b |\n");
+        assert!(section.ends_with("run.\n\nMeasured today.\n\n| a | b |\n"));
+    }
 }

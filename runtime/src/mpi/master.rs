@@ -1,5 +1,6 @@
 //! Rank 0's side: chunks queued for the worker ranks, sent as ranks have room (each holds at
-//! most two chunks per local worker process), and their results kept until they are taken.
+//! most [`CHUNKS_PER_PROCESS`](wire::CHUNKS_PER_PROCESS) chunks per local worker process), and
+//! their results kept until they are taken.
 //!
 //! Work is pulled: a rank gets its next chunk when one of its chunks comes back, so a slow
 //! chunk delays only itself. All of it runs on the caller's thread, whenever it submits or
@@ -68,7 +69,7 @@ impl Engine {
                 .iter()
                 .map(|&(id, processes)| Rank {
                     id,
-                    capacity: 2 * processes.max(1),
+                    capacity: wire::CHUNKS_PER_PROCESS * processes.max(1),
                     in_flight: 0,
                 })
                 .collect(),
@@ -242,7 +243,7 @@ impl Engine {
     pub(super) fn processes(&self) -> usize {
         self.ranks
             .iter()
-            .map(|r| r.capacity / 2)
+            .map(|r| r.capacity / wire::CHUNKS_PER_PROCESS)
             .sum::<usize>()
             .max(1)
     }

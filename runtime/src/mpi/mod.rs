@@ -1,9 +1,9 @@
-//! The same [`Pool`](crate::Pool) across hosts, on MPI (feature `mpi`).
+//! The same [`Pool`] across hosts, on MPI (feature `mpi`).
 //!
 //! MPI launchers (`mpirun`, `srun`) start the same executable on many hosts; mproc names a
 //! task by its code offset in that executable, so a task can run on any of them. Rank 0 runs
 //! your `main` and farms chunks of tasks out to the other ranks; each of those runs its chunks
-//! on a local crash-isolated [`Pool`](crate::Pool) of its own.
+//! on a local crash-isolated [`Pool`] of its own.
 //!
 //! ```no_run
 //! fn is_prime(n: u64) -> bool {

@@ -11,7 +11,9 @@ use super::master::{ChunkResult, Engine};
 use super::trampoline::{self, TaskEntry};
 use super::wire::{self, Failure, TaskHeader};
 use crate::codec::{self, CodecError};
-use crate::pool::{AsyncResult, IMap, Pool, PoolError, Task, TaskError, WorkerStartError};
+use crate::pool::{
+    AsyncResult, IMap, ItemFailure, Pool, PoolError, Task, TaskError, WorkerStartError, item_error,
+};
 use crate::process::SpawnError;
 
 /// The pool across hosts (see the [module documentation](super)): made by
@@ -293,11 +295,12 @@ fn decode_chunk<R: DeserializeOwned>(
 ) -> Vec<Result<R, TaskError>> {
     let (failure, rank) = match result {
         ChunkResult::Outcomes { bytes, rank } => {
-            match postcard::from_bytes::<Vec<Result<R, Failure>>>(bytes) {
+            // As the rank's local worker encoded them (see `super::trampoline`).
+            match codec::decode::<Vec<Result<R, ItemFailure>>>(bytes, Vec::new()) {
                 Ok(outcomes) if outcomes.len() == n => {
                     return outcomes
                         .into_iter()
-                        .map(|o| o.map_err(|f| f.into_task_error(task, *rank)))
+                        .map(|o| o.map_err(|f| item_error(f, task)))
                         .collect();
                 }
                 Ok(outcomes) => (

@@ -1,9 +1,11 @@
 //! How a worker rank finds the code of a task: an authenticated code offset.
 //!
 //! For a task type `T`, rank 0 sends the code offset (`crate::codeptr`) of
-//! [`run_chunk::<M, T>`](run_chunk), a trampoline monomorphized for `T`: it decodes a chunk of
-//! arguments, runs them on the rank's local [`Pool`] (so a crash stays in a local worker
-//! process), and encodes one outcome per task. Every offset travels with an HMAC-SHA256 under
+//! [`run_chunk::<M, T>`](run_chunk), a trampoline monomorphized for `T`: it gives the worker
+//! rank the local [`Pool`](crate::Pool)'s reference for `T`, with which the rank submits the
+//! chunk's argument bytes as they came (so a crash stays in a local worker process) and gets
+//! the outcomes back as the local worker encoded them: a worker rank moves a chunk's bytes
+//! without decoding them. Every offset travels with an HMAC-SHA256 under
 //! the *job key*, a random key rank 0 makes at start-up and gives only to the ranks that proved
 //! they run the same executable; a worker rank rebuilds a code address only from an offset
 //! whose code checks out, so no message, garbled or forged without the key, makes it call an
@@ -13,17 +15,14 @@
 //! between hosts): it is as secret as the job's traffic, as MPI itself requires a network the
 //! job trusts.
 
-use serde::Serialize;
-
 use super::wire::Failure;
 use crate::auth::{self, Tag};
-use crate::codec;
 use crate::codeptr;
-use crate::pool::{Pool, Task, TaskError};
+use crate::pool::{EncodedTask, Task};
 
-/// What a worker rank runs for one chunk: `(local pool, argument bytes) -> outcome bytes`
-/// (a postcard `Vec<Result<Output, Failure>>`), or a message when the chunk cannot run.
-pub(super) type ChunkFn = fn(&Pool, &[u8]) -> Result<Vec<u8>, String>;
+/// What a worker rank calls for a chunk of task `T`: the reference its local pool runs `T`
+/// by, or why it cannot (code outside the executable).
+pub(super) type ChunkFn = fn() -> Result<EncodedTask, Failure>;
 
 /// The domain of the job key's codes over trampoline offsets.
 const DOMAIN: &[u8] = b"mproc mpi chunk trampoline v1";
@@ -82,41 +81,13 @@ pub(super) fn resolve(key: &[u8], entry: i64, tag: &Tag) -> Option<ChunkFn> {
     Some(unsafe { codeptr::code_at::<ChunkFn>(entry) })
 }
 
-/// Runs one chunk of task `T` on the local pool: decode the arguments, run them as one local
-/// chunk, encode one `Result<Output, Failure>` per task, in order.
-fn run_chunk<M: 'static, T: Task<M>>(pool: &Pool, args: &[u8]) -> Result<Vec<u8>, String> {
-    // SAFETY: `TaskEntry::of::<M, T>` asserted that `T` is zero-sized, and `Task` is
-    // implemented only for `Fn` types, which on stable Rust are function items and closures:
-    // a zero-sized one is a function item or a closure capturing nothing (no invariant to
-    // break). This is the local pool's own argument (`pool::task`).
-    let task: T = unsafe { codeptr::conjure() };
-    let items: Vec<T::Args> = codec::decode(args, Vec::new()).map_err(|e| e.to_string())?;
-    let n = items.len();
-    let got: Vec<Result<T::Output, TaskError>> =
-        pool.imap(task, items).chunksize(n.max(1)).collect();
-    encode_outcomes(n, got)
-}
-
-/// One outcome per task: the local pool gives one per task, or a single error when the whole
-/// (local) chunk failed, such as a worker lost while it held the chunk.
-fn encode_outcomes<R: Serialize>(
-    n: usize,
-    got: Vec<Result<R, TaskError>>,
-) -> Result<Vec<u8>, String> {
-    let outcomes: Vec<Result<R, Failure>> = if got.len() == n {
-        got.into_iter()
-            .map(|r| r.map_err(Failure::from_task_error))
-            .collect()
-    } else {
-        let failure = got.into_iter().find_map(Result::err).map_or_else(
-            || Failure::Refused {
-                message: format!("the local pool gave fewer than {n} results"),
-            },
-            Failure::from_task_error,
-        );
-        (0..n).map(|_| Err(failure.clone())).collect()
-    };
-    postcard::to_allocvec(&outcomes).map_err(|e| e.to_string())
+/// The local pool's reference for task `T`: the worker rank submits a chunk's argument bytes
+/// with it as they came (they decode in a local worker, as the local pool's own chunks do),
+/// and the outcome bytes come back as that worker wrote them.
+fn run_chunk<M: 'static, T: Task<M>>() -> Result<EncodedTask, Failure> {
+    EncodedTask::of::<M, T>().map_err(|e| Failure::Refused {
+        message: e.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -154,22 +125,5 @@ mod tests {
         garbled[0] ^= 1;
         assert!(resolve(&key, entry, &garbled).is_none());
         assert!(resolve(&[4u8; 32], entry, &good).is_none());
-    }
-
-    #[test]
-    fn a_whole_chunk_failure_fails_each_task() {
-        let got: Vec<Result<u8, TaskError>> = vec![Err(TaskError::WorkerLost {
-            task: "t",
-            pid: 1,
-            signal: Some(9),
-            code: None,
-        })];
-        let bytes = encode_outcomes(3, got).unwrap();
-        let back: Vec<Result<u8, Failure>> = postcard::from_bytes(&bytes).unwrap();
-        assert_eq!(back.len(), 3);
-        assert!(
-            back.iter()
-                .all(|r| matches!(r, Err(Failure::WorkerLost { pid: 1, .. })))
-        );
     }
 }

@@ -126,11 +126,20 @@ impl Backoff {
 
     /// Waits a little, longer the longer nothing happens.
     pub(super) fn idle(&mut self) {
+        if let Some(pause) = self.pause() {
+            std::thread::sleep(pause);
+        }
+    }
+
+    /// Spins or yields briefly, or returns how long to sleep, for a caller that waits on
+    /// something else meanwhile.
+    pub(super) fn pause(&mut self) -> Option<Duration> {
         self.idle = self.idle.saturating_add(1);
         match self.idle {
-            0..=64 => std::hint::spin_loop(),
-            65..=128 => std::thread::yield_now(),
-            n => std::thread::sleep(Duration::from_micros(u64::from((n - 128).min(20)) * 10)),
+            0..=16 => std::hint::spin_loop(),
+            17..=24 => std::thread::yield_now(),
+            n => return Some(Duration::from_micros(u64::from((n - 24).min(20)) * 10)),
         }
+        None
     }
 }

@@ -3,9 +3,11 @@
 //!
 //! The main thread does all the MPI calls (`MPI_THREAD_FUNNELED`): it receives chunks, checks
 //! their code (`super::trampoline`), hands them to runner threads, and sends their results
-//! back without blocking. The runners (two per local worker process) run chunks on the local
-//! pool, so several chunks are in flight at once and the local workers do not idle between
-//! them.
+//! back without blocking. The runners (two per local worker process) submit the chunks waiting
+//! to the local pool in batches, one job each, and hand back each chunk's result as it comes:
+//! every chunk the rank holds can be in the local pool at once, and the local workers do not
+//! idle between them. When idle, the main thread waits on the runners' results, so a result leaves
+//! as soon as it is ready.
 
 use std::collections::HashMap;
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -19,7 +21,7 @@ use super::trampoline::{self, ChunkFn};
 use super::transport::{self, Backoff, Received, Sends};
 use super::wire::{self, Failure, TaskHeader};
 use crate::auth::Tag;
-use crate::pool::Pool;
+use crate::pool::{self, Pool};
 
 /// A chunk for a runner: where its result goes, its code and its message.
 struct Work {
@@ -65,7 +67,7 @@ fn run(world: &SimpleCommunicator, pool: Option<&Pool>, processes: usize, key: &
     let (done_tx, done_rx) = mpsc::channel::<Vec<u8>>();
     let work_rx = Mutex::new(work_rx);
     std::thread::scope(|scope| {
-        for _ in 0..2 * processes.max(1) {
+        for _ in 0..RUNNERS_PER_PROCESS * processes.max(1) {
             let (work_rx, done_tx) = (&work_rx, done_tx.clone());
             scope.spawn(move || runner(pool, work_rx, &done_tx));
         }
@@ -119,8 +121,11 @@ impl Loop<'_> {
             }
             if busy {
                 backoff.reset();
-            } else {
-                backoff.idle();
+            } else if let Some(pause) = backoff.pause()
+                && let Ok(result) = done.recv_timeout(pause)
+            {
+                backoff.reset();
+                self.sends.start(self.world, 0, wire::TAG_RESULT, result);
             }
         }
     }
@@ -159,32 +164,106 @@ impl Loop<'_> {
     }
 }
 
-/// A runner thread: runs chunks until the work channel closes.
+/// A runner thread: runs batches of chunks until the work channel closes.
 fn runner(pool: Option<&Pool>, work: &Mutex<Receiver<Work>>, done: &Sender<Vec<u8>>) {
     loop {
-        let next = work.lock().unwrap_or_else(PoisonError::into_inner).recv();
-        let Ok(item) = next else { return };
-        let args = &item.message[wire::TASK_HEADER..];
-        let result = match pool {
-            None => failed(
-                item.job,
-                item.chunk,
-                &Failure::Refused {
-                    message: "this rank's local pool could not start".into(),
-                },
-            ),
-            Some(pool) => match (item.run)(pool, args) {
-                Ok(outcomes) => {
-                    let mut out = wire::result_message(item.job, item.chunk, wire::STATUS_OUTCOMES);
-                    out.extend_from_slice(&outcomes);
-                    out
-                }
-                Err(message) => failed(item.job, item.chunk, &Failure::Refused { message }),
-            },
+        // Everything waiting, up to a batch: one submission to the local pool for all of it.
+        let batch: Vec<Work> = {
+            let work = work.lock().unwrap_or_else(PoisonError::into_inner);
+            let Ok(first) = work.recv() else { return };
+            std::iter::once(first)
+                .chain(std::iter::from_fn(|| work.try_recv().ok()))
+                .take(BATCH)
+                .collect()
         };
-        if done.send(result).is_err() {
+        if run_batch(pool, batch, done).is_err() {
             return;
         }
+    }
+}
+
+/// Chunks a runner submits to the local pool at once, at most. Half of what a rank holds per
+/// local process, so that the two runners of each process can have all of it submitted.
+const BATCH: usize = wire::CHUNKS_PER_PROCESS / RUNNERS_PER_PROCESS;
+
+/// Runner threads per local worker process: while one waits for its batch, the other's keeps
+/// the local workers busy.
+const RUNNERS_PER_PROCESS: usize = 2;
+
+/// Runs a batch of chunks as one job of the local pool and sends each chunk's result as soon
+/// as it comes back; `Err` if the serving loop is gone.
+fn run_batch(
+    pool: Option<&Pool>,
+    batch: Vec<Work>,
+    done: &Sender<Vec<u8>>,
+) -> Result<(), mpsc::SendError<Vec<u8>>> {
+    let Some(pool) = pool else {
+        let failure = Failure::Refused {
+            message: "this rank's local pool could not start".into(),
+        };
+        for item in batch {
+            done.send(failed(item.job, item.chunk, &failure))?;
+        }
+        return Ok(());
+    };
+    let mut heads = Vec::with_capacity(batch.len());
+    let mut chunks = Vec::with_capacity(batch.len());
+    for mut item in batch {
+        match (item.run)() {
+            Ok(task) => {
+                // The arguments, in place: the header goes (a move of the bytes, no copy).
+                item.message.drain(..wire::TASK_HEADER);
+                heads.push((item.job, item.chunk));
+                chunks.push((task, item.message));
+            }
+            Err(failure) => done.send(failed(item.job, item.chunk, &failure))?,
+        }
+    }
+    if chunks.is_empty() {
+        return Ok(());
+    }
+    let job = match pool::submit_encoded(pool, chunks) {
+        Ok(job) => job,
+        Err(e) => {
+            let failure = Failure::from_task_error(e);
+            for (job, chunk) in heads {
+                done.send(failed(job, chunk, &failure))?;
+            }
+            return Ok(());
+        }
+    };
+    for _ in 0..heads.len() {
+        let (index, result) = job.take_encoded();
+        let Some(&(job, chunk)) = usize::try_from(index).ok().and_then(|i| heads.get(i)) else {
+            continue; // not a chunk of this batch: cannot happen (`take_encoded` waits)
+        };
+        done.send(outcome(job, chunk, result))?;
+    }
+    Ok(())
+}
+
+/// The result message of a chunk from the local pool's answer: its outcome bytes, or a
+/// failure for all its tasks. Results holding handles are refused: a descriptor cannot travel
+/// to another host.
+fn outcome(job: u64, chunk: u32, result: pool::Encoded) -> Vec<u8> {
+    match result {
+        Ok((outcomes, fds)) if fds.is_empty() => {
+            let mut out = wire::result_message(job, chunk, wire::STATUS_OUTCOMES);
+            out.extend_from_slice(&outcomes);
+            out
+        }
+        Ok((_, fds)) => failed(
+            job,
+            chunk,
+            &Failure::Refused {
+                message: format!(
+                    "the results hold {} handle(s) (descriptors), which cannot travel to \
+                     another host",
+                    fds.len()
+                ),
+            },
+        ),
+        Err(e) => failed(job, chunk, &Failure::from_task_error(e)),
     }
 }
 

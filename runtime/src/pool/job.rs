@@ -313,6 +313,28 @@ impl Job {
     }
 }
 
+/// A chunk as its worker encoded it: its bytes and descriptors, or its failure.
+#[cfg(feature = "mpi")]
+pub(crate) type Encoded = Result<(Vec<u8>, Vec<OwnedFd>), TaskError>;
+
+/// The pool across hosts takes its chunks undecoded.
+#[cfg(feature = "mpi")]
+impl Job {
+    /// Waits for the next chunk to come back (the lowest one, if several did) and removes it
+    /// as the worker encoded it: its index, and its bytes and descriptors or its failure.
+    pub(crate) fn take_encoded(&self) -> (u32, Encoded) {
+        // Without a deadline, `wait_until` returns only once a chunk is there.
+        let taken = self
+            .wait_until(None, Want::Chunk, |st| !st.slots.is_empty())
+            .and_then(|mut st| st.slots.pop_first());
+        match taken {
+            Some((index, Slot::Done { bytes, fds })) => (index, Ok((bytes, fds))),
+            Some((index, Slot::Failed(f))) => (index, Err(f.to_error(self.task))),
+            None => (u32::MAX, Err(TaskError::Timeout)),
+        }
+    }
+}
+
 /// A chunk decoded item by item (`Err` for the whole chunk when it produced no results).
 pub(crate) type ChunkResults<R> = Result<Vec<Result<R, TaskError>>, TaskError>;
 
@@ -356,7 +378,8 @@ fn decode_raw<R: DeserializeOwned>(
     codec::decode(bytes, fds).map_err(|source| TaskError::DecodeResult { task, source })
 }
 
-fn item_error(failure: ItemFailure, task: &'static str) -> TaskError {
+/// The [`TaskError`] of one task's failure, as its worker reported it.
+pub(crate) fn item_error(failure: ItemFailure, task: &'static str) -> TaskError {
     match failure {
         ItemFailure::Panicked(report) => TaskError::Panicked {
             task,

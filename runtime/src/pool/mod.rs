@@ -119,6 +119,11 @@ use self::callbacks::Callbacks;
 use self::job::Job;
 use self::shared::{Chunk, Mode, Shared};
 use self::task::TaskRef;
+#[cfg(feature = "mpi")]
+pub(crate) use self::{
+    job::{Encoded, item_error},
+    task::{ItemFailure, TaskRef as EncodedTask},
+};
 
 /// A pool of worker processes (Python's `multiprocessing.Pool`). See the [module
 /// documentation](self).
@@ -337,6 +342,32 @@ fn task_ref<M: 'static, T: Task<M>>(_task: &T) -> Result<TaskRef, crate::process
 )]
 fn spawn_error(e: crate::process::SpawnError) -> TaskError {
     TaskError::Pool(WorkerStartError::Process(e).into())
+}
+
+/// Submits chunks whose arguments are already encoded (each `(task, payload)`: one codec
+/// sequence holding no handles) as one job, chunk `i` the `i`-th; take their results with
+/// [`Job::take_encoded`] as the workers encoded them. The pool across hosts passes its chunks
+/// through a worker rank this way, without decoding them.
+#[cfg(feature = "mpi")]
+pub(crate) fn submit_encoded(
+    pool: &Pool,
+    chunks: Vec<(TaskRef, Vec<u8>)>,
+) -> Result<Arc<Job>, TaskError> {
+    let total = u32::try_from(chunks.len()).map_err(|_| PoolError::ZeroChunksize)?;
+    let name = chunks.first().map_or("", |(task, _)| task.name);
+    let job = Arc::new(Job::new(name, Some(total)));
+    pool.shared.submit(
+        (0..total)
+            .zip(chunks)
+            .map(|(index, (task, payload))| Chunk {
+                job: Arc::clone(&job),
+                index,
+                task,
+                payload,
+                fds: Vec::new(),
+            }),
+    )?;
+    Ok(job)
 }
 
 /// Encodes the arguments of chunk `index` of `job`.

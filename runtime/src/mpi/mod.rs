@@ -68,6 +68,7 @@
 
 mod error;
 mod identity;
+mod imap;
 mod master;
 mod pool;
 mod trampoline;
@@ -76,7 +77,8 @@ mod wire;
 mod worker;
 
 pub use error::MpiError;
-pub use pool::{MpiAsyncResult, MpiIMap, MpiMap, MpiPool, Pending};
+pub use imap::MpiIMap;
+pub use pool::{MpiAsyncResult, MpiMap, MpiPool, Pending};
 
 use mpi::Threading;
 use mpi::topology::SimpleCommunicator;

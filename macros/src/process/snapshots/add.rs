@@ -64,6 +64,22 @@ impl __mproc_process_builder_add {
             __options: self.__options.start_method(method),
         }
     }
+    /// Connects the child's stdout (default `Stdio::Inherit`); `Stdio::Piped` makes it
+    /// readable through `Child::stdout`, as `Process::stdout` does.
+    #[must_use]
+    pub fn stdout(self, stdio: ::mproc::__private::Stdio) -> Self {
+        Self {
+            __options: self.__options.stdout(stdio),
+        }
+    }
+    /// Connects the child's stderr (default `Stdio::Inherit`); `Stdio::Piped` makes it
+    /// readable through `Child::stderr`. A panic's message goes there too.
+    #[must_use]
+    pub fn stderr(self, stdio: ::mproc::__private::Stdio) -> Self {
+        Self {
+            __options: self.__options.stderr(stdio),
+        }
+    }
     /**Starts [`add()`] in a new child process with these options, and returns its handle (see `add::spawn`).
 
 # Errors

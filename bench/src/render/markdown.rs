@@ -3,7 +3,8 @@
 use std::fmt::Write as _;
 
 use super::{memory_table, results_table};
-use crate::runner::{Cell, Report};
+use crate::runner::{Cell, Report, Row};
+use crate::workloads::Figure;
 
 /// The whole document.
 pub(crate) fn markdown(report: &Report) -> String {
@@ -47,7 +48,8 @@ pub(crate) fn markdown(report: &Report) -> String {
            `taskset -c 0`); unpinned ones let the scheduler place them. Waking a process on \
            an idle vCPU is much slower than a hand-off on one core.\n\
          - The Python side uses the `fork` context unless the figure names another start \
-           method.\n\n\
+           method.\n\
+         {peers}\n\
          ## Results\n\n",
         mode = report.mode.name(),
         date = m.date,
@@ -62,6 +64,7 @@ pub(crate) fn markdown(report: &Report) -> String {
         runs = s.runs,
         warmup = s.warmup,
         rounds = crate::runner::ROUNDS,
+        peers = peers_how_to_read(report),
     );
     doc.push_str(&results_table(report).to_markdown());
     if let Some(memory) = memory_table(report) {
@@ -89,6 +92,30 @@ pub(crate) fn markdown(report: &Report) -> String {
         sizes = sizes_json(report)
     );
     doc
+}
+
+/// The "How to read" bullet on the peer columns (empty when no row has a peer).
+fn peers_how_to_read(report: &Report) -> String {
+    let present: Vec<String> = crate::peers::CRATES
+        .iter()
+        .filter(|c| report.rows.iter().any(|row| row.peer(c.name).is_some()))
+        .map(|c| format!("`{}` {} ({})", c.name, c.version, c.what))
+        .collect();
+    if present.is_empty() {
+        return String::new();
+    }
+    format!(
+        "- The peer columns are the Rust crates a user might pick instead of mproc, doing the \
+         same work on the rows where they offer an equivalent (`—` where they do not), \
+         written idiomatically with what each crate offers; each peer side checks its \
+         results like the mproc side (a wrong result is a failure, not a figure) and \
+         alternates with the mproc and floor sides in the same run, with the same number of \
+         runs. `mproc/best peer` is mproc's cost over the fastest peer of the row, named: \
+         below 1, mproc is faster than every peer. Crates (from crates.io, versions pinned in \
+         `bench/Cargo.toml`): {}. {}\n",
+        present.join("; "),
+        crate::peers::NOTES
+    )
 }
 
 /// The mproc figures waiting for their feature.
@@ -121,11 +148,25 @@ fn descriptions(doc: &mut String, report: &Report) {
             "**{}** (`{}`)",
             first.figure.title, first.figure.id
         )];
-        while let Some(next) = rows.next_if(|r| r.figure.about == first.figure.about) {
+        let same =
+            |r: &&Row| r.figure.about == first.figure.about && same_peers(r.figure, first.figure);
+        while let Some(next) = rows.next_if(same) {
             names.push(format!("**{}** (`{}`)", next.figure.title, next.figure.id));
         }
         let _ = writeln!(doc, "- {}: {}", names.join(", "), first.figure.about);
+        for peer in first.figure.peers {
+            let _ = writeln!(doc, "  - {}: {}", peer.name, peer.about);
+        }
     }
+}
+
+/// Whether two figures have the same peers doing the same thing.
+fn same_peers(a: &Figure, b: &Figure) -> bool {
+    a.peers.len() == b.peers.len()
+        && a.peers
+            .iter()
+            .zip(b.peers)
+            .all(|(p, q)| p.name == q.name && p.about == q.about)
 }
 
 /// The sizes of the run, without the per-figure `pinned` flag.

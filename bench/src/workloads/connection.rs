@@ -55,6 +55,7 @@ macro_rules! figure {
             about: $about,
             mproc: $mproc,
             floor: $floor,
+            peers: &[],
         }
     };
 }

@@ -31,6 +31,7 @@ pub(crate) const WORKLOAD: Workload = Workload {
             about: ABOUT,
             mproc: mproc_pingpong,
             floor: floor_pingpong,
+            peers: &[],
         },
         Figure {
             id: "event.pingpong.unpinned",
@@ -41,6 +42,7 @@ pub(crate) const WORKLOAD: Workload = Workload {
             about: ABOUT,
             mproc: mproc_pingpong,
             floor: floor_pingpong,
+            peers: &[],
         },
     ],
 };

@@ -14,6 +14,7 @@ use std::time::Instant;
 use super::{Figure, Workload, float, repeat, secs_since};
 use crate::config::Sizes;
 use crate::outcome::{Error, Measured, Outcome, Unit, fail};
+use crate::peers;
 use crate::sys::proc::{Pid, fork_child, wait_all_ok};
 use crate::sys::shm::ShmRegion;
 
@@ -37,6 +38,7 @@ pub(crate) const WORKLOAD: Workload = Workload {
                     forked workers on socketpairs, one request and one reply per task",
             mproc: mproc_map_chunk1,
             floor: floor_map_chunk1,
+            peers: &[],
         },
         Figure {
             id: "pool.map.default",
@@ -49,6 +51,7 @@ pub(crate) const WORKLOAD: Workload = Workload {
                     chunk",
             mproc: mproc_map_default,
             floor: floor_map_default,
+            peers: &[peers::procspawn::MAP_PEER],
         },
         Figure {
             id: "pool.apply_async",
@@ -61,6 +64,7 @@ pub(crate) const WORKLOAD: Workload = Workload {
                     8-byte reply to a forked worker",
             mproc: mproc_apply_async,
             floor: floor_apply_async,
+            peers: &[peers::procspawn::APPLY_PEER],
         },
         Figure {
             id: "pool.cpu.speedup",
@@ -75,6 +79,7 @@ pub(crate) const WORKLOAD: Workload = Workload {
                     children each hashing half, against the parent hashing all",
             mproc: mproc_cpu_speedup,
             floor: floor_cpu_speedup,
+            peers: &[],
         },
         Figure {
             id: "pool.map.skewed",
@@ -89,6 +94,7 @@ pub(crate) const WORKLOAD: Workload = Workload {
                     over the ideal)",
             mproc: mproc_map_skewed,
             floor: floor_map_skewed,
+            peers: &[],
         },
     ],
 };

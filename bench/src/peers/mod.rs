@@ -44,7 +44,7 @@ pub(crate) const CRATES: &[Crate] = &[
     Crate {
         name: "interprocess",
         version: "2.4.7",
-        what: "local sockets (here Unix sockets in the abstract namespace)",
+        what: "local sockets, here Unix sockets with abstract-namespace names",
     },
     Crate {
         name: "iceoryx2",

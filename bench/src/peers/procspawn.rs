@@ -14,9 +14,9 @@ use crate::workloads::{float, repeat, secs_since};
 /// The pool's size, as the mproc and Python pools.
 const WORKERS: usize = 2;
 
-const SPAWN_ABOUT: &str = "`procspawn::spawn((), f).join()` of an empty `f`: procspawn \
-    always re-executes the benchmark binary (no fork mode), so compare it with the spawn \
-    (exec) row";
+const SPAWN_ABOUT: &str = "`procspawn::spawn(7, f).join()` of `f = x + 1`, the result \
+    checked: procspawn always re-executes the benchmark binary (no fork mode), so compare it with the \
+    spawn (exec) row";
 const MAP_ABOUT: &str = "`procspawn::Pool::new(2)`, the integers cut by hand into \
     `Vec` chunks of Python's default size, one `pool.spawn(chunk, f)` per chunk (f maps \
     `x + 1` over it), then every handle `join`ed in order and the results checked (the pool \

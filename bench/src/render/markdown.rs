@@ -35,10 +35,10 @@ pub(crate) fn markdown(report: &Report) -> String {
          ## How to read\n\n\
          - Each cell is the median of {runs} measured runs, with the spread `[min..max]`. \
            Every figure and side runs in fresh processes of its own, each throwing away \
-           {warmup} warm-up run(s) first. The Python side runs in one process; the mproc and \
-           floor sides alternate over {rounds} processes each (floor, mproc, floor, ...), \
-           each doing its share of the runs, so a drift in the speed of this shared, noisy \
-           machine weighs on both alike. Compare ratios rather than absolute values.\n\
+           {warmup} warm-up run(s) first. The Python side runs in one process; the mproc, \
+           floor and peer sides alternate over {rounds} processes each (floor, mproc, each \
+           peer, floor, ...), each doing its share of the runs, so a drift in the speed of \
+           this shared, noisy machine weighs on all of them alike. Compare ratios rather than absolute values.\n\
          - Rates (items/s, ops/s, B/s) carry an SI prefix: `52.1 M` is 52.1 million per \
            second; B/s are bytes (1 MiB items: 1,048,576 bytes).\n\
          - `mproc/Python` and `mproc/floor` compare *cost*: time per operation, or the \

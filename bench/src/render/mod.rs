@@ -135,3 +135,90 @@ pub(crate) fn console(report: &Report) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::config::{Mode, Sizes};
+    use crate::machine::Machine;
+    use crate::outcome::Measured;
+    use crate::stats::Summary;
+
+    fn measured(value: f64) -> Cell {
+        let summary = Summary::of(&[value]).expect("one sample");
+        Cell::Measured(Measured::new(vec![value]), summary)
+    }
+
+    fn row(id: &str, peers: Vec<(&'static str, Cell)>) -> Row {
+        Row {
+            figure: crate::workloads::find(id).expect("a known figure"),
+            mproc: measured(4.0),
+            python: Cell::NoPython,
+            floor: measured(2.0),
+            peers,
+        }
+    }
+
+    fn report(rows: Vec<Row>) -> Report {
+        Report {
+            mode: Mode::Quick,
+            sizes: Sizes::for_mode(Mode::Quick),
+            machine: Machine {
+                cpus: 2,
+                cpu_model: "test".into(),
+                kernel: "test".into(),
+                rustc: "test".into(),
+                load_average: "0".into(),
+                cpu_pressure: "0".into(),
+                date: "today".into(),
+            },
+            python: Err("none".into()),
+            rows,
+            elapsed: Duration::from_secs(1),
+            cpu_pressure_end: "0".into(),
+        }
+    }
+
+    #[test]
+    fn peer_columns_only_for_crates_present_and_the_best_peer_named() {
+        let report = report(vec![
+            row(
+                "pipe.pingpong.pinned",
+                vec![
+                    ("ipc-channel", measured(8.0)),
+                    ("interprocess", Cell::Failed("boom".into())),
+                    ("iceoryx2", measured(2.0)),
+                ],
+            ),
+            row("lock.uncontended", Vec::new()),
+        ]);
+        let text = results_table(&report).to_markdown();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].contains("| ipc-channel | interprocess | iceoryx2 |"));
+        assert!(!lines[0].contains("procspawn"));
+        assert!(lines[0].ends_with("| mproc/best peer |"));
+        // µs: mproc 4 against iceoryx2 2 costs twice as much; the failed peer shows FAILED.
+        assert!(lines[2].contains("| FAILED |"), "{}", lines[2]);
+        assert!(lines[2].ends_with("| 2.00× iceoryx2 |"), "{}", lines[2]);
+        assert!(
+            lines[3].ends_with("| — | — | — | 2.00× | — |"),
+            "{}",
+            lines[3]
+        );
+        assert_eq!(
+            report.failures(),
+            ["pipe.pingpong.pinned (interprocess): boom"]
+        );
+    }
+
+    #[test]
+    fn no_peer_column_without_peers() {
+        let report = report(vec![row("lock.uncontended", Vec::new())]);
+        let header = results_table(&report).to_markdown();
+        assert!(!header.contains("best peer"));
+        assert!(markdown(&report).contains("## How to read"));
+        assert!(!markdown(&report).contains("peer columns"));
+    }
+}

@@ -17,9 +17,9 @@ use crate::workloads::{float, repeat, secs_since};
 const PINGPONG_ABOUT: &str = "a `local_socket::Stream` (abstract-namespace name, \
     `ListenerOptions::create_sync` in the parent, `Stream::connect` in a forked child), \
     `write_all` and `read_exact` of 16 bytes each way per round trip";
-const BYTES_ABOUT: &str = "the same local socket: the parent `write_all`s each message, \
-    the child `read_exact`s it whole and checks its length, number and last byte, and \
-    acknowledges the last with one byte";
+const BYTES_ABOUT: &str = "a `local_socket::Stream` (abstract-namespace name) to a forked \
+    child: the parent `write_all`s each message, the child `read_exact`s it whole and checks its \
+    length, number and last byte, and acknowledges the last with one byte";
 
 /// The crate's name: its sides' and its column's.
 const NAME: &str = "interprocess";

@@ -58,8 +58,15 @@ pub(crate) const NOTES: &str = "procspawn starts every process by re-executing t
     binary (there is no fork mode), so its spawn figure is to be read against mproc's spawn \
     (exec) row; on the fork row it is shown for the user's choice, not as the same work. \
     ipc-channel, interprocess and iceoryx2 do not start processes: their sides fork a child \
-    with `fork()` as the floor does. ipc-channel 0.22 is the version procspawn builds on (the \
-    newest is 0.23); peer sides report no memory figures.";
+    with `fork()` as the floor does, and their queue figures have the parent as the producer. \
+    On the Unix-socket connection rows, interprocess's local socket is not authenticated \
+    (mproc's `Listener`/`Client` authenticate once per connection, before the timed loop). \
+    Rows without peers have no equivalent in these crates: the locks, semaphores, values and \
+    events are mproc's shared-memory primitives, an ipc-channel receiver has one consumer and \
+    an iceoryx2 subscriber gets every sample (neither spreads items over 2 consumers as the \
+    2 → 2 queue does), and none has a joinable queue, a manager or a listener with an \
+    authkey. ipc-channel 0.22 is the version procspawn builds on (the newest is 0.23); peer \
+    sides report no memory figures.";
 
 /// A name no other process of this machine uses: `mproc-bench-<pid>-<n>`, for sockets and
 /// services.

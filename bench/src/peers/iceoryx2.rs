@@ -1,8 +1,9 @@
 //! iceoryx2: zero-copy shared memory. Ping-pong is a request-response service; one-way bytes
 //! and queue items are publish-subscribe services (1 MiB payloads written into loaned
 //! samples), with overflow off so the publisher waits for room instead of dropping data.
-//! Each side polls (`receive` in a loop, yielding the CPU between misses), as the crate's
-//! latency benchmark does; the parent forks the child before either creates its node.
+//! These sides poll (`receive` in a loop, yielding the CPU between misses), as the crate's
+//! examples receive; the Event rows use two event services, whose listeners block. The parent
+//! forks the child before either creates its node.
 
 use std::time::Instant;
 
@@ -27,6 +28,10 @@ const SMALL_BUFFER: usize = 1024;
 const PINGPONG_ABOUT: &str = "a request-response service of `[u8; 16]` to a forked \
     child: the client `send_copy`s a request and polls its pending response, the server polls \
     `receive` and answers with `send_copy` (both yield the CPU between polls)";
+const EVENT_ABOUT: &str = "two event services (`event()`, a `Notifier` and a `Listener` on \
+    each side): the parent `notify`s on the first and waits on the second \
+    (`Listener::timed_wait`, blocking), the forked child waits on the first and notifies on the \
+    second";
 const BYTES_ABOUT: &str = "a publish-subscribe service of `[u8]` slices to a forked \
     child: the parent loans each message (`loan_slice_uninit`) and writes it in place \
     (`write_from_slice`), the child reads it in place and checks its length, number and last \
@@ -47,6 +52,12 @@ pub(crate) const PINGPONG_PEER: Peer = Peer {
     name: NAME,
     about: PINGPONG_ABOUT,
     side: pingpong,
+};
+
+pub(crate) const EVENT_PEER: Peer = Peer {
+    name: NAME,
+    about: EVENT_ABOUT,
+    side: event_pingpong,
 };
 
 pub(crate) const THROUGHPUT_64K_PEER: Peer = Peer {
@@ -330,5 +341,66 @@ fn small_producer(sizes: &Sizes, names: &Names, count: u64) -> Result<Vec<f64>, 
             return Err(fail("the consumer got a wrong sum"));
         }
         Ok(float(count) / secs_since(start))
+    })
+}
+
+/// An event service `name`, created or opened.
+fn event(
+    node: &Node<ipc::Service>,
+    name: &str,
+) -> Result<::iceoryx2::service::port_factory::event::PortFactory<ipc::Service>, Error> {
+    Ok(node
+        .service_builder(&service_name(name)?)
+        .event()
+        .open_or_create()?)
+}
+
+/// Blocks until `listener` is notified (at most [`PATIENCE`]).
+fn wait_notified(
+    listener: &::iceoryx2::port::listener::Listener<ipc::Service>,
+) -> Result<(), Error> {
+    if listener.timed_wait(|_| {}, PATIENCE)? > 0 {
+        Ok(())
+    } else {
+        Err(fail("iceoryx2: no notification in time"))
+    }
+}
+
+/// The child of the event ping-pong: `total` times, wait for a ping, notify a pong.
+fn event_pong(names: &Names, total: u64) -> Result<(), Error> {
+    let node = node()?;
+    let reply = event(&node, &names.answer)?.notifier_builder().create()?;
+    let turn = event(&node, &names.data)?.listener_builder().create()?;
+    for _ in 0..total {
+        wait_notified(&turn)?;
+        deliver(|| Ok(reply.notify()?))?;
+    }
+    Ok(())
+}
+
+/// Round trips of a notification through two event services, in µs.
+pub(crate) fn event_pingpong(sizes: &Sizes) -> Result<Outcome, Error> {
+    let names = Names::new();
+    let rounds = sizes.pingpong;
+    let total = rounds * u64::from(sizes.total_runs());
+    let child = fork_child(|| event_pong(&names, total))?;
+    let result = event_ping(sizes, &names, rounds);
+    let waited = wait_ok(child);
+    let samples = result?;
+    waited?;
+    Ok(Outcome::Measured(Measured::new(samples)))
+}
+
+fn event_ping(sizes: &Sizes, names: &Names, rounds: u64) -> Result<Vec<f64>, Error> {
+    let node = node()?;
+    let reply = event(&node, &names.answer)?.listener_builder().create()?;
+    let turn = event(&node, &names.data)?.notifier_builder().create()?;
+    repeat(sizes, || {
+        let start = Instant::now();
+        for _ in 0..rounds {
+            deliver(|| Ok(turn.notify()?))?;
+            wait_notified(&reply)?;
+        }
+        Ok(secs_since(start) * 1e6 / float(rounds))
     })
 }

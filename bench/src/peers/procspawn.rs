@@ -2,6 +2,7 @@
 //! the benchmark binary, whose `main` hands the child to `procspawn::init()` first), and its
 //! `Pool`, which keeps such children for reuse.
 
+use std::collections::VecDeque;
 use std::time::Instant;
 
 use ::procspawn::Pool;
@@ -24,8 +25,8 @@ const MAP_ABOUT: &str = "`procspawn::Pool::new(2)`, the integers cut by hand int
     `x + 1` over it), then every handle `join`ed in order and the results checked (the pool \
     has no `map`)";
 const MAP_CHUNK1_ABOUT: &str = "`procspawn::Pool::new(2)`, one `pool.spawn(x, f)` per \
-    task (f = `x + 1`), all submitted before every handle is `join`ed in order and the results \
-    checked";
+    task (f = `x + 1`), joined in order and checked, at most 64 submitted ahead of the oldest \
+    unjoined one (each pending task holds file descriptors: 10,000 at once run out of them)";
 const CPU_ABOUT: &str = "the range cut in 8 parts, one `pool.spawn(part, f)` each on a \
     `procspawn::Pool::new(2)`, joined and added up (checked against the parent's sum)";
 const SKEWED_ABOUT: &str = "`procspawn::Pool::new(5)`, one `pool.spawn(duration, sleep)` per \
@@ -127,17 +128,31 @@ fn with_pool(
     with_pool_of(WORKERS, sizes, measure)
 }
 
-/// Spawns `f` on every argument of `args` in order, then joins them all in order.
+/// Tasks submitted and not yet joined, at most: each holds two ipc-channel pairs (file
+/// descriptors), so submitting 10,000 at once runs out of descriptors.
+const IN_FLIGHT: usize = 64;
+
+/// Spawns `f` on every argument of `args` in order, at most [`IN_FLIGHT`] ahead of the
+/// oldest unjoined one, and joins them all in order.
 fn spawn_all<A, R>(pool: &Pool, args: Vec<A>, f: fn(A) -> R) -> Result<Vec<R>, Error>
 where
     A: Serialize + DeserializeOwned,
     R: Serialize + DeserializeOwned + Send + 'static,
 {
-    let handles: Vec<_> = args.into_iter().map(|a| pool.spawn(a, f)).collect();
-    Ok(handles
-        .into_iter()
-        .map(::procspawn::JoinHandle::join)
-        .collect::<Result<Vec<R>, _>>()?)
+    let mut results = Vec::with_capacity(args.len());
+    let mut pending = VecDeque::with_capacity(IN_FLIGHT);
+    for a in args {
+        if pending.len() == IN_FLIGHT
+            && let Some(oldest) = pending.pop_front()
+        {
+            results.push(::procspawn::JoinHandle::join(oldest)?);
+        }
+        pending.push_back(pool.spawn(a, f));
+    }
+    for handle in pending {
+        results.push(handle.join()?);
+    }
+    Ok(results)
 }
 
 /// The time alone over the time with the pool (higher is better), the parts' sum checked.

@@ -12,7 +12,9 @@
 //! - **Python**: the same work with `multiprocessing` (`bench/python/mp_<name>.py`, standard
 //!   library only);
 //! - **floor**: the same hand-off done directly with system calls (`workloads/<name>.rs`,
-//!   `floor_*` functions, built on `floor/` and `sys/`).
+//!   `floor_*` functions, built on `floor/` and `sys/`);
+//! - **peers**, on the figures where they have an equivalent: the same work with another Rust
+//!   crate (procspawn, ipc-channel, interprocess, iceoryx2; `peers/<crate>.rs`).
 //!
 //! Each side of each figure runs in a fresh measuring process (`bench __side ...` or the
 //! Python script) that prints one JSON line with its samples: warm-up runs dropped, then
@@ -26,6 +28,7 @@ mod config;
 mod floor;
 mod machine;
 mod outcome;
+mod peers;
 mod python;
 mod render;
 mod runner;
@@ -39,6 +42,11 @@ use std::process::ExitCode;
 use cli::Command;
 
 fn main() -> ExitCode {
+    // First: a process that procspawn re-executed (a procspawn peer side's child, started
+    // with this process's arguments) runs its function here and exits; in every other process
+    // this only records that procspawn may spawn. mproc's spawned children never get here
+    // (its constructor takes them before `main`).
+    procspawn::init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let [hidden, side, figure, sizes] = args.as_slice()
         && hidden == "__side"

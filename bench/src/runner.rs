@@ -1,5 +1,7 @@
-//! The runner: measures each selected figure on its three sides, each in a fresh process.
+//! The runner: measures each selected figure on its three sides and its peers, each in a
+//! fresh process.
 
+use std::fmt::Write as _;
 use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
@@ -35,22 +37,35 @@ impl Cell {
     }
 }
 
-/// One figure, three sides.
+/// One figure, three sides and its peers.
 #[derive(Debug, Clone)]
 pub(crate) struct Row {
     pub(crate) figure: &'static Figure,
     pub(crate) mproc: Cell,
     pub(crate) python: Cell,
     pub(crate) floor: Cell,
+    /// One cell per peer of the figure, by crate name, in the figure's order.
+    pub(crate) peers: Vec<(&'static str, Cell)>,
 }
 
 impl Row {
-    pub(crate) fn cells(&self) -> [(Side, &Cell); 3] {
-        [
+    pub(crate) fn cells(&self) -> Vec<(Side, &Cell)> {
+        let mut cells = vec![
             (Side::Mproc, &self.mproc),
             (Side::Python, &self.python),
             (Side::Floor, &self.floor),
-        ]
+        ];
+        cells.extend(
+            self.peers
+                .iter()
+                .map(|(name, cell)| (Side::Peer(name), cell)),
+        );
+        cells
+    }
+
+    /// The cell of peer `name`, if this figure has that peer.
+    pub(crate) fn peer(&self, name: &str) -> Option<&Cell> {
+        self.peers.iter().find(|(n, _)| *n == name).map(|(_, c)| c)
     }
 }
 
@@ -104,7 +119,11 @@ pub(crate) fn run(mode: Mode, workloads: &[(&Workload, Vec<&'static Figure>)]) -
         for figure in figures {
             let mut sizes = sizes.clone();
             sizes.pinned = figure.pinned;
-            let (floor, mproc) = measure_alternating(workload, figure, &sizes, mode);
+            let Alternated {
+                floor,
+                mproc,
+                peers,
+            } = measure_alternating(workload, figure, &sizes, mode);
             let python = match &python {
                 Ok(py) => cell_of(measure(
                     Side::Python,
@@ -121,6 +140,7 @@ pub(crate) fn run(mode: Mode, workloads: &[(&Workload, Vec<&'static Figure>)]) -
                 mproc,
                 python,
                 floor,
+                peers,
             };
             eprintln!("[{}/{total}] {}", rows.len() + 1, progress_line(&row));
             rows.push(row);
@@ -144,8 +164,12 @@ fn progress_line(row: &Row) -> String {
         Cell::NoPython => "no python".to_owned(),
         Cell::Failed(_) => "FAILED".to_owned(),
     };
+    let mut peers = String::new();
+    for (name, cell) in &row.peers {
+        let _ = write!(peers, ", {name} {}", part(cell));
+    }
     format!(
-        "{} ({}): mproc {}, python {}, floor {}",
+        "{} ({}): mproc {}, python {}, floor {}{peers}",
         row.figure.id,
         row.figure.unit.label(),
         part(&row.mproc),
@@ -162,28 +186,52 @@ fn time_limit(mode: Mode) -> Duration {
     }
 }
 
-/// How many measuring processes the mproc and floor sides of a figure each get.
+/// How many measuring processes the mproc, floor and peer sides of a figure each get.
 ///
-/// They alternate (floor, mproc, floor, mproc, ...), each process doing its share of the
-/// measured runs after its own warm-ups, so that a drift in the speed of this shared machine
-/// weighs on both sides alike instead of on whichever side ran during it.
+/// They alternate (floor, mproc, each peer, floor, mproc, each peer, ...), each process doing
+/// its share of the measured runs after its own warm-ups, so that a drift in the speed of this
+/// shared machine weighs on every side alike instead of on whichever side ran during it.
 pub(crate) const ROUNDS: u32 = 3;
 
-/// The floor and mproc cells of `figure`, measured in alternation.
+/// The cells of the sides measured in alternation.
+struct Alternated {
+    floor: Cell,
+    mproc: Cell,
+    peers: Vec<(&'static str, Cell)>,
+}
+
+/// The floor, mproc and peer cells of `figure`, measured in alternation.
 fn measure_alternating(
     workload: &Workload,
-    figure: &Figure,
+    figure: &'static Figure,
     sizes: &Sizes,
     mode: Mode,
-) -> (Cell, Cell) {
+) -> Alternated {
     let mut share = sizes.clone();
     share.runs = sizes.runs.div_ceil(ROUNDS);
-    let (mut floor, mut mproc) = (Vec::new(), Vec::new());
+    let mut order = vec![Side::Floor, Side::Mproc];
+    order.extend(figure.peers.iter().map(|p| Side::Peer(p.name)));
+    let mut rounds: Vec<Vec<Result<Outcome, Error>>> = order.iter().map(|_| Vec::new()).collect();
     for _ in 0..ROUNDS {
-        floor.push(measure(Side::Floor, workload, figure, &share, mode, None));
-        mproc.push(measure(Side::Mproc, workload, figure, &share, mode, None));
+        for (side, results) in order.iter().zip(rounds.iter_mut()) {
+            results.push(measure(*side, workload, figure, &share, mode, None));
+        }
     }
-    (cell_of(merge(floor)), cell_of(merge(mproc)))
+    let mut cells: Vec<Cell> = rounds.into_iter().map(|r| cell_of(merge(r))).collect();
+    let peers = figure
+        .peers
+        .iter()
+        .map(|p| p.name)
+        .zip(cells.split_off(2))
+        .collect();
+    let [floor, mproc]: [Cell; 2] = cells
+        .try_into()
+        .expect("invariant: the floor and mproc sides come first");
+    Alternated {
+        floor,
+        mproc,
+        peers,
+    }
 }
 
 /// The rounds of one side as one outcome: every sample, and the largest peak RSS.

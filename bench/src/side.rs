@@ -1,4 +1,5 @@
-//! A measuring process: `bench __side <mproc|floor> <figure> <sizes-json>`.
+//! A measuring process: `bench __side <mproc|floor|PEER> <figure> <sizes-json>`, where PEER
+//! is the crate name of one of the figure's peer sides.
 //!
 //! The runner starts one for each figure and side, so every figure is measured in a fresh
 //! process (clean peak RSS, its own CPU pinning). It prints one JSON [`Line`], the same format
@@ -11,12 +12,14 @@ use crate::outcome::{Error, Line, fail};
 use crate::sys::cpu::pin_to_cpu0;
 use crate::workloads;
 
-/// The three sides of every figure.
+/// The sides of a figure: three for every figure, plus its peers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Side {
     Mproc,
     Python,
     Floor,
+    /// Another crate's equivalent, by crate name.
+    Peer(&'static str),
 }
 
 impl Side {
@@ -25,6 +28,7 @@ impl Side {
             Side::Mproc => "mproc",
             Side::Python => "python",
             Side::Floor => "floor",
+            Side::Peer(name) => name,
         }
     }
 }
@@ -55,7 +59,12 @@ fn measure(side: &str, id: &str, sizes: &str) -> Result<Line, Error> {
     let run = match side {
         "mproc" => figure.mproc,
         "floor" => figure.floor,
-        other => return Err(fail(format!("unknown side {other}"))),
+        peer => {
+            figure
+                .peer(peer)
+                .ok_or_else(|| fail(format!("{id} has no side {peer}")))?
+                .side
+        }
     };
     if sizes.pinned {
         pin_to_cpu0()?;

@@ -4,7 +4,8 @@
 use std::fmt::Write as _;
 
 use super::{memory_table, results_table};
-use crate::runner::{Cell, Report};
+use crate::runner::{Cell, Report, Row};
+use crate::workloads::Figure;
 
 /// The whole document.
 pub(crate) fn markdown(report: &Report) -> String {
@@ -35,10 +36,10 @@ pub(crate) fn markdown(report: &Report) -> String {
          ## How to read\n\n\
          - Each cell is the median of {runs} measured runs, with the spread `[min..max]`. \
            Every figure and side runs in fresh processes of its own, each throwing away \
-           {warmup} warm-up run(s) first. The Python side runs in one process; the mproc and \
-           floor sides alternate over {rounds} processes each (floor, mproc, floor, ...), \
-           each doing its share of the runs, so a drift in the speed of this shared, noisy \
-           machine weighs on both alike. Compare ratios rather than absolute values.\n\
+           {warmup} warm-up run(s) first. The Python side runs in one process; the mproc, \
+           floor and peer sides alternate over {rounds} processes each (floor, mproc, each \
+           peer, floor, ...), each doing its share of the runs, so a drift in the speed of \
+           this shared, noisy machine weighs on all of them alike. Compare ratios rather than absolute values.\n\
          - Rates (items/s, ops/s, B/s) carry an SI prefix: `52.1 M` is 52.1 million per \
            second; B/s are bytes (1 MiB items: 1,048,576 bytes).\n\
          - `mproc/Python` and `mproc/floor` compare *cost*: time per operation, or the \
@@ -48,7 +49,8 @@ pub(crate) fn markdown(report: &Report) -> String {
            `taskset -c 0`); unpinned ones let the scheduler place them. Waking a process on \
            an idle vCPU is much slower than a hand-off on one core.\n\
          - The Python side uses the `fork` context unless the figure names another start \
-           method.\n\n\
+           method.\n\
+         {peers}\n\
          ## Results\n\n",
         mode = report.mode.name(),
         date = m.date,
@@ -63,6 +65,7 @@ pub(crate) fn markdown(report: &Report) -> String {
         runs = s.runs,
         warmup = s.warmup,
         rounds = crate::runner::ROUNDS,
+        peers = peers_how_to_read(report),
     );
     doc.push_str(&results_table(report).to_markdown());
     if let Some(memory) = memory_table(report) {
@@ -114,6 +117,30 @@ fn mpi_section(mpi: &str) -> String {
     )
 }
 
+/// The "How to read" bullet on the peer columns (empty when no row has a peer).
+fn peers_how_to_read(report: &Report) -> String {
+    let present: Vec<String> = crate::peers::CRATES
+        .iter()
+        .filter(|c| report.rows.iter().any(|row| row.peer(c.name).is_some()))
+        .map(|c| format!("`{}` {} ({})", c.name, c.version, c.what))
+        .collect();
+    if present.is_empty() {
+        return String::new();
+    }
+    format!(
+        "- The peer columns are the Rust crates a user might pick instead of mproc, doing the \
+         same work on the rows where they offer an equivalent (`—` where they do not), \
+         written idiomatically with what each crate offers; each peer side checks its \
+         results like the mproc side (a wrong result is a failure, not a figure) and \
+         alternates with the mproc and floor sides in the same run, with the same number of \
+         runs. `mproc/best peer` is mproc's cost over the fastest peer of the row, named: \
+         below 1, mproc is faster than every peer. Crates (from crates.io, versions pinned in \
+         `bench/Cargo.toml`): {}. {}\n",
+        present.join("; "),
+        crate::peers::NOTES
+    )
+}
+
 /// The mproc figures waiting for their feature.
 fn not_yet_section(doc: &mut String, report: &Report) {
     let not_yet: Vec<String> = report
@@ -144,11 +171,25 @@ fn descriptions(doc: &mut String, report: &Report) {
             "**{}** (`{}`)",
             first.figure.title, first.figure.id
         )];
-        while let Some(next) = rows.next_if(|r| r.figure.about == first.figure.about) {
+        let same =
+            |r: &&Row| r.figure.about == first.figure.about && same_peers(r.figure, first.figure);
+        while let Some(next) = rows.next_if(same) {
             names.push(format!("**{}** (`{}`)", next.figure.title, next.figure.id));
         }
         let _ = writeln!(doc, "- {}: {}", names.join(", "), first.figure.about);
+        for peer in first.figure.peers {
+            let _ = writeln!(doc, "  - {}: {}", peer.name, peer.about);
+        }
     }
+}
+
+/// Whether two figures have the same peers doing the same thing.
+fn same_peers(a: &Figure, b: &Figure) -> bool {
+    a.peers.len() == b.peers.len()
+        && a.peers
+            .iter()
+            .zip(b.peers)
+            .all(|(p, q)| p.name == q.name && p.about == q.about)
 }
 
 /// The sizes of the run, without the per-figure `pinned` flag.

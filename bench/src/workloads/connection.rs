@@ -16,6 +16,7 @@ use super::echo::{SMALL, echo, echoes, round_trips};
 use super::{Figure, Workload, float, repeat, secs_since};
 use crate::config::Sizes;
 use crate::outcome::{Error, Measured, Outcome, Unit, fail};
+use crate::peers;
 use crate::sys::proc::{fork_child, wait_ok};
 
 /// The ping-pong message size.
@@ -46,6 +47,10 @@ enum Family {
 
 macro_rules! figure {
     ($id:literal, $title:literal, $unit:expr, $about:expr, $mproc:ident, $floor:ident) => {
+        figure!($id, $title, $unit, $about, $mproc, $floor, &[])
+    };
+    ($id:literal, $title:literal, $unit:expr, $about:expr, $mproc:ident, $floor:ident,
+     $peers:expr) => {
         Figure {
             id: $id,
             title: $title,
@@ -55,6 +60,7 @@ macro_rules! figure {
             about: $about,
             mproc: $mproc,
             floor: $floor,
+            peers: $peers,
         }
     };
 }
@@ -77,7 +83,8 @@ pub(crate) const WORKLOAD: Workload = Workload {
             Unit::Us,
             PINGPONG,
             mproc_pingpong_unix,
-            floor_pingpong_unix
+            floor_pingpong_unix,
+            &[peers::interprocess::PINGPONG_PEER]
         ),
         figure!(
             "connection.throughput.tcp.64k",
@@ -101,7 +108,8 @@ pub(crate) const WORKLOAD: Workload = Workload {
             Unit::BytesPerSec,
             THROUGHPUT,
             mproc_throughput_unix_64k,
-            floor_throughput_unix_64k
+            floor_throughput_unix_64k,
+            &[peers::interprocess::THROUGHPUT_64K_PEER]
         ),
         figure!(
             "connection.throughput.unix.1m",
@@ -109,7 +117,8 @@ pub(crate) const WORKLOAD: Workload = Workload {
             Unit::BytesPerSec,
             THROUGHPUT,
             mproc_throughput_unix_1m,
-            floor_throughput_unix_1m
+            floor_throughput_unix_1m,
+            &[peers::interprocess::THROUGHPUT_1M_PEER]
         ),
         figure!(
             "connection.handshake.tcp",

@@ -9,6 +9,7 @@ use super::{Figure, Workload, float, repeat, secs_since};
 use crate::config::Sizes;
 use crate::floor::{PATIENCE, futex_wait_until};
 use crate::outcome::{Error, Measured, Outcome, Unit, fail};
+use crate::peers;
 use crate::sys::proc::{fork_child, wait_ok};
 use crate::sys::shm::{ShmRegion, futex_wake};
 
@@ -31,6 +32,7 @@ pub(crate) const WORKLOAD: Workload = Workload {
             about: ABOUT,
             mproc: mproc_pingpong,
             floor: floor_pingpong,
+            peers: &[peers::iceoryx2::EVENT_PEER],
         },
         Figure {
             id: "event.pingpong.unpinned",
@@ -41,6 +43,7 @@ pub(crate) const WORKLOAD: Workload = Workload {
             about: ABOUT,
             mproc: mproc_pingpong,
             floor: floor_pingpong,
+            peers: &[peers::iceoryx2::EVENT_PEER],
         },
     ],
 };

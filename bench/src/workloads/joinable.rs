@@ -32,6 +32,7 @@ pub(crate) const WORKLOAD: Workload = Workload {
                 decrements and the parent sleeps on (futex) until it reaches zero",
         mproc: mproc_joinable,
         floor: floor_joinable,
+        peers: &[],
     }],
 };
 

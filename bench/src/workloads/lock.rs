@@ -31,6 +31,7 @@ pub(crate) const WORKLOAD: Workload = Workload {
                     floor: compare-and-swap 0→1 then a release store, on a word in shared memory",
             mproc: mproc_uncontended,
             floor: floor_uncontended,
+            peers: &[],
         },
         Figure {
             id: "lock.contended",
@@ -46,6 +47,7 @@ pub(crate) const WORKLOAD: Workload = Workload {
                     three-state futex mutex in `MAP_SHARED` memory",
             mproc: mproc_contended,
             floor: floor_contended,
+            peers: &[],
         },
     ],
 };

@@ -37,6 +37,7 @@ pub(crate) const WORKLOAD: Workload = Workload {
                     Unix socketpair to a forked echo process",
             mproc: mproc_dict_set_get,
             floor: floor_dict_set_get,
+            peers: &[],
         },
         Figure {
             id: "manager.list_append",
@@ -52,6 +53,7 @@ pub(crate) const WORKLOAD: Workload = Workload {
                     socketpair to an echo thread of the parent",
             mproc: mproc_list_append,
             floor: floor_list_append,
+            peers: &[],
         },
         Figure {
             id: "manager.lock_acquire_release",
@@ -66,6 +68,7 @@ pub(crate) const WORKLOAD: Workload = Workload {
                     Unix socketpair to a forked echo process",
             mproc: mproc_lock_acquire_release,
             floor: floor_dict_set_get,
+            peers: &[],
         },
         Figure {
             id: "manager.queue_put_get",
@@ -79,6 +82,7 @@ pub(crate) const WORKLOAD: Workload = Workload {
                     floor: two 16-byte round trips on a Unix socketpair to a forked echo process",
             mproc: mproc_queue_put_get,
             floor: floor_dict_set_get,
+            peers: &[],
         },
         Figure {
             id: "manager.custom_call",
@@ -94,6 +98,7 @@ pub(crate) const WORKLOAD: Workload = Workload {
                     floor: one 16-byte round trip on a Unix socketpair to a forked echo process",
             mproc: mproc_custom_call,
             floor: floor_custom_call,
+            peers: &[],
         },
         Figure {
             id: "manager.lock_acquire_release.tcp",
@@ -109,6 +114,7 @@ pub(crate) const WORKLOAD: Workload = Workload {
                     forked echo process",
             mproc: mproc_lock_tcp,
             floor: floor_tcp,
+            peers: &[],
         },
     ],
 };

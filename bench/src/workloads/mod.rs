@@ -1,6 +1,7 @@
 //! The workloads of DESIGN §4, one file each. A workload lists its figures; a figure has an
-//! mproc side and a floor side written here, and a Python side in
-//! `bench/python/<workload script>`.
+//! mproc side and a floor side written here, a Python side in
+//! `bench/python/<workload script>`, and zero or more peer sides (other Rust crates doing the
+//! same job, in `crate::peers`).
 //!
 //! Every side function runs in a fresh measuring process of its own (see `crate::side`), so
 //! peak RSS, CPU pinning and leftovers of one figure never leak into another.
@@ -45,6 +46,25 @@ pub(crate) struct Figure {
     pub(crate) about: &'static str,
     pub(crate) mproc: SideFn,
     pub(crate) floor: SideFn,
+    /// Other crates' equivalents of the mproc side, measured alternating with it.
+    pub(crate) peers: &'static [Peer],
+}
+
+/// A peer side: the same work done with another Rust crate (`crate::peers`).
+#[derive(Debug)]
+pub(crate) struct Peer {
+    /// The crate's name, which is also the side's name and the report's column.
+    pub(crate) name: &'static str,
+    /// What this side does, for the report.
+    pub(crate) about: &'static str,
+    pub(crate) side: SideFn,
+}
+
+impl Figure {
+    /// The peer side named `name`.
+    pub(crate) fn peer(&self, name: &str) -> Option<&'static Peer> {
+        self.peers.iter().find(|p| p.name == name)
+    }
 }
 
 /// A group of figures sharing a Python script.

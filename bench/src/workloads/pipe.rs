@@ -4,8 +4,9 @@ use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::time::Instant;
 
-use super::{Figure, Workload, float, repeat, secs_since};
+use super::{Figure, Peer, Workload, float, repeat, secs_since};
 use crate::config::Sizes;
+use crate::peers;
 use mproc::{Connection, Pipe, Process};
 
 use crate::outcome::{Error, Measured, Outcome, Unit, fail};
@@ -22,6 +23,22 @@ const THROUGHPUT: &str = "the parent sends N messages one way, the child receive
                           `recv_bytes`; floor: `socketpair`, `write` and `read` of whole \
                           messages";
 
+const PINGPONG_PEERS: &[Peer] = &[
+    peers::ipc_channel::PINGPONG_PEER,
+    peers::interprocess::PINGPONG_PEER,
+    peers::iceoryx2::PINGPONG_PEER,
+];
+const THROUGHPUT_64K_PEERS: &[Peer] = &[
+    peers::ipc_channel::THROUGHPUT_64K_PEER,
+    peers::interprocess::THROUGHPUT_64K_PEER,
+    peers::iceoryx2::THROUGHPUT_64K_PEER,
+];
+const THROUGHPUT_1M_PEERS: &[Peer] = &[
+    peers::ipc_channel::THROUGHPUT_1M_PEER,
+    peers::interprocess::THROUGHPUT_1M_PEER,
+    peers::iceoryx2::THROUGHPUT_1M_PEER,
+];
+
 pub(crate) const WORKLOAD: Workload = Workload {
     name: "pipe",
     script: "mp_pipe.py",
@@ -35,6 +52,7 @@ pub(crate) const WORKLOAD: Workload = Workload {
             about: PINGPONG,
             mproc: mproc_pingpong,
             floor: floor_pingpong,
+            peers: PINGPONG_PEERS,
         },
         Figure {
             id: "pipe.pingpong.unpinned",
@@ -45,6 +63,7 @@ pub(crate) const WORKLOAD: Workload = Workload {
             about: PINGPONG,
             mproc: mproc_pingpong,
             floor: floor_pingpong,
+            peers: PINGPONG_PEERS,
         },
         Figure {
             id: "pipe.throughput.64k",
@@ -55,6 +74,7 @@ pub(crate) const WORKLOAD: Workload = Workload {
             about: THROUGHPUT,
             mproc: mproc_throughput_64k,
             floor: floor_throughput_64k,
+            peers: THROUGHPUT_64K_PEERS,
         },
         Figure {
             id: "pipe.throughput.1m",
@@ -65,6 +85,7 @@ pub(crate) const WORKLOAD: Workload = Workload {
             about: THROUGHPUT,
             mproc: mproc_throughput_1m,
             floor: floor_throughput_1m,
+            peers: THROUGHPUT_1M_PEERS,
         },
     ],
 };

@@ -14,6 +14,7 @@ use std::time::Instant;
 use super::{Figure, Workload, float, repeat, secs_since};
 use crate::config::Sizes;
 use crate::outcome::{Error, Measured, Outcome, Unit, fail};
+use crate::peers;
 use crate::sys::proc::{Pid, fork_child, wait_all_ok};
 use crate::sys::shm::ShmRegion;
 
@@ -37,6 +38,7 @@ pub(crate) const WORKLOAD: Workload = Workload {
                     forked workers on socketpairs, one request and one reply per task",
             mproc: mproc_map_chunk1,
             floor: floor_map_chunk1,
+            peers: &[peers::procspawn::MAP_CHUNK1_PEER],
         },
         Figure {
             id: "pool.map.default",
@@ -49,6 +51,7 @@ pub(crate) const WORKLOAD: Workload = Workload {
                     chunk",
             mproc: mproc_map_default,
             floor: floor_map_default,
+            peers: &[peers::procspawn::MAP_PEER],
         },
         Figure {
             id: "pool.apply_async",
@@ -61,6 +64,7 @@ pub(crate) const WORKLOAD: Workload = Workload {
                     8-byte reply to a forked worker",
             mproc: mproc_apply_async,
             floor: floor_apply_async,
+            peers: &[peers::procspawn::APPLY_PEER],
         },
         Figure {
             id: "pool.cpu.speedup",
@@ -75,6 +79,7 @@ pub(crate) const WORKLOAD: Workload = Workload {
                     children each hashing half, against the parent hashing all",
             mproc: mproc_cpu_speedup,
             floor: floor_cpu_speedup,
+            peers: &[peers::procspawn::CPU_PEER],
         },
         Figure {
             id: "pool.map.skewed",
@@ -89,16 +94,17 @@ pub(crate) const WORKLOAD: Workload = Workload {
                     over the ideal)",
             mproc: mproc_map_skewed,
             floor: floor_map_skewed,
+            peers: &[peers::procspawn::SKEWED_PEER],
         },
     ],
 };
 
 /// Workers of the skewed figure (the issue's `Pool(5)`).
-const SKEWED_WORKERS: usize = 5;
+pub(crate) const SKEWED_WORKERS: usize = 5;
 
 /// The skewed durations in µs: 2 long tasks first, then 13 short ones (30 to a long one).
 /// `bench/python/mp_pool.py` uses the same.
-fn skewed_durations() -> Vec<u64> {
+pub(crate) fn skewed_durations() -> Vec<u64> {
     let long = 1_000_000;
     let mut durations = vec![long; 2];
     durations.extend(std::iter::repeat_n(long / 30, 13));
@@ -106,7 +112,7 @@ fn skewed_durations() -> Vec<u64> {
 }
 
 /// Sleeps `micros` µs (the skewed figure's task).
-fn sleep_for(micros: u64) -> u64 {
+pub(crate) fn sleep_for(micros: u64) -> u64 {
     std::thread::sleep(std::time::Duration::from_micros(micros));
     micros
 }
@@ -209,7 +215,7 @@ fn mproc_apply_async(sizes: &Sizes) -> Result<Outcome, Error> {
 }
 
 /// `hash_sum` as a pool task over a range given by its ends.
-fn hash_range((lo, hi): (u64, u64)) -> u64 {
+pub(crate) fn hash_range((lo, hi): (u64, u64)) -> u64 {
     hash_sum(lo..hi)
 }
 
@@ -404,7 +410,7 @@ impl FloorPool {
 
 /// The CPU-bound work: a 64-bit hash (splitmix64's finalizer) of every integer in `range`,
 /// summed. `bench/python/mp_pool.py` computes the same function.
-fn hash_sum(range: Range<u64>) -> u64 {
+pub(crate) fn hash_sum(range: Range<u64>) -> u64 {
     range.fold(0u64, |sum, x| {
         let mut z = x;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);

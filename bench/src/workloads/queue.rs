@@ -12,6 +12,7 @@ use crate::floor::PATIENCE;
 use crate::floor::ring::Ring;
 use crate::floor::start::StartLine;
 use crate::outcome::{Error, Measured, Outcome, Unit, fail};
+use crate::peers;
 use crate::sys::cpu::mono_ns;
 use crate::sys::proc::{fork_child, wait_all_ok};
 use crate::sys::shm::PageBuf;
@@ -46,6 +47,7 @@ pub(crate) const WORKLOAD: Workload = Workload {
             about: SMALL,
             mproc: mproc_small_1to1,
             floor: floor_small_1to1,
+            peers: &[peers::ipc_channel::SMALL_PEER, peers::iceoryx2::SMALL_PEER],
         },
         Figure {
             id: "queue.small.2to2",
@@ -56,6 +58,7 @@ pub(crate) const WORKLOAD: Workload = Workload {
             about: SMALL,
             mproc: mproc_small_2to2,
             floor: floor_small_2to2,
+            peers: &[],
         },
         Figure {
             id: "queue.big.1m",
@@ -75,6 +78,7 @@ pub(crate) const WORKLOAD: Workload = Workload {
                     process",
             mproc: mproc_big,
             floor: floor_big,
+            peers: &[peers::ipc_channel::BIG_PEER, peers::iceoryx2::BIG_PEER],
         },
         Figure {
             id: "queue.big.1m.loan",
@@ -85,9 +89,10 @@ pub(crate) const WORKLOAD: Workload = Workload {
             about: "as the row above, with loans: the producer copies its 1 MiB buffer straight \
                     into the ring (`Queue::<ByteBuf>::put_with`), the consumer checks each item \
                     in place (`get_with`), so each item is copied once; Python and floor as \
-                    above (Python has no loans)",
+                    above (Python has no loans); peers as above (iceoryx2 loans too)",
             mproc: mproc_big_loan,
             floor: floor_big,
+            peers: &[peers::ipc_channel::BIG_PEER, peers::iceoryx2::BIG_PEER],
         },
     ],
 };

@@ -29,6 +29,7 @@ pub(crate) const WORKLOAD: Workload = Workload {
                 system call",
         mproc: mproc_uncontended,
         floor: floor_uncontended,
+        peers: &[],
     }],
 };
 

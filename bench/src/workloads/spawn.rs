@@ -10,6 +10,7 @@ use mproc::{Process, StartMethod};
 use super::{Figure, Workload, float, repeat, secs_since};
 use crate::config::Sizes;
 use crate::outcome::{Error, Measured, Outcome, Unit};
+use crate::peers;
 use crate::sys::proc::{fork_child, fork_exec, fork_exit_now, wait_ok};
 
 pub(crate) const WORKLOAD: Workload = Workload {
@@ -27,6 +28,7 @@ pub(crate) const WORKLOAD: Workload = Workload {
                     floor: `fork()` with `_exit(0)` in the child, `waitpid`",
             mproc: mproc_fork,
             floor: floor_fork,
+            peers: &[peers::procspawn::SPAWN_FORK],
         },
         Figure {
             id: "spawn.spawn",
@@ -39,6 +41,7 @@ pub(crate) const WORKLOAD: Workload = Workload {
                     `/bin/true` + `waitpid`",
             mproc: mproc_spawn,
             floor: floor_exec,
+            peers: &[peers::procspawn::SPAWN_EXEC],
         },
         Figure {
             id: "spawn.forkserver",
@@ -52,6 +55,7 @@ pub(crate) const WORKLOAD: Workload = Workload {
                     `_exit`s, reaps it, and answers one byte)",
             mproc: mproc_forkserver,
             floor: floor_forkserver,
+            peers: &[],
         },
     ],
 };

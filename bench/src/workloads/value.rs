@@ -32,6 +32,7 @@ pub(crate) const WORKLOAD: Workload = Workload {
                     memory, no lock",
             mproc: mproc_fetch_add,
             floor: floor_fetch_add,
+            peers: &[],
         },
         Figure {
             id: "value.locked_add",
@@ -46,6 +47,7 @@ pub(crate) const WORKLOAD: Workload = Workload {
                     around a plain load and store, in `MAP_SHARED` memory",
             mproc: mproc_locked_add,
             floor: floor_locked_add,
+            peers: &[],
         },
     ],
 };

@@ -1,5 +1,6 @@
-//! Structured events (feature `tracing`): process starts and exits, and the fork server's
-//! replacement after it is killed, printed by a `tracing-subscriber` formatter.
+//! Structured events (feature `tracing`): process starts and exits, the fork server's
+//! replacement after it is killed, a pool worker killed and replaced, a lock taken over from a
+//! holder that was killed, and a queue closed, printed by a `tracing-subscriber` formatter.
 //!
 //! `cargo run --release -p examples --features tracing --example tracing_events` prints (one run;
 //! pids vary), then checks that every kind of event appeared:
@@ -21,6 +22,19 @@
 //! DEBUG mproc::process: process started pid=4247 name="Process-4" start_method=forkserver daemon=false
 //! DEBUG mproc::process: process exited pid=4247 name="Process-4" exit_status=exit code 0 code=0
 //! square(9) = 81 under a new fork server
+//! DEBUG mproc::process: process started pid=4248 name="PoolWorker-1" start_method=forkserver daemon=true
+//! DEBUG mproc::pool: pool worker started pid=4248 slot=0 name="PoolWorker-1" replacement=false
+//! killing pool worker 4248
+//! WARN mproc::process: process exited pid=4248 name="PoolWorker-1" exit_status=signal 9 (SIGKILL) signal=9
+//! WARN mproc::pool: pool worker ended pid=4248 exit_status="signal 9 (SIGKILL)" lost=0
+//! DEBUG mproc::process: process started pid=4249 name="PoolWorker-2" start_method=forkserver daemon=true
+//! DEBUG mproc::pool: pool worker started pid=4249 slot=0 name="PoolWorker-2" replacement=true
+//! square(3) = 9 on the replacement
+//! ...
+//! WARN mproc::process: process exited pid=4250 name="Process-5" exit_status=signal 9 (SIGKILL) signal=9
+//! WARN mproc::sync: lock owner died pid=4250 by=4241
+//! the lock was taken over from its killed holder
+//! DEBUG mproc::queue: queue closed items=1
 //! every kind of event was seen
 //! ```
 
@@ -45,6 +59,21 @@ fn square(x: u64) -> u64 {
 fn sleeper(rx: Receiver<()>) {
     let _ = rx.recv();
 }
+
+/// The pid of the pool worker that runs it.
+fn worker_pid() -> u32 {
+    std::process::id()
+}
+
+/// Takes `lock`, says so, and holds it until killed.
+fn hold((lock, held): (Lock, Event)) {
+    let _guard = lock.lock();
+    held.set();
+    let _ = Event::new().map(|never| never.wait_timeout(PATIENCE));
+}
+
+/// The bound on every wait here.
+const PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Everything the subscriber printed, to check at the end.
 static PRINTED: Mutex<Vec<u8>> = Mutex::new(Vec::new());
@@ -102,6 +131,35 @@ fn main() -> mproc::Result<()> {
         .start()?;
     println!("square(9) = {} under a new fork server", child.join()?);
 
+    // A pool worker killed: the pool reports its end and its replacement.
+    let pool = Pool::new(1)?;
+    let pid = pool.apply(worker_pid, ())?;
+    println!("killing pool worker {pid}");
+    if let Ok(pid) = i32::try_from(pid) {
+        let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+    }
+    println!("square(3) = {} on the replacement", pool.apply(square, 3)?);
+    pool.close();
+    pool.join()?;
+
+    // A lock whose holder was killed: the next taker takes it over and says so.
+    let (lock, held) = (Lock::new()?, Event::new()?);
+    let holder = Process::new(hold, (lock.clone(), held.clone())).start()?;
+    held.wait_timeout(PATIENCE)?;
+    holder.kill()?;
+    let _ = holder.join();
+    match lock.lock() {
+        Err(mproc::TryLockError::OwnerDied(_)) => {
+            println!("the lock was taken over from its killed holder");
+        }
+        other => println!("the lock was not taken over: {:?}", other.is_ok()),
+    }
+
+    // A queue closed with an item left in it.
+    let queue = Queue::<u32>::new()?;
+    queue.put(&1)?;
+    queue.close();
+
     let printed = String::from_utf8_lossy(
         &PRINTED
             .lock()
@@ -116,6 +174,11 @@ fn main() -> mproc::Result<()> {
         "signal=9",
         "fork server lost",
         "restart=true",
+        "pool worker started",
+        "replacement=true",
+        "pool worker ended",
+        "lock owner died",
+        "queue closed",
     ] {
         assert!(
             printed.contains(expected),

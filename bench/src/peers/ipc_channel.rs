@@ -84,19 +84,24 @@ where
     Ok((child, handed))
 }
 
-/// The echo child's two channels: the parent's sender to it and receiver from it, and its own
-/// receiver and sender.
+/// Two channels between the parent and a child: the parent's sender to the child and its
+/// receiver from it, then the child's receiver and sender (`A` goes to the child, `B` comes
+/// back).
 #[allow(
     clippy::type_complexity,
     reason = "two channel pairs, named where used"
 )]
-fn echo_channels() -> Result<
+fn channel_pairs<A, B>() -> Result<
     (
-        (IpcSender<Small>, IpcReceiver<Small>),
-        (IpcReceiver<Small>, IpcSender<Small>),
+        (IpcSender<A>, IpcReceiver<B>),
+        (IpcReceiver<A>, IpcSender<B>),
     ),
     Error,
-> {
+>
+where
+    A: Serialize + DeserializeOwned,
+    B: Serialize + DeserializeOwned,
+{
     let (to_child, from_parent) = ipc::channel()?;
     let (to_parent, from_child) = ipc::channel()?;
     Ok(((to_child, from_child), (from_parent, to_parent)))
@@ -111,7 +116,7 @@ fn echo((from_parent, to_parent): (IpcReceiver<Small>, IpcSender<Small>)) -> Res
 }
 
 pub(crate) fn pingpong(sizes: &Sizes) -> Result<Outcome, Error> {
-    let (child, (to_child, from_child)) = fork_connected(echo_channels, echo)?;
+    let (child, (to_child, from_child)) = fork_connected(channel_pairs::<Small, Small>, echo)?;
     let rounds = sizes.pingpong;
     let message = [7u8; 16];
     let samples = repeat(sizes, || {
@@ -180,36 +185,20 @@ pub(crate) fn bytes(sizes: &Sizes, size: usize, count: u64) -> Result<Outcome, E
     Ok(Outcome::Measured(Measured::new(samples)))
 }
 
-/// The consumer child's channels: items in, its answer (the sum) out.
-#[allow(
-    clippy::type_complexity,
-    reason = "two channel pairs, named where used"
-)]
-fn consumer_channels() -> Result<
-    (
-        (IpcSender<u64>, IpcReceiver<u64>),
-        (IpcReceiver<u64>, IpcSender<u64>),
-    ),
-    Error,
-> {
-    let (to_child, items) = ipc::channel()?;
-    let (answer, answers) = ipc::channel()?;
-    Ok(((to_child, answers), (items, answer)))
-}
-
 /// Small items 1 → 1: the parent sends `0..N`, the child sums them and answers the sum.
 pub(crate) fn small(sizes: &Sizes) -> Result<Outcome, Error> {
     let (runs, count) = (sizes.total_runs(), sizes.queue_items);
-    let (child, (to_child, answers)) = fork_connected(consumer_channels, |(items, answer)| {
-        for _ in 0..runs {
-            let mut sum = 0u64;
-            for _ in 0..count {
-                sum = sum.wrapping_add(items.recv()?);
+    let (child, (to_child, answers)) =
+        fork_connected(channel_pairs::<u64, u64>, |(items, answer)| {
+            for _ in 0..runs {
+                let mut sum = 0u64;
+                for _ in 0..count {
+                    sum = sum.wrapping_add(items.recv()?);
+                }
+                answer.send(sum)?;
             }
-            answer.send(sum)?;
-        }
-        Ok(())
-    })?;
+            Ok(())
+        })?;
     let samples = repeat(sizes, || {
         let start = Instant::now();
         for item in 0..count {

@@ -7,7 +7,7 @@
 //! ```text
 //! $ cargo run --example pool_callback
 //! callback: 7 squared is 49
-//! error callback: task `pool_callback::picky` panicked at examples/examples/pool_callback.rs:23:5: 13 is unlucky
+//! error callback: task `fn(u64) -> u64` (submitted at examples/examples/pool_callback.rs:41:10) panicked at examples/examples/pool_callback.rs:23:5: 13 is unlucky
 //! got result: [[1, 2], [2, 3], [3, 4]]
 //! ```
 

@@ -16,6 +16,8 @@ use std::time::Duration;
 
 use mproc::prelude::*;
 
+/// `#[pool_task]` gives it the shape `starmap` calls: one tuple `(n, k)`.
+#[pool_task]
 fn fun(n: i32, k: i32) -> (i32, i32) {
     println!("i={n}, pid={}", std::process::id());
     std::thread::sleep(Duration::from_millis(100)); // simulated work, as in the seed

@@ -61,7 +61,7 @@ fn sleeper(rx: Receiver<()>) {
 }
 
 /// The pid of the pool worker that runs it.
-fn worker_pid() -> u32 {
+fn worker_pid((): ()) -> u32 {
     std::process::id()
 }
 

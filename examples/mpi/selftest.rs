@@ -15,7 +15,7 @@ fn square(x: u64) -> u64 {
     x * x
 }
 
-fn add(a: u64, b: u64) -> u64 {
+fn add((a, b): (u64, u64)) -> u64 {
     a + b
 }
 

@@ -86,9 +86,9 @@ pub fn process(args: TokenStream, item: TokenStream) -> TokenStream {
     process::expand(&args.into(), item.into()).into()
 }
 
-/// Checks, where the function is written, that it can run as a pool task: owned serde
-/// arguments and result, no generics, no `self`, at most 8 arguments. The function is otherwise
-/// unchanged; give it to `Pool::map`, `apply` and the others by name.
+/// Makes a function a pool task: checks, where the function is written, that it can run in a
+/// pool worker (owned serde arguments and result, no generics, no `self`, at most 8
+/// arguments), and gives it the one-argument shape a pool calls, `fn(A) -> R`.
 ///
 /// ```
 /// use mproc::prelude::*;
@@ -108,20 +108,32 @@ pub fn process(args: TokenStream, item: TokenStream) -> TokenStream {
 /// assert_eq!(pool.map(square, 1..=4).run()?, [1, 4, 9, 16]);
 /// assert_eq!(pool.starmap(add, [(1, 2), (3, 4)]).run()?, [3, 7]);
 /// assert_eq!(pool.apply(add, (20, 22))?, 42);
+/// // Called directly, it takes its arguments as the pool gives them: one tuple.
+/// assert_eq!(add((1, 2)), 3);
 /// # Ok(())
 /// # }
 /// ```
 ///
-/// A pool runs any function item or non-capturing closure without the attribute. What the
-/// attribute adds is where the errors are: a type that cannot reach a worker is reported at
-/// the type in the signature ("`T` cannot reach a pool worker") rather than at each call of
-/// `map`, and the shapes no bound could accept (references, `impl Trait`, generic parameters,
-/// `self`, `async`, `unsafe`, more than 8 arguments) each get their own message at the token.
+/// # What it changes
 ///
-/// A pool finds the task again in its workers by its type, so a closure that captures values
-/// (`move |x| x + offset`) cannot be a task: give the values as arguments. That mistake is
-/// reported by `cargo build` (a failed constant evaluation naming "a pool task must be a
-/// function item or a closure that captures nothing"), not by `cargo check`.
+/// A pool sends a task as a function pointer `fn(A) -> R` (see `mproc::pool`): one argument,
+/// a tuple for several, as `Process::new` takes. A function of one argument is left as it is.
+/// A function of several arguments is rewritten to take them as one tuple, patterns and types
+/// in order: `fn add(a: i32, b: i32)` becomes `fn add((a, b): (i32, i32))`, which is what
+/// Python's `starmap(add, pairs)` and `apply(add, (a, b))` call. A function of none takes
+/// `()`. Its body is unchanged. Direct calls then pass the tuple: `add((1, 2))`.
+///
+/// Without the attribute, a pool runs any function item or non-capturing closure of one
+/// argument. What the attribute adds is the tuple shape and where the errors are: a type that
+/// cannot reach a worker is reported at the type in the signature ("`T` cannot reach a pool
+/// worker") rather than at each call of `map`, and the shapes no pool could run (references,
+/// `impl Trait`, generic parameters, `self`, `async`, `unsafe`, more than 8 arguments) each
+/// get their own message at the token.
+///
+/// A closure that captures values (`move |x| x + offset`) cannot be a task, since only the
+/// function's identity reaches a worker: `cargo check` refuses it at the call ("closures can
+/// only be coerced to `fn` types if they do not capture any variables"). Give the values as
+/// arguments.
 #[proc_macro_attribute]
 pub fn pool_task(args: TokenStream, item: TokenStream) -> TokenStream {
     pool_task::expand(&args.into(), item.into()).into()

@@ -51,24 +51,6 @@ pub(crate) unsafe fn code_at<F: Copy>(offset: i64) -> F {
     unsafe { std::mem::transmute_copy::<usize, F>(&addr) }
 }
 
-/// Makes a value of a zero-sized callable type: a function item or a closure that captures
-/// nothing, which carry no data, so there is nothing to send to another process.
-///
-/// # Safety
-/// `T` must be such a type (a function item, or a closure whose captures are all zero-sized
-/// and free of invariants); callers check `size_of::<T>() == 0` at compile time.
-pub(crate) unsafe fn conjure<T>() -> T {
-    // The callers check this at compile time (with a message about tasks); here it is only a
-    // guard, free for the zero-sized types it is meant for.
-    assert!(
-        size_of::<T>() == 0,
-        "only zero-sized callables carry no data"
-    );
-    // SAFETY: a zero-sized type has a single value with no bytes; per the contract it has no
-    // safety invariant, so producing it from nothing is that value.
-    unsafe { std::mem::zeroed() }
-}
-
 /// A plain `fn()` as a distance from the base marker, with the layout marker of this
 /// executable, valid in any process running it (forked, re-executed or served). `None` if it
 /// lives outside the main executable.

@@ -3,7 +3,7 @@
 
 use std::ops::Deref;
 
-use mproc::pool::{IMap, Task};
+use mproc::pool::{IMap, TaskValue};
 use mproc::{Pool, StartMethod, TaskError};
 
 use crate::TIMEOUT;
@@ -38,11 +38,12 @@ impl TestPool {
     ///
     /// # Errors
     /// The task's error, or [`TaskError::Timeout`].
-    pub fn apply<M: 'static, T: Task<M>>(
+    #[track_caller]
+    pub fn apply<A: TaskValue, R: TaskValue>(
         &self,
-        task: T,
-        args: T::Args,
-    ) -> Result<T::Output, TaskError> {
+        task: fn(A) -> R,
+        args: A,
+    ) -> Result<R, TaskError> {
         self.0.apply_async(task, args)?.get_timeout(TIMEOUT)
     }
 
@@ -50,11 +51,12 @@ impl TestPool {
     ///
     /// # Errors
     /// The first failed task's error, or [`TaskError::Timeout`].
-    pub fn map<M: 'static, T: Task<M>>(
+    #[track_caller]
+    pub fn map<A: TaskValue, R: TaskValue>(
         &self,
-        task: T,
-        items: impl IntoIterator<Item = T::Args>,
-    ) -> Result<Vec<T::Output>, TaskError> {
+        task: fn(A) -> R,
+        items: impl IntoIterator<Item = A>,
+    ) -> Result<Vec<R>, TaskError> {
         self.0.map_async(task, items).run()?.get_timeout(TIMEOUT)
     }
 
@@ -62,12 +64,13 @@ impl TestPool {
     ///
     /// # Errors
     /// The first failed task's error, or [`TaskError::Timeout`].
-    pub fn map_chunked<M: 'static, T: Task<M>>(
+    #[track_caller]
+    pub fn map_chunked<A: TaskValue, R: TaskValue>(
         &self,
-        task: T,
-        items: impl IntoIterator<Item = T::Args>,
+        task: fn(A) -> R,
+        items: impl IntoIterator<Item = A>,
         chunksize: usize,
-    ) -> Result<Vec<T::Output>, TaskError> {
+    ) -> Result<Vec<R>, TaskError> {
         self.0
             .map_async(task, items)
             .chunksize(chunksize)
@@ -79,11 +82,12 @@ impl TestPool {
     ///
     /// # Errors
     /// The first failed task's error, or [`TaskError::Timeout`].
-    pub fn starmap<M: 'static, T: Task<M>>(
+    #[track_caller]
+    pub fn starmap<A: TaskValue, R: TaskValue>(
         &self,
-        task: T,
-        items: impl IntoIterator<Item = T::Args>,
-    ) -> Result<Vec<T::Output>, TaskError> {
+        task: fn(A) -> R,
+        items: impl IntoIterator<Item = A>,
+    ) -> Result<Vec<R>, TaskError> {
         self.0
             .starmap_async(task, items)
             .run()?
@@ -109,9 +113,9 @@ impl Drop for TestPool {
 ///
 /// # Panics
 /// If a result does not come within [`TIMEOUT`].
-pub fn collect<M: 'static, T: Task<M>, I: Iterator<Item = T::Args>>(
-    mut results: IMap<'_, M, T, I>,
-) -> Vec<Result<T::Output, TaskError>> {
+pub fn collect<A: TaskValue, R: TaskValue, I: Iterator<Item = A>>(
+    mut results: IMap<'_, A, R, I>,
+) -> Vec<Result<R, TaskError>> {
     let mut out = Vec::new();
     while let Some(item) = results.next_timeout(TIMEOUT) {
         assert!(

@@ -20,6 +20,7 @@ fn square(x: u64) -> u64 {
     x * x
 }
 
+#[pool_task]
 fn add(a: i32, b: i32) -> (i32, i32, i32) {
     (a, b, a + b)
 }
@@ -107,7 +108,11 @@ fn every_method_returns_the_right_values_in_the_right_order() {
             Vec::<u64>::new(),
             "empty input"
         );
-        assert_eq!(p.apply(|| 5u8, ()).unwrap(), 5, "a task without arguments");
+        assert_eq!(
+            p.apply(|()| 5u8, ()).unwrap(),
+            5,
+            "a task without arguments"
+        );
         p.close();
         p.join_timeout(TIMEOUT).unwrap();
     }
@@ -280,7 +285,8 @@ fn callbacks_run_in_this_process_and_join_waits_for_them() {
     log.sort();
     assert_eq!(log.len(), 3, "{log:?}");
     assert!(
-        log[0].starts_with("err task `pool_api::fail_on_three` panicked at ")
+        log[0].starts_with("err task `fn(u32) -> u32` (submitted at tests/tests/pool_api.rs:")
+            && log[0].contains(") panicked at tests/tests/pool_api.rs:")
             && log[0].ends_with(": three is not allowed"),
         "{}",
         log[0]
@@ -336,7 +342,9 @@ fn a_panicking_task_reports_its_message_and_the_worker_survives() {
     let before = p.apply(whoami, 0).unwrap();
     match p.apply(fail_on_three, 3) {
         Err(TaskError::Panicked { task, message, .. }) => {
-            assert!(task.ends_with("fail_on_three"), "{task}");
+            assert_eq!(task.signature(), "fn(u32) -> u32");
+            let at = task.submitted_at().expect("submitted here");
+            assert_eq!((at.file(), at.line()), (file!(), line!() - 4), "{task}");
             assert_eq!(message, "three is not allowed");
         }
         other => panic!("{other:?}"),

@@ -2,8 +2,7 @@
 //! each mistake gets. `TRYBUILD=overwrite cargo test -p ui-tests` rewrites the `.stderr` files.
 //!
 //! trybuild runs `cargo build` when the run includes a pass case and `cargo check` otherwise;
-//! `fail/pool_task/capturing-closure.rs` fails only under `build` (a post-monomorphization
-//! error), so filter runs (`-- ui trybuild=NAME`) should keep a pass case in.
+//! every fail case here fails under `cargo check` (none is a post-monomorphization error).
 
 #[test]
 fn ui() {

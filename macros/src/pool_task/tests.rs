@@ -80,3 +80,40 @@ fn expansion_snapshot() {
         "expansion changed (MPROC_BLESS=1 to accept); new text:\n{text}"
     );
 }
+
+/// The emitted function's signature, as text.
+fn signature_of(item: proc_macro2::TokenStream) -> String {
+    let parsed = signature::parse(&RULES, &quote!(), item).expect("parses");
+    let file: syn::File = syn::parse2(expand::expand(&parsed)).expect("expansion parses");
+    let syn::Item::Fn(f) = &file.items[0] else {
+        panic!("the function comes first")
+    };
+    let sig = &f.sig;
+    quote!(#sig).to_string()
+}
+
+#[test]
+fn one_argument_is_kept_and_none_or_several_become_one_tuple() {
+    assert_eq!(
+        signature_of(quote!(
+            fn f(x: u8) -> u8 {
+                x
+            }
+        )),
+        "fn f (x : u8) -> u8"
+    );
+    assert_eq!(
+        signature_of(quote!(
+            fn f() -> u8 {
+                1
+            }
+        )),
+        "fn f (() : ()) -> u8"
+    );
+    assert_eq!(
+        signature_of(quote!(
+            fn f(mut a: u8, (b, c): (u8, u8), _: String) {}
+        )),
+        "fn f ((mut a , (b , c) , _) : (u8 , (u8 , u8) , String))"
+    );
+}

@@ -4,24 +4,24 @@
 use std::marker::PhantomData;
 
 use super::pool::{MpiPool, decode_chunk, encode_chunk};
-use super::trampoline::TaskEntry;
-use crate::pool::{IMap, PoolError, Task, TaskError, WorkerStartError};
+use crate::pool::EncodedTask;
+use crate::pool::{IMap, PoolError, TaskError, TaskName, TaskValue, WorkerStartError};
 use crate::process::SpawnError;
 
 /// The iterator of [`MpiPool::imap`] and [`MpiPool::imap_unordered`]: one task's result per
 /// item.
-pub struct MpiIMap<'p, M, T: Task<M>, I> {
-    inner: IMapInner<'p, M, T, I>,
+pub struct MpiIMap<'p, A, R, I> {
+    inner: IMapInner<'p, A, R, I>,
 }
 
-enum IMapInner<'p, M, T: Task<M>, I> {
-    Local(IMap<'p, M, T, I>),
-    Cluster(ClusterIMap<'p, M, T, I>),
+enum IMapInner<'p, A, R, I> {
+    Local(IMap<'p, A, R, I>),
+    Cluster(ClusterIMap<'p, A, R, I>),
 }
 
-impl<'p, M, T: Task<M>, I> MpiIMap<'p, M, T, I> {
+impl<'p, A, R, I> MpiIMap<'p, A, R, I> {
     /// The local pool's iterator (a single rank).
-    pub(super) fn local(imap: IMap<'p, M, T, I>) -> Self {
+    pub(super) fn local(imap: IMap<'p, A, R, I>) -> Self {
         Self {
             inner: IMapInner::Local(imap),
         }
@@ -30,7 +30,7 @@ impl<'p, M, T: Task<M>, I> MpiIMap<'p, M, T, I> {
     /// Chunks of `input` farmed to the worker ranks of `pool`, at most `window` in flight.
     pub(super) fn cluster(
         pool: &'p MpiPool,
-        entry: Result<TaskEntry, TaskError>,
+        entry: Result<EncodedTask, TaskError>,
         input: I,
         window: u32,
         ordered: bool,
@@ -55,17 +55,17 @@ impl<'p, M, T: Task<M>, I> MpiIMap<'p, M, T, I> {
     }
 }
 
-impl<M, T: Task<M>, I> std::fmt::Debug for MpiIMap<'_, M, T, I> {
+impl<A, R, I> std::fmt::Debug for MpiIMap<'_, A, R, I> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MpiIMap")
-            .field("task", &std::any::type_name::<T>())
+            .field("task", &std::any::type_name::<fn(A) -> R>())
             .finish_non_exhaustive()
     }
 }
 
-struct ClusterIMap<'p, M, T: Task<M>, I> {
+struct ClusterIMap<'p, A, R, I> {
     pool: &'p MpiPool,
-    entry: Result<TaskEntry, TaskError>,
+    entry: Result<EncodedTask, TaskError>,
     input: I,
     chunksize: usize,
     window: u32,
@@ -76,11 +76,11 @@ struct ClusterIMap<'p, M, T: Task<M>, I> {
     consumed: u32,
     input_done: bool,
     ordered: bool,
-    current: std::vec::IntoIter<Result<T::Output, TaskError>>,
-    _marker: PhantomData<fn() -> M>,
+    current: std::vec::IntoIter<Result<R, TaskError>>,
+    _marker: PhantomData<fn(A) -> R>,
 }
 
-impl<M: 'static, T: Task<M>, I: Iterator<Item = T::Args>> MpiIMap<'_, M, T, I> {
+impl<A: TaskValue, R: TaskValue, I: Iterator<Item = A>> MpiIMap<'_, A, R, I> {
     /// Sends the tasks in chunks of `chunksize` (default 1). Set it before the first result
     /// is taken; 0 makes the first item `Err(TaskError::Pool(PoolError::ZeroChunksize))`.
     #[must_use]
@@ -96,8 +96,8 @@ impl<M: 'static, T: Task<M>, I: Iterator<Item = T::Args>> MpiIMap<'_, M, T, I> {
     }
 }
 
-impl<M: 'static, T: Task<M>, I: Iterator<Item = T::Args>> Iterator for MpiIMap<'_, M, T, I> {
-    type Item = Result<T::Output, TaskError>;
+impl<A: TaskValue, R: TaskValue, I: Iterator<Item = A>> Iterator for MpiIMap<'_, A, R, I> {
+    type Item = Result<R, TaskError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         match &mut self.inner {
@@ -107,8 +107,8 @@ impl<M: 'static, T: Task<M>, I: Iterator<Item = T::Args>> Iterator for MpiIMap<'
     }
 }
 
-impl<M: 'static, T: Task<M>, I: Iterator<Item = T::Args>> ClusterIMap<'_, M, T, I> {
-    fn next(&mut self) -> Option<Result<T::Output, TaskError>> {
+impl<A: TaskValue, R: TaskValue, I: Iterator<Item = A>> ClusterIMap<'_, A, R, I> {
+    fn next(&mut self) -> Option<Result<R, TaskError>> {
         loop {
             if let Some(item) = self.current.next() {
                 return Some(item);
@@ -126,8 +126,12 @@ impl<M: 'static, T: Task<M>, I: Iterator<Item = T::Args>> ClusterIMap<'_, M, T, 
             let (index, result) = engine.borrow_mut().take(job, wanted, None)?;
             self.consumed += 1;
             let n = self.lens.remove(&index).unwrap_or(0);
-            let name = std::any::type_name::<T>();
-            self.current = decode_chunk::<T::Output>(name, n, &result).into_iter();
+            // Chunks were submitted, so the entry is good.
+            let name = self
+                .entry
+                .as_ref()
+                .map_or(TaskName::described("?"), |entry| entry.name);
+            self.current = decode_chunk::<R>(name, n, &result).into_iter();
         }
     }
 
@@ -145,7 +149,7 @@ impl<M: 'static, T: Task<M>, I: Iterator<Item = T::Args>> ClusterIMap<'_, M, T, 
         let mut engine = engine.borrow_mut();
         let job = *self.job.get_or_insert_with(|| engine.new_job());
         while !self.input_done && self.submitted - self.consumed < self.window {
-            let items: Vec<T::Args> = self.input.by_ref().take(self.chunksize).collect();
+            let items: Vec<A> = self.input.by_ref().take(self.chunksize).collect();
             if items.is_empty() {
                 self.input_done = true;
                 break;
@@ -159,7 +163,7 @@ impl<M: 'static, T: Task<M>, I: Iterator<Item = T::Args>> ClusterIMap<'_, M, T, 
     }
 }
 
-impl<M, T: Task<M>, I> Drop for ClusterIMap<'_, M, T, I> {
+impl<A, R, I> Drop for ClusterIMap<'_, A, R, I> {
     fn drop(&mut self) {
         if let (Some(job), Some(engine)) = (self.job, self.pool.engine()) {
             engine.borrow_mut().abandon(job);

@@ -9,11 +9,13 @@ use serde::de::DeserializeOwned;
 
 use super::imap::MpiIMap;
 use super::master::{ChunkResult, Engine};
-use super::trampoline::{self, TaskEntry};
+use super::trampoline;
 use super::wire::{self, Failure, TaskHeader};
 use crate::codec::{self, CodecError};
+use crate::pool::EncodedTask;
 use crate::pool::{
-    AsyncResult, ItemFailure, Pool, PoolError, Task, TaskError, WorkerStartError, item_error,
+    AsyncResult, ItemFailure, Pool, PoolError, TaskError, TaskName, TaskValue, WorkerStartError,
+    item_error,
 };
 use crate::process::SpawnError;
 
@@ -95,11 +97,12 @@ impl MpiPool {
     ///
     /// # Errors
     /// As the local [`Pool::apply`]; see also [`MpiPool`]'s notes on handles.
-    pub fn apply<M: 'static, T: Task<M>>(
+    #[track_caller]
+    pub fn apply<A: TaskValue, R: TaskValue>(
         &self,
-        task: T,
-        args: T::Args,
-    ) -> Result<T::Output, TaskError> {
+        task: fn(A) -> R,
+        args: A,
+    ) -> Result<R, TaskError> {
         self.apply_async(task, args)?.get()
     }
 
@@ -109,15 +112,16 @@ impl MpiPool {
     /// # Errors
     /// As the local [`Pool::apply_async`]; arguments that hold handles (descriptors) are
     /// refused with [`TaskError::EncodeArgs`]: they cannot travel to another host.
-    pub fn apply_async<M: 'static, T: Task<M>>(
+    #[track_caller]
+    pub fn apply_async<A: TaskValue, R: TaskValue>(
         &self,
-        task: T,
-        args: T::Args,
-    ) -> Result<MpiAsyncResult<'_, T::Output>, TaskError> {
+        task: fn(A) -> R,
+        args: A,
+    ) -> Result<MpiAsyncResult<'_, R>, TaskError> {
         match &self.inner {
             Inner::Local(pool) => Ok(MpiAsyncResult::Local(pool.apply_async(task, args)?)),
             Inner::Cluster { engine, .. } => {
-                let entry = entry_of(&task)?;
+                let entry = entry_of(task)?;
                 let mut engine = engine.borrow_mut();
                 let job = engine.new_job();
                 let message = encode_chunk(&engine, entry, job, 0, std::slice::from_ref(&args));
@@ -137,56 +141,58 @@ impl MpiPool {
     /// Applies `task` to every item (Python's `map`): `pool.map(f, xs).run()`, with
     /// `.chunksize(n)` as Python's `chunksize=`. The default chunk size is Python's: the
     /// input's length over four times [`processes`](Self::processes), rounded up.
-    pub fn map<M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>>(
+    pub fn map<A: TaskValue, R: TaskValue, I: IntoIterator<Item = A>>(
         &self,
-        task: T,
+        task: fn(A) -> R,
         items: I,
-    ) -> MpiMap<'_, M, T, I> {
+    ) -> MpiMap<'_, A, R, I> {
         MpiMap {
             pool: self,
             task,
             items,
             chunksize: None,
-            _marker: PhantomData,
         }
     }
 
     /// Python's `starmap`: the same as [`map`](Self::map) (several arguments are a tuple).
-    pub fn starmap<M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>>(
+    pub fn starmap<A: TaskValue, R: TaskValue, I: IntoIterator<Item = A>>(
         &self,
-        task: T,
+        task: fn(A) -> R,
         items: I,
-    ) -> MpiMap<'_, M, T, I> {
+    ) -> MpiMap<'_, A, R, I> {
         self.map(task, items)
     }
 
     /// The results of `task` over `items`, in order, as they come (Python's `imap`; chunk
     /// size 1 unless [`MpiIMap::chunksize`] says otherwise). The input is read lazily: at most
     /// two chunks per worker process are in flight.
-    pub fn imap<M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>>(
+    #[track_caller]
+    pub fn imap<A: TaskValue, R: TaskValue, I: IntoIterator<Item = A>>(
         &self,
-        task: T,
+        task: fn(A) -> R,
         items: I,
-    ) -> MpiIMap<'_, M, T, I::IntoIter> {
+    ) -> MpiIMap<'_, A, R, I::IntoIter> {
         self.imap_in(task, items.into_iter(), true)
     }
 
     /// Like [`imap`](Self::imap), in the order the chunks finish (Python's
     /// `imap_unordered`).
-    pub fn imap_unordered<M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>>(
+    #[track_caller]
+    pub fn imap_unordered<A: TaskValue, R: TaskValue, I: IntoIterator<Item = A>>(
         &self,
-        task: T,
+        task: fn(A) -> R,
         items: I,
-    ) -> MpiIMap<'_, M, T, I::IntoIter> {
+    ) -> MpiIMap<'_, A, R, I::IntoIter> {
         self.imap_in(task, items.into_iter(), false)
     }
 
-    fn imap_in<M: 'static, T: Task<M>, I: Iterator<Item = T::Args>>(
+    #[track_caller]
+    fn imap_in<A: TaskValue, R: TaskValue, I: Iterator<Item = A>>(
         &self,
-        task: T,
+        task: fn(A) -> R,
         input: I,
         ordered: bool,
-    ) -> MpiIMap<'_, M, T, I> {
+    ) -> MpiIMap<'_, A, R, I> {
         match &self.inner {
             Inner::Local(pool) => MpiIMap::local(if ordered {
                 pool.imap(task, input)
@@ -195,7 +201,7 @@ impl MpiPool {
             }),
             Inner::Cluster { engine, .. } => {
                 let window = u32::try_from(2 * engine.borrow().processes()).unwrap_or(u32::MAX);
-                MpiIMap::cluster(self, entry_of(&task), input, window.max(2), ordered)
+                MpiIMap::cluster(self, entry_of(task), input, window.max(2), ordered)
             }
         }
     }
@@ -227,8 +233,12 @@ impl Drop for MpiPool {
 
 /// The entry of a task value's type, or the error the local pool gives for code outside the
 /// executable.
-pub(super) fn entry_of<M: 'static, T: Task<M>>(_task: &T) -> Result<TaskEntry, TaskError> {
-    TaskEntry::of::<M, T>().ok_or_else(|| {
+#[track_caller]
+pub(super) fn entry_of<A: TaskValue, R: TaskValue>(
+    task: fn(A) -> R,
+) -> Result<EncodedTask, TaskError> {
+    let name = TaskName::of::<A, R>(std::panic::Location::caller());
+    EncodedTask::of(task, name).map_err(|_| {
         TaskError::Pool(WorkerStartError::Process(SpawnError::TargetNotInExecutable).into())
     })
 }
@@ -237,7 +247,7 @@ pub(super) fn entry_of<M: 'static, T: Task<M>>(_task: &T) -> Result<TaskEntry, T
 /// handles are refused: a descriptor cannot travel to another host.
 pub(super) fn encode_chunk<A: Serialize>(
     engine: &Engine,
-    entry: TaskEntry,
+    entry: EncodedTask,
     job: u64,
     chunk: u32,
     items: &[A],
@@ -245,8 +255,8 @@ pub(super) fn encode_chunk<A: Serialize>(
     let header = TaskHeader {
         job,
         chunk,
-        entry: entry.entry,
-        tag: trampoline::tag(&engine.key, entry.entry),
+        code: entry.code,
+        tag: trampoline::tag(&engine.key, entry.code),
     };
     let mut message = header.start_message();
     let mut fds = Vec::new();
@@ -272,7 +282,7 @@ pub(super) fn encode_chunk<A: Serialize>(
 
 /// The values of a chunk of `n` tasks from what its rank sent back.
 pub(super) fn decode_chunk<R: DeserializeOwned>(
-    task: &'static str,
+    task: TaskName,
     n: usize,
     result: &ChunkResult,
 ) -> Vec<Result<R, TaskError>> {
@@ -314,24 +324,23 @@ pub(super) fn decode_chunk<R: DeserializeOwned>(
 
 /// `pool.map(task, items)` before it runs: set `chunksize`, then [`run`](MpiMap::run).
 #[must_use = "nothing runs until `run()`"]
-pub struct MpiMap<'p, M, T, I> {
+pub struct MpiMap<'p, A, R, I> {
     pool: &'p MpiPool,
-    task: T,
+    task: fn(A) -> R,
     items: I,
     chunksize: Option<usize>,
-    _marker: PhantomData<fn() -> M>,
 }
 
-impl<M, T, I> std::fmt::Debug for MpiMap<'_, M, T, I> {
+impl<A, R, I> std::fmt::Debug for MpiMap<'_, A, R, I> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MpiMap")
-            .field("task", &std::any::type_name::<T>())
+            .field("task", &std::any::type_name::<fn(A) -> R>())
             .field("chunksize", &self.chunksize)
             .finish_non_exhaustive()
     }
 }
 
-impl<M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>> MpiMap<'_, M, T, I> {
+impl<A: TaskValue, R: TaskValue, I: IntoIterator<Item = A>> MpiMap<'_, A, R, I> {
     /// Sends the tasks in chunks of `chunksize` (Python's `chunksize=`); 0 makes
     /// [`run`](Self::run) fail with [`PoolError::ZeroChunksize`].
     pub fn chunksize(mut self, chunksize: usize) -> Self {
@@ -343,7 +352,8 @@ impl<M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>> MpiMap<'_, M, T, I
     ///
     /// # Errors
     /// The first failed task's [`TaskError`], as the local [`Map::run`](crate::pool::Map::run).
-    pub fn run(self) -> Result<Vec<T::Output>, TaskError> {
+    #[track_caller]
+    pub fn run(self) -> Result<Vec<R>, TaskError> {
         let engine = match &self.pool.inner {
             Inner::Local(pool) => {
                 let call = pool.map(self.task, self.items);
@@ -354,8 +364,8 @@ impl<M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>> MpiMap<'_, M, T, I
             }
             Inner::Cluster { engine, .. } => engine,
         };
-        let entry = entry_of(&self.task)?;
-        let items: Vec<T::Args> = self.items.into_iter().collect();
+        let entry = entry_of(self.task)?;
+        let items: Vec<A> = self.items.into_iter().collect();
         let chunksize = match self.chunksize {
             Some(0) => return Err(PoolError::ZeroChunksize.into()),
             Some(n) => n,
@@ -363,7 +373,7 @@ impl<M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>> MpiMap<'_, M, T, I
         };
         let mut engine = engine.borrow_mut();
         let job = engine.new_job();
-        let chunks: Vec<&[T::Args]> = items.chunks(chunksize).collect();
+        let chunks: Vec<&[A]> = items.chunks(chunksize).collect();
         for (index, chunk) in chunks.iter().enumerate() {
             let index = u32::try_from(index).map_err(|_| PoolError::ZeroChunksize)?;
             let message = encode_chunk(&engine, entry, job, index, chunk);
@@ -377,7 +387,7 @@ impl<M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>> MpiMap<'_, M, T, I
             let Some((_, result)) = engine.take(job, Some(index), None) else {
                 return Err(TaskError::Timeout);
             };
-            for value in decode_chunk::<T::Output>(entry.name, chunk.len(), &result) {
+            for value in decode_chunk::<R>(entry.name, chunk.len(), &result) {
                 match value {
                     Ok(v) => values.push(v),
                     Err(e) => {
@@ -405,7 +415,7 @@ pub enum MpiAsyncResult<'p, R> {
 pub struct Pending<'p, R> {
     pool: &'p MpiPool,
     job: u64,
-    task: &'static str,
+    task: TaskName,
     result: RefCell<Option<ChunkResult>>,
     _marker: PhantomData<fn() -> R>,
 }

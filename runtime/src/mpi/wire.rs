@@ -1,6 +1,6 @@
 //! The messages between rank 0 and the worker ranks, and how a chunk's failure travels.
 //!
-//! A task message is a fixed header (job, chunk, the trampoline's code offset and its
+//! A task message is a fixed header (job, chunk, the task's code offsets and their
 //! authentication code) followed by the chunk's arguments, postcard-encoded as one sequence;
 //! a result message is a header (job, chunk, status) followed by the chunk's outcomes (as the
 //! rank's local worker encoded them) or its failure. Both are read with checked slicing: a
@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{MAC_LEN, Tag};
-use crate::pool::{PoolError, TaskError};
+use crate::pool::{PoolError, TaskCode, TaskError, TaskName};
 use crate::process::PanicLocation;
 
 /// MPI tags of the messages.
@@ -31,7 +31,7 @@ pub(super) const CHUNKS_PER_PROCESS: usize = 8;
 pub(super) const MAX_MESSAGE: usize = 1 << 30;
 
 /// Bytes before a task message's arguments.
-pub(super) const TASK_HEADER: usize = 8 + 4 + 8 + MAC_LEN;
+pub(super) const TASK_HEADER: usize = 8 + 4 + 16 + MAC_LEN;
 /// Bytes before a result message's outcomes.
 pub(super) const RESULT_HEADER: usize = 8 + 4 + 1;
 
@@ -40,7 +40,7 @@ pub(super) const RESULT_HEADER: usize = 8 + 4 + 1;
 pub(super) struct TaskHeader {
     pub(super) job: u64,
     pub(super) chunk: u32,
-    pub(super) entry: i64,
+    pub(super) code: TaskCode,
     pub(super) tag: Tag,
 }
 
@@ -50,7 +50,8 @@ impl TaskHeader {
         let mut out = Vec::with_capacity(TASK_HEADER + 64);
         out.extend_from_slice(&self.job.to_le_bytes());
         out.extend_from_slice(&self.chunk.to_le_bytes());
-        out.extend_from_slice(&self.entry.to_le_bytes());
+        out.extend_from_slice(&self.code.trampoline.to_le_bytes());
+        out.extend_from_slice(&self.code.target.to_le_bytes());
         out.extend_from_slice(&self.tag);
         out
     }
@@ -60,13 +61,17 @@ impl TaskHeader {
         let (head, args) = message.split_at_checked(TASK_HEADER)?;
         let (job, rest) = head.split_first_chunk::<8>()?;
         let (chunk, rest) = rest.split_first_chunk::<4>()?;
-        let (entry, rest) = rest.split_first_chunk::<8>()?;
+        let (trampoline, rest) = rest.split_first_chunk::<8>()?;
+        let (target, rest) = rest.split_first_chunk::<8>()?;
         let tag: Tag = rest.try_into().ok()?;
         Some((
             Self {
                 job: u64::from_le_bytes(*job),
                 chunk: u32::from_le_bytes(*chunk),
-                entry: i64::from_le_bytes(*entry),
+                code: TaskCode {
+                    trampoline: i64::from_le_bytes(*trampoline),
+                    target: i64::from_le_bytes(*target),
+                },
                 tag,
             },
             args,
@@ -166,7 +171,7 @@ impl Failure {
     }
 
     /// The [`TaskError`] of task `task`, as rank 0 reports it (`rank` ran it).
-    pub(super) fn into_task_error(self, task: &'static str, rank: i32) -> TaskError {
+    pub(super) fn into_task_error(self, task: TaskName, rank: i32) -> TaskError {
         match self {
             Failure::Panicked {
                 message,
@@ -200,7 +205,7 @@ impl Failure {
 }
 
 /// The error for a chunk whose exchange did not decode.
-pub(super) fn undecodable(task: &'static str, detail: String) -> TaskError {
+pub(super) fn undecodable(task: TaskName, detail: String) -> TaskError {
     TaskError::DecodeResult {
         task,
         source: crate::codec::CodecError::Deserialize {
@@ -219,7 +224,10 @@ mod tests {
         let header = TaskHeader {
             job: 7,
             chunk: 3,
-            entry: -42,
+            code: TaskCode {
+                trampoline: -42,
+                target: 42,
+            },
             tag: [9; MAC_LEN],
         };
         let mut message = header.start_message();
@@ -243,28 +251,29 @@ mod tests {
 
     #[test]
     fn failures_become_the_local_pools_errors() {
+        let (t, f) = (TaskName::described("t"), TaskName::described("f"));
         let lost = Failure::from_task_error(TaskError::WorkerLost {
-            task: "t",
+            task: t,
             pid: 12,
             signal: Some(9),
             code: None,
         });
-        let back = lost.into_task_error("f", 1);
+        let back = lost.into_task_error(f, 1);
         assert!(matches!(
             back,
             TaskError::WorkerLost {
-                task: "f",
+                task,
                 pid: 12,
                 signal: Some(9),
                 ..
-            }
+            } if task == f
         ));
         let refused = Failure::Refused {
             message: "bad".into(),
         };
         assert!(matches!(
-            refused.into_task_error("f", 2),
-            TaskError::DecodeResult { task: "f", .. }
+            refused.into_task_error(f, 2),
+            TaskError::DecodeResult { task, .. } if task == f
         ));
     }
 }

@@ -17,17 +17,17 @@ use mpi::topology::SimpleCommunicator;
 use mpi::traits::{Communicator, Destination};
 
 use super::identity::{self, Verdict};
-use super::trampoline::{self, ChunkFn};
+use super::trampoline;
 use super::transport::{self, Backoff, Received, Sends};
 use super::wire::{self, Failure, TaskHeader};
 use crate::auth::Tag;
-use crate::pool::{self, Pool};
+use crate::pool::{self, EncodedTask, Pool, TaskCode};
 
 /// A chunk for a runner: where its result goes, its code and its message.
 struct Work {
     job: u64,
     chunk: u32,
-    run: ChunkFn,
+    task: EncodedTask,
     message: Vec<u8>,
 }
 
@@ -94,7 +94,7 @@ struct Loop<'a> {
     world: &'a SimpleCommunicator,
     key: &'a [u8; 32],
     /// Offset and code pairs that checked out already (a code is checked once per task type).
-    verified: HashMap<(i64, Tag), ChunkFn>,
+    verified: HashMap<(TaskCode, Tag), EncodedTask>,
     sends: &'a mut Sends,
 }
 
@@ -135,11 +135,11 @@ impl Loop<'_> {
         let Some((header, _)) = TaskHeader::parse(&message) else {
             return;
         };
-        if let Some(run) = self.resolve(&header) {
+        if let Some(task) = self.resolve(&header) {
             let _ = work.send(Work {
                 job: header.job,
                 chunk: header.chunk,
-                run,
+                task,
                 message,
             });
         } else {
@@ -154,13 +154,13 @@ impl Loop<'_> {
         }
     }
 
-    fn resolve(&mut self, header: &TaskHeader) -> Option<ChunkFn> {
-        if let Some(run) = self.verified.get(&(header.entry, header.tag)) {
-            return Some(*run);
+    fn resolve(&mut self, header: &TaskHeader) -> Option<EncodedTask> {
+        if let Some(task) = self.verified.get(&(header.code, header.tag)) {
+            return Some(*task);
         }
-        let run = trampoline::resolve(self.key, header.entry, &header.tag)?;
-        self.verified.insert((header.entry, header.tag), run);
-        Some(run)
+        let task = trampoline::resolve(self.key, header.code, &header.tag)?;
+        self.verified.insert((header.code, header.tag), task);
+        Some(task)
     }
 }
 
@@ -209,15 +209,10 @@ fn run_batch(
     let mut heads = Vec::with_capacity(batch.len());
     let mut chunks = Vec::with_capacity(batch.len());
     for mut item in batch {
-        match (item.run)() {
-            Ok(task) => {
-                // The arguments, in place: the header goes (a move of the bytes, no copy).
-                item.message.drain(..wire::TASK_HEADER);
-                heads.push((item.job, item.chunk));
-                chunks.push((task, item.message));
-            }
-            Err(failure) => done.send(failed(item.job, item.chunk, &failure))?,
-        }
+        // The arguments, in place: the header goes (a move of the bytes, no copy).
+        item.message.drain(..wire::TASK_HEADER);
+        heads.push((item.job, item.chunk));
+        chunks.push((item.task, item.message));
     }
     if chunks.is_empty() {
         return Ok(());

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use super::callbacks::Callbacks;
 use super::dispatcher::{self, Config, Init};
 use super::shared::Shared;
-use super::{Pool, Task, task, task_ref};
+use super::{Pool, TaskValue, task, task_ref};
 use crate::pool::{PoolError, WorkerStartError};
 use crate::process::{StartMethod, cpu_count};
 use crate::sys::OsContext;
@@ -24,8 +24,8 @@ pub struct PoolBuilder {
 
 #[allow(
     clippy::needless_pass_by_value,
-    reason = "the initializer (zero-sized) and its arguments are taken by value, as Python's \
-              `initializer`/`initargs`; they are serialized rather than consumed"
+    reason = "the initializer's arguments are taken by value, as Python's `initargs`; they \
+              are serialized rather than consumed"
 )]
 impl PoolBuilder {
     /// The number of workers (default: [`cpu_count`], the CPUs this process may use).
@@ -45,19 +45,18 @@ impl PoolBuilder {
     /// `initializer` and `initargs`). A worker whose initializer panics or crashes is replaced;
     /// if that happens in `processes + 4` workers in a row, the pool stops taking tasks and
     /// they fail with [`PoolError::InitializerFailed`] (see [Crashes](crate::pool#crashes)).
-    pub fn initializer<M: 'static, T: Task<M, Output = ()>>(
-        mut self,
-        initializer: T,
-        args: T::Args,
-    ) -> Self {
-        let init = task_ref(&initializer)
-            .map_err(|e| e.to_string())
+    ///
+    /// Like a task, the initializer is a `fn(A)`: one argument (a tuple for several, `()` for
+    /// none), given with its value.
+    pub fn initializer<A: TaskValue>(mut self, initializer: fn(A), args: A) -> Self {
+        let init = task_ref(initializer)
+            .map_err(|_| crate::process::SpawnError::TargetNotInExecutable.to_string())
             .and_then(|task| {
                 let (mut payload, mut fds) = (Vec::new(), Vec::new());
                 task::encode_chunk(std::slice::from_ref(&args), &mut payload, &mut fds)
                     .map_err(|e| e.to_string())?;
                 Ok(Init {
-                    entry: task.entry,
+                    code: task.code,
                     payload,
                     fds,
                 })

@@ -17,10 +17,10 @@ use std::sync::Arc;
 
 use super::job::Job;
 use super::shared::Chunk;
-use super::task::TaskRef;
-use super::{AsyncResult, Pool, Task, encode_chunk, result, spawn_error, task_ref};
+use super::task::{TaskName, TaskRef};
+use super::{AsyncResult, Pool, TaskValue, caller_name, encode_chunk, outside, result};
+use crate::codeptr::NotInExecutable;
 use crate::pool::{PoolError, TaskError};
-use crate::process::SpawnError;
 
 /// `pool.map(task, items)` before it runs: set Python's keyword arguments, then
 /// [`run`](Map::run). Made by [`Pool::map`] and [`Pool::starmap`].
@@ -34,8 +34,8 @@ use crate::process::SpawnError;
 /// # }
 /// ```
 #[must_use = "nothing runs until `run()`"]
-pub struct Map<'p, M, T: Task<M>, I> {
-    call: Call<'p, M, T, I>,
+pub struct Map<'p, A, R, I> {
+    call: Call<'p, A, R, I>,
     #[cfg(feature = "progress")]
     progress: bool,
 }
@@ -44,30 +44,28 @@ pub struct Map<'p, M, T: Task<M>, I> {
 /// [`run`](MapAsync::run), which returns the [`AsyncResult`] at once. Made by
 /// [`Pool::map_async`] and [`Pool::starmap_async`].
 #[must_use = "nothing is submitted until `run()`"]
-pub struct MapAsync<'p, M, T: Task<M>, I> {
-    call: Call<'p, M, T, I>,
+pub struct MapAsync<'p, A, R, I> {
+    call: Call<'p, A, R, I>,
 }
 
 /// What both calls hold: the pool, the task, the input and the chunk size asked for.
-struct Call<'p, M, T, I> {
+struct Call<'p, A, R, I> {
     pool: &'p Pool,
-    /// Made at once, so a task that cannot reach a worker (a capturing closure) is refused
-    /// when the program is built, at the call, not only where `run` is called.
-    task_ref: Result<TaskRef, SpawnError>,
+    name: TaskName,
+    task_ref: Result<TaskRef, NotInExecutable>,
     items: I,
     chunksize: Option<usize>,
-    _marker: PhantomData<fn() -> (M, T)>,
+    _marker: PhantomData<fn(A) -> R>,
 }
 
-impl<'p, M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>> Call<'p, M, T, I> {
-    #[allow(
-        clippy::needless_pass_by_value,
-        reason = "the task is zero-sized: only its type travels, as its `TaskRef`"
-    )]
-    fn new(pool: &'p Pool, task: T, items: I) -> Self {
+impl<'p, A: TaskValue, R: TaskValue, I: IntoIterator<Item = A>> Call<'p, A, R, I> {
+    #[track_caller]
+    fn new(pool: &'p Pool, task: fn(A) -> R, items: I) -> Self {
+        let name = caller_name::<A, R>();
         Self {
             pool,
-            task_ref: task_ref(&task),
+            name,
+            task_ref: TaskRef::of(task, name),
             items,
             chunksize: None,
             _marker: PhantomData,
@@ -75,8 +73,8 @@ impl<'p, M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>> Call<'p, M, T,
     }
 
     /// The input, and the chunk size: the one asked for, or Python's default for its length.
-    fn items_and_chunksize(self) -> Result<Parts<'p, T::Args>, PoolError> {
-        let items: Vec<T::Args> = self.items.into_iter().collect();
+    fn items_and_chunksize(self) -> Result<Parts<'p, A>, PoolError> {
+        let items: Vec<A> = self.items.into_iter().collect();
         let chunksize = match self.chunksize {
             Some(0) => return Err(PoolError::ZeroChunksize),
             Some(n) => n,
@@ -91,14 +89,14 @@ impl<'p, M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>> Call<'p, M, T,
     }
 
     /// Submits every chunk as one job.
-    fn submit(self) -> Result<AsyncResult<Vec<T::Output>>, TaskError> {
+    fn submit(self) -> Result<AsyncResult<Vec<R>>, TaskError> {
         let Parts {
             pool,
             task,
             items,
             chunksize,
         } = self.items_and_chunksize()?;
-        let task = task.map_err(spawn_error)?;
+        let task = task.map_err(outside)?;
         let chunks = items.chunks(chunksize);
         let total = u32::try_from(chunks.len()).map_err(|_| PoolError::ZeroChunksize)?;
         let job = Arc::new(Job::new(task.name, Some(total)));
@@ -109,7 +107,7 @@ impl<'p, M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>> Call<'p, M, T,
         pool.shared.submit(encoded)?;
         Ok(AsyncResult::new(
             job,
-            result::decode_all::<T::Output>,
+            result::decode_all::<R>,
             Arc::clone(&pool.callbacks),
         ))
     }
@@ -118,13 +116,14 @@ impl<'p, M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>> Call<'p, M, T,
 /// A call taken apart to run.
 struct Parts<'p, A> {
     pool: &'p Pool,
-    task: Result<TaskRef, SpawnError>,
+    task: Result<TaskRef, NotInExecutable>,
     items: Vec<A>,
     chunksize: usize,
 }
 
-impl<'p, M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>> Map<'p, M, T, I> {
-    pub(super) fn new(pool: &'p Pool, task: T, items: I) -> Self {
+impl<'p, A: TaskValue, R: TaskValue, I: IntoIterator<Item = A>> Map<'p, A, R, I> {
+    #[track_caller]
+    pub(super) fn new(pool: &'p Pool, task: fn(A) -> R, items: I) -> Self {
         Self {
             call: Call::new(pool, task, items),
             #[cfg(feature = "progress")]
@@ -153,23 +152,30 @@ impl<'p, M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>> Map<'p, M, T, 
     /// # Errors
     /// The first failed task's [`TaskError`]; [`PoolError::ZeroChunksize`] for a chunk size
     /// of 0; as [`Pool::apply_async`] if the tasks cannot be submitted.
-    pub fn run(self) -> Result<Vec<T::Output>, TaskError> {
+    pub fn run(self) -> Result<Vec<R>, TaskError> {
         #[cfg(feature = "progress")]
         if self.progress {
+            let name = self.call.name;
             let parts = self.call.items_and_chunksize()?;
-            let task = parts.task.map_err(spawn_error)?;
             let total = parts.items.len() as u64;
-            return super::IMap::<M, T, _>::new(parts.pool, task, parts.items.into_iter(), true)
-                .chunksize(parts.chunksize)
-                .progress(total)
-                .collect();
+            return super::IMap::<A, R, _>::new(
+                parts.pool,
+                name,
+                parts.task,
+                parts.items.into_iter(),
+                true,
+            )
+            .chunksize(parts.chunksize)
+            .progress(total)
+            .collect();
         }
         self.call.submit()?.get()
     }
 }
 
-impl<'p, M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>> MapAsync<'p, M, T, I> {
-    pub(super) fn new(pool: &'p Pool, task: T, items: I) -> Self {
+impl<'p, A: TaskValue, R: TaskValue, I: IntoIterator<Item = A>> MapAsync<'p, A, R, I> {
+    #[track_caller]
+    pub(super) fn new(pool: &'p Pool, task: fn(A) -> R, items: I) -> Self {
         Self {
             call: Call::new(pool, task, items),
         }
@@ -188,24 +194,24 @@ impl<'p, M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>> MapAsync<'p, M
     /// # Errors
     /// [`PoolError::ZeroChunksize`] for a chunk size of 0; otherwise as
     /// [`Pool::apply_async`].
-    pub fn run(self) -> Result<AsyncResult<Vec<T::Output>>, TaskError> {
+    pub fn run(self) -> Result<AsyncResult<Vec<R>>, TaskError> {
         self.call.submit()
     }
 }
 
-impl<M, T: Task<M>, I> std::fmt::Debug for Map<'_, M, T, I> {
+impl<A, R, I> std::fmt::Debug for Map<'_, A, R, I> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Map")
-            .field("task", &std::any::type_name::<T>())
+            .field("task", &self.call.name)
             .field("chunksize", &self.call.chunksize)
             .finish_non_exhaustive()
     }
 }
 
-impl<M, T: Task<M>, I> std::fmt::Debug for MapAsync<'_, M, T, I> {
+impl<A, R, I> std::fmt::Debug for MapAsync<'_, A, R, I> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MapAsync")
-            .field("task", &std::any::type_name::<T>())
+            .field("task", &self.call.name)
             .field("chunksize", &self.call.chunksize)
             .finish_non_exhaustive()
     }

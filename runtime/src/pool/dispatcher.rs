@@ -29,6 +29,7 @@ use super::job::{Failure, Slot};
 use super::protocol::{self, FromWorker, ToWorker};
 use super::ring::{DataSpace, ENTRIES, Holder, Ring};
 use super::shared::{Chunk, Mode, Shared};
+use super::task::TaskCode;
 use super::unready::{Unready, UnreadyEnd};
 use crate::codec::Fd;
 use crate::pipe::inherited;
@@ -53,7 +54,7 @@ pub(crate) struct Config {
 /// The initializer, encoded once and given to every worker.
 #[derive(Debug)]
 pub(crate) struct Init {
-    pub(crate) entry: i64,
+    pub(crate) code: TaskCode,
     pub(crate) payload: Vec<u8>,
     pub(crate) fds: Vec<OwnedFd>,
 }
@@ -275,7 +276,7 @@ impl Dispatcher {
 
     /// Publishes one chunk; gives it back when the data area has no room now.
     fn publish_one(&mut self, mut chunk: Chunk) -> Result<(), Chunk> {
-        let task = self.task_index(chunk.task.entry);
+        let task = self.task_index(chunk.task.code);
         let entry = self.tail + self.published.len() as u64;
         let len = chunk.payload.len();
         let (data, data_end) = if chunk.fds.is_empty() && Ring::fits_inline(len) {

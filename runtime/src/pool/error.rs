@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use super::task::TaskName;
 use crate::codec::CodecError;
 use crate::process::{PanicLocation, SpawnError};
 use crate::queue::QueueError;
@@ -96,11 +97,11 @@ pub enum TaskError {
     /// The task panicked; the worker survives.
     ///
     /// Match it with `TaskError::Panicked { message, .. }`: the variant may gain fields.
-    #[error("task `{task}` panicked{}: {message}", crate::process::panic::at(location.as_ref()))]
+    #[error("task {task} panicked{}: {message}", crate::process::panic::at(location.as_ref()))]
     #[non_exhaustive]
     Panicked {
-        /// The task's name (the function's path).
-        task: &'static str,
+        /// Which task: its type and the call that submitted it.
+        task: TaskName,
         /// The panic message.
         message: String,
         /// Where the task panicked (`None` if it replaced the worker's panic hook, which
@@ -112,10 +113,10 @@ pub enum TaskError {
     },
     /// The worker running the task died (killed, aborted, crashed, exited). Only the task it
     /// was running fails this way; the worker is replaced and the pool goes on.
-    #[error("task `{task}` lost its worker (pid {pid}, {})", describe_end(*signal, *code))]
+    #[error("task {task} lost its worker (pid {pid}, {})", describe_end(*signal, *code))]
     WorkerLost {
-        /// The task's name.
-        task: &'static str,
+        /// Which task: its type and the call that submitted it.
+        task: TaskName,
         /// The worker's pid.
         pid: i32,
         /// The signal that ended it, if a signal did.
@@ -124,27 +125,27 @@ pub enum TaskError {
         code: Option<i32>,
     },
     /// The task's arguments could not be serialized (nothing was submitted).
-    #[error("cannot serialize the arguments of task `{task}`")]
+    #[error("cannot serialize the arguments of task {task}")]
     EncodeArgs {
-        /// The task's name.
-        task: &'static str,
+        /// Which task: its type and the call that submitted it.
+        task: TaskName,
         /// The serialization error.
         #[source]
         source: CodecError,
     },
     /// The task returned a value that could not be serialized (in the worker).
-    #[error("task `{task}` returned a value that cannot be serialized: {message}")]
+    #[error("task {task} returned a value that cannot be serialized: {message}")]
     EncodeResult {
-        /// The task's name.
-        task: &'static str,
+        /// Which task: its type and the call that submitted it.
+        task: TaskName,
         /// The error, as the worker saw it.
         message: String,
     },
     /// The result arrived but does not decode as the expected type.
-    #[error("cannot decode the result of task `{task}`")]
+    #[error("cannot decode the result of task {task}")]
     DecodeResult {
-        /// The task's name.
-        task: &'static str,
+        /// Which task: its type and the call that submitted it.
+        task: TaskName,
         /// The decoding error.
         #[source]
         source: CodecError,
@@ -153,10 +154,10 @@ pub enum TaskError {
     #[error("timed out waiting for the result")]
     Timeout,
     /// The pool was terminated before the task finished.
-    #[error("the pool was terminated before task `{task}` finished")]
+    #[error("the pool was terminated before task {task} finished")]
     Terminated {
-        /// The task's name.
-        task: &'static str,
+        /// Which task: its type and the call that submitted it.
+        task: TaskName,
     },
     /// The pool refused the task or stopped (see [`PoolError`]).
     #[error(transparent)]

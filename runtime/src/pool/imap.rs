@@ -10,15 +10,17 @@ use std::time::{Duration, Instant};
 
 use super::Pool;
 use super::job::Job;
-use super::task::{Task, TaskRef};
+use super::task::{TaskName, TaskRef, TaskValue};
+use crate::codeptr::NotInExecutable;
 use crate::pool::{PoolError, TaskError};
 
 /// An iterator over the results of `imap` (in input order) or `imap_unordered` (in completion
 /// order). Each item is one task's result.
-pub struct IMap<'p, M, T: Task<M>, I> {
+pub struct IMap<'p, A, R, I> {
     pool: &'p Pool,
     job: Arc<Job>,
-    task: TaskRef,
+    /// The task, or why it cannot reach a worker (reported by the first item).
+    task: Result<TaskRef, NotInExecutable>,
     input: I,
     chunksize: usize,
     window: u32,
@@ -26,14 +28,14 @@ pub struct IMap<'p, M, T: Task<M>, I> {
     consumed: u32,
     input_done: bool,
     ordered: bool,
-    current: std::vec::IntoIter<Result<T::Output, TaskError>>,
-    _marker: PhantomData<fn() -> (M, T)>,
+    current: std::vec::IntoIter<Result<R, TaskError>>,
+    _marker: PhantomData<fn(A) -> R>,
 }
 
-impl<M, T: Task<M>, I> std::fmt::Debug for IMap<'_, M, T, I> {
+impl<A, R, I> std::fmt::Debug for IMap<'_, A, R, I> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("IMap")
-            .field("task", &self.task.name)
+            .field("task", &self.job.task)
             .field("submitted_chunks", &self.submitted)
             .field("consumed_chunks", &self.consumed)
             .field("ordered", &self.ordered)
@@ -41,14 +43,20 @@ impl<M, T: Task<M>, I> std::fmt::Debug for IMap<'_, M, T, I> {
     }
 }
 
-impl<'p, M: 'static, T: Task<M>, I: Iterator<Item = T::Args>> IMap<'p, M, T, I> {
-    pub(crate) fn new(pool: &'p Pool, task: TaskRef, input: I, ordered: bool) -> Self {
+impl<'p, A: TaskValue, R: TaskValue, I: Iterator<Item = A>> IMap<'p, A, R, I> {
+    pub(crate) fn new(
+        pool: &'p Pool,
+        name: TaskName,
+        task: Result<TaskRef, NotInExecutable>,
+        input: I,
+        ordered: bool,
+    ) -> Self {
         let window = u32::try_from(2 * pool.processes())
             .unwrap_or(u32::MAX)
             .max(2);
         Self {
             pool,
-            job: Arc::new(Job::new(task.name, None)),
+            job: Arc::new(Job::new(name, None)),
             task,
             input,
             chunksize: 1,
@@ -74,11 +82,11 @@ impl<'p, M: 'static, T: Task<M>, I: Iterator<Item = T::Args>> IMap<'p, M, T, I> 
     /// The next result, waiting at most `timeout` (Python's `next(timeout)`).
     ///
     /// `Some(Err(TaskError::Timeout))` if none came in time: nothing is lost, ask again.
-    pub fn next_timeout(&mut self, timeout: Duration) -> Option<Result<T::Output, TaskError>> {
+    pub fn next_timeout(&mut self, timeout: Duration) -> Option<Result<R, TaskError>> {
         self.next_until(Instant::now().checked_add(timeout))
     }
 
-    fn next_until(&mut self, deadline: Option<Instant>) -> Option<Result<T::Output, TaskError>> {
+    fn next_until(&mut self, deadline: Option<Instant>) -> Option<Result<R, TaskError>> {
         loop {
             if let Some(item) = self.current.next() {
                 return Some(item);
@@ -94,7 +102,7 @@ impl<'p, M: 'static, T: Task<M>, I: Iterator<Item = T::Args>> IMap<'p, M, T, I> 
             } else {
                 None
             };
-            match self.job.take::<T::Output>(wanted, deadline) {
+            match self.job.take::<R>(wanted, deadline) {
                 None => return Some(Err(TaskError::Timeout)),
                 Some((_, Ok(items))) => {
                     self.consumed += 1;
@@ -117,14 +125,22 @@ impl<'p, M: 'static, T: Task<M>, I: Iterator<Item = T::Args>> IMap<'p, M, T, I> 
                 self.pool.callbacks.run(self.job.set_total(self.submitted));
                 return Some(PoolError::ZeroChunksize.into());
             }
-            let items: Vec<T::Args> = self.input.by_ref().take(self.chunksize).collect();
+            let items: Vec<A> = self.input.by_ref().take(self.chunksize).collect();
             if items.is_empty() {
                 self.input_done = true;
                 self.pool.callbacks.run(self.job.set_total(self.submitted));
                 break;
             }
+            let task = match self.task {
+                Ok(task) => task,
+                Err(e) => {
+                    self.input_done = true;
+                    self.pool.callbacks.run(self.job.set_total(self.submitted));
+                    return Some(super::outside(e));
+                }
+            };
             let index = self.submitted;
-            let submitted = super::encode_chunk(&self.job, index, self.task, &items)
+            let submitted = super::encode_chunk(&self.job, index, task, &items)
                 .and_then(|chunk| self.pool.shared.submit([chunk]).map_err(TaskError::Pool));
             if let Err(e) = submitted {
                 return Some(e);
@@ -135,8 +151,8 @@ impl<'p, M: 'static, T: Task<M>, I: Iterator<Item = T::Args>> IMap<'p, M, T, I> 
     }
 }
 
-impl<M: 'static, T: Task<M>, I: Iterator<Item = T::Args>> Iterator for IMap<'_, M, T, I> {
-    type Item = Result<T::Output, TaskError>;
+impl<A: TaskValue, R: TaskValue, I: Iterator<Item = A>> Iterator for IMap<'_, A, R, I> {
+    type Item = Result<R, TaskError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         self.next_until(None)
@@ -144,7 +160,7 @@ impl<M: 'static, T: Task<M>, I: Iterator<Item = T::Args>> Iterator for IMap<'_, 
 }
 
 #[cfg(feature = "progress")]
-impl<M: 'static, T: Task<M>, I: Iterator<Item = T::Args>> IMap<'_, M, T, I> {
+impl<A: TaskValue, R: TaskValue, I: Iterator<Item = A>> IMap<'_, A, R, I> {
     /// Shows a progress bar on stderr as results are taken, out of `total` (Python users wrap
     /// `imap` in tqdm for this). Requires the `progress` feature.
     pub fn progress(self, total: u64) -> indicatif::ProgressBarIter<Self> {

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use serde::de::DeserializeOwned;
 
-use super::task::ItemFailure;
+use super::task::{ItemFailure, TaskName};
 use crate::codec::{self, CodecError};
 use crate::pool::{PoolError, TaskError};
 use crate::sys;
@@ -32,7 +32,7 @@ pub(crate) enum Failure {
 }
 
 impl Failure {
-    fn to_error(&self, task: &'static str) -> TaskError {
+    fn to_error(&self, task: TaskName) -> TaskError {
         match self.clone() {
             Failure::WorkerLost { pid, signal, code } => TaskError::WorkerLost {
                 task,
@@ -127,7 +127,7 @@ impl State {
 /// A submission's results.
 #[derive(Debug)]
 pub(crate) struct Job {
-    pub(crate) task: &'static str,
+    pub(crate) task: TaskName,
     state: Mutex<State>,
     changed: Condvar,
 }
@@ -148,7 +148,7 @@ impl std::fmt::Debug for State {
 }
 
 impl Job {
-    pub(crate) fn new(task: &'static str, total: Option<u32>) -> Self {
+    pub(crate) fn new(task: TaskName, total: Option<u32>) -> Self {
         Self {
             task,
             state: Mutex::new(State {
@@ -339,7 +339,7 @@ impl Job {
 pub(crate) type ChunkResults<R> = Result<Vec<Result<R, TaskError>>, TaskError>;
 
 /// Decodes one chunk; the first failed item fails the whole (as Python's `map` raises).
-fn decode_slot<R: DeserializeOwned>(slot: &Slot, task: &'static str) -> Result<Vec<R>, TaskError> {
+fn decode_slot<R: DeserializeOwned>(slot: &Slot, task: TaskName) -> Result<Vec<R>, TaskError> {
     decode_raw::<R>(slot, task)?
         .into_iter()
         .map(|item| item.map_err(|f| item_error(f, task)))
@@ -347,7 +347,7 @@ fn decode_slot<R: DeserializeOwned>(slot: &Slot, task: &'static str) -> Result<V
 }
 
 /// Decodes one chunk item by item.
-fn decode_items<R: DeserializeOwned>(slot: &Slot, task: &'static str) -> ChunkResults<R> {
+fn decode_items<R: DeserializeOwned>(slot: &Slot, task: TaskName) -> ChunkResults<R> {
     Ok(decode_raw::<R>(slot, task)?
         .into_iter()
         .map(|item| item.map_err(|f| item_error(f, task)))
@@ -357,7 +357,7 @@ fn decode_items<R: DeserializeOwned>(slot: &Slot, task: &'static str) -> ChunkRe
 /// Decodes one chunk's sequence as the worker encoded it.
 fn decode_raw<R: DeserializeOwned>(
     slot: &Slot,
-    task: &'static str,
+    task: TaskName,
 ) -> Result<Vec<Result<R, ItemFailure>>, TaskError> {
     let (bytes, fds) = match slot {
         Slot::Done { bytes, fds } => (bytes, fds),
@@ -379,7 +379,7 @@ fn decode_raw<R: DeserializeOwned>(
 }
 
 /// The [`TaskError`] of one task's failure, as its worker reported it.
-pub(crate) fn item_error(failure: ItemFailure, task: &'static str) -> TaskError {
+pub(crate) fn item_error(failure: ItemFailure, task: TaskName) -> TaskError {
     match failure {
         ItemFailure::Panicked(report) => TaskError::Panicked {
             task,

@@ -7,7 +7,7 @@
 //!     x * x
 //! }
 //!
-//! fn add(a: u64, b: u64) -> u64 {
+//! fn add((a, b): (u64, u64)) -> u64 {
 //!     a + b
 //! }
 //!
@@ -16,7 +16,7 @@
 //! assert_eq!(pool.map(square, 1..=4).run()?, [1, 4, 9, 16]);
 //! assert_eq!(pool.map(square, 1..=4).chunksize(2).run()?, [1, 4, 9, 16]);
 //! assert_eq!(pool.starmap(add, [(1, 2), (3, 4)]).run()?, [3, 7]);
-//! assert_eq!(pool.apply(|x: u64| x + 1, 41)?, 42);
+//! assert_eq!(pool.apply(|x| x + 1, 41u64)?, 42); // a closure's types are inferred
 //! let squares: Vec<u64> = pool.imap(square, 1..).take(3).collect::<Result<_, _>>()?;
 //! assert_eq!(squares, [1, 4, 9]);
 //! pool.close();
@@ -27,13 +27,29 @@
 //!
 //! # Tasks
 //!
-//! A task is a function item or a closure that captures nothing, of up to 8 arguments that are
-//! serde types (see [`Task`]): only the function's identity travels to the worker, never a
-//! captured value, so Python's "can't pickle lambda" does not exist here and a capturing
-//! closure is a compile error. Several arguments are given as a tuple, which makes `map` and
-//! `starmap` the same operation (both names exist, as in Python). Handles (a pipe end, a
-//! `codec::Fd`, shared-memory objects) can be task arguments, also ones created after the pool
-//! started: their descriptors travel with the task.
+//! A task is a `fn(A) -> R`: a function item or a closure that captures nothing, taking one
+//! argument and returning a value, both serde types (see [`TaskValue`]). Several arguments
+//! travel as one tuple, as in [`Process::new`](crate::Process::new): write
+//! `fn add((a, b): (u64, u64))`, or put `#[pool_task]` on `fn add(a: u64, b: u64)`, which
+//! rewrites it to take that tuple. `map` and `starmap` are then the same operation (both names
+//! exist, as in Python). A task of no arguments takes `()`.
+//!
+//! Only the function's identity travels to the worker, never a captured value, so Python's
+//! "can't pickle lambda" does not exist here, and a closure that captures is refused by the
+//! type checker (`cargo check`), at the call:
+//!
+//! ```compile_fail
+//! # fn main() -> mproc::Result<()> {
+//! let pool = mproc::Pool::new(2)?;
+//! let offset = 10;
+//! pool.map(move |x: u64| x + offset, 1..=4).run()?; // captures `offset`: refused
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Give such values as arguments instead (`pool.map(|(x, offset)| x + offset, ...)`).
+//! Handles (a pipe end, a `codec::Fd`, shared-memory objects) can be task arguments, also ones
+//! created after the pool started: their descriptors travel with the task.
 //!
 //! # Crashes
 //!
@@ -109,7 +125,7 @@ pub use completed::{AsCompleted, Completed, as_completed};
 pub use error::{PoolError, TaskError, WorkerStartError};
 pub use imap::IMap;
 pub use result::AsyncResult;
-pub use task::Task;
+pub use task::{TaskName, TaskValue};
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -122,7 +138,7 @@ use self::task::TaskRef;
 #[cfg(feature = "mpi")]
 pub(crate) use self::{
     job::{Encoded, item_error},
-    task::{ItemFailure, TaskRef as EncodedTask},
+    task::{ItemFailure, TaskCode, TaskRef as EncodedTask},
 };
 
 /// A pool of worker processes (Python's `multiprocessing.Pool`). See the [module
@@ -144,8 +160,8 @@ impl std::fmt::Debug for Pool {
 
 #[allow(
     clippy::needless_pass_by_value,
-    reason = "tasks (zero-sized) and their arguments are taken by value, as Python's \
-              `apply(f, args)` does; they are serialized rather than consumed"
+    reason = "arguments are taken by value, as Python's `apply(f, args)` does; they are \
+              serialized rather than consumed"
 )]
 impl Pool {
     /// A pool of `processes` workers.
@@ -171,11 +187,12 @@ impl Pool {
     ///
     /// # Errors
     /// See [`TaskError`].
-    pub fn apply<M: 'static, T: Task<M>>(
+    #[track_caller]
+    pub fn apply<A: TaskValue, R: TaskValue>(
         &self,
-        task: T,
-        args: T::Args,
-    ) -> Result<T::Output, TaskError> {
+        task: fn(A) -> R,
+        args: A,
+    ) -> Result<R, TaskError> {
         self.apply_async(task, args)?.get()
     }
 
@@ -184,18 +201,19 @@ impl Pool {
     /// # Errors
     /// [`TaskError::EncodeArgs`] if the arguments cannot be serialized; [`TaskError::Pool`] if
     /// the pool is not running.
-    pub fn apply_async<M: 'static, T: Task<M>>(
+    #[track_caller]
+    pub fn apply_async<A: TaskValue, R: TaskValue>(
         &self,
-        task: T,
-        args: T::Args,
-    ) -> Result<AsyncResult<T::Output>, TaskError> {
-        let task = task_ref(&task).map_err(spawn_error)?;
+        task: fn(A) -> R,
+        args: A,
+    ) -> Result<AsyncResult<R>, TaskError> {
+        let task = task_ref(task).map_err(outside)?;
         let job = Arc::new(Job::new(task.name, Some(1)));
         let chunk = encode_chunk(&job, 0, task, std::slice::from_ref(&args))?;
         self.shared.submit([chunk])?;
         Ok(AsyncResult::new(
             job,
-            result::decode_one::<T::Output>,
+            result::decode_one::<R>,
             Arc::clone(&self.callbacks),
         ))
     }
@@ -203,60 +221,67 @@ impl Pool {
     /// Applies `task` to every item (Python's `map`): `pool.map(f, xs).run()` waits for the
     /// values, in order; `pool.map(f, xs).chunksize(8).run()` is Python's
     /// `pool.map(f, xs, chunksize=8)`. See [`Map`] for the options.
-    pub fn map<M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>>(
+    #[track_caller]
+    pub fn map<A: TaskValue, R: TaskValue, I: IntoIterator<Item = A>>(
         &self,
-        task: T,
+        task: fn(A) -> R,
         items: I,
-    ) -> Map<'_, M, T, I> {
+    ) -> Map<'_, A, R, I> {
         Map::new(self, task, items)
     }
 
     /// [`map`](Self::map) that returns at once (Python's `map_async`):
     /// `pool.map_async(f, xs).run()?` is an [`AsyncResult`]. See [`MapAsync`] for the options.
-    pub fn map_async<M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>>(
+    #[track_caller]
+    pub fn map_async<A: TaskValue, R: TaskValue, I: IntoIterator<Item = A>>(
         &self,
-        task: T,
+        task: fn(A) -> R,
         items: I,
-    ) -> MapAsync<'_, M, T, I> {
+    ) -> MapAsync<'_, A, R, I> {
         MapAsync::new(self, task, items)
     }
 
     /// Python's `starmap`: the same as [`map`](Self::map), since a task of several arguments
-    /// takes them as a tuple (`starmap(add, [(1, 2)])` calls `add(1, 2)`).
-    pub fn starmap<M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>>(
+    /// takes them as one tuple (`starmap(add, [(1, 2)])` calls `add((1, 2))`, which
+    /// `#[pool_task] fn add(a: i32, b: i32)` takes).
+    #[track_caller]
+    pub fn starmap<A: TaskValue, R: TaskValue, I: IntoIterator<Item = A>>(
         &self,
-        task: T,
+        task: fn(A) -> R,
         items: I,
-    ) -> Map<'_, M, T, I> {
+    ) -> Map<'_, A, R, I> {
         self.map(task, items)
     }
 
     /// Python's `starmap_async` (see [`starmap`](Self::starmap)).
-    pub fn starmap_async<M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>>(
+    #[track_caller]
+    pub fn starmap_async<A: TaskValue, R: TaskValue, I: IntoIterator<Item = A>>(
         &self,
-        task: T,
+        task: fn(A) -> R,
         items: I,
-    ) -> MapAsync<'_, M, T, I> {
+    ) -> MapAsync<'_, A, R, I> {
         self.map_async(task, items)
     }
 
     /// The results of `task` over `items`, in order, as they come (Python's `imap`; chunk size
     /// 1 unless [`IMap::chunksize`] says otherwise). The input is read lazily, as the results
     /// are taken.
-    pub fn imap<M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>>(
+    #[track_caller]
+    pub fn imap<A: TaskValue, R: TaskValue, I: IntoIterator<Item = A>>(
         &self,
-        task: T,
+        task: fn(A) -> R,
         items: I,
-    ) -> IMap<'_, M, T, I::IntoIter> {
+    ) -> IMap<'_, A, R, I::IntoIter> {
         self.imap_in(task, items, true)
     }
 
     /// Like [`imap`](Self::imap), in the order the tasks finish (Python's `imap_unordered`).
-    pub fn imap_unordered<M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>>(
+    #[track_caller]
+    pub fn imap_unordered<A: TaskValue, R: TaskValue, I: IntoIterator<Item = A>>(
         &self,
-        task: T,
+        task: fn(A) -> R,
         items: I,
-    ) -> IMap<'_, M, T, I::IntoIter> {
+    ) -> IMap<'_, A, R, I::IntoIter> {
         self.imap_in(task, items, false)
     }
 
@@ -314,26 +339,37 @@ impl Pool {
         self.callbacks.finish();
     }
 
-    fn imap_in<M: 'static, T: Task<M>, I: IntoIterator<Item = T::Args>>(
+    #[track_caller]
+    fn imap_in<A: TaskValue, R: TaskValue, I: IntoIterator<Item = A>>(
         &self,
-        task: T,
+        task: fn(A) -> R,
         items: I,
         ordered: bool,
-    ) -> IMap<'_, M, T, I::IntoIter> {
-        let _ = task;
-        // The task's offset cannot fail for a function of this executable; `TaskRef::of`
-        // errors only for code in a shared library, which the submission then reports.
-        let task = TaskRef::of::<M, T>().unwrap_or(TaskRef {
-            name: std::any::type_name::<T>(),
-            entry: 0,
-        });
-        IMap::new(self, task, items.into_iter(), ordered)
+    ) -> IMap<'_, A, R, I::IntoIter> {
+        let name = caller_name::<A, R>();
+        IMap::new(
+            self,
+            name,
+            TaskRef::of(task, name),
+            items.into_iter(),
+            ordered,
+        )
     }
 }
 
-/// The reference for a task value's type (the value itself is zero-sized).
-fn task_ref<M: 'static, T: Task<M>>(_task: &T) -> Result<TaskRef, crate::process::SpawnError> {
-    TaskRef::of::<M, T>()
+/// The reference for `task`, named by its type and the call that submitted it (a function
+/// pointer carries no name).
+#[track_caller]
+fn task_ref<A: TaskValue, R: TaskValue>(
+    task: fn(A) -> R,
+) -> Result<TaskRef, crate::codeptr::NotInExecutable> {
+    TaskRef::of(task, caller_name::<A, R>())
+}
+
+/// The name of a `fn(A) -> R` submitted by the caller's caller (through `#[track_caller]`).
+#[track_caller]
+fn caller_name<A, R>() -> TaskName {
+    TaskName::of::<A, R>(std::panic::Location::caller())
 }
 
 #[allow(
@@ -342,6 +378,11 @@ fn task_ref<M: 'static, T: Task<M>>(_task: &T) -> Result<TaskRef, crate::process
 )]
 fn spawn_error(e: crate::process::SpawnError) -> TaskError {
     TaskError::Pool(WorkerStartError::Process(e).into())
+}
+
+/// The error for a task whose code is outside the main executable.
+fn outside(_: crate::codeptr::NotInExecutable) -> TaskError {
+    spawn_error(crate::process::SpawnError::TargetNotInExecutable)
 }
 
 /// Submits chunks whose arguments are already encoded (each `(task, payload)`: one codec
@@ -354,7 +395,9 @@ pub(crate) fn submit_encoded(
     chunks: Vec<(TaskRef, Vec<u8>)>,
 ) -> Result<Arc<Job>, TaskError> {
     let total = u32::try_from(chunks.len()).map_err(|_| PoolError::ZeroChunksize)?;
-    let name = chunks.first().map_or("", |(task, _)| task.name);
+    let name = chunks
+        .first()
+        .map_or(TaskName::described(""), |(task, _)| task.name);
     let job = Arc::new(Job::new(name, Some(total)));
     pool.shared.submit(
         (0..total)

@@ -19,6 +19,7 @@ use std::time::Instant;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::task::TaskCode;
 use crate::codec::{ByteBuf, Fd};
 use crate::wire::{self, WireError};
 
@@ -28,11 +29,11 @@ pub(crate) enum ToWorker {
     Wake,
     /// The arguments of side chunk `entry` (in the payload and descriptors).
     Side(u64),
-    /// Tasks `from..` of the worker's task table: their trampolines' code offsets. Sent before
+    /// Tasks `from..` of the worker's task table: their code offsets. Sent before
     /// any chunk naming them is published.
     Tasks {
         from: u32,
-        offsets: Vec<i64>,
+        offsets: Vec<TaskCode>,
     },
     Exit,
 }

@@ -1,94 +1,81 @@
-//! What a pool can run: a function item or a closure that captures nothing, of 0 to 8
-//! arguments, whose arguments and result are serde types.
+//! What a pool can run: a function of one serde argument (a tuple for several, `()` for none)
+//! returning a serde value, given as `fn(A) -> R`.
 //!
-//! A task carries no data, so nothing but its *identity* travels to a worker: the pool sends the
-//! code offset of [`run_chunk::<M, T>`](run_chunk), a trampoline monomorphized for the task's
-//! type, and the worker recreates the zero-sized task value there. A capturing closure is not
-//! zero-sized and is refused at compile time (when the program is built). Function pointers
-//! are refused too: write the function's name, not a pointer variable.
+//! Function items and closures that capture nothing coerce to `fn(A) -> R`; a closure that
+//! captures is refused by the type checker (`cargo check`: "closures can only be coerced to
+//! `fn` types if they do not capture any variables"), because captured values cannot reach a
+//! worker process. Only the function's *identity* travels, as two code offsets
+//! ([`crate::codeptr`]): the function itself, and [`run_chunk::<A, R>`](run_chunk), a
+//! trampoline monomorphized for its argument and result types that decodes a chunk, calls the
+//! function for each item and encodes the results. Both offsets reach a worker only on its own
+//! socket, never through shared memory.
 
 use std::os::fd::OwnedFd;
+use std::panic::Location;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::codec::{self, CodecError};
-use crate::codeptr;
-use crate::process::SpawnError;
+use crate::codeptr::{self, NotInExecutable};
 use crate::process::panic::{self, PanicReport};
 
-/// A function the pool can run with arguments `Args` to produce `Output`.
+/// The bounds on a task's argument and result: serde types that may move to another thread.
+pub trait TaskValue: Serialize + DeserializeOwned + Send + 'static {}
+
+impl<T: Serialize + DeserializeOwned + Send + 'static> TaskValue for T {}
+
+/// Which task a [`TaskError`](super::TaskError) is about: its type and, when it was submitted
+/// in this process, the call that submitted it (a function pointer carries no name).
 ///
-/// Implemented for every function item and non-capturing closure taking 0 to 8 serde
-/// arguments; `Marker` only tells the implementations apart (it is the function's pointer
-/// type). One argument is passed as itself, several as a tuple, none as `()`: so `map` and
-/// `starmap` are the same operation here, and `starmap(add, [(1, 2)])` calls `add(1, 2)`.
-///
-/// A closure's argument types must be written out (`|x: u64| x * 2`), since the pool cannot
-/// infer them through this trait.
-pub trait Task<Marker>: Send + Sync + 'static {
-    /// The arguments of one call.
-    type Args: Serialize + DeserializeOwned + Send + 'static;
-    /// The value one call returns.
-    type Output: Serialize + DeserializeOwned + Send + 'static;
-
-    /// Calls the function.
-    fn call(&self, args: Self::Args) -> Self::Output;
+/// Displayed as `` `fn(u64) -> u64` (submitted at src/main.rs:12:10) ``.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaskName {
+    signature: &'static str,
+    submitted_at: Option<&'static Location<'static>>,
 }
 
-impl<F, R> Task<fn() -> R> for F
-where
-    F: Fn() -> R + Send + Sync + 'static,
-    R: Serialize + DeserializeOwned + Send + 'static,
-{
-    type Args = ();
-    type Output = R;
-
-    fn call(&self, (): ()) -> R {
-        self()
-    }
-}
-
-impl<F, A, R> Task<fn(A) -> R> for F
-where
-    F: Fn(A) -> R + Send + Sync + 'static,
-    A: Serialize + DeserializeOwned + Send + 'static,
-    R: Serialize + DeserializeOwned + Send + 'static,
-{
-    type Args = A;
-    type Output = R;
-
-    fn call(&self, args: A) -> R {
-        self(args)
-    }
-}
-
-macro_rules! impl_task_tuple {
-    ($($arg:ident),+) => {
-        impl<F, R, $($arg),+> Task<fn($($arg),+) -> R> for F
-        where
-            F: Fn($($arg),+) -> R + Send + Sync + 'static,
-            $($arg: Serialize + DeserializeOwned + Send + 'static,)+
-            R: Serialize + DeserializeOwned + Send + 'static,
-        {
-            type Args = ($($arg,)+);
-            type Output = R;
-
-            #[allow(non_snake_case, reason = "the type parameters name the arguments")]
-            fn call(&self, ($($arg,)+): Self::Args) -> R {
-                self($($arg),+)
-            }
+impl TaskName {
+    /// The name of a `fn(A) -> R` submitted at `at`.
+    pub(crate) fn of<A, R>(at: &'static Location<'static>) -> Self {
+        Self {
+            signature: std::any::type_name::<fn(A) -> R>(),
+            submitted_at: Some(at),
         }
-    };
+    }
+
+    /// A task known only by a description (`signature`), submitted elsewhere.
+    #[cfg(any(feature = "mpi", test))]
+    pub(crate) const fn described(signature: &'static str) -> Self {
+        Self {
+            signature,
+            submitted_at: None,
+        }
+    }
+
+    /// The task's type, such as `fn(u64) -> u64`.
+    #[must_use]
+    pub fn signature(&self) -> &'static str {
+        self.signature
+    }
+
+    /// The call that submitted the task (`pool.map(..)`, `pool.apply(..)`...), if it was
+    /// submitted in this process.
+    #[must_use]
+    pub fn submitted_at(&self) -> Option<&'static Location<'static>> {
+        self.submitted_at
+    }
 }
 
-impl_task_tuple!(A, B);
-impl_task_tuple!(A, B, C);
-impl_task_tuple!(A, B, C, D);
-impl_task_tuple!(A, B, C, D, E);
-impl_task_tuple!(A, B, C, D, E, G);
-impl_task_tuple!(A, B, C, D, E, G, H);
-impl_task_tuple!(A, B, C, D, E, G, H, I);
+impl std::fmt::Display for TaskName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "`{}`", self.signature)?;
+        match self.submitted_at {
+            Some(at) => write!(f, " (submitted at {at})"),
+            None => Ok(()),
+        }
+    }
+}
 
 /// How one task of a chunk ended, as the worker reports it.
 #[derive(Debug, Serialize, Deserialize)]
@@ -97,47 +84,66 @@ pub(crate) enum ItemFailure {
     EncodeResult(String),
 }
 
-/// The trampoline a worker runs for a chunk: `(args of the chunk, their fds, results out, fds
-/// out) -> Ok(items run)`, or `Err` when the chunk's arguments do not decode.
+/// The trampoline a worker runs for a chunk: `(the task's code offset, args of the chunk,
+/// their fds, results out, fds out)`, or `Err` when the chunk's arguments do not decode.
 pub(crate) type ChunkFn =
-    fn(&[u8], Vec<OwnedFd>, &mut Vec<u8>, &mut Vec<OwnedFd>) -> Result<(), String>;
+    fn(i64, &[u8], Vec<OwnedFd>, &mut Vec<u8>, &mut Vec<OwnedFd>) -> Result<(), String>;
 
-/// A task type, checked and ready to send: its name and its trampoline's code offset.
+/// Where a task's code is, in every process running this executable: its trampoline's and
+/// its function's code offsets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub(crate) struct TaskCode {
+    /// The offset of `run_chunk::<A, R>`.
+    pub(crate) trampoline: i64,
+    /// The offset of the task's `fn(A) -> R`.
+    pub(crate) target: i64,
+}
+
+/// A task, checked and ready to send: its name and its code.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct TaskRef {
-    pub(crate) name: &'static str,
-    pub(crate) entry: i64,
+    pub(crate) name: TaskName,
+    pub(crate) code: TaskCode,
 }
 
 impl TaskRef {
-    /// The reference for task type `T`.
+    /// The reference for `task`, named `name`.
     ///
-    /// Refuses, when the program is built, a `T` that is not zero-sized (a capturing closure or a
-    /// function pointer).
-    pub(crate) fn of<M: 'static, T: Task<M>>() -> Result<Self, SpawnError> {
-        const {
-            assert!(
-                size_of::<T>() == 0,
-                "a pool task must be a function item or a closure that captures nothing: \
-                 captured values (and function pointer values) cannot reach a worker process"
-            );
-        };
-        let chunk: ChunkFn = run_chunk::<M, T>;
+    /// # Errors
+    /// [`NotInExecutable`] if the function lives outside the main executable (in a shared
+    /// library), where its offset would mean nothing in a worker.
+    pub(crate) fn of<A: TaskValue, R: TaskValue>(
+        task: fn(A) -> R,
+        name: TaskName,
+    ) -> Result<Self, NotInExecutable> {
+        let chunk: ChunkFn = run_chunk::<A, R>;
         Ok(Self {
-            name: std::any::type_name::<T>(),
-            entry: codeptr::code_offset(chunk as usize)?,
+            name,
+            code: TaskCode {
+                trampoline: codeptr::code_offset(chunk as usize)?,
+                target: codeptr::code_offset(task as usize)?,
+            },
         })
     }
 
-    /// The trampoline in this process.
-    pub(crate) fn resolve(entry_offset: i64) -> ChunkFn {
-        // SAFETY: offsets reach a worker only from `TaskRef::of` in its pool's process, which
-        // runs the same executable (workers are forked, re-executed or served from it).
-        unsafe { codeptr::code_at::<ChunkFn>(entry_offset) }
+    /// Runs a chunk of the task at `code` in this process.
+    pub(crate) fn run(
+        code: TaskCode,
+        payload: &[u8],
+        fds: Vec<OwnedFd>,
+        out: &mut Vec<u8>,
+        out_fds: &mut Vec<OwnedFd>,
+    ) -> Result<(), String> {
+        // SAFETY: a `TaskCode` reaches a worker only from `TaskRef::of` in its pool's process
+        // (on the worker's own socket, or authenticated across MPI ranks), which runs the same
+        // executable (workers are forked, re-executed or served from it); its trampoline is a
+        // `ChunkFn`.
+        let chunk = unsafe { codeptr::code_at::<ChunkFn>(code.trampoline) };
+        chunk(code.target, payload, fds, out, out_fds)
     }
 }
 
-/// Encodes the arguments of one chunk (a sequence of `Args`).
+/// Encodes the arguments of one chunk (a sequence of `A`).
 pub(crate) fn encode_chunk<A: Serialize>(
     items: &[A],
     bytes: &mut Vec<u8>,
@@ -146,23 +152,23 @@ pub(crate) fn encode_chunk<A: Serialize>(
     codec::encode_into(items, bytes, fds)
 }
 
-/// Runs a chunk of task `T` in a worker: decode the arguments (one sequence), call the task
-/// for each (a panic fails only its own item), and encode the results as one sequence of
-/// `Result<Output, ItemFailure>`, which decodes as `Vec<Result<Output, ItemFailure>>`.
-fn run_chunk<M, T: Task<M>>(
+/// Runs a chunk of the task at `target` in a worker: decode the arguments (one sequence), call
+/// the task for each (a panic fails only its own item), and encode the results as one sequence
+/// of `Result<R, ItemFailure>`, which decodes as `Vec<Result<R, ItemFailure>>`.
+fn run_chunk<A: TaskValue, R: TaskValue>(
+    target: i64,
     payload: &[u8],
     fds: Vec<OwnedFd>,
     out: &mut Vec<u8>,
     out_fds: &mut Vec<OwnedFd>,
 ) -> Result<(), String> {
-    // SAFETY: `TaskRef::of::<M, T>` asserted that `T` is zero-sized, and `Task` is implemented
-    // only for `Fn` types, which on stable Rust are function items and closures: a zero-sized
-    // one is a function item or a closure capturing nothing (no invariant to break).
-    let task: T = unsafe { codeptr::conjure() };
-    let items: Vec<T::Args> = codec::decode(payload, fds).map_err(|e| e.to_string())?;
-    let results: Vec<Result<T::Output, ItemFailure>> = items
+    // SAFETY: `TaskRef::of::<A, R>` paired this trampoline with the offset of a `fn(A) -> R`
+    // taken in a process running this executable (see `TaskRef::run`).
+    let task = unsafe { codeptr::code_at::<fn(A) -> R>(target) };
+    let items: Vec<A> = codec::decode(payload, fds).map_err(|e| e.to_string())?;
+    let results: Vec<Result<R, ItemFailure>> = items
         .into_iter()
-        .map(|args| panic::catch(|| task.call(args)).map_err(ItemFailure::Panicked))
+        .map(|args| panic::catch(|| task(args)).map_err(ItemFailure::Panicked))
         .collect();
     // The whole chunk in one pass (one encoding scope, no per-item framing).
     if codec::encode_into(&results, out, out_fds).is_ok() {
@@ -188,29 +194,45 @@ mod tests {
         x * x
     }
 
-    fn add(a: i32, b: i32) -> i32 {
+    fn add((a, b): (i32, i32)) -> i32 {
         a + b
     }
 
-    fn run<M: 'static, T: Task<M>>(_: T, items: &[T::Args]) -> Vec<Result<T::Output, ItemFailure>> {
-        let task = TaskRef::of::<M, T>().unwrap();
+    fn run<A: TaskValue, R: TaskValue>(
+        task: fn(A) -> R,
+        items: &[A],
+    ) -> Vec<Result<R, ItemFailure>> {
+        let task = TaskRef::of(task, TaskName::described("test")).unwrap();
         let (mut bytes, mut fds) = (Vec::new(), Vec::new());
         encode_chunk(items, &mut bytes, &mut fds).unwrap();
         let (mut out, mut out_fds) = (Vec::new(), Vec::new());
-        (TaskRef::resolve(task.entry))(&bytes, fds, &mut out, &mut out_fds).unwrap();
+        TaskRef::run(task.code, &bytes, fds, &mut out, &mut out_fds).unwrap();
         codec::decode(&out, out_fds).unwrap()
     }
 
     #[test]
-    fn functions_of_several_arities_and_closures_run_from_their_offset() {
+    fn functions_and_closures_run_from_their_offsets() {
         let got = run(square, &[2, 3]);
         assert!(matches!(got[..], [Ok(4), Ok(9)]));
         let got = run(add, &[(1, 2), (10, 20)]);
         assert!(matches!(got[..], [Ok(3), Ok(30)]));
-        let got = run(|| 7u8, &[(), ()]);
+        let got = run(|()| 7u8, &[(), ()]);
         assert!(matches!(got[..], [Ok(7), Ok(7)]));
         let got = run(|s: String| s.len(), &["abc".to_owned()]);
         assert!(matches!(got[..], [Ok(3)]));
+    }
+
+    #[test]
+    fn two_tasks_of_one_type_share_a_trampoline_and_keep_their_own_function() {
+        let double: fn(u64) -> u64 = |x| x * 2;
+        let name = TaskName::described("test");
+        let (a, b) = (
+            TaskRef::of(square, name).unwrap(),
+            TaskRef::of(double, name).unwrap(),
+        );
+        assert_eq!(a.code.trampoline, b.code.trampoline);
+        assert_ne!(a.code.target, b.code.target);
+        assert!(matches!(run(double, &[21])[..], [Ok(42)]));
     }
 
     #[test]
@@ -222,20 +244,5 @@ mod tests {
         assert!(matches!(got[0], Ok(0)));
         assert!(matches!(&got[1], Err(ItemFailure::Panicked(r)) if r.message == "one is bad"));
         assert!(matches!(got[2], Ok(2)));
-    }
-
-    fn name_of<M: 'static, T: Task<M>>(_: T) -> &'static str {
-        TaskRef::of::<M, T>().unwrap().name
-    }
-
-    #[test]
-    fn names_are_function_paths() {
-        assert!(
-            name_of(square).ends_with("pool::task::tests::square"),
-            "{}",
-            name_of(square)
-        );
-        assert!(name_of(add).ends_with("tests::add"));
-        assert!(name_of(|x: u8| x).contains("{{closure}}"));
     }
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::bell::Bell;
 use super::protocol::{self, FromWorker, Received, ToWorker};
 use super::ring::Ring;
-use super::task::{ChunkFn, TaskRef};
+use super::task::{TaskCode, TaskRef};
 use crate::codec::{ByteBuf, Fd};
 use crate::queue::Queue;
 use crate::wire::WireError;
@@ -25,7 +25,7 @@ pub(crate) struct WorkerArgs {
     /// Where wake-ups, side chunks, the task table and the order to exit come from.
     pub(crate) sock: Fd,
     /// The task table when it started (see [`ToWorker::Tasks`]).
-    pub(crate) tasks: Vec<i64>,
+    pub(crate) tasks: Vec<TaskCode>,
     /// Where the reports go, and how the pool's thread is woken for them.
     pub(crate) reports: Reporter,
     pub(crate) init: Option<InitCall>,
@@ -36,7 +36,7 @@ pub(crate) struct WorkerArgs {
 /// The initializer: a task returning `()` and its encoded arguments (a chunk of one).
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct InitCall {
-    pub(crate) entry: i64,
+    pub(crate) code: TaskCode,
     pub(crate) payload: Vec<u8>,
     pub(crate) fds: Vec<Fd>,
 }
@@ -122,8 +122,8 @@ fn bad(entry: u64, message: &str) -> FromWorker {
 /// A worker's own state between chunks.
 struct Me {
     sock: OwnedFd,
-    /// Task index → trampoline offset, as the pool's thread sent them.
-    tasks: Vec<i64>,
+    /// Task index → task code, as the pool's thread sent them.
+    tasks: Vec<TaskCode>,
     /// The pool said to exit, or is gone.
     exit: bool,
 }
@@ -157,9 +157,9 @@ impl Me {
         }
     }
 
-    /// The trampoline of task `index`. Its offset came on this worker's own socket (sent
+    /// The code of task `index`. Its offsets came on this worker's own socket (sent
     /// before the entry naming it was published), never from the shared ring.
-    fn task(&mut self, index: u64) -> Option<i64> {
+    fn task(&mut self, index: u64) -> Option<TaskCode> {
         let index = usize::try_from(index).ok()?;
         // What waits on the socket now: wake-ups (dropped) and table updates.
         while index >= self.tasks.len() && !self.exit {
@@ -200,10 +200,9 @@ impl Me {
 }
 
 /// Runs one chunk: its report.
-fn run_chunk(entry: u64, task: i64, payload: &[u8], fds: Vec<OwnedFd>) -> FromWorker {
-    let chunk: ChunkFn = TaskRef::resolve(task);
+fn run_chunk(entry: u64, task: TaskCode, payload: &[u8], fds: Vec<OwnedFd>) -> FromWorker {
     let (mut out, mut out_fds) = (Vec::new(), Vec::new());
-    match chunk(payload, fds, &mut out, &mut out_fds) {
+    match TaskRef::run(task, payload, fds, &mut out, &mut out_fds) {
         Ok(()) => FromWorker::Done {
             entry,
             results: ByteBuf(out),
@@ -215,10 +214,9 @@ fn run_chunk(entry: u64, task: i64, payload: &[u8], fds: Vec<OwnedFd>) -> FromWo
 
 /// Runs the initializer; `Err` with its panic message (or why it could not run).
 fn run_init(init: InitCall) -> Result<(), String> {
-    let chunk: ChunkFn = TaskRef::resolve(init.entry);
     let fds = init.fds.into_iter().map(Fd::into_inner).collect();
     let (mut out, mut out_fds) = (Vec::new(), Vec::new());
-    chunk(&init.payload, fds, &mut out, &mut out_fds)?;
+    TaskRef::run(init.code, &init.payload, fds, &mut out, &mut out_fds)?;
     let results: Vec<Result<(), super::task::ItemFailure>> =
         crate::codec::decode(&out, out_fds).map_err(|e| e.to_string())?;
     match results.into_iter().next() {

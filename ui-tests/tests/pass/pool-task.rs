@@ -1,5 +1,5 @@
 //! `#[pool_task]` functions (one, several and no arguments) used with a pool, and still called
-//! directly.
+//! directly (several or no arguments as the one tuple the pool gives).
 
 use std::time::Duration;
 
@@ -22,6 +22,8 @@ fn answer() -> u8 {
 
 fn main() {
     assert_eq!(square(3), 9);
+    assert_eq!(describe(("c".to_owned(), 3)), "c: 3");
+    assert_eq!(answer(()), 42);
     let pool = Pool::new(2).unwrap();
     let timeout = Duration::from_secs(30);
     let squares = pool.map_async(square, 1..=3).run().unwrap().get_timeout(timeout).unwrap();

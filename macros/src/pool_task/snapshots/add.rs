@@ -1,5 +1,5 @@
 #[allow(clippy::needless_pass_by_value)]
-pub fn add(a: u32, b: u32) -> u64 {
+pub fn add((a, b): (u32, u32)) -> u64 {
     0
 }
 const _: () = {

@@ -46,7 +46,7 @@ impl Dispatcher {
         let init = match &self.config.init {
             None => None,
             Some(init) => Some(InitCall {
-                entry: init.entry,
+                code: init.code,
                 payload: init.payload.clone(),
                 fds: init
                     .fds

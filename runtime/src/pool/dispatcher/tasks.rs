@@ -7,25 +7,26 @@ use std::os::fd::AsFd;
 
 use super::Dispatcher;
 use crate::pool::protocol::{self, ToWorker};
+use crate::pool::task::TaskCode;
 
-/// Task index → trampoline offset, and back.
+/// Task index → task code (trampoline and function offsets), and back.
 #[derive(Debug, Default)]
 pub(super) struct TaskTable {
-    offsets: Vec<i64>,
-    indexes: HashMap<i64, u32>,
+    offsets: Vec<TaskCode>,
+    indexes: HashMap<TaskCode, u32>,
 }
 
 impl TaskTable {
     /// Every offset, in index order (what a new worker starts with).
-    pub(super) fn offsets(&self) -> Vec<i64> {
+    pub(super) fn offsets(&self) -> Vec<TaskCode> {
         self.offsets.clone()
     }
 }
 
 impl Dispatcher {
-    /// The index of the task at code offset `offset`; a task new to the table is first sent
-    /// to every worker (a worker that cannot be told is killed: it would not know the task).
-    pub(super) fn task_index(&mut self, offset: i64) -> u32 {
+    /// The index of the task at `offset`; a task new to the table is first sent to every
+    /// worker (a worker that cannot be told is killed: it would not know the task).
+    pub(super) fn task_index(&mut self, offset: TaskCode) -> u32 {
         if let Some(&index) = self.tasks.indexes.get(&offset) {
             return index;
         }

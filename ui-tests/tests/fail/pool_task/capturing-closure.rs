@@ -1,8 +1,6 @@
-// A capturing closure cannot be a pool task. The runtime refuses it with a constant assertion
-// evaluated when the task's code is instantiated: `cargo build` reports it, `cargo check` and
-// rust-analyzer accept the program (issue #22, item 5). trybuild builds only when the run has
-// pass cases (`cargo test -p ui-tests` does); a run filtered to fail cases only checks, and then
-// this case compiles.
+// A capturing closure cannot be a pool task: only the function's identity reaches a worker.
+// A task is a `fn(A) -> R`, and the type checker refuses to coerce a closure that captures to
+// it, so `cargo check` and rust-analyzer report it at the call.
 use mproc::Pool;
 
 fn main() {

@@ -14,8 +14,8 @@ use super::wire::{self, Failure, TaskHeader};
 use crate::codec::{self, CodecError};
 use crate::pool::EncodedTask;
 use crate::pool::{
-    AsyncResult, ItemFailure, Pool, PoolError, TaskError, TaskName, TaskValue, WorkerStartError,
-    item_error,
+    AsyncResult, Garbled, Outcomes, Pool, PoolError, TaskError, TaskName, TaskValue,
+    WorkerStartError, item_error,
 };
 use crate::process::SpawnError;
 
@@ -289,14 +289,20 @@ pub(super) fn decode_chunk<R: DeserializeOwned>(
     let (failure, rank) = match result {
         ChunkResult::Outcomes { bytes, rank } => {
             // As the rank's local worker encoded them (see `super::trampoline`).
-            match codec::decode::<Vec<Result<R, ItemFailure>>>(bytes, Vec::new()) {
-                Ok(outcomes) if outcomes.len() == n => {
+            match codec::decode::<Outcomes<R>>(bytes, Vec::new()).map(Outcomes::into_items) {
+                Ok(Ok(outcomes)) if outcomes.len() == n => {
                     return outcomes
                         .into_iter()
                         .map(|o| o.map_err(|f| item_error(f, task)))
                         .collect();
                 }
-                Ok(outcomes) => (
+                Ok(Err(Garbled)) => (
+                    Failure::Refused {
+                        message: "the failures' positions do not fit the chunk".to_owned(),
+                    },
+                    *rank,
+                ),
+                Ok(Ok(outcomes)) => (
                     Failure::Refused {
                         message: format!("{} outcomes for a chunk of {n} tasks", outcomes.len()),
                     },

@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use serde::de::DeserializeOwned;
 
+use super::outcomes::{Garbled, Outcomes};
 use super::task::{ItemFailure, TaskName};
 use crate::codec::{self, CodecError};
 use crate::pool::{PoolError, TaskError};
@@ -288,7 +289,13 @@ impl Job {
         let st = self.lock();
         let mut out = Vec::new();
         for slot in st.slots.values() {
-            out.extend(decode_slot::<R>(slot, self.task)?);
+            let values = decode_slot::<R>(slot, self.task)?;
+            // The first chunk's values are the output's start: no copy.
+            if out.is_empty() {
+                out = values;
+            } else {
+                out.extend(values);
+            }
         }
         Ok(out)
     }
@@ -341,24 +348,34 @@ pub(crate) type ChunkResults<R> = Result<Vec<Result<R, TaskError>>, TaskError>;
 /// Decodes one chunk; the first failed item fails the whole (as Python's `map` raises).
 fn decode_slot<R: DeserializeOwned>(slot: &Slot, task: TaskName) -> Result<Vec<R>, TaskError> {
     decode_raw::<R>(slot, task)?
-        .into_iter()
-        .map(|item| item.map_err(|f| item_error(f, task)))
-        .collect()
+        .into_values()
+        .map_err(|f| item_error(f, task))
 }
 
 /// Decodes one chunk item by item.
 fn decode_items<R: DeserializeOwned>(slot: &Slot, task: TaskName) -> ChunkResults<R> {
-    Ok(decode_raw::<R>(slot, task)?
+    let items = decode_raw::<R>(slot, task)?
+        .into_items()
+        .map_err(|Garbled| garbled::<R>(task))?;
+    Ok(items
         .into_iter()
         .map(|item| item.map_err(|f| item_error(f, task)))
         .collect())
 }
 
-/// Decodes one chunk's sequence as the worker encoded it.
-fn decode_raw<R: DeserializeOwned>(
-    slot: &Slot,
-    task: TaskName,
-) -> Result<Vec<Result<R, ItemFailure>>, TaskError> {
+/// The error for outcomes whose failures do not fit their chunk.
+pub(crate) fn garbled<R>(task: TaskName) -> TaskError {
+    TaskError::DecodeResult {
+        task,
+        source: CodecError::Deserialize {
+            type_name: std::any::type_name::<R>(),
+            detail: "the failures' positions do not fit the chunk".to_owned(),
+        },
+    }
+}
+
+/// Decodes one chunk's outcomes as the worker encoded them.
+fn decode_raw<R: DeserializeOwned>(slot: &Slot, task: TaskName) -> Result<Outcomes<R>, TaskError> {
     let (bytes, fds) = match slot {
         Slot::Done { bytes, fds } => (bytes, fds),
         Slot::Failed(f) => return Err(f.to_error(task)),

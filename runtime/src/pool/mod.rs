@@ -110,6 +110,7 @@ mod dispatcher;
 mod error;
 mod imap;
 mod job;
+mod outcomes;
 mod protocol;
 mod result;
 mod ring;
@@ -138,7 +139,8 @@ use self::task::TaskRef;
 #[cfg(feature = "mpi")]
 pub(crate) use self::{
     job::{Encoded, item_error},
-    task::{ItemFailure, TaskCode, TaskRef as EncodedTask},
+    outcomes::{Garbled, Outcomes},
+    task::{TaskCode, TaskRef as EncodedTask},
 };
 
 /// A pool of worker processes (Python's `multiprocessing.Pool`). See the [module

@@ -16,6 +16,7 @@ use std::panic::Location;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::outcomes::Outcomes;
 use crate::codec::{self, CodecError};
 use crate::codeptr::{self, NotInExecutable};
 use crate::process::panic::{self, PanicReport};
@@ -153,8 +154,7 @@ pub(crate) fn encode_chunk<A: Serialize>(
 }
 
 /// Runs a chunk of the task at `target` in a worker: decode the arguments (one sequence), call
-/// the task for each (a panic fails only its own item), and encode the results as one sequence
-/// of `Result<R, ItemFailure>`, which decodes as `Vec<Result<R, ItemFailure>>`.
+/// the task for each (a panic fails only its own item), and encode the [`Outcomes`].
 fn run_chunk<A: TaskValue, R: TaskValue>(
     target: i64,
     payload: &[u8],
@@ -166,24 +166,40 @@ fn run_chunk<A: TaskValue, R: TaskValue>(
     // taken in a process running this executable (see `TaskRef::run`).
     let task = unsafe { codeptr::code_at::<fn(A) -> R>(target) };
     let items: Vec<A> = codec::decode(payload, fds).map_err(|e| e.to_string())?;
-    let results: Vec<Result<R, ItemFailure>> = items
-        .into_iter()
-        .map(|args| panic::catch(|| task(args)).map_err(ItemFailure::Panicked))
-        .collect();
-    // The whole chunk in one pass (one encoding scope, no per-item framing).
-    if codec::encode_into(&results, out, out_fds).is_ok() {
-        return Ok(());
-    }
-    // A value that does not serialize: item by item, so only those items fail. A postcard
-    // sequence is its length then its elements, the same bytes either way.
-    codec::encode_into(&results.len(), out, out_fds).map_err(|e| e.to_string())?;
-    for result in &results {
-        if let Err(e) = codec::encode_into(result, out, out_fds) {
-            let failed: Result<(), ItemFailure> = Err(ItemFailure::EncodeResult(e.to_string()));
-            codec::encode_into(&failed, out, out_fds).map_err(|e| e.to_string())?;
+    let mut outcomes = Outcomes::with_capacity(items.len());
+    let mut items = items.into_iter();
+    // One unwind guard for the run of tasks up to a panic, not one per task: the task that
+    // panicked was taken from `items` and has no value, so it is the next position.
+    loop {
+        let run = panic::catch(|| {
+            for args in &mut items {
+                outcomes.push_value(task(args));
+            }
+        });
+        match run {
+            Ok(()) => break,
+            Err(report) => outcomes.push_failure(ItemFailure::Panicked(report)),
         }
     }
-    Ok(())
+    // The whole chunk in one pass (one encoding scope, no per-item framing).
+    if codec::encode_into(&outcomes, out, out_fds).is_ok() {
+        return Ok(());
+    }
+    // A value that does not serialize: find those, so only their tasks fail.
+    let mut items = outcomes
+        .into_items()
+        .map_err(|_| "garbled outcomes".to_owned())?;
+    let mut scratch = (Vec::new(), Vec::new());
+    for item in &mut items {
+        if let Ok(value) = item
+            && let Err(e) = codec::encode_into(&*value, &mut scratch.0, &mut scratch.1)
+        {
+            *item = Err(ItemFailure::EncodeResult(e.to_string()));
+        }
+        scratch.0.clear();
+        scratch.1.clear();
+    }
+    codec::encode_into(&Outcomes::from_items(items), out, out_fds).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -207,7 +223,8 @@ mod tests {
         encode_chunk(items, &mut bytes, &mut fds).unwrap();
         let (mut out, mut out_fds) = (Vec::new(), Vec::new());
         TaskRef::run(task.code, &bytes, fds, &mut out, &mut out_fds).unwrap();
-        codec::decode(&out, out_fds).unwrap()
+        let outcomes: Outcomes<R> = codec::decode(&out, out_fds).unwrap();
+        outcomes.into_items().unwrap()
     }
 
     #[test]
@@ -244,5 +261,35 @@ mod tests {
         assert!(matches!(got[0], Ok(0)));
         assert!(matches!(&got[1], Err(ItemFailure::Panicked(r)) if r.message == "one is bad"));
         assert!(matches!(got[2], Ok(2)));
+    }
+
+    /// A value that refuses to serialize when it is 13.
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Picky(u8);
+
+    impl Serialize for Picky {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            if self.0 == 13 {
+                return Err(serde::ser::Error::custom("13 does not travel"));
+            }
+            s.serialize_u8(self.0)
+        }
+    }
+
+    #[test]
+    fn a_value_that_does_not_serialize_fails_only_its_item_beside_a_panic() {
+        let got = run(
+            |x: u8| if x == 7 { panic!("seven") } else { Picky(x) },
+            &[1, 13, 7, 2],
+        );
+        assert_eq!(got.len(), 4);
+        assert!(matches!(&got[0], Ok(Picky(1))));
+        assert!(
+            matches!(&got[1], Err(ItemFailure::EncodeResult(m)) if m.contains("13 does not travel")),
+            "{:?}",
+            got[1]
+        );
+        assert!(matches!(&got[2], Err(ItemFailure::Panicked(r)) if r.message == "seven"));
+        assert!(matches!(&got[3], Ok(Picky(2))));
     }
 }

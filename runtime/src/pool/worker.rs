@@ -217,12 +217,14 @@ fn run_init(init: InitCall) -> Result<(), String> {
     let fds = init.fds.into_iter().map(Fd::into_inner).collect();
     let (mut out, mut out_fds) = (Vec::new(), Vec::new());
     TaskRef::run(init.code, &init.payload, fds, &mut out, &mut out_fds)?;
-    let results: Vec<Result<(), super::task::ItemFailure>> =
+    let outcomes: super::outcomes::Outcomes<()> =
         crate::codec::decode(&out, out_fds).map_err(|e| e.to_string())?;
-    match results.into_iter().next() {
-        Some(Ok(())) => Ok(()),
-        Some(Err(super::task::ItemFailure::Panicked(report))) => Err(report.message),
-        Some(Err(super::task::ItemFailure::EncodeResult(message))) => Err(message),
-        None => Err("the initializer did not run".to_owned()),
+    if outcomes.len() == 0 {
+        return Err("the initializer did not run".to_owned());
+    }
+    match outcomes.into_values() {
+        Ok(_) => Ok(()),
+        Err(super::task::ItemFailure::Panicked(report)) => Err(report.message),
+        Err(super::task::ItemFailure::EncodeResult(message)) => Err(message),
     }
 }

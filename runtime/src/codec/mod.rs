@@ -102,10 +102,10 @@ pub(crate) fn encode_into<T: Serialize + ?Sized>(
 ) -> Result<(), CodecError> {
     let (bytes_before, fds_before) = (bytes.len(), fds.len());
     let scope = SerScope::enter();
-    let result = postcard::to_extend(value, Append(bytes));
+    let result = postcard::serialize_with_flavor(value, Append(bytes));
     let reason = scope.leave(fds);
     match result {
-        Ok(_) => Ok(()),
+        Ok(()) => Ok(()),
         Err(err) => {
             fds.truncate(fds_before);
             bytes.truncate(bytes_before);
@@ -185,12 +185,37 @@ pub(crate) fn with_encoded<T: Serialize + ?Sized, R>(
     })
 }
 
-/// Appends to a borrowed buffer (postcard's `to_extend` takes its writer by value).
+/// Appends to a borrowed buffer: the output postcard writes to.
+///
+/// Most of what postcard writes is a few bytes at a time (a varint is at most 10), which are
+/// pushed one by one: copying them with `extend_from_slice` was a `memcpy` call per integer,
+/// the largest cost of encoding a sequence of numbers.
 struct Append<'a>(&'a mut Vec<u8>);
 
-impl Extend<u8> for Append<'_> {
-    fn extend<I: IntoIterator<Item = u8>>(&mut self, iter: I) {
-        self.0.extend(iter);
+impl postcard::ser_flavors::Flavor for Append<'_> {
+    type Output = ();
+
+    #[inline]
+    fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
+        self.0.push(byte);
+        Ok(())
+    }
+
+    #[inline]
+    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+        if data.len() <= 16 {
+            self.0.reserve(data.len());
+            for &byte in data {
+                self.0.push(byte);
+            }
+        } else {
+            self.0.extend_from_slice(data);
+        }
+        Ok(())
+    }
+
+    fn finalize(self) -> postcard::Result<()> {
+        Ok(())
     }
 }
 

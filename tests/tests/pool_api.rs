@@ -540,3 +540,48 @@ fn results_with_handles_and_results_of_every_size_come_back() {
         p.join_timeout(TIMEOUT).unwrap();
     }
 }
+
+/// A task's error names its type and the line of the call that submitted it, through every
+/// entry point (a function pointer carries no name of its own).
+#[test]
+fn a_failed_task_names_its_type_and_the_call_that_submitted_it() {
+    let p = pool(1, StartMethod::Fork);
+    let at = |e: &TaskError| match e {
+        TaskError::Panicked { task, .. } => {
+            assert_eq!(task.signature(), "fn(u32) -> u32");
+            let at = task.submitted_at().expect("submitted in this process");
+            assert_eq!(at.file(), file!());
+            assert!(
+                task.to_string()
+                    .starts_with("`fn(u32) -> u32` (submitted at ")
+            );
+            at.line()
+        }
+        other => panic!("{other:?}"),
+    };
+    let line = line!() + 1;
+    let pending = p.map_async(fail_on_three, [3]).run().unwrap();
+    assert_eq!(
+        at(&pending.get_timeout(TIMEOUT).unwrap_err()),
+        line,
+        "map_async"
+    );
+    let line = line!() + 1;
+    let mut results = p.imap(fail_on_three, [3]);
+    let e = results.next_timeout(TIMEOUT).unwrap().unwrap_err();
+    assert_eq!(at(&e), line, "imap");
+    let line = line!() + 1;
+    let pending = p.apply_async(fail_on_three, 3).unwrap();
+    assert_eq!(
+        at(&pending.get_timeout(TIMEOUT).unwrap_err()),
+        line,
+        "apply_async"
+    );
+    let line = line!() + 1;
+    let pending = p.starmap_async(fail_on_three, [3]).run().unwrap();
+    assert_eq!(
+        at(&pending.get_timeout(TIMEOUT).unwrap_err()),
+        line,
+        "starmap_async"
+    );
+}

@@ -42,18 +42,9 @@ pub trait TopologyValue: serde::Serialize + serde::de::DeserializeOwned + Send +
 #[diagnostic::do_not_recommend]
 impl<T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static> TopologyValue for T {}
 
-/// The bound every argument and return type of a `#[pool_task]` function must meet.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot reach a pool worker",
-    label = "this type must be `Serialize + DeserializeOwned + Send + 'static`",
-    note = "arguments and results of `#[pool_task]` functions travel to and from worker \
-            processes serialized with serde: derive `Serialize` and `Deserialize` for the type, \
-            and keep it `Send` and free of borrowed data"
-)]
-pub trait PoolValue: serde::Serialize + serde::de::DeserializeOwned + Send + 'static {}
-
-#[diagnostic::do_not_recommend]
-impl<T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static> PoolValue for T {}
+/// The bound every argument and return type of a `#[pool_task]` function must meet: the
+/// pool's own (its message names the type where the attribute checks it).
+pub use crate::pool::TaskValue as PoolValue;
 
 /// What `#[managed]` expansions call.
 pub mod manager {

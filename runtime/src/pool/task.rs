@@ -22,8 +22,16 @@ use crate::codeptr::{self, NotInExecutable};
 use crate::process::panic::{self, PanicReport};
 
 /// The bounds on a task's argument and result: serde types that may move to another thread.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot reach a pool worker",
+    label = "this type must be `Serialize + DeserializeOwned + Send + 'static`",
+    note = "arguments and results of pool tasks travel to and from worker processes \
+            serialized with serde: derive `Serialize` and `Deserialize` for the type, and keep \
+            it `Send` and free of borrowed data"
+)]
 pub trait TaskValue: Serialize + DeserializeOwned + Send + 'static {}
 
+#[diagnostic::do_not_recommend]
 impl<T: Serialize + DeserializeOwned + Send + 'static> TaskValue for T {}
 
 /// Which task a [`TaskError`](super::TaskError) is about: its type and, when it was submitted

@@ -1,0 +1,119 @@
+//! The `try_` and `_timeout` forms give up: each is called in a child that the test joins
+//! within [`TIMEOUT`](integration_tests::TIMEOUT), so a wait that never ends fails this test
+//! (the child is killed) instead of hanging the binary.
+//!
+//! The other test files call these forms in the test's own thread, where such a bug hangs the
+//! whole run; this file's name sorts first, so `cargo test` reports the failure here and stops
+//! before reaching them (issue 23: a mutant must be caught by a failing test, not by a hang).
+
+#![allow(
+    clippy::needless_pass_by_value,
+    reason = "`#[process]` functions receive their arguments by value, deserialized"
+)]
+
+use std::time::Duration;
+
+use integration_tests::TIMEOUT;
+use integration_tests::procs::join;
+use integration_tests::sync_support::wait_parked;
+use mproc::prelude::*;
+use mproc::{LockError, SemaphoreError, TryLockError};
+
+const SHORT: Duration = Duration::from_millis(30);
+
+type Tries = [Result<Acquired, LockError>; 3];
+
+/// Every give-up form on a lock another process holds (the guard forms as booleans: a guard
+/// does not travel).
+#[process]
+fn give_up_on_a_held_lock(lock: Lock) -> (Tries, bool, bool) {
+    let tries = [
+        lock.try_acquire(),
+        lock.acquire_timeout(Duration::ZERO),
+        lock.acquire_timeout(SHORT),
+    ];
+    let try_lock = matches!(lock.try_lock(), Err(TryLockError::WouldBlock));
+    let lock_timeout = matches!(lock.lock_timeout(SHORT), Err(TryLockError::Timeout));
+    (tries, try_lock, lock_timeout)
+}
+
+#[test]
+fn a_held_lock_is_given_up_on_by_the_try_and_timeout_forms() {
+    let lock = Lock::new().unwrap();
+    lock.try_acquire().unwrap();
+    let child = give_up_on_a_held_lock::spawn(lock.clone()).unwrap();
+    let timeout = Err(LockError::Timeout);
+    assert_eq!(
+        join(&child).unwrap(),
+        (
+            [Err(LockError::WouldBlock), timeout.clone(), timeout],
+            true,
+            true
+        )
+    );
+    lock.release().unwrap();
+}
+
+/// Takes `lock`, says so, and waits to be killed.
+#[process]
+fn hold_and_hang(lock: Lock, held: Event) {
+    lock.acquire_timeout(TIMEOUT).unwrap();
+    held.set();
+    let _ = Event::new().unwrap().wait_timeout(TIMEOUT);
+}
+
+#[process]
+fn acquire_without_a_deadline(lock: Lock) -> Result<Acquired, LockError> {
+    let acquired = lock.acquire();
+    let _ = lock.release();
+    acquired
+}
+
+/// A wait without a deadline checks for a dead holder too (not only a timed one when it
+/// gives up): the blocking `acquire` takes the lock over.
+#[test]
+fn a_blocking_acquire_takes_over_from_a_killed_holder() {
+    let (lock, held) = (Lock::new().unwrap(), Event::new().unwrap());
+    let holder = hold_and_hang::spawn(lock.clone(), held.clone()).unwrap();
+    held.wait_timeout(TIMEOUT).unwrap();
+    let pid = holder.pid();
+    holder.kill().unwrap();
+    holder.handle().wait_timeout(TIMEOUT).unwrap();
+    let waiter = acquire_without_a_deadline::spawn(lock.clone()).unwrap();
+    assert_eq!(join(&waiter).unwrap(), Ok(Acquired::OwnerDied { pid }));
+    assert!(!lock.is_locked());
+}
+
+type SemTries = [Result<(), SemaphoreError>; 3];
+
+/// Every give-up form on a semaphore without permits.
+#[process]
+fn give_up_on_an_empty_semaphore(sem: Semaphore) -> SemTries {
+    [
+        sem.try_acquire(),
+        sem.acquire_timeout(Duration::ZERO),
+        sem.acquire_timeout(SHORT),
+    ]
+}
+
+#[process]
+fn acquire_a_permit(sem: Semaphore) -> Result<(), SemaphoreError> {
+    sem.acquire()
+}
+
+#[test]
+fn an_empty_semaphore_is_given_up_on_and_a_parked_taker_gets_a_release() {
+    let sem = Semaphore::new(1).unwrap();
+    assert_eq!(sem.try_acquire(), Ok(()), "a permit is there to take");
+    let child = give_up_on_an_empty_semaphore::spawn(sem.clone()).unwrap();
+    let timeout = Err(SemaphoreError::Timeout);
+    assert_eq!(
+        join(&child).unwrap(),
+        [Err(SemaphoreError::WouldBlock), timeout.clone(), timeout]
+    );
+    let taker = acquire_a_permit::spawn(sem.clone()).unwrap();
+    wait_parked(taker.pid());
+    sem.release().unwrap();
+    assert_eq!(join(&taker).unwrap(), Ok(()));
+    assert_eq!(sem.value(), 0, "the parked taker took the permit");
+}

@@ -17,7 +17,7 @@ use integration_tests::TIMEOUT;
 use integration_tests::procs::join;
 use integration_tests::sync_support::wait_parked;
 use mproc::prelude::*;
-use mproc::{LockError, SemaphoreError, TryLockError};
+use mproc::{BarrierError, LockError, SemaphoreError, TryLockError};
 
 const SHORT: Duration = Duration::from_millis(30);
 
@@ -41,7 +41,10 @@ fn give_up_on_a_held_lock(lock: Lock) -> (Tries, bool, bool) {
 fn a_held_lock_is_given_up_on_by_the_try_and_timeout_forms() {
     let lock = Lock::new().unwrap();
     lock.try_acquire().unwrap();
-    let child = give_up_on_a_held_lock::spawn(lock.clone()).unwrap();
+    let child = give_up_on_a_held_lock::builder()
+        .daemon(true)
+        .spawn(lock.clone())
+        .unwrap();
     let timeout = Err(LockError::Timeout);
     assert_eq!(
         join(&child).unwrap(),
@@ -74,12 +77,18 @@ fn acquire_without_a_deadline(lock: Lock) -> Result<Acquired, LockError> {
 #[test]
 fn a_blocking_acquire_takes_over_from_a_killed_holder() {
     let (lock, held) = (Lock::new().unwrap(), Event::new().unwrap());
-    let holder = hold_and_hang::spawn(lock.clone(), held.clone()).unwrap();
+    let holder = hold_and_hang::builder()
+        .daemon(true)
+        .spawn(lock.clone(), held.clone())
+        .unwrap();
     held.wait_timeout(TIMEOUT).unwrap();
     let pid = holder.pid();
     holder.kill().unwrap();
     holder.handle().wait_timeout(TIMEOUT).unwrap();
-    let waiter = acquire_without_a_deadline::spawn(lock.clone()).unwrap();
+    let waiter = acquire_without_a_deadline::builder()
+        .daemon(true)
+        .spawn(lock.clone())
+        .unwrap();
     assert_eq!(join(&waiter).unwrap(), Ok(Acquired::OwnerDied { pid }));
     assert!(!lock.is_locked());
 }
@@ -103,17 +112,76 @@ fn acquire_a_permit(sem: Semaphore) -> Result<(), SemaphoreError> {
 
 #[test]
 fn an_empty_semaphore_is_given_up_on_and_a_parked_taker_gets_a_release() {
-    let sem = Semaphore::new(1).unwrap();
+    let sem = Semaphore::new(0).unwrap();
+    sem.release().unwrap();
+    assert_eq!(sem.value(), 1, "a release adds a permit");
     assert_eq!(sem.try_acquire(), Ok(()), "a permit is there to take");
-    let child = give_up_on_an_empty_semaphore::spawn(sem.clone()).unwrap();
+    let child = give_up_on_an_empty_semaphore::builder()
+        .daemon(true)
+        .spawn(sem.clone())
+        .unwrap();
     let timeout = Err(SemaphoreError::Timeout);
     assert_eq!(
         join(&child).unwrap(),
         [Err(SemaphoreError::WouldBlock), timeout.clone(), timeout]
     );
-    let taker = acquire_a_permit::spawn(sem.clone()).unwrap();
+    let taker = acquire_a_permit::builder()
+        .daemon(true)
+        .spawn(sem.clone())
+        .unwrap();
     wait_parked(taker.pid());
     sem.release().unwrap();
     assert_eq!(join(&taker).unwrap(), Ok(()));
     assert_eq!(sem.value(), 0, "the parked taker took the permit");
+}
+
+/// Two rounds at `b` without a deadline.
+#[process]
+fn two_rounds(b: Barrier) -> [Result<u32, BarrierError>; 2] {
+    [b.wait(), b.wait()]
+}
+
+#[process]
+fn wait_alone(b: Barrier) -> Result<u32, BarrierError> {
+    b.wait_timeout(SHORT)
+}
+
+/// Finds `b` broken, resets it, and says whether it is still broken.
+#[process]
+fn find_broken_and_reset(b: Barrier) -> (Result<u32, BarrierError>, bool) {
+    let found = b.wait_timeout(SHORT);
+    b.reset();
+    (found, b.is_broken())
+}
+
+/// Everything that takes the barrier's internal lock runs in children: a lock never released
+/// would otherwise hang this process.
+#[test]
+fn barrier_parties_pass_two_rounds_and_a_lone_party_gives_up() {
+    let b = Barrier::new(3).unwrap();
+    let parties: Vec<_> = (0..3)
+        .map(|_| two_rounds::builder().daemon(true).spawn(b.clone()).unwrap())
+        .collect();
+    let mut rounds = [vec![], vec![]];
+    for party in &parties {
+        for (round, index) in rounds.iter_mut().zip(join(party).unwrap()) {
+            round.push(index.unwrap());
+        }
+    }
+    for mut round in rounds {
+        round.sort_unstable();
+        assert_eq!(round, [0, 1, 2], "one distinct index per party and round");
+    }
+    assert_eq!(b.n_waiting(), 0);
+
+    let b = Barrier::new(2).unwrap();
+    let lone = wait_alone::builder().daemon(true).spawn(b.clone()).unwrap();
+    assert_eq!(join(&lone).unwrap(), Err(BarrierError::Timeout));
+    assert!(b.is_broken(), "a timeout breaks the barrier");
+    let next = find_broken_and_reset::builder()
+        .daemon(true)
+        .spawn(b.clone())
+        .unwrap();
+    assert_eq!(join(&next).unwrap(), (Err(BarrierError::Broken), false));
+    assert!(!b.is_broken());
 }

@@ -17,7 +17,7 @@ use integration_tests::TIMEOUT;
 use integration_tests::procs::join;
 use integration_tests::sync_support::wait_parked;
 use mproc::prelude::*;
-use mproc::{BarrierError, LockError, SemaphoreError, TryLockError};
+use mproc::{BarrierError, ExitStatus, LockError, SemaphoreError, TryLockError};
 
 const SHORT: Duration = Duration::from_millis(30);
 
@@ -184,4 +184,34 @@ fn barrier_parties_pass_two_rounds_and_a_lone_party_gives_up() {
         .unwrap();
     assert_eq!(join(&next).unwrap(), (Err(BarrierError::Broken), false));
     assert!(!b.is_broken());
+}
+
+/// Waits (bounded) for an event nobody sets: ends early only by a signal.
+#[process]
+fn park_until_signalled(never: Event) -> bool {
+    never.wait_timeout(TIMEOUT).is_ok()
+}
+
+/// `kill` and `terminate` end a child by their signals; its handle then reports it ended.
+/// (A signal that is not sent would leave the child waiting out its bound: this test fails.)
+#[test]
+fn kill_and_terminate_end_a_child_by_their_signals() {
+    let never = Event::new().unwrap();
+    for (name, signal) in [("kill", libc::SIGKILL), ("terminate", libc::SIGTERM)] {
+        let child = park_until_signalled::builder()
+            .daemon(true)
+            .spawn(never.clone())
+            .unwrap();
+        let handle = child.handle();
+        assert!(handle.daemon());
+        if signal == libc::SIGKILL {
+            handle.kill().unwrap();
+        } else {
+            handle.terminate().unwrap();
+        }
+        let status = handle.wait_timeout(TIMEOUT).unwrap();
+        assert_eq!(status, ExitStatus::Signaled(signal), "{name}");
+        assert!(!handle.is_alive(), "{name}");
+        assert_eq!(handle.exit_status().unwrap(), Some(status), "{name}");
+    }
 }

@@ -231,13 +231,28 @@ fn a_full_socket_times_out_a_send() {
 
 #[test]
 fn too_many_descriptors_are_refused() {
-    let (a, _b) = pair();
+    let (a, b) = pair();
     let null: OwnedFd = std::fs::File::open("/dev/null").unwrap().into();
     let fds = vec![null.as_fd(); MAX_HANDLE_FDS + 1];
     assert!(matches!(
         send(a.as_fd(), &[b"x"], &fds, None),
         Err(WireError::TooManyFds)
     ));
+    assert!(matches!(
+        send_in_memfd(a.as_fd(), &[b"x"], &fds, None),
+        Err(WireError::TooManyFds)
+    ));
+    // Exactly the maximum travels, inline and beside a memfd (which takes the last place).
+    let fds = &fds[..MAX_HANDLE_FDS];
+    send(a.as_fd(), &[b"x"], fds, None).unwrap();
+    send_in_memfd(a.as_fd(), &[b"y"], fds, None).unwrap();
+    for expected in [b"x", b"y"] {
+        let (bytes, got) = recv_vec(&b, u64::MAX).unwrap();
+        assert_eq!(
+            (bytes.as_slice(), got.len()),
+            (&expected[..], MAX_HANDLE_FDS)
+        );
+    }
 }
 
 /// Several senders and several receivers on the same two ends: every message arrives whole,

@@ -527,3 +527,27 @@ fn a_sparse_memfd_is_refused_without_reading_its_holes() {
     send(a.as_fd(), &[b"still fine"], &[], None).unwrap();
     assert_eq!(recv_vec(&b, u64::MAX).unwrap().0, b"still fine");
 }
+
+/// `peek_prefix` reads the first bytes of the next payload, inline or in a memfd, says `None`
+/// when the payload is shorter (or nothing waits), and leaves the message where it is.
+#[test]
+fn peek_prefix_reads_inline_and_memfd_payloads_and_none_when_shorter() {
+    let (a, b) = pair();
+    for memfd in [false, true] {
+        for payload in [&b"abcdef"[..], b"ab"] {
+            if memfd {
+                send_in_memfd(a.as_fd(), &[payload], &[], None).unwrap();
+            } else {
+                send(a.as_fd(), &[payload], &[], None).unwrap();
+            }
+            let expected = payload.get(..4).map(|p| <[u8; 4]>::try_from(p).unwrap());
+            assert_eq!(
+                peek_prefix::<4>(b.as_fd()).unwrap(),
+                expected,
+                "memfd {memfd}"
+            );
+            assert_eq!(recv_vec(&b, 16).unwrap().0, payload, "memfd {memfd}");
+        }
+    }
+    assert_eq!(peek_prefix::<4>(b.as_fd()).unwrap(), None, "nothing waits");
+}

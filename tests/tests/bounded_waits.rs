@@ -16,8 +16,11 @@ use std::time::Duration;
 use integration_tests::TIMEOUT;
 use integration_tests::procs::join;
 use integration_tests::sync_support::wait_parked;
+use mproc::pipe::{Receiver, Sender};
 use mproc::prelude::*;
-use mproc::{BarrierError, ExitStatus, LockError, SemaphoreError, TryLockError};
+use mproc::{
+    BarrierError, ExitStatus, LockError, PipeError, QueueError, SemaphoreError, TryLockError,
+};
 
 const SHORT: Duration = Duration::from_millis(30);
 
@@ -214,4 +217,27 @@ fn kill_and_terminate_end_a_child_by_their_signals() {
         assert!(!handle.is_alive(), "{name}");
         assert_eq!(handle.exit_status().unwrap(), Some(status), "{name}");
     }
+}
+
+/// The timed receives on an empty pipe and an empty queue, and a bounded poll.
+#[process]
+fn give_up_on_an_empty_pipe_and_queue((rx, q): (Receiver<u32>, Queue<u32>)) -> [bool; 4] {
+    [
+        matches!(rx.recv_timeout(SHORT), Err(PipeError::Timeout)),
+        matches!(rx.poll(Some(SHORT)), Ok(false)),
+        matches!(q.get_timeout(SHORT), Err(QueueError::Empty)),
+        matches!(q.try_get(), Err(QueueError::Empty)),
+    ]
+}
+
+#[test]
+fn an_empty_pipe_and_an_empty_queue_are_given_up_on() {
+    let (rx, tx): (Receiver<u32>, Sender<u32>) = Pipe::simplex().unwrap();
+    let q = Queue::new().unwrap();
+    let child = give_up_on_an_empty_pipe_and_queue::builder()
+        .daemon(true)
+        .spawn((rx, q.clone()))
+        .unwrap();
+    assert_eq!(join(&child).unwrap(), [true; 4]);
+    drop(tx);
 }

@@ -241,3 +241,17 @@ fn an_empty_pipe_and_an_empty_queue_are_given_up_on() {
     assert_eq!(join(&child).unwrap(), [true; 4]);
     drop(tx);
 }
+
+fn square(x: u64) -> u64 {
+    x * x
+}
+
+/// A pool's results come back, through `map` and `apply` (each bounded by
+/// `TIMEOUT`; the test pool terminates its workers when dropped).
+#[test]
+fn a_pools_results_come_back() {
+    let p = integration_tests::pools::pool(2, StartMethod::Fork);
+    let expected: Vec<u64> = (0..100).map(square).collect();
+    assert_eq!(p.map(square, 0..100).unwrap(), expected);
+    assert_eq!(p.apply(square, 12).unwrap(), 144);
+}

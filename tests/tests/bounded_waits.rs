@@ -255,3 +255,62 @@ fn a_pools_results_come_back() {
     assert_eq!(p.map(square, 0..100).unwrap(), expected);
     assert_eq!(p.apply(square, 12).unwrap(), 144);
 }
+
+/// Items through a small unbounded queue: more than its ring holds (the rest in its
+/// overflow) and one larger than half the ring, all back in order; and a queue of at most two
+/// items refuses a third.
+#[process]
+fn items_round_trip(small: Queue<Vec<u8>>) -> bool {
+    let items: Vec<Vec<u8>> = (0..40u8)
+        .map(|i| vec![i; 200])
+        .chain([vec![7; 3000]])
+        .collect();
+    let put = items
+        .iter()
+        .all(|item| small.put_timeout(item, SHORT).is_ok());
+    let back: Vec<Vec<u8>> = (0..items.len())
+        .map_while(|_| small.get_timeout(SHORT).ok())
+        .collect();
+    let two = Queue::<u8>::builder().maxsize(2).build().unwrap();
+    let bounded = two.put_timeout(&1, SHORT).is_ok()
+        && two.put_timeout(&2, SHORT).is_ok()
+        && matches!(two.put_timeout(&3, SHORT), Err(QueueError::Full))
+        && two.get_timeout(SHORT).ok() == Some(1);
+    put && back == items && bounded
+}
+
+#[process]
+fn put_into_a_full_ring((q, item): (Queue<Vec<u8>>, Vec<u8>)) -> String {
+    format!("{:?}", q.put_timeout(&item, TIMEOUT))
+}
+
+#[test]
+fn queue_items_round_trip_and_a_producer_waiting_for_room_gets_it() {
+    let small = Queue::builder().ring_bytes(4096).build().unwrap();
+    let child = items_round_trip::builder()
+        .daemon(true)
+        .spawn(small)
+        .unwrap();
+    assert!(join(&child).unwrap());
+
+    // A bounded queue whose ring (4 KiB) is full of bytes long before it holds `maxsize` items:
+    // the next put waits for room, and gets it when an item is taken.
+    let q = Queue::<Vec<u8>>::builder()
+        .ring_bytes(4096)
+        .maxsize(100)
+        .build()
+        .unwrap();
+    let mut held = 0;
+    while q.try_put(&vec![1; 1000]).is_ok() {
+        held += 1;
+        assert!(held < 100, "the ring never filled");
+    }
+    let producer = put_into_a_full_ring::builder()
+        .daemon(true)
+        .spawn((q.clone(), vec![2; 1000]))
+        .unwrap();
+    wait_parked(producer.pid());
+    assert_eq!(q.get_timeout(TIMEOUT).unwrap(), vec![1; 1000]);
+    assert_eq!(join(&producer).unwrap(), "Ok(())");
+    assert_eq!(q.qsize(), held);
+}

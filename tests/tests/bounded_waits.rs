@@ -314,3 +314,29 @@ fn queue_items_round_trip_and_a_producer_waiting_for_room_gets_it() {
     assert_eq!(join(&producer).unwrap(), "Ok(())");
     assert_eq!(q.qsize(), held);
 }
+
+/// A thread waiting for a result whose callback is still running is woken when the callback
+/// ends. The callback holds on until the waiter sleeps (the job is finished by then, so that
+/// sleep can end only by the callback's wake-up). The waiter waits without a deadline, in a
+/// thread of its own: this test's wait for it is the bounded one.
+#[test]
+fn a_waiter_is_woken_when_the_results_callback_ends() {
+    let p = integration_tests::pools::pool(1, StartMethod::Fork);
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let result = p.apply_async(square, 7).unwrap().on_success(move |_| {
+        started_tx.send(()).unwrap();
+        let _ = release_rx.recv_timeout(TIMEOUT);
+    });
+    started_rx.recv_timeout(TIMEOUT).unwrap();
+    let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+    let (got_tx, got_rx) = std::sync::mpsc::channel();
+    // Not joined: should the wake-up be lost, this thread never returns (the test fails below).
+    std::thread::spawn(move || {
+        tid_tx.send(nix::unistd::gettid().as_raw()).unwrap();
+        let _ = got_tx.send(result.get());
+    });
+    wait_parked(tid_rx.recv_timeout(TIMEOUT).unwrap());
+    release_tx.send(()).unwrap();
+    assert_eq!(got_rx.recv_timeout(TIMEOUT).unwrap().unwrap(), 49);
+}

@@ -191,7 +191,7 @@ fn join_waits_for_every_task_done() {
     assert!(matches!(q.join_timeout(SHORT), Err(QueueError::Timeout)));
     q.get_timeout(TIMEOUT).unwrap();
     q.task_done().unwrap();
-    q.join().unwrap();
+    q.join_timeout(TIMEOUT).unwrap();
 }
 
 const PRODUCERS: u64 = 3;
@@ -338,7 +338,7 @@ fn handles_travel_inside_items() {
             .start()
             .unwrap();
         let lock = Lock::new().unwrap();
-        lock.acquire().unwrap();
+        lock.acquire_timeout(TIMEOUT).unwrap();
         let (rx, tx): (Receiver<u32>, Sender<u32>) = Pipe::simplex().unwrap();
         let inner = Queue::new().unwrap();
         inner.put_timeout(&41, TIMEOUT).unwrap();

@@ -345,7 +345,12 @@ mod tests {
         let value = (7u32, String::from("x"), vec![1u8, 2, 3], Some(-4i64));
         let enc = encode(&value).unwrap();
         assert_eq!(enc.handle_count(), 0);
-        let back: (u32, String, Vec<u8>, Option<i64>) = decode(&enc.bytes, enc.fds).unwrap();
+        // Without handles, the bytes are postcard's own (the public accessors give them).
+        let plain = postcard::to_stdvec(&value).unwrap();
+        assert_eq!(enc.bytes(), plain);
+        let (bytes, fds) = enc.into_parts();
+        assert_eq!((bytes.as_slice(), fds.len()), (plain.as_slice(), 0));
+        let back: (u32, String, Vec<u8>, Option<i64>) = decode(&bytes, fds).unwrap();
         assert_eq!(back, value);
     }
 
@@ -434,6 +439,21 @@ mod tests {
             err.to_string().contains("can only be sent through mproc"),
             "{err}"
         );
+    }
+
+    /// The thread's scratch buffer is kept for the next value, unless a value made it larger
+    /// than `SCRATCH_KEEP`: then it is freed (one huge value must not pin its memory).
+    #[test]
+    fn the_scratch_buffer_is_kept_unless_it_grew_too_large() {
+        let scratch = || SCRATCH.with(|cell| cell.borrow().0.capacity());
+        let medium = vec![7u8; SMALL_VALUE * 4];
+        let len = with_encoded(&medium, |bytes, _| bytes.len()).unwrap();
+        assert!(len > SMALL_VALUE);
+        assert!(scratch() >= len, "kept for reuse");
+        let huge = vec![7u8; SCRATCH_KEEP + 1];
+        let len = with_encoded(&huge, |bytes, _| bytes.len()).unwrap();
+        assert!(len > SCRATCH_KEEP);
+        assert!(scratch() <= SCRATCH_KEEP, "freed after a value this large");
     }
 
     #[test]

@@ -149,6 +149,11 @@ fn recv_bytes_max_leaves_a_long_message_in_the_pipe() {
         b.recv_bytes_max(4),
         Err(PipeError::TooLarge { len: 10, max: 4 })
     ));
+    // Bounded: `recv_bytes_max` has no timeout form, and would wait for a message lost here.
+    assert!(
+        b.poll(Some(SOON)).unwrap(),
+        "the long message is still there"
+    );
     assert_eq!(b.recv_bytes_max(10).unwrap(), b"0123456789");
 }
 

@@ -61,7 +61,11 @@ fn a_received_handle_of_another_kind_or_type_is_refused() {
 #[test]
 fn a_barrier_takes_every_party_count_from_one_to_the_documented_maximum() {
     for parties in [1, 2, 1 << 16] {
-        assert_eq!(Barrier::new(parties).unwrap().parties(), parties);
+        let b = Barrier::new(parties).unwrap();
+        assert_eq!(b.parties(), parties);
+        // A receiver checks the count again: the maximum must travel too.
+        let back: Barrier = round_trip(&b).unwrap();
+        assert_eq!(back.parties(), parties);
     }
     assert!(matches!(
         Barrier::new((1 << 16) + 1),

@@ -231,13 +231,28 @@ fn a_full_socket_times_out_a_send() {
 
 #[test]
 fn too_many_descriptors_are_refused() {
-    let (a, _b) = pair();
+    let (a, b) = pair();
     let null: OwnedFd = std::fs::File::open("/dev/null").unwrap().into();
     let fds = vec![null.as_fd(); MAX_HANDLE_FDS + 1];
     assert!(matches!(
         send(a.as_fd(), &[b"x"], &fds, None),
         Err(WireError::TooManyFds)
     ));
+    assert!(matches!(
+        send_in_memfd(a.as_fd(), &[b"x"], &fds, None),
+        Err(WireError::TooManyFds)
+    ));
+    // Exactly the maximum travels, inline and beside a memfd (which takes the last place).
+    let fds = &fds[..MAX_HANDLE_FDS];
+    send(a.as_fd(), &[b"x"], fds, None).unwrap();
+    send_in_memfd(a.as_fd(), &[b"y"], fds, None).unwrap();
+    for expected in [b"x", b"y"] {
+        let (bytes, got) = recv_vec(&b, u64::MAX).unwrap();
+        assert_eq!(
+            (bytes.as_slice(), got.len()),
+            (&expected[..], MAX_HANDLE_FDS)
+        );
+    }
 }
 
 /// Several senders and several receivers on the same two ends: every message arrives whole,
@@ -511,4 +526,28 @@ fn a_sparse_memfd_is_refused_without_reading_its_holes() {
     }
     send(a.as_fd(), &[b"still fine"], &[], None).unwrap();
     assert_eq!(recv_vec(&b, u64::MAX).unwrap().0, b"still fine");
+}
+
+/// `peek_prefix` reads the first bytes of the next payload, inline or in a memfd, says `None`
+/// when the payload is shorter (or nothing waits), and leaves the message where it is.
+#[test]
+fn peek_prefix_reads_inline_and_memfd_payloads_and_none_when_shorter() {
+    let (a, b) = pair();
+    for memfd in [false, true] {
+        for payload in [&b"abcdef"[..], b"ab"] {
+            if memfd {
+                send_in_memfd(a.as_fd(), &[payload], &[], None).unwrap();
+            } else {
+                send(a.as_fd(), &[payload], &[], None).unwrap();
+            }
+            let expected = payload.get(..4).map(|p| <[u8; 4]>::try_from(p).unwrap());
+            assert_eq!(
+                peek_prefix::<4>(b.as_fd()).unwrap(),
+                expected,
+                "memfd {memfd}"
+            );
+            assert_eq!(recv_vec(&b, 16).unwrap().0, payload, "memfd {memfd}");
+        }
+    }
+    assert_eq!(peek_prefix::<4>(b.as_fd()).unwrap(), None, "nothing waits");
 }

@@ -291,3 +291,31 @@ impl<'de> Deserialize<'de> for Barrier {
         Ok(Self { shm, parties })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::{decode, encode};
+
+    fn round_trip(b: &Barrier) -> Result<Barrier, crate::CodecError> {
+        let enc = encode(b)?;
+        decode(&enc.bytes, enc.fds)
+    }
+
+    /// A received barrier is trusted no further than its segment: a count of parties its
+    /// slots cannot hold is refused (the slots would be read past their end), a count they
+    /// hold exactly is taken.
+    #[test]
+    fn a_received_barrier_claiming_more_parties_than_it_has_slots_is_refused() {
+        let b = Barrier::new(2).unwrap();
+        let room = u32::try_from(b.shm.data_len() / size_of::<AtomicU64>()).unwrap();
+        assert!((2..MAX_PARTIES).contains(&room));
+        b.shm.state().parties.store(room + 1, Relaxed);
+        assert!(matches!(
+            round_trip(&b),
+            Err(crate::CodecError::Deserialize { .. })
+        ));
+        b.shm.state().parties.store(room, Relaxed);
+        assert_eq!(round_trip(&b).unwrap().parties(), room);
+    }
+}

@@ -10,6 +10,7 @@ pub mod procs;
 pub mod python;
 pub mod reports;
 pub mod sync_support;
+pub mod threads;
 
 use std::time::Duration;
 

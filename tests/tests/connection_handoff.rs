@@ -51,7 +51,7 @@ fn an_accepted_connection_is_served_by_a_child_under_every_method() {
                 .start_method(method)
                 .start()
                 .unwrap();
-            talker.join().unwrap();
+            integration_tests::threads::join(talker).unwrap();
             assert_eq!(
                 worker.join_timeout(TIMEOUT).unwrap(),
                 5,
@@ -72,7 +72,7 @@ fn a_connection_travels_through_a_pipe_to_a_running_child() {
     let listener = Listener::bind("127.0.0.1:0", Auth::Program).unwrap();
     let talker = client(listener.address().clone());
     tx.send(&listener.accept_timeout(TIMEOUT).unwrap()).unwrap();
-    talker.join().unwrap();
+    integration_tests::threads::join(talker).unwrap();
     assert_eq!(worker.join_timeout(TIMEOUT).unwrap(), 5);
 }
 

@@ -108,12 +108,15 @@ fn still_serves(listener: &Listener) {
     let conn = listener.accept_timeout(TIMEOUT).unwrap();
     let got = conn.recv_bytes_timeout(TIMEOUT).unwrap();
     conn.send_bytes(&got).unwrap();
-    assert_eq!(client.join().unwrap().unwrap(), b"good");
+    assert_eq!(
+        integration_tests::threads::join(client).unwrap().unwrap(),
+        b"good"
+    );
 }
 
 fn refused_with(listener: &Listener, peer: thread::JoinHandle<()>) -> ConnectionError {
     let error = listener.accept_timeout(TIMEOUT).unwrap_err();
-    peer.join().unwrap();
+    integration_tests::threads::join(peer).unwrap();
     error
 }
 
@@ -216,7 +219,7 @@ fn a_thousand_connections_opened_and_dropped_leave_the_listener_serving() {
             other => panic!("connection {i}: {other:?}"),
         }
     }
-    opener.join().unwrap();
+    integration_tests::threads::join(opener).unwrap();
     still_serves(&listener);
 }
 
@@ -227,7 +230,10 @@ fn authenticated_pair(max: u64) -> (Connection, Connection) {
     let address = listener.address().clone();
     let client = thread::spawn(move || Client::connect_with(&address, &options));
     let server = listener.accept_timeout(TIMEOUT).unwrap();
-    (server, client.join().unwrap().unwrap())
+    (
+        server,
+        integration_tests::threads::join(client).unwrap().unwrap(),
+    )
 }
 
 fn write_raw(conn: &Connection, bytes: &[u8]) {
@@ -353,7 +359,7 @@ fn a_hostile_listener_cannot_fool_or_hang_a_client() {
         let (addr, server) = raw_listener(bytes.clone());
         let error = Client::connect_with(addr, &options).unwrap_err();
         assert!(expected(&error), "{bytes:02x?}: {error:?}");
-        server.join().unwrap();
+        integration_tests::threads::join(server).unwrap();
     }
     assert_no_huge_allocation();
 }
@@ -364,7 +370,7 @@ fn unauthenticated_listeners_skip_the_handshake_both_ways() {
     let address = listener.address().clone();
     let client = thread::spawn(move || Client::connect(&address, Auth::Unauthenticated));
     let server = listener.accept_timeout(TIMEOUT).unwrap();
-    let client = client.join().unwrap().unwrap();
+    let client = integration_tests::threads::join(client).unwrap().unwrap();
     client.send(&"no handshake").unwrap();
     assert_eq!(
         server.recv_timeout::<String>(TIMEOUT).unwrap(),

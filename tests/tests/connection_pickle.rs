@@ -263,7 +263,7 @@ fn codecs_are_per_connection_and_do_not_mix_silently() {
     assert_eq!(conn.recv_bytes_timeout(TIMEOUT).unwrap(), b"raw");
     conn.set_codec(Codec::pickle());
     conn.send(&99u64).unwrap();
-    assert_eq!(peer.join().unwrap().unwrap(), 99);
+    assert_eq!(integration_tests::threads::join(peer).unwrap().unwrap(), 99);
 }
 
 /// A "billion laughs" through the memo: a 1 KiB string, then 30 lists each holding ten
@@ -338,7 +338,7 @@ fn hostile_pickles_from_a_peer_are_typed_errors_and_the_connection_goes_on() {
         }
     }
     assert_eq!(recv::<Vec<String>>(&conn), ["fine"]);
-    peer.join().unwrap().unwrap();
+    integration_tests::threads::join(peer).unwrap().unwrap();
     assert!(
         matches!(seen[0], PickleError::TooLarge { .. }),
         "{:?}",

@@ -191,7 +191,10 @@ fn ipv6_loopback_works_between_mproc_ends_where_the_machine_has_it() {
     let conn = listener.accept_timeout(TIMEOUT).unwrap();
     let got = conn.recv_bytes_timeout(TIMEOUT).unwrap();
     conn.send_bytes(&got).unwrap();
-    assert_eq!(client.join().unwrap().unwrap(), b"over ipv6");
+    assert_eq!(
+        integration_tests::threads::join(client).unwrap().unwrap(),
+        b"over ipv6"
+    );
 }
 
 #[test]

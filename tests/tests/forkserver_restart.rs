@@ -113,7 +113,7 @@ fn starts_survive_a_server_killed_at_random_moments() {
     for (i, c) in children {
         assert_eq!(procs::join(&c).unwrap(), i + 1);
     }
-    killer.join().unwrap();
+    integration_tests::threads::join(killer).unwrap();
     drop(count_tx);
     let mut seen = Vec::new();
     while let Ok(x) = count_rx.recv_timeout(TIMEOUT) {

@@ -261,7 +261,7 @@ fn many_threads_start_children_at_once() {
         })
         .collect();
     for t in threads {
-        t.join().unwrap();
+        integration_tests::threads::join(t).unwrap();
     }
 }
 

@@ -130,7 +130,7 @@ fn a_lock_and_a_value_sent_to_a_running_child_are_shared() {
         };
         wait_parked(tid_rx.recv_timeout(TIMEOUT).unwrap());
         parent.send(&ToChild::ParentWaiting).unwrap();
-        let (taken, seen) = waiter.join().unwrap();
+        let (taken, seen) = integration_tests::threads::join(waiter).unwrap();
         assert_eq!(taken, Ok(mproc::Acquired::Clean), "{method:?}");
         assert_eq!(
             seen, WRITTEN_WHILE_HELD,

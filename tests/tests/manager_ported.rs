@@ -15,6 +15,7 @@ use std::thread;
 use std::time::Duration;
 
 use integration_tests::TIMEOUT;
+use integration_tests::threads;
 use mproc::manager::{
     BarrierProxy, ConditionProxy, EventProxy, ListProxy, Manager, ManagerError, QueueProxy,
     RemoteError, SemaphoreProxy, ValueProxy,
@@ -33,7 +34,7 @@ fn is_remote(result: Result<impl std::fmt::Debug, ManagerError>, expected: &Remo
 fn lock_acquire_twice_fails_and_releasing_an_unlocked_lock_is_an_error() {
     let manager = Manager::start().unwrap();
     let lock = manager.lock().unwrap();
-    lock.acquire().unwrap();
+    lock.acquire_timeout(TIMEOUT).unwrap();
     assert!(matches!(lock.try_acquire(), Err(ManagerError::WouldBlock)));
     lock.release().unwrap();
     assert!(is_remote(lock.release(), &RemoteError::NotHeld));
@@ -45,7 +46,7 @@ fn rlock_nests_and_refuses_one_release_too_many() {
     let manager = Manager::start().unwrap();
     let rlock = manager.rlock().unwrap();
     for _ in 0..3 {
-        rlock.acquire().unwrap();
+        rlock.acquire_timeout(TIMEOUT).unwrap();
     }
     for _ in 0..3 {
         rlock.release().unwrap();
@@ -73,7 +74,7 @@ fn two_permits_round_trip(sem: &SemaphoreProxy) {
     assert_eq!(sem.value().unwrap(), 2);
     sem.try_acquire().unwrap();
     assert_eq!(sem.value().unwrap(), 1);
-    sem.acquire().unwrap();
+    sem.acquire_timeout(TIMEOUT).unwrap();
     assert_eq!(sem.value().unwrap(), 0);
     assert!(matches!(sem.try_acquire(), Err(ManagerError::WouldBlock)));
     sem.release().unwrap();
@@ -141,7 +142,7 @@ fn cond_sleeper(
 }
 
 fn notify_under_lock(cond: &ConditionProxy, all: bool) {
-    cond.acquire().unwrap();
+    cond.acquire_timeout(TIMEOUT).unwrap();
     if all {
         cond.notify_all().unwrap();
     } else {
@@ -171,7 +172,7 @@ fn condition_notify_wakes_one_waiter_at_a_time() {
     notify_under_lock(&cond, false);
     woken.acquire_timeout(TIMEOUT).unwrap();
     assert_eq!(process.join_timeout(TIMEOUT).unwrap(), Ok(true));
-    assert_eq!(thread.join().unwrap(), Ok(true));
+    assert_eq!(threads::join(thread).unwrap(), Ok(true));
     manager.shutdown().unwrap();
 }
 
@@ -194,7 +195,7 @@ fn condition_notify_all_wakes_every_waiter_and_timed_out_waiters_are_skipped() {
     }
     for (process, thread) in quiet {
         assert_eq!(process.join_timeout(TIMEOUT).unwrap(), Ok(false));
-        assert_eq!(thread.join().unwrap(), Ok(false));
+        assert_eq!(threads::join(thread).unwrap(), Ok(false));
     }
     // Second round: six waiters, one `notify_all`.
     let loud: Vec<_> = (0..3).map(|_| spawn(TIMEOUT)).collect();
@@ -208,7 +209,7 @@ fn condition_notify_all_wakes_every_waiter_and_timed_out_waiters_are_skipped() {
     }
     for (process, thread) in loud {
         assert_eq!(process.join_timeout(TIMEOUT).unwrap(), Ok(true));
-        assert_eq!(thread.join().unwrap(), Ok(true));
+        assert_eq!(threads::join(thread).unwrap(), Ok(true));
     }
     manager.shutdown().unwrap();
 }
@@ -219,7 +220,7 @@ fn condition_wait_times_out_and_needs_the_lock() {
     let cond = manager.condition().unwrap();
     assert!(is_remote(cond.wait_timeout(SHORT), &RemoteError::NotHeld));
     assert!(is_remote(cond.notify(1), &RemoteError::NotHeld));
-    cond.acquire().unwrap();
+    cond.acquire_timeout(TIMEOUT).unwrap();
     assert!(matches!(
         cond.wait_timeout(Duration::ZERO),
         Err(ManagerError::Timeout)
@@ -324,7 +325,7 @@ fn event_set_clear_and_wait() {
     ));
     event.set().unwrap();
     assert!(event.is_set().unwrap());
-    event.wait().unwrap();
+    event.wait_timeout(TIMEOUT).unwrap();
     event.wait_timeout(SHORT).unwrap();
     event.clear().unwrap();
     assert!(!event.is_set().unwrap());

@@ -16,6 +16,7 @@ use std::thread;
 use std::time::Duration;
 
 use integration_tests::TIMEOUT;
+use integration_tests::threads;
 use mproc::manager::{
     DictProxy, ListProxy, Manager, ManagerError, QueueProxy, RemoteError, Server,
 };
@@ -75,7 +76,7 @@ fn queue_get_from_a_child_in_order_then_empty() {
         .unwrap();
     assert_eq!(child.join_timeout(TIMEOUT).unwrap(), Ok(()));
     assert_eq!(queue.qsize().unwrap(), 4);
-    assert_eq!(queue.get().unwrap(), 1);
+    assert_eq!(queue.get_timeout(TIMEOUT).unwrap(), 1);
     assert_eq!(queue.try_get().unwrap(), 2);
     assert_eq!(queue.get_timeout(TIMEOUT).unwrap(), 3);
     assert_eq!(queue.get_timeout(SHORT).unwrap(), 4);
@@ -213,7 +214,7 @@ fn remote_manager_on_loopback_carries_an_item_between_clients() {
     assert_eq!(child.join_timeout(TIMEOUT).unwrap(), Ok(()));
     assert_eq!(queue.get_timeout(TIMEOUT).unwrap(), "hello world");
     owner.shutdown().unwrap();
-    serving.join().unwrap().unwrap();
+    threads::join(serving).unwrap().unwrap();
 }
 
 #[test]
@@ -231,9 +232,9 @@ fn a_manager_restarts_at_once_on_the_same_address() {
         let manager = Manager::connect(address.as_str(), b"restart key").unwrap();
         let queue = manager.queue::<u32>().unwrap();
         queue.put(&round).unwrap();
-        assert_eq!(queue.get().unwrap(), round);
+        assert_eq!(queue.get_timeout(TIMEOUT).unwrap(), round);
         manager.shutdown().unwrap();
-        serving.join().unwrap().unwrap();
+        threads::join(serving).unwrap().unwrap();
     }
 }
 

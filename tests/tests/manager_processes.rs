@@ -10,6 +10,7 @@
 
 use std::thread;
 
+use integration_tests::threads;
 use integration_tests::{METHODS, TIMEOUT};
 use mproc::connection::Auth;
 use mproc::manager::{DictProxy, ListProxy, Manager, NamespaceProxy, Server};
@@ -146,7 +147,7 @@ fn a_remote_manager_on_tcp_loopback_is_used_by_another_process() {
             .unwrap()
             .shutdown()
             .unwrap();
-        serving.join().unwrap().unwrap();
+        threads::join(serving).unwrap().unwrap();
     }
 }
 
@@ -164,7 +165,7 @@ fn a_remote_manager_refuses_a_wrong_key() {
     let v = manager.value(&1i32).unwrap();
     assert_eq!(v.add(2).unwrap(), 3);
     manager.shutdown().unwrap();
-    serving.join().unwrap().unwrap();
+    threads::join(serving).unwrap().unwrap();
 }
 
 /// Connects with `key`, then uses a proxy that arrived as an argument.
@@ -196,5 +197,5 @@ fn a_proxy_of_a_manager_with_its_own_key_authenticates_as_its_process_connected(
     assert!(refused.contains("manager connection"), "{refused}");
     assert_eq!(list.snapshot().unwrap(), [7]);
     manager.shutdown().unwrap();
-    serving.join().unwrap().unwrap();
+    threads::join(serving).unwrap().unwrap();
 }

@@ -13,6 +13,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use integration_tests::gate::{Gate, Opener, Passed, gate};
+use integration_tests::threads;
 use integration_tests::{METHODS, TIMEOUT};
 use mproc::connection::Auth;
 use mproc::manager::{
@@ -76,8 +77,8 @@ fn a_lock_held_by_a_killed_client_is_released_under_every_method() {
 #[test]
 fn an_rlock_held_by_a_killed_client_is_released() {
     fn hold((rlock, held, never): (mproc::manager::RLockProxy, Opener, Gate)) {
-        rlock.acquire().unwrap();
-        rlock.acquire().unwrap();
+        rlock.acquire_timeout(TIMEOUT).unwrap();
+        rlock.acquire_timeout(TIMEOUT).unwrap();
         held.open();
         let _ = never.wait(TIMEOUT);
     }
@@ -119,8 +120,8 @@ fn a_thread_blocked_in_get_blocks_neither_other_threads_nor_other_clients() {
     other.dict::<u8, u8>().unwrap().insert(&1, &1).unwrap();
     queue.put(&7).unwrap();
     event.set().unwrap();
-    assert_eq!(waiter.join().unwrap().unwrap(), 7);
-    event_waiter.join().unwrap().unwrap();
+    assert_eq!(threads::join(waiter).unwrap().unwrap(), 7);
+    threads::join(event_waiter).unwrap().unwrap();
     manager.shutdown().unwrap();
 }
 
@@ -343,7 +344,7 @@ fn a_shared_memory_manager_over_a_served_manager_unlinks_at_shutdown() {
     let smm = SharedMemoryManager::with_manager(Manager::connect(&address, Auth::Program).unwrap());
     let name = smm.shared_memory(64).unwrap().name().to_owned();
     smm.shutdown().unwrap();
-    serving.join().unwrap().unwrap();
+    threads::join(serving).unwrap().unwrap();
     assert!(!shm_exists(&name));
 }
 
@@ -384,7 +385,7 @@ fn a_lock_proxy_excludes_processes_using_a_tcp_manager_under_every_method() {
         }
         assert_eq!(counts.get(&0).unwrap(), Some(100), "{method:?}");
         manager.shutdown().unwrap();
-        serving.join().unwrap().unwrap();
+        threads::join(serving).unwrap().unwrap();
     }
 }
 
@@ -402,7 +403,7 @@ fn timed_waits_end_without_the_condition() {
         Err(ManagerError::Full)
     ));
     let lock = manager.lock().unwrap();
-    lock.acquire().unwrap();
+    lock.acquire_timeout(TIMEOUT).unwrap();
     assert!(matches!(
         lock.acquire_timeout(SHORT),
         Err(ManagerError::Timeout)
@@ -449,7 +450,7 @@ fn a_shutdown_ends_blocked_calls_with_a_connection_error() {
     let manager = Manager::start().unwrap();
     let queue = manager.queue::<u32>().unwrap();
     let lock = manager.lock().unwrap();
-    lock.acquire().unwrap();
+    lock.acquire_timeout(TIMEOUT).unwrap();
     let (get_started, get_waiting) = gate();
     let (acquire_started, acquire_waiting) = gate();
     let getter = {
@@ -470,11 +471,11 @@ fn a_shutdown_ends_blocked_calls_with_a_connection_error() {
     assert_eq!(acquire_waiting.wait(TIMEOUT), Passed::Opened);
     manager.shutdown().unwrap();
     assert!(matches!(
-        getter.join().unwrap(),
+        threads::join(getter).unwrap(),
         Err(ManagerError::Connection(_))
     ));
     assert!(matches!(
-        acquirer.join().unwrap(),
+        threads::join(acquirer).unwrap(),
         Err(ManagerError::Connection(_))
     ));
 }

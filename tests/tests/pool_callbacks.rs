@@ -153,7 +153,7 @@ fn a_result_is_a_future_woken_by_the_pool() {
     let result = pool.apply_async(held, gate).unwrap();
     let opener = std::thread::spawn(move || release.open());
     assert!(block_on(result).expect("woken in time").unwrap());
-    opener.join().unwrap();
+    integration_tests::threads::join(opener).unwrap();
     let values = block_on(pool.map_async(square, 0..10).run().unwrap()).unwrap();
     assert_eq!(values.unwrap(), (0..10).map(square).collect::<Vec<_>>());
 }

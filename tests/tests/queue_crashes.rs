@@ -213,7 +213,7 @@ fn a_consumer_killed_mid_stream_blocks_nobody() {
             for seq in first.0 + 1..ITEMS {
                 check(&q.get_timeout(TIMEOUT).unwrap(), seq);
             }
-            producer.join().unwrap();
+            integration_tests::threads::join(producer).unwrap();
             assert!(q.is_empty());
         }
     }

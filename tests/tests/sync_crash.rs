@@ -248,7 +248,7 @@ fn a_killed_barrier_party_breaks_the_barrier_for_the_others() {
     let t = std::thread::spawn(move || other.wait_timeout(LIMIT));
     let c = barrier_party::spawn(b.clone()).unwrap();
     let mut idx = vec![b.wait_timeout(LIMIT).unwrap()];
-    idx.push(t.join().unwrap().unwrap());
+    idx.push(integration_tests::threads::join(t).unwrap().unwrap());
     idx.push(c.join_timeout(LIMIT).unwrap().unwrap());
     idx.sort_unstable();
     assert_eq!(idx, [0, 1, 2]);

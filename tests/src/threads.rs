@@ -22,3 +22,13 @@ pub fn join<T>(handle: JoinHandle<T>) -> std::thread::Result<T> {
     );
     handle.join()
 }
+
+/// Runs `f` in a thread and returns its value, failing the test when it has not finished
+/// within the bound: for an untimed call under test (`lock.acquire()`, `queue.get()`), so a
+/// bug that makes it wait forever fails the test instead of hanging it.
+///
+/// # Panics
+/// As [`join`], and with `f`'s own panic.
+pub fn bounded<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    join(std::thread::spawn(f)).unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}

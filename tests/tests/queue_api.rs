@@ -463,9 +463,15 @@ fn simple_queue_and_halves() {
     assert!(q.is_empty());
     q.put(&"a".into()).unwrap();
     assert!(!q.is_empty());
-    assert_eq!(q.get().unwrap(), "a");
-    q.close();
-    assert!(matches!(q.get(), Err(QueueError::Closed)));
+    // `SimpleQueue::get` has no timed form: in a thread joined within the bound.
+    let taker = q.clone();
+    let (got, closed) = integration_tests::threads::bounded(move || {
+        let got = taker.get();
+        taker.close();
+        (got, taker.get())
+    });
+    assert_eq!(got.unwrap(), "a");
+    assert!(matches!(closed, Err(QueueError::Closed)));
 
     let full = Queue::<u8>::new().unwrap();
     let (w, r) = (full.writer(), full.reader());

@@ -133,13 +133,19 @@ fn wait_for_returns_when_the_predicate_holds() {
     assert_eq!(cond.wait_for_timeout(|| state.get() == 5, LIMIT), Ok(()));
     drop(g);
     child.join_timeout(LIMIT).unwrap();
-    let _g = cond.lock_timeout(TIMEOUT).unwrap();
+    let held = cond.lock_timeout(TIMEOUT).unwrap();
     // CPython: wait_for with a predicate that stays false returns it after the timeout.
     assert_eq!(
         cond.wait_for_timeout(|| state.get() == 6, SHORT),
         Err(ConditionError::Timeout)
     );
-    cond.wait_for(|| state.get() == 5).unwrap();
+    drop(held);
+    // The untimed form, in a thread joined within the bound.
+    integration_tests::threads::bounded(move || {
+        let _g = cond.lock_timeout(TIMEOUT).unwrap();
+        cond.wait_for(|| state.get() == 5)
+    })
+    .unwrap();
 }
 
 #[process]

@@ -45,7 +45,9 @@ fn acquire_blocking(lock: Lock) -> bool {
 fn acquire_release_sequence_as_cpython() {
     // CPython: acquire() True, acquire(False) False, release() None, release() raises.
     let lock = Lock::new().unwrap();
-    assert_eq!(lock.acquire(), Ok(Acquired::Clean));
+    let untimed = lock.clone();
+    let got = integration_tests::threads::bounded(move || untimed.acquire());
+    assert_eq!(got, Ok(Acquired::Clean));
     assert!(lock.is_locked());
     assert_eq!(lock.try_acquire(), Err(LockError::WouldBlock));
     assert_eq!(lock.acquire_timeout(SHORT), Err(LockError::Timeout));

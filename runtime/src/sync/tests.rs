@@ -116,7 +116,10 @@ fn the_try_and_timeout_forms_say_would_block_and_timeout() {
         Err(crate::EventError::Timeout)
     );
     e.set();
-    assert_eq!((e.wait(), e.try_wait()), (Ok(()), Ok(())));
+    assert_eq!(
+        (e.wait_timeout(Duration::from_secs(30)), e.try_wait()),
+        (Ok(()), Ok(()))
+    );
     // `?` in a `main` returning `mproc::Result` keeps the outcome.
     let as_error = crate::Error::from(crate::EventError::Timeout);
     assert!(matches!(
@@ -132,7 +135,10 @@ fn the_try_and_timeout_forms_say_would_block_and_timeout() {
     );
     assert!(c.get_lock().is_owned(), "held again after the timeout");
     let lock = Lock::new().unwrap();
-    assert_eq!(lock.acquire(), Ok(crate::Acquired::Clean));
+    assert_eq!(
+        lock.acquire_timeout(Duration::from_secs(30)),
+        Ok(crate::Acquired::Clean)
+    );
     assert_eq!(lock.try_acquire(), Err(LockError::WouldBlock));
     assert_eq!(
         lock.acquire_timeout(Duration::ZERO),

@@ -65,7 +65,9 @@
 //! disarm); consumers commit there the same way (`com_gets`/`com_ovf`), and crashes are
 //! repaired the same way. Order is kept by two rules:
 //! - while the overflow holds records, every `put` appends there, so a record in the ring was
-//!   put before every record in the overflow;
+//!   put before every record in the overflow (a `put` that finds it holding records first
+//!   waits, while consumers keep taking them, for it to drain, so that a stream goes back to
+//!   the ring);
 //! - so consumers take from the ring first, and from the overflow only when the ring is empty;
 //!   they load `ovf_tail` before `tail` (both `Acquire`): a record they see in the overflow was
 //!   published after the ring records before it, which the second load then shows.
@@ -129,6 +131,9 @@ pub(crate) struct Cache {
     head: std::sync::atomic::AtomicU64,
     /// The last `ovf_head` a producer loaded (see `overflow_pending`).
     ovf_head: std::sync::atomic::AtomicU64,
+    /// `ovf_head + 1` when a producer of this process last waited in vain for the consumers
+    /// to drain the overflow; 0 if it never did (see `wait_for_drain`).
+    stalled_at: std::sync::atomic::AtomicU64,
     /// Whose slot `slot` is (a forked child inherits the cache, not the slot).
     slot_owner: std::sync::atomic::AtomicU64,
     /// The index of this process's slot in `consumers`, or `NO_SLOT`.

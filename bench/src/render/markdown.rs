@@ -3,8 +3,9 @@
 
 use std::fmt::Write as _;
 
-use super::{memory_table, results_table};
+use super::{format, memory_table, results_table};
 use crate::runner::{Cell, Report, Row};
+use crate::stats::{self, Summary};
 use crate::workloads::Figure;
 
 /// The whole document.
@@ -77,6 +78,7 @@ pub(crate) fn markdown(report: &Report) -> String {
         );
         doc.push_str(&memory.to_markdown());
     }
+    modes_section(&mut doc, report);
     not_yet_section(&mut doc, report);
     let failures = report.failures();
     if !failures.is_empty() {
@@ -142,6 +144,54 @@ fn peers_how_to_read(report: &Report) -> String {
 }
 
 /// The mproc figures waiting for their feature.
+/// The rows whose runs fell in two groups (the unpinned round trips on this VM: a wake-up on
+/// an idle vCPU or on a busy one), with how many runs landed in each.
+fn modes_section(doc: &mut String, report: &Report) {
+    let mut lines = Vec::new();
+    for row in &report.rows {
+        let sides = [
+            ("mproc", &row.mproc),
+            ("Python", &row.python),
+            ("floor", &row.floor),
+        ]
+        .into_iter()
+        .chain(row.peers.iter().map(|(name, cell)| (*name, cell)));
+        let unit = row.figure.unit;
+        let split: Vec<String> = sides
+            .filter_map(|(side, cell)| match cell {
+                Cell::Measured(m, _) => stats::two_modes(&m.samples).map(|(low, high)| {
+                    let group = |g: &[f64]| {
+                        let s = Summary::of(g).expect("a mode holds runs");
+                        format!("{} in {}", g.len(), format::summary(unit, &s))
+                    };
+                    format!("{side}: {}, {}", group(&low), group(&high))
+                }),
+                _ => None,
+            })
+            .collect();
+        if !split.is_empty() {
+            lines.push(format!(
+                "- {} ({}): {}",
+                row.figure.title,
+                unit.label(),
+                split.join("; ")
+            ));
+        }
+    }
+    if lines.is_empty() {
+        return;
+    }
+    let _ = write!(
+        doc,
+        "
+## Runs in two groups
+
+Sides of a row whose runs fell in two groups at least          {gap}× apart (each group at least two runs), as `runs in median [min..max]` per          group: the row's median above depends on how many runs landed in each, so read          these groups rather than the median. On this VM the unpinned round trips do this:          a wake-up lands on an idle vCPU (slow) or on one that is running (fast).\n\n{}\n",
+        lines.join("\n"),
+        gap = stats::MODE_GAP,
+    );
+}
+
 fn not_yet_section(doc: &mut String, report: &Report) {
     let not_yet: Vec<String> = report
         .rows

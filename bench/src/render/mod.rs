@@ -214,6 +214,37 @@ mod tests {
     }
 
     #[test]
+    fn runs_in_two_groups_are_counted_per_side() {
+        let samples = vec![19.0, 62.0, 20.5, 70.0, 18.8, 81.0, 65.0];
+        let summary = Summary::of(&samples).expect("samples");
+        let mut bimodal = row("event.pingpong.unpinned", Vec::new());
+        bimodal.mproc = Cell::Measured(Measured::new(samples), summary);
+        let doc = markdown(&report(vec![bimodal, row("lock.uncontended", Vec::new())]));
+        let section = doc
+            .split("## Runs in two groups")
+            .nth(1)
+            .and_then(|rest| rest.split("\n## ").next())
+            .expect("the section");
+        let line = section
+            .lines()
+            .find(|l| l.starts_with("- "))
+            .expect("a row");
+        assert!(
+            line.contains("Event ping-pong round trip, unpinned (µs)"),
+            "{line}"
+        );
+        assert!(
+            line.contains("mproc: 3 in 19.0 [18.8..20.5], 4 in 67.5 [62.0..81.0]"),
+            "{line}"
+        );
+        assert!(
+            !line.contains("floor"),
+            "one run per side is one group: {line}"
+        );
+        assert!(!section.contains("Lock acquire"));
+    }
+
+    #[test]
     fn no_peer_column_without_peers() {
         let report = report(vec![row("lock.uncontended", Vec::new())]);
         let header = results_table(&report).to_markdown();

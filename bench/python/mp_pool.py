@@ -123,6 +123,7 @@ FIGURES = {
     "pool.map.chunk1": ("us", lambda s: map_per_task(s, s["pool_tasks_chunk1"], 1), True),
     "pool.map.default": ("us", lambda s: map_per_task(s, s["pool_tasks_default"], None), True),
     "pool.apply_async": ("us", apply_async, True),
+    "pool.apply_async.pinned": ("us", apply_async, False),
     "pool.cpu.speedup": ("x", cpu_speedup, True),
     "pool.map.skewed": ("ms", map_skewed, False),
 }

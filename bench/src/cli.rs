@@ -166,6 +166,10 @@ mod tests {
         );
         assert_eq!(picked(&["pipe.pingpong.pinned"]), ["pipe.pingpong.pinned"]);
         assert_eq!(
+            picked(&["pool.apply_async"]),
+            ["pool.apply_async", "pool.apply_async.pinned"]
+        );
+        assert_eq!(
             picked(&["pool.map"]),
             ["pool.map.chunk1", "pool.map.default", "pool.map.skewed"]
         );

@@ -67,6 +67,19 @@ pub(crate) const WORKLOAD: Workload = Workload {
             peers: &[peers::procspawn::APPLY_PEER],
         },
         Figure {
+            id: "pool.apply_async.pinned",
+            title: "Pool apply_async().get() round trip, all on CPU 0",
+            unit: Unit::Us,
+            pinned: true,
+            memory: false,
+            about: "as the row above, with the measuring process, its pool (workers and \
+                    threads) and the floor's worker all on CPU 0 (`sched_setaffinity` before \
+                    the pool starts; children inherit it)",
+            mproc: mproc_apply_async,
+            floor: floor_apply_async,
+            peers: &[peers::procspawn::APPLY_PEER],
+        },
+        Figure {
             id: "pool.cpu.speedup",
             title: "Pool CPU-bound speedup, 2 workers",
             unit: Unit::Speedup,

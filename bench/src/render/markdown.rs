@@ -183,10 +183,13 @@ fn modes_section(doc: &mut String, report: &Report) {
     }
     let _ = write!(
         doc,
-        "
-## Runs in two groups
-
-Sides of a row whose runs fell in two groups at least          {gap}× apart (each group at least two runs), as `runs in median [min..max]` per          group: the row's median above depends on how many runs landed in each, so read          these groups rather than the median. On this VM the unpinned round trips do this:          a wake-up lands on an idle vCPU (slow) or on one that is running (fast).\n\n{}\n",
+        "\n## Runs in two groups\n\n\
+         Sides of a row whose runs fell in two groups at least {gap}× apart (each group of at \
+         least two runs), as `runs in median [min..max]` per group. The row's median above \
+         depends on how many runs landed in each group, so read the groups rather than the \
+         median. On this VM a wake-up that lands on an idle vCPU is far slower than one on a \
+         running vCPU, which splits unpinned round trips and streams this way in some runs \
+         and not in others.\n\n{}\n",
         lines.join("\n"),
         gap = stats::MODE_GAP,
     );

@@ -89,7 +89,9 @@
 //! after making progress, checks the count (after a `SeqCst` fence that orders its progress
 //! before the check) and only then bumps the word and wakes. The sleeper re-checks after
 //! registering (behind a fence too), so a wake cannot be lost: either the waker sees the
-//! registration, or the sleeper sees the progress.
+//! registration, or the sleeper sees the progress. `put` and `get` check after releasing
+//! their side's lock: on x86 the release is a locked instruction, which serves as the fence
+//! (see `SideLock::release_and_wake`).
 //!
 //! # Memory ordering
 //!
@@ -231,7 +233,7 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
             return Err(PutFail::TooLarge);
         }
         let size = record_size(len);
-        let _lock = self.lock_producers(deadline).ok_or(PutFail::Full)?;
+        let lock = self.lock_producers(deadline).ok_or(PutFail::Full)?;
         if self.is_closed() {
             return Err(PutFail::Closed);
         }
@@ -285,6 +287,7 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
                 self.publish_overflow(at + size, puts);
             }
         }
+        lock.release_and_wake(&self.st.data_seq);
         Ok(())
     }
 
@@ -347,6 +350,7 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
         if !tail.is_multiple_of(8) {
             if let Some(aligned) = tail.checked_next_multiple_of(8) {
                 self.publish(aligned, self.st.puts.load(Relaxed));
+                wake::<P>(&self.st.data_seq);
             }
             return Err(PutFail::Corrupt);
         }
@@ -388,14 +392,14 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
         Ok(tail + pad)
     }
 
-    /// Publishes everything written up to `tail`, with `puts` items put in all.
+    /// Publishes everything written up to `tail`, with `puts` items put in all. The caller
+    /// then wakes the consumers (`data_seq`), after releasing its lock in `put`.
     fn publish(&self, tail: u64, puts: u64) {
         self.st.pub_puts.store(puts, Release);
         self.st.pub_tail.store(tail, Release);
         self.st.puts.store(puts, Release);
         self.st.tail.store(tail, Release);
         self.st.pub_tail.store(0, Release);
-        wake::<P>(&self.st.data_seq);
     }
 
     // ------------------------------------------------------------------ consumers
@@ -406,7 +410,7 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
         deadline: Option<Instant>,
         consume: impl FnOnce(Item<'_>) -> R,
     ) -> Result<R, GetFail> {
-        let _lock = self.lock_consumers(deadline).ok_or(GetFail::Empty)?;
+        let lock = self.lock_consumers(deadline).ok_or(GetFail::Empty)?;
         loop {
             let head = self.st.head.load(Relaxed);
             let out = match self.wait_data(head, deadline) {
@@ -420,6 +424,7 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
                     let gets = self.st.gets.load(Relaxed);
                     if header.record_kind() == Some(RecordKind::Wrap) {
                         self.commit(end, gets);
+                        wake::<P>(&self.st.space_seq);
                         continue;
                     }
                     // Checked before the item is handed out: it could not be counted as taken.
@@ -437,6 +442,7 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
                 let taken = slot.taken.load(Relaxed).wrapping_add(1);
                 slot.taken.store(taken, Release);
             }
+            lock.release_and_wake(&self.st.space_seq);
             return Ok(out);
         }
     }
@@ -564,14 +570,14 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
         })
     }
 
-    /// Frees everything up to `head`, with `gets` items taken in all.
+    /// Frees everything up to `head`, with `gets` items taken in all. The caller then wakes
+    /// the producers (`space_seq`), after releasing its lock in `get`.
     fn commit(&self, head: u64, gets: u64) {
         self.st.com_gets.store(gets, Release);
         self.st.com_head.store(head, Release);
         self.st.gets.store(gets, Release);
         self.st.head.store(head, Release);
         self.st.com_head.store(0, Release);
-        wake::<P>(&self.st.space_seq);
     }
 
     /// Empties a ring found corrupted: every item in it counts as taken and done (so joiners
@@ -587,6 +593,7 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
         self.cache.tail.store(tail, Relaxed);
         // Every item put counts as taken: `gets + lost`, which cannot overflow.
         self.commit(tail, gets.max(puts));
+        wake::<P>(&self.st.space_seq);
         if let Some(ovf_tail) = ovf_tail {
             self.commit_overflow(ovf_tail, gets.max(puts));
         }

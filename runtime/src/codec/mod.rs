@@ -18,9 +18,11 @@ use serde::ser::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 mod bytes;
+mod flavor;
 mod probe;
 mod scope;
 
+use flavor::{Append, OnStack};
 use scope::{DeScope, SerScope};
 
 pub use bytes::ByteBuf;
@@ -156,7 +158,8 @@ pub(crate) fn with_encoded<T: Serialize + ?Sized, R>(
     // encodes again and reports errors with their reasons.
     let mut small = [0u8; SMALL_VALUE];
     let scope = SerScope::enter();
-    if let Ok(bytes) = postcard::to_slice(value, &mut small) {
+    if let Ok(len) = postcard::serialize_with_flavor(value, OnStack::new(&mut small)) {
+        let bytes = &small[..len];
         let mut fds = Vec::new();
         if scope.leave(&mut fds).is_none() {
             return Ok(with(bytes, &fds));
@@ -183,40 +186,6 @@ pub(crate) fn with_encoded<T: Serialize + ?Sized, R>(
         // Re-entered on this thread (a value serializing itself by sending): fresh buffers.
         Err(_) => run(&mut Vec::new(), &mut Vec::new()),
     })
-}
-
-/// Appends to a borrowed buffer: the output postcard writes to.
-///
-/// Most of what postcard writes is a few bytes at a time (a varint is at most 10), which are
-/// pushed one by one: copying them with `extend_from_slice` was a `memcpy` call per integer,
-/// the largest cost of encoding a sequence of numbers.
-struct Append<'a>(&'a mut Vec<u8>);
-
-impl postcard::ser_flavors::Flavor for Append<'_> {
-    type Output = ();
-
-    #[inline]
-    fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
-        self.0.push(byte);
-        Ok(())
-    }
-
-    #[inline]
-    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
-        if data.len() <= 16 {
-            self.0.reserve(data.len());
-            for &byte in data {
-                self.0.push(byte);
-            }
-        } else {
-            self.0.extend_from_slice(data);
-        }
-        Ok(())
-    }
-
-    fn finalize(self) -> postcard::Result<()> {
-        Ok(())
-    }
 }
 
 /// Deserializes a `T` from `bytes`, handing it the descriptors that travelled with them.

@@ -4,7 +4,6 @@
 //! Results are kept encoded (bytes and the descriptors of any handles in them) and decoded by
 //! whoever asks for them, in that caller's thread: the pool's own thread only moves bytes.
 
-use std::collections::BTreeMap;
 use std::os::fd::OwnedFd;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
@@ -13,6 +12,7 @@ use std::time::Instant;
 use serde::de::DeserializeOwned;
 
 use super::outcomes::{Garbled, Outcomes};
+use super::slots::Slots;
 use super::task::{ItemFailure, TaskName};
 use crate::codec::{self, CodecError};
 use crate::pool::{PoolError, TaskError};
@@ -66,7 +66,7 @@ pub(crate) enum Slot {
 
 #[derive(Default)]
 struct State {
-    slots: BTreeMap<u32, Slot>,
+    slots: Slots,
     /// Chunks that have a result (taken ones included).
     completed: u32,
     /// How many chunks the job has, once known (an `imap` learns it at the end of its input).
@@ -308,11 +308,11 @@ impl Job {
         deadline: Option<Instant>,
     ) -> Option<(u32, ChunkResults<R>)> {
         let mut st = self.wait_until(deadline, Want::Chunk, |st| match chunk {
-            Some(c) => st.slots.contains_key(&c),
+            Some(c) => st.slots.contains(c),
             None => !st.slots.is_empty(),
         })?;
         let (index, slot) = match chunk {
-            Some(c) => (c, st.slots.remove(&c)?),
+            Some(c) => (c, st.slots.remove(c)?),
             None => st.slots.pop_first()?,
         };
         drop(st);

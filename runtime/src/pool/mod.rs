@@ -115,6 +115,7 @@ mod protocol;
 mod result;
 mod ring;
 mod shared;
+mod slots;
 mod task;
 mod trace;
 mod unready;

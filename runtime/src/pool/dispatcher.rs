@@ -390,7 +390,7 @@ impl Dispatcher {
             let Some(worker) = self.workers[slot].as_mut() else {
                 return;
             };
-            // Two shared loads; `try_get` would also read the clock and take the queue's lock.
+            // Two shared loads; `try_get` would also take the queue's lock.
             if worker.reports.is_empty() {
                 return;
             }

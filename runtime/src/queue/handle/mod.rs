@@ -287,7 +287,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// # Errors
     /// [`QueueError::Full`], or as [`put`](Queue::put).
     pub fn try_put(&self, item: &T) -> Result<(), QueueError> {
-        self.put_until(item, Some(Instant::now()))
+        self.put_until(item, Some(deadline::passed()))
     }
 
     /// Puts an item, waiting at most `timeout` for room (Python's `put(timeout=...)`).
@@ -312,7 +312,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// # Errors
     /// [`QueueError::Empty`], or as [`get`](Queue::get).
     pub fn try_get(&self) -> Result<T, QueueError> {
-        self.get_until(Some(Instant::now()))
+        self.get_until(Some(deadline::passed()))
     }
 
     /// Takes the next item, waiting at most `timeout` (Python's `get(timeout=...)`).

@@ -24,11 +24,13 @@ impl Flavor for Append<'_> {
 
     #[inline]
     fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
-        if data.len() <= SHORT {
-            self.0.reserve(data.len());
-            for &byte in data {
-                self.0.push(byte);
-            }
+        let (len, n) = (self.0.len(), data.len());
+        if n <= SHORT {
+            // A fixed-size growth (one capacity check and a 16-byte store), the copy, then the
+            // length: pushing byte by byte stored the length back to memory at every byte.
+            self.0.resize(len + SHORT, 0);
+            copy_short(&mut self.0[len..len + n], data);
+            self.0.truncate(len + n);
         } else {
             self.0.extend_from_slice(data);
         }
@@ -92,10 +94,11 @@ fn copy_short(dst: &mut [u8], src: &[u8]) {
     let n = src.len();
     match n {
         0 => {}
+        // The first, middle and last bytes: all of them for 1, 2 or 3.
         1..4 => {
-            for (d, s) in dst.iter_mut().zip(src) {
-                *d = *s;
-            }
+            dst[0] = src[0];
+            dst[n / 2] = src[n / 2];
+            dst[n - 1] = src[n - 1];
         }
         4..8 => {
             dst[..4].copy_from_slice(&src[..4]);

@@ -7,10 +7,19 @@ pub(crate) fn after(timeout: Duration) -> Option<Instant> {
     Instant::now().checked_add(timeout)
 }
 
-/// A deadline that has passed, for the calls that must not wait (`try_get`, `put_nowait`):
-/// the first instant this process asked for. Unlike `Some(Instant::now())` it reads no clock,
-/// so a call that finds what it needs at once costs no clock read at all.
+/// A deadline that has passed, for the calls that must not wait (`try_get`, `try_put`): the
+/// first instant the calling thread asked for. Unlike `Some(Instant::now())` it reads no clock
+/// after the first call, so a call that finds what it needs at once reads none. A thread-local
+/// (not a process-wide `OnceLock`, which a fork could catch mid-initialization).
 pub(crate) fn passed() -> Instant {
-    static FIRST: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-    *FIRST.get_or_init(Instant::now)
+    thread_local! {
+        static FIRST: std::cell::Cell<Option<Instant>> = const { std::cell::Cell::new(None) };
+    }
+    FIRST.with(|first| {
+        first.get().unwrap_or_else(|| {
+            let now = Instant::now();
+            first.set(Some(now));
+            now
+        })
+    })
 }

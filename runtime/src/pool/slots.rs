@@ -156,6 +156,7 @@ mod tests {
         let tags: Vec<u32> = slots.values().map(tag).collect();
         assert_eq!(tags, [0, 2, 3, 5]);
         assert_eq!(slots.len(), 4);
+        assert!(!slots.is_empty());
         assert!(slots.contains(5) && !slots.contains(1) && !slots.contains(9));
     }
 
@@ -186,7 +187,43 @@ mod tests {
     }
 
     #[test]
+    fn a_chunk_not_here_is_none_wherever_it_would_be() {
+        let mut slots = Slots::default();
+        assert!(slots.remove(0).is_none() && slots.pop_first().is_none());
+        slots.insert(2, slot(2));
+        for chunk in [0, 1, 3, 4] {
+            assert!(!slots.contains(chunk), "{chunk}");
+            assert!(slots.remove(chunk).is_none(), "{chunk}");
+        }
+        assert_eq!(slots.len(), 1);
+    }
+
+    #[test]
     fn taking_by_number_keeps_the_heap_bounded() {
+        let mut slots = Slots::default();
+        // Results never taken keep their numbers; taken ones are dropped by the rebuilds.
+        for chunk in 0..1_000 {
+            slots.insert(2 * chunk, slot(0));
+        }
+        for chunk in 0..10_000 {
+            slots.insert(2 * chunk + 1, slot(0));
+            assert!(slots.remove(2 * chunk + 1).is_some());
+            let bound = 2 * slots.len() + 64;
+            assert!(
+                slots.arrived.len() <= bound,
+                "{} numbers kept",
+                slots.arrived.len()
+            );
+        }
+        assert_eq!(slots.len(), 1_000);
+        let firsts: Vec<u32> = (0..3)
+            .filter_map(|_| slots.pop_first().map(|(c, _)| c))
+            .collect();
+        assert_eq!(firsts, [0, 2, 4]);
+    }
+
+    #[test]
+    fn a_heap_of_taken_numbers_alone_is_emptied() {
         let mut slots = Slots::default();
         for chunk in 0..10_000 {
             slots.insert(chunk, slot(0));

@@ -593,10 +593,10 @@ impl<'a, B: Bytes, P: Park> Ring<'a, B, P> {
         self.cache.tail.store(tail, Relaxed);
         // Every item put counts as taken: `gets + lost`, which cannot overflow.
         self.commit(tail, gets.max(puts));
-        wake::<P>(&self.st.space_seq);
         if let Some(ovf_tail) = ovf_tail {
             self.commit_overflow(ovf_tail, gets.max(puts));
         }
+        wake::<P>(&self.st.space_seq);
         self.st.done.fetch_add(lost, SeqCst);
         wake::<P>(&self.st.join_seq);
         GetFail::Corrupt

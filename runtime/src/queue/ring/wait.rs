@@ -133,9 +133,7 @@ impl<'w, P: Park> SideLock<'w, P> {
             _park: PhantomData,
         }
     }
-}
 
-impl<P: Park> SideLock<'_, P> {
     /// Releases the lock, then wakes the sleepers of `seq` as [`wake`] does, for progress
     /// stored before the release.
     ///

@@ -53,7 +53,9 @@
 //!
 //! Before any task is sent, every worker rank sends rank 0 the SHA-256 of its executable file
 //! and its code layout; a rank that runs another file makes [`init`] fail with
-//! [`MpiError::BinaryMismatch`] on rank 0, and every worker rank leaves with exit code 1.
+//! [`MpiError::BinaryMismatch`] on rank 0, and every worker rank prints the reason to
+//! standard error and leaves with exit code 1 (a launcher such as `mpirun` may end rank 0 as
+//! soon as a rank exits non-zero, before rank 0 reports its error).
 //! Task code offsets then travel with an HMAC under a job key that rank 0 gives only to the
 //! ranks that passed: a worker rank never calls an address a message chose (see the crate's
 //! trust model; the key is as secret as the job's MPI traffic).

@@ -57,8 +57,38 @@ pub(super) fn serve(world: &SimpleCommunicator, processes: usize) -> i32 {
             }
             0
         }
-        Ok(Verdict::Refuse { .. }) | Err(_) => 1,
+        Ok(Verdict::Refuse { reason }) => {
+            // This rank ends here and its caller never sees an error, and the launcher may
+            // end rank 0 (which holds the error) as soon as this rank exits non-zero: the
+            // reason is printed here so that the job's output always says why.
+            eprintln!(
+                "mproc::mpi: rank 0 refused rank {}: {}",
+                world.rank(),
+                printable(&reason)
+            );
+            1
+        }
+        Err(e) => {
+            eprintln!(
+                "mproc::mpi: rank {} could not read rank 0's verdict: {e}",
+                world.rank()
+            );
+            1
+        }
     }
+}
+
+/// `text` with its control characters (a terminal's escape sequences among them) replaced.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                char::REPLACEMENT_CHARACTER
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 /// The serving loop, with its runner threads.
@@ -268,4 +298,23 @@ fn failed(job: u64, chunk: u32, failure: &Failure) -> Vec<u8> {
     // A `Failure` always encodes (plain strings and integers); if not, rank 0 reports the
     // empty body as undecodable.
     postcard::to_extend(failure, head.clone()).unwrap_or(head)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn a_refusal_prints_without_its_control_characters() {
+        let reason = "rank 1 (on \u{1b}[2Jhost\r\n) runs a different executable";
+        let shown = printable(reason);
+        assert_eq!(
+            shown,
+            "rank 1 (on \u{fffd}[2Jhost\u{fffd}\u{fffd}) runs a different executable"
+        );
+        assert_eq!(
+            printable("the executable's SHA-256 differs"),
+            "the executable's SHA-256 differs"
+        );
+    }
 }

@@ -77,3 +77,30 @@ fn an_item_that_cannot_travel_fails_alone_in_its_chunk() {
         }
     }
 }
+
+/// Frees an 8 MiB buffer it filled, then says how many bytes the allocator holds free for
+/// reuse (glibc's `mallinfo2().fordblks`).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn free_heap_after_a_large_buffer(_: ()) -> u64 {
+    let buffer = std::hint::black_box(vec![1u8; 8 << 20]);
+    drop(buffer);
+    // SAFETY: mallinfo2 only reads the allocator's statistics.
+    let info = unsafe { libc::mallinfo2() };
+    info.fordblks as u64
+}
+
+/// A worker keeps what a chunk freed for the next chunk (it does not fault and zero every page
+/// of its buffers again): an 8 MiB buffer freed stays in its heap. Under glibc's defaults it
+/// would be a mapping of its own, returned to the kernel when freed.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn a_worker_keeps_the_memory_a_chunk_freed_for_the_next() {
+    for method in METHODS {
+        let p = pools::pool(1, method);
+        let kept = p.apply(free_heap_after_a_large_buffer, ()).unwrap();
+        assert!(
+            kept >= 8 << 20,
+            "{method:?}: {kept} bytes free in the worker's heap"
+        );
+    }
+}

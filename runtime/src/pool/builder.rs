@@ -36,6 +36,10 @@ impl PoolBuilder {
 
     /// Replace each worker after it ran this many tasks (chunks), as Python's
     /// `maxtasksperchild`.
+    ///
+    /// A worker keeps the memory its chunks freed (up to 32 MiB, with glibc's allocator) for
+    /// the next chunk rather than returning it to the kernel after each one; replacing workers
+    /// returns it, as it does whatever a task leaked.
     pub fn maxtasksperchild(mut self, tasks: u64) -> Self {
         self.max_tasks = Some(tasks);
         self

@@ -81,10 +81,19 @@ pub(crate) struct Claimed {
     pub(crate) entry: u64,
     /// The task's index in the worker's table.
     pub(crate) task: u64,
-    /// Its arguments; `None` when they come on the worker's socket, or the place was garbled
-    /// (`garbled`).
-    pub(crate) payload: Option<Vec<u8>>,
-    pub(crate) garbled: bool,
+    /// Where its arguments are.
+    pub(crate) args: Args,
+}
+
+/// Where a claimed chunk's arguments are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Args {
+    /// Copied out of the ring, into the buffer given to [`Ring::take`].
+    Copied,
+    /// They come on the worker's socket.
+    Side,
+    /// The entry's place lies outside the data area: nothing was copied.
+    Garbled,
 }
 
 /// Who holds a published entry, as its claim word says.
@@ -182,9 +191,10 @@ impl Ring {
         st.published.load(Acquire) > st.next.load(Relaxed)
     }
 
-    /// Claims the lowest unclaimed entry for worker `id`, copies its arguments out and marks
-    /// the claim copied; `None` if every published entry is claimed.
-    pub(crate) fn take(&self, id: u32) -> Option<Claimed> {
+    /// Claims the lowest unclaimed entry for worker `id`, copies its arguments out into `into`
+    /// (replacing what it held; its allocation is reused) and marks the claim copied; `None`
+    /// if every published entry is claimed.
+    pub(crate) fn take(&self, id: u32, into: &mut Vec<u8>) -> Option<Claimed> {
         let st = self.state();
         let published = st.published.load(Acquire);
         // A garbled hint costs at most a scan of the ring, never more.
@@ -202,7 +212,11 @@ impl Ring {
                 .is_ok();
             st.next.fetch_max(entry + 1, Relaxed);
             if won {
-                let claimed = self.read_claimed(entry, slot);
+                let claimed = Claimed {
+                    entry,
+                    task: slot.task.load(Relaxed),
+                    args: self.copy_args(slot, into),
+                };
                 slot.claim.store(mine | COPIED, Release);
                 return Some(claimed);
             }
@@ -211,35 +225,28 @@ impl Ring {
         None
     }
 
-    fn read_claimed(&self, entry: u64, slot: &Entry) -> Claimed {
+    /// Copies the arguments of a claimed entry into `into`.
+    fn copy_args(&self, slot: &Entry, into: &mut Vec<u8>) -> Args {
         let place = slot.place.load(Relaxed);
-        let mut claimed = Claimed {
-            entry,
-            task: slot.task.load(Relaxed),
-            payload: None,
-            garbled: false,
-        };
         if place == SIDE {
-            return claimed;
+            return Args::Side;
         }
         let (at, len) = ((place >> 32) as usize, (place & 0xFFFF_FFFF) as usize);
         if at.saturating_add(len) > self.shm.data_len() {
-            claimed.garbled = true;
-            return claimed;
+            return Args::Garbled;
         }
-        let mut bytes = vec![0u8; len];
+        into.clear();
+        into.reserve(len);
         // SAFETY: the range lies in the data area (checked above), valid while `self` lives;
         // the pool's thread wrote it before publishing the entry (this thread's acquire load
-        // of the count saw that) and reuses it only after this claim is marked copied.
+        // of the count saw that) and reuses it only after this claim is marked copied. `into`
+        // has room for `len` bytes (reserved above), and they are initialized by the copy
+        // before the length covers them.
         unsafe {
-            std::ptr::copy_nonoverlapping(
-                self.shm.data().as_ptr().add(at),
-                bytes.as_mut_ptr(),
-                len,
-            );
+            std::ptr::copy_nonoverlapping(self.shm.data().as_ptr().add(at), into.as_mut_ptr(), len);
+            into.set_len(len);
         }
-        claimed.payload = Some(bytes);
-        claimed
+        Args::Copied
     }
 }
 
@@ -316,7 +323,7 @@ impl DataSpace {
 
 #[cfg(test)]
 mod tests {
-    use super::{DATA_BYTES, DataSpace, Holder, Ring};
+    use super::{Args, DATA_BYTES, DataSpace, Holder, Ring};
 
     #[test]
     fn workers_claim_in_order_and_the_claim_names_them() {
@@ -330,14 +337,16 @@ mod tests {
         }
         ring.publish(2, 3, None);
         assert_eq!(ring.holder(0), Holder::Free);
-        let first = ring.take(5).unwrap();
-        assert_eq!((first.entry, first.task), (0, 3));
-        assert_eq!(first.payload.as_deref(), Some(b"ab".as_slice()));
-        let second = ring.take(6).unwrap();
-        assert_eq!(second.payload.as_deref(), Some(b"cde".as_slice()));
-        let side = ring.take(5).unwrap();
-        assert!(side.payload.is_none() && !side.garbled);
-        assert!(ring.take(5).is_none());
+        let mut buf = b"stale".to_vec();
+        let first = ring.take(5, &mut buf).unwrap();
+        assert_eq!((first.entry, first.task, first.args), (0, 3, Args::Copied));
+        assert_eq!(buf, b"ab");
+        let second = ring.take(6, &mut buf).unwrap();
+        assert_eq!(second.args, Args::Copied);
+        assert_eq!(buf, b"cde");
+        let side = ring.take(5, &mut buf).unwrap();
+        assert_eq!(side.args, Args::Side);
+        assert!(ring.take(5, &mut buf).is_none());
         assert!(!ring.has_work());
         assert_eq!(
             ring.holder(0),
@@ -370,8 +379,8 @@ mod tests {
     fn a_garbled_claim_or_place_is_detected() {
         let ring = Ring::new().unwrap();
         ring.publish(0, 0, Some((u32::MAX, 8)));
-        let claimed = ring.take(1).unwrap();
-        assert!(claimed.garbled, "a place outside the data area");
+        let claimed = ring.take(1, &mut Vec::new()).unwrap();
+        assert_eq!(claimed.args, Args::Garbled, "a place outside the data area");
         ring.state().entries[0]
             .claim
             .store(u64::MAX, std::sync::atomic::Ordering::Relaxed);

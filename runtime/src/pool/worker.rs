@@ -7,11 +7,17 @@ use serde::{Deserialize, Serialize};
 
 use super::bell::Bell;
 use super::protocol::{self, FromWorker, Received, ToWorker};
-use super::ring::Ring;
+use super::ring::{Args, Ring};
 use super::task::{TaskCode, TaskRef};
 use crate::codec::{ByteBuf, Fd};
 use crate::queue::Queue;
 use crate::wire::WireError;
+
+/// Freed heap a worker keeps for its next chunk's buffers (see `keep_freed_heap`).
+const KEPT_HEAP_BYTES: usize = 32 << 20;
+
+/// The largest results buffer a worker keeps for its next chunk (a larger one is freed).
+const KEPT_RESULTS_BYTES: usize = 4 << 20;
 
 /// A worker's arguments (a process argument, so its descriptors travel with it).
 #[derive(Debug, Serialize, Deserialize)]
@@ -68,6 +74,7 @@ impl Reporter {
 /// them until told to exit, until the pool's end is gone, or until `max_chunks` chunks ran.
 pub(crate) fn worker_main(args: WorkerArgs) {
     crate::sys::proc::ignore_sigint(true);
+    crate::sys::proc::keep_freed_heap(KEPT_HEAP_BYTES);
     let reports = args.reports;
     if let Some(init) = args.init
         && let Err(message) = run_init(init)
@@ -84,29 +91,39 @@ pub(crate) fn worker_main(args: WorkerArgs) {
         exit: false,
     };
     let mut ran = 0u64;
+    // A chunk's arguments and its encoded results: kept from chunk to chunk, so that a chunk
+    // does not allocate them afresh.
+    let (mut args_buf, mut results_buf) = (Vec::new(), Vec::new());
     while !me.exit && args.max_chunks.is_none_or(|max| ran < max) {
-        let Some(claimed) = args.ring.take(args.id) else {
+        let Some(claimed) = args.ring.take(args.id, &mut args_buf) else {
             me.sleep(&args.ring, &args.sleep);
             continue;
         };
         let entry = claimed.entry;
         let task = me.task(claimed.task);
-        let report = match (claimed.payload, task) {
+        let out = std::mem::take(&mut results_buf);
+        let report = match (claimed.args, task) {
             (_, None) => bad(entry, "the chunk names a task this worker was not given"),
-            (None, _) if claimed.garbled => bad(entry, "the chunk's place in the ring is garbled"),
-            (Some(payload), Some(task)) => run_chunk(entry, task, &payload, Vec::new()),
-            (None, Some(task)) => {
+            (Args::Garbled, _) => bad(entry, "the chunk's place in the ring is garbled"),
+            (Args::Copied, Some(task)) => run_chunk(entry, task, &args_buf, Vec::new(), out),
+            (Args::Side, Some(task)) => {
                 if !reports.report(&FromWorker::Claimed(entry)) {
                     return;
                 }
                 let Some((payload, fds)) = me.side_chunk(entry) else {
                     return;
                 };
-                run_chunk(entry, task, &payload, fds)
+                run_chunk(entry, task, &payload, fds, out)
             }
         };
         if !reports.report(&report) {
             return;
+        }
+        if let FromWorker::Done { results, .. } = report
+            && results.0.capacity() <= KEPT_RESULTS_BYTES
+        {
+            results_buf = results.0;
+            results_buf.clear();
         }
         ran += 1;
     }
@@ -199,9 +216,15 @@ impl Me {
     }
 }
 
-/// Runs one chunk: its report.
-fn run_chunk(entry: u64, task: TaskCode, payload: &[u8], fds: Vec<OwnedFd>) -> FromWorker {
-    let (mut out, mut out_fds) = (Vec::new(), Vec::new());
+/// Runs one chunk, its results encoded into `out` (empty): its report.
+fn run_chunk(
+    entry: u64,
+    task: TaskCode,
+    payload: &[u8],
+    fds: Vec<OwnedFd>,
+    mut out: Vec<u8>,
+) -> FromWorker {
+    let mut out_fds = Vec::new();
     match TaskRef::run(task, payload, fds, &mut out, &mut out_fds) {
         Ok(()) => FromWorker::Done {
             entry,

@@ -221,6 +221,30 @@ pub(crate) fn ignore_sigint(ignore: bool) {
     unsafe { libc::signal(libc::SIGINT, action) };
 }
 
+/// Makes glibc's `malloc` keep up to `bytes` of freed memory at the top of the heap, and serve
+/// blocks below that size from the heap, instead of handing them back to the kernel after each
+/// use. A pool worker allocates its chunk's arguments and results afresh for every chunk;
+/// without this, glibc returns them after each chunk, and every page of the next chunk's
+/// buffers is faulted in and zeroed again (a quarter of a worker's CPU time on large chunks of
+/// small items). The memory kept is bounded by `bytes`, and returned when the process ends.
+///
+/// Only glibc has these settings (another C library, or a Rust global allocator, is left
+/// alone); a failure leaves its defaults, which are correct, only slower.
+pub(crate) fn keep_freed_heap(bytes: usize) {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        let bytes = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+        // SAFETY: mallopt takes two integers and changes only the allocator's thresholds,
+        // which it guards with its own lock; no pointer is passed.
+        unsafe {
+            libc::mallopt(libc::M_MMAP_THRESHOLD, bytes);
+            libc::mallopt(libc::M_TRIM_THRESHOLD, bytes);
+        }
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    let _ = bytes;
+}
+
 /// Marks every descriptor from `first` up close-on-exec, so an `exec` that follows keeps only
 /// the descriptors below `first` (stdio, for `first == 3`). Meant for the moment between
 /// `fork` and `exec` (`CommandExt::pre_exec`): it only makes system calls, never allocates or

@@ -24,13 +24,18 @@ impl Flavor for Append<'_> {
 
     #[inline]
     fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
-        let (len, n) = (self.0.len(), data.len());
+        let n = data.len();
         if n <= SHORT {
-            // A fixed-size growth (one capacity check and a 16-byte store), the copy, then the
-            // length: pushing byte by byte stored the length back to memory at every byte.
-            self.0.resize(len + SHORT, 0);
-            copy_short(&mut self.0[len..len + n], data);
-            self.0.truncate(len + n);
+            // One capacity check, the copy into the spare capacity, then the length once:
+            // pushing byte by byte stored the length back to memory at every byte.
+            self.0.reserve(SHORT);
+            let len = self.0.len();
+            // SAFETY: `reserve` made room for SHORT >= n bytes after `len`; `copy_short_raw`
+            // writes exactly those n bytes, so the new length covers initialized bytes only.
+            unsafe {
+                copy_short_raw(self.0.as_mut_ptr().add(len), data);
+                self.0.set_len(len + n);
+            }
         } else {
             self.0.extend_from_slice(data);
         }
@@ -90,25 +95,40 @@ impl Flavor for OnStack<'_> {
 /// two fixed-size moves each (overlapping when the length is not a power of two).
 #[inline]
 fn copy_short(dst: &mut [u8], src: &[u8]) {
-    debug_assert_eq!(dst.len(), src.len());
-    let n = src.len();
-    match n {
-        0 => {}
-        // The first, middle and last bytes: all of them for 1, 2 or 3.
-        1..4 => {
-            dst[0] = src[0];
-            dst[n / 2] = src[n / 2];
-            dst[n - 1] = src[n - 1];
+    assert_eq!(dst.len(), src.len());
+    // SAFETY: `dst` is valid for writes of `src.len()` bytes (checked above).
+    unsafe { copy_short_raw(dst.as_mut_ptr(), src) }
+}
+
+/// [`copy_short`] to a raw destination, which may be uninitialized.
+///
+/// # Safety
+/// `dst` must be valid for writes of `src.len()` bytes and not overlap `src`.
+#[inline]
+unsafe fn copy_short_raw(dst: *mut u8, src: &[u8]) {
+    use std::ptr::copy_nonoverlapping as copy;
+    let (n, s) = (src.len(), src.as_ptr());
+    // SAFETY: in every arm, each move reads inside `src` and writes the same offsets of
+    // `dst`, both `n` bytes long (the caller's promise for `dst`), at offsets below `n`.
+    unsafe {
+        match n {
+            0 => {}
+            // The first, middle and last bytes: all of them for 1, 2 or 3.
+            1..4 => {
+                *dst = src[0];
+                *dst.add(n / 2) = src[n / 2];
+                *dst.add(n - 1) = src[n - 1];
+            }
+            4..8 => {
+                copy(s, dst, 4);
+                copy(s.add(n - 4), dst.add(n - 4), 4);
+            }
+            8..=SHORT => {
+                copy(s, dst, 8);
+                copy(s.add(n - 8), dst.add(n - 8), 8);
+            }
+            _ => copy(s, dst, n),
         }
-        4..8 => {
-            dst[..4].copy_from_slice(&src[..4]);
-            dst[n - 4..].copy_from_slice(&src[n - 4..]);
-        }
-        8..=SHORT => {
-            dst[..8].copy_from_slice(&src[..8]);
-            dst[n - 8..].copy_from_slice(&src[n - 8..]);
-        }
-        _ => dst.copy_from_slice(src),
     }
 }
 

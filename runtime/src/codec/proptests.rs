@@ -118,6 +118,23 @@ proptest! {
         }
     }
 
+    /// The appending flavor writes exactly postcard's bytes after what the buffer held,
+    /// whatever its length and spare capacity (its short runs are copied into the spare
+    /// capacity before the length is set).
+    #[test]
+    fn encoding_is_postcards_bytes_after_any_prefix(
+        values in vec(shape(), 0..6),
+        prefix in vec(any::<u8>(), 0..40),
+        spare in 0usize..40,
+    ) {
+        let mut bytes = Vec::with_capacity(prefix.len() + spare);
+        bytes.extend_from_slice(&prefix);
+        super::encode_into(&values, &mut bytes, &mut Vec::new()).unwrap();
+        let mut expected = prefix;
+        expected.extend(postcard::to_allocvec(&values).unwrap());
+        prop_assert_eq!(bytes, expected);
+    }
+
     /// A real value holding handles, with its bytes corrupted or its table shuffled: every
     /// handle then checks the descriptor it is given.
     #[test]

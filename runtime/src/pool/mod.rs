@@ -416,6 +416,9 @@ pub(crate) fn submit_encoded(
     Ok(job)
 }
 
+/// The most [`encode_chunk`] reserves before it knows the encoding's length.
+const PAYLOAD_GUESS_MAX: usize = 64 << 10;
+
 /// Encodes the arguments of chunk `index` of `job`.
 pub(crate) fn encode_chunk<A: serde::Serialize>(
     job: &Arc<Job>,
@@ -423,7 +426,12 @@ pub(crate) fn encode_chunk<A: serde::Serialize>(
     task: TaskRef,
     items: &[A],
 ) -> Result<Chunk, TaskError> {
-    let (mut payload, mut fds) = (Vec::new(), Vec::new());
+    // Room for the items as they lie in memory (their encoding is usually no longer), so a
+    // small chunk is one allocation rather than an allocation and its growths.
+    let guess = std::mem::size_of_val(items)
+        .saturating_add(32)
+        .min(PAYLOAD_GUESS_MAX);
+    let (mut payload, mut fds) = (Vec::with_capacity(guess), Vec::new());
     task::encode_chunk(items, &mut payload, &mut fds).map_err(|source| TaskError::EncodeArgs {
         task: task.name,
         source,

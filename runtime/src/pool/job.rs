@@ -183,9 +183,7 @@ impl Job {
         let mut st = self.lock();
         change(&mut st);
         let finished = st.is_finished();
-        if st.must_wake(finished) {
-            self.changed.notify_all();
-        }
+        let wake = st.must_wake(finished);
         let callbacks = if finished {
             std::mem::take(&mut st.on_finish)
         } else {
@@ -193,6 +191,13 @@ impl Job {
         };
         let wakers = st.settled_wakers();
         drop(st);
+        // After the unlock: a thread woken while the lock is still held wakes only to wait for
+        // it (two more futex calls on each side). No wake-up is lost: a waiter counted above
+        // is inside `Condvar::wait`, which notices a notification sent after it released the
+        // lock.
+        if wake {
+            self.changed.notify_all();
+        }
         wakers.into_iter().for_each(Waker::wake);
         callbacks
     }
@@ -218,11 +223,13 @@ impl Job {
     pub(crate) fn callback_ran(&self) {
         let mut st = self.lock();
         st.callbacks_left = st.callbacks_left.saturating_sub(1);
-        if st.callbacks_left == 0 && st.finish_waiters > 0 {
-            self.changed.notify_all();
-        }
+        let wake = st.callbacks_left == 0 && st.finish_waiters > 0;
         let wakers = st.settled_wakers();
         drop(st);
+        // After the unlock, as in `change`.
+        if wake {
+            self.changed.notify_all();
+        }
         wakers.into_iter().for_each(Waker::wake);
     }
 

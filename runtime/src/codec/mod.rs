@@ -210,6 +210,31 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8], fds: Vec<OwnedFd>) -> Result<T,
     }
 }
 
+/// [`decode`] through a seed (a value decoded into a place the caller holds); errors name the
+/// type `type_name`, what the caller decodes.
+///
+/// # Errors
+/// As [`decode`].
+pub(crate) fn decode_seed<'de, S: serde::de::DeserializeSeed<'de>>(
+    bytes: &'de [u8],
+    fds: Vec<OwnedFd>,
+    seed: S,
+    type_name: &'static str,
+) -> Result<S::Value, CodecError> {
+    let scope = DeScope::enter(fds);
+    let mut de = postcard::Deserializer::from_bytes(bytes);
+    let result = seed
+        .deserialize(&mut de)
+        .and_then(|value| de.finalize().map(|rest| (value, rest)));
+    let reason = scope.leave();
+    let fail = |detail: String| CodecError::Deserialize { type_name, detail };
+    match result {
+        Ok((value, [])) => Ok(value),
+        Ok((_, rest)) => Err(fail(format!("{} trailing bytes", rest.len()))),
+        Err(err) => Err(fail(reason.unwrap_or_else(|| err.to_string()))),
+    }
+}
+
 /// Serializes a descriptor: duplicates it into the current side table and writes its index.
 ///
 /// Handle types call this from their `Serialize` impl; it also works as

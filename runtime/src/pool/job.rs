@@ -9,9 +9,11 @@ use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
 use std::time::Instant;
 
-use serde::de::DeserializeOwned;
+use std::marker::PhantomData;
 
-use super::outcomes::{Garbled, Outcomes};
+use serde::de::{DeserializeOwned, DeserializeSeed};
+
+use super::outcomes::{AppendValues, Garbled, Outcomes};
 use super::slots::Slots;
 use super::task::{ItemFailure, TaskName};
 use crate::codec::{self, CodecError};
@@ -296,12 +298,11 @@ impl Job {
         let st = self.lock();
         let mut out = Vec::new();
         for slot in st.slots.values() {
-            let values = decode_slot::<R>(slot, self.task)?;
-            // The first chunk's values are the output's start: no copy.
-            if out.is_empty() {
-                out = values;
-            } else {
-                out.extend(values);
+            // Each chunk's values straight after the last's: no vector per chunk, no copy.
+            let failures = decode_raw_with::<R, _>(slot, self.task, AppendValues(&mut out))?;
+            // The first failed item fails the whole (as Python's `map` raises).
+            if let Some((_, failure)) = failures.into_iter().next() {
+                return Err(item_error(failure, self.task));
             }
         }
         Ok(out)
@@ -352,13 +353,6 @@ impl Job {
 /// A chunk decoded item by item (`Err` for the whole chunk when it produced no results).
 pub(crate) type ChunkResults<R> = Result<Vec<Result<R, TaskError>>, TaskError>;
 
-/// Decodes one chunk; the first failed item fails the whole (as Python's `map` raises).
-fn decode_slot<R: DeserializeOwned>(slot: &Slot, task: TaskName) -> Result<Vec<R>, TaskError> {
-    decode_raw::<R>(slot, task)?
-        .into_values()
-        .map_err(|f| item_error(f, task))
-}
-
 /// Decodes one chunk item by item.
 fn decode_items<R: DeserializeOwned>(slot: &Slot, task: TaskName) -> ChunkResults<R> {
     let items = decode_raw::<R>(slot, task)?
@@ -383,6 +377,16 @@ pub(crate) fn garbled<R>(task: TaskName) -> TaskError {
 
 /// Decodes one chunk's outcomes as the worker encoded them.
 fn decode_raw<R: DeserializeOwned>(slot: &Slot, task: TaskName) -> Result<Outcomes<R>, TaskError> {
+    decode_raw_with::<R, _>(slot, task, PhantomData::<Outcomes<R>>)
+}
+
+/// Decodes one chunk's outcomes (of values `R`) through `seed`.
+fn decode_raw_with<'s, R, S: DeserializeSeed<'s>>(
+    slot: &'s Slot,
+    task: TaskName,
+    seed: S,
+) -> Result<S::Value, TaskError> {
+    let type_name = std::any::type_name::<R>();
     let (bytes, fds) = match slot {
         Slot::Done { bytes, fds } => (bytes, fds),
         Slot::Failed(f) => return Err(f.to_error(task)),
@@ -395,11 +399,12 @@ fn decode_raw<R: DeserializeOwned>(slot: &Slot, task: TaskName) -> Result<Outcom
         .map_err(|e| TaskError::DecodeResult {
             task,
             source: CodecError::Deserialize {
-                type_name: std::any::type_name::<R>(),
+                type_name,
                 detail: format!("cannot duplicate a handle: {e}"),
             },
         })?;
-    codec::decode(bytes, fds).map_err(|source| TaskError::DecodeResult { task, source })
+    codec::decode_seed(bytes, fds, seed, type_name)
+        .map_err(|source| TaskError::DecodeResult { task, source })
 }
 
 /// The [`TaskError`] of one task's failure, as its worker reported it.

@@ -4,6 +4,9 @@
 //! Failures are rare, so they are kept apart: a chunk whose tasks all returned decodes as the
 //! `Vec<R>` `map` returns, with no per-item tag, no per-item `Result` to unwrap and no copy.
 
+use std::fmt;
+
+use serde::de::{DeserializeSeed, Deserializer, Error as _, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use super::task::ItemFailure;
@@ -90,6 +93,65 @@ impl<R> Outcomes<R> {
     }
 }
 
+/// Decodes one chunk's [`Outcomes`], appending its values to a vector the caller holds (a
+/// `map`'s output, chunk after chunk, with no vector per chunk), and gives its failures.
+pub(crate) struct AppendValues<'a, R>(pub(crate) &'a mut Vec<R>);
+
+/// Values no chunk's declared length may make a vector reserve room for up front (the length
+/// comes from a worker: the room grows with the values actually decoded beyond it).
+const PREALLOC_BYTES: usize = 1 << 20;
+
+impl<'de, R: Deserialize<'de>> DeserializeSeed<'de> for AppendValues<'_, R> {
+    type Value = Vec<(u32, ItemFailure)>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_struct("Outcomes", &["values", "failures"], self)
+    }
+}
+
+impl<'de, R: Deserialize<'de>> Visitor<'de> for AppendValues<'_, R> {
+    type Value = Vec<(u32, ItemFailure)>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a chunk's outcomes")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        seq.next_element_seed(ValuesInto(self.0))?
+            .ok_or_else(|| A::Error::invalid_length(0, &"a chunk's outcomes"))?;
+        seq.next_element()?
+            .ok_or_else(|| A::Error::invalid_length(1, &"a chunk's outcomes"))
+    }
+}
+
+/// The values' sequence, pushed onto the vector.
+struct ValuesInto<'a, R>(&'a mut Vec<R>);
+
+impl<'de, R: Deserialize<'de>> DeserializeSeed<'de> for ValuesInto<'_, R> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de, R: Deserialize<'de>> Visitor<'de> for ValuesInto<'_, R> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a sequence of values")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let most = PREALLOC_BYTES / std::mem::size_of::<R>().max(1);
+        self.0.reserve(seq.size_hint().unwrap_or(0).min(most));
+        while let Some(value) = seq.next_element()? {
+            self.0.push(value);
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,6 +194,46 @@ mod tests {
         assert_eq!(all.into_values().unwrap(), [1, 2]);
         let some = Outcomes::from_items(vec![Ok(1u8), Err(failed("a")), Err(failed("b"))]);
         assert!(matches!(some.into_values(), Err(ItemFailure::Panicked(r)) if r.message == "a"));
+    }
+
+    #[test]
+    fn appending_decodes_each_chunk_after_the_last_and_gives_its_failures() {
+        let mut out = vec![7u8];
+        let first = crate::codec::encode(&Outcomes::from_items(vec![Ok(1u8), Ok(2)])).unwrap();
+        let failures =
+            crate::codec::decode_seed(&first.bytes, Vec::new(), AppendValues(&mut out), "u8")
+                .unwrap();
+        assert!(failures.is_empty());
+        let second =
+            crate::codec::encode(&Outcomes::from_items(vec![Ok(3u8), Err(failed("x"))])).unwrap();
+        let failures =
+            crate::codec::decode_seed(&second.bytes, Vec::new(), AppendValues(&mut out), "u8")
+                .unwrap();
+        assert_eq!(out, [7, 1, 2, 3]);
+        assert!(matches!(&failures[..], [(1, ItemFailure::Panicked(r))] if r.message == "x"));
+        // Cut short, or with bytes after it: an error, never a panic.
+        for bytes in [
+            &second.bytes[..second.bytes.len() - 1],
+            &[second.bytes.as_slice(), &[0]].concat(),
+        ] {
+            let got = crate::codec::decode_seed(
+                bytes,
+                Vec::new(),
+                AppendValues(&mut Vec::<u8>::new()),
+                "u8",
+            );
+            assert!(got.is_err());
+        }
+    }
+
+    #[test]
+    fn a_declared_length_reserves_a_bounded_room() {
+        // A chunk that claims 2^60 values and holds none (a length is a varint, as a u64).
+        let bytes = postcard::to_allocvec(&(1u64 << 60)).unwrap();
+        let mut out = Vec::<u64>::new();
+        let got = crate::codec::decode_seed(&bytes, Vec::new(), AppendValues(&mut out), "u64");
+        assert!(got.is_err());
+        assert!(out.capacity() * 8 <= PREALLOC_BYTES);
     }
 
     #[test]

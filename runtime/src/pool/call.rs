@@ -100,11 +100,11 @@ impl<'p, A: TaskValue, R: TaskValue, I: IntoIterator<Item = A>> Call<'p, A, R, I
         let chunks = items.chunks(chunksize);
         let total = u32::try_from(chunks.len()).map_err(|_| PoolError::ZeroChunksize)?;
         let job = Arc::new(Job::new(task.name, Some(total)));
-        let encoded: Vec<Chunk> = chunks
-            .enumerate()
-            .map(|(i, items)| encode_chunk(&job, u32::try_from(i).unwrap_or(u32::MAX), task, items))
-            .collect::<Result<_, _>>()?;
-        pool.shared.submit(encoded)?;
+        let mut encoded: Vec<Chunk> = Vec::with_capacity(total as usize);
+        for (index, items) in (0..total).zip(chunks) {
+            encoded.push(encode_chunk(&job, index, task, items)?);
+        }
+        pool.shared.submit_all(encoded)?;
         Ok(AsyncResult::new(
             job,
             result::decode_all::<R>,

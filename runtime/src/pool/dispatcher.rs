@@ -260,7 +260,12 @@ impl Dispatcher {
             self.shared.waker.reset();
         }
         let mut inbox = self.shared.inbox();
-        self.pending.extend(inbox.chunks.drain(..));
+        if self.pending.is_empty() {
+            // The submitted queue becomes ours as it is, and ours (empty) the inbox.
+            std::mem::swap(&mut self.pending, &mut inbox.chunks);
+        } else {
+            self.pending.extend(inbox.chunks.drain(..));
+        }
         inbox.mode.clone()
     }
 

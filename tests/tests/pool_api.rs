@@ -394,6 +394,56 @@ fn serialization_errors_are_typed_and_the_worker_is_not_lost() {
     assert_eq!(p.apply(whoami, 0).unwrap(), pid);
 }
 
+/// A value that refuses to serialize when it is 13.
+#[derive(Debug, serde::Deserialize)]
+struct Picky(u8);
+
+impl serde::Serialize for Picky {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.0 == 13 {
+            return Err(serde::ser::Error::custom("13 does not travel"));
+        }
+        s.serialize_u8(self.0)
+    }
+}
+
+fn report_picky((picky, done): (Picky, Queue<u8>)) -> u8 {
+    done.put(&picky.0).unwrap();
+    picky.0
+}
+
+/// A map whose later chunk holds an argument that cannot travel fails with `EncodeArgs`
+/// before any chunk runs: the chunks before it, encoded already, were not submitted.
+#[test]
+fn a_map_with_an_argument_that_cannot_travel_runs_no_chunk() {
+    let p = pool(1, StartMethod::Fork);
+    let done = Queue::<u8>::new().unwrap();
+    let items: Vec<(Picky, Queue<u8>)> = [1, 2, 3, 4, 13, 5]
+        .into_iter()
+        .map(|n| (Picky(n), done.clone()))
+        .collect();
+    assert!(matches!(
+        Pool::map(&p, report_picky, items).chunksize(2).run(),
+        Err(TaskError::EncodeArgs { .. })
+    ));
+    // One worker takes chunks in submission order: once a later task has run, any chunk of
+    // the failed map would have run before it.
+    let pid = p.apply(whoami, 0).unwrap();
+    assert!(pid > 0);
+    assert!(
+        matches!(done.try_get(), Err(QueueError::Empty)),
+        "a chunk ran"
+    );
+    let ok = Pool::map(
+        &p,
+        report_picky,
+        vec![(Picky(1), done.clone()), (Picky(2), done.clone())],
+    )
+    .run()
+    .unwrap();
+    assert_eq!(ok, [1, 2]);
+}
+
 /// Python's `imap` reads its whole input first; here an endless input is read only as far as
 /// the results taken, plus a bounded window.
 #[test]

@@ -16,9 +16,8 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use super::job::Job;
-use super::shared::Chunk;
 use super::task::{TaskName, TaskRef};
-use super::{AsyncResult, Pool, TaskValue, caller_name, encode_chunk, outside, result};
+use super::{AsyncResult, Pool, TaskValue, caller_name, encode_chunks, outside, result};
 use crate::codeptr::NotInExecutable;
 use crate::pool::{PoolError, TaskError};
 
@@ -100,11 +99,7 @@ impl<'p, A: TaskValue, R: TaskValue, I: IntoIterator<Item = A>> Call<'p, A, R, I
         let chunks = items.chunks(chunksize);
         let total = u32::try_from(chunks.len()).map_err(|_| PoolError::ZeroChunksize)?;
         let job = Arc::new(Job::new(task.name, Some(total)));
-        let mut encoded: Vec<Chunk> = Vec::with_capacity(total as usize);
-        for (index, items) in (0..total).zip(chunks) {
-            encoded.push(encode_chunk(&job, index, task, items)?);
-        }
-        pool.shared.submit_all(encoded)?;
+        pool.shared.submit_all(encode_chunks(&job, task, chunks)?)?;
         Ok(AsyncResult::new(
             job,
             result::decode_all::<R>,

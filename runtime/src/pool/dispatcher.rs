@@ -29,7 +29,7 @@ use super::callbacks::Callbacks;
 use super::job::{Failure, Slot};
 use super::protocol::{self, FromWorker, ToWorker};
 use super::ring::{DataSpace, ENTRIES, Holder, Ring};
-use super::shared::{Chunk, Mode, Shared};
+use super::shared::{Chunk, Mode, Payload, Shared};
 use super::task::TaskCode;
 use super::unready::{Unready, UnreadyEnd};
 use crate::codec::Fd;
@@ -315,14 +315,14 @@ impl Dispatcher {
     fn publish_one(&mut self, mut chunk: Chunk) -> Result<(), Chunk> {
         let task = self.task_index(chunk.task.code);
         let entry = self.tail + self.published.len() as u64;
-        let len = chunk.payload.len();
+        let len = chunk.payload.bytes().len();
         let (data, data_end) = if chunk.fds.is_empty() && Ring::fits_inline(len) {
             let Some((at, end)) = self.space.reserve(len) else {
                 return Err(chunk);
             };
-            self.ring.write_data(at, &chunk.payload);
+            self.ring.write_data(at, chunk.payload.bytes());
             // The arguments are in the ring now.
-            chunk.payload = Vec::new();
+            chunk.payload = Payload::default();
             let len = u32::try_from(len).expect("invariant: inline chunks are small");
             (Some((at, len)), Some(end))
         } else {
@@ -502,7 +502,7 @@ impl Dispatcher {
                 protocol::send_now(
                     worker.sock.as_fd(),
                     &ToWorker::Side(entry),
-                    &chunk.payload,
+                    chunk.payload.bytes(),
                     &fds,
                 )
                 .is_ok()

@@ -135,7 +135,7 @@ use std::time::{Duration, Instant};
 
 use self::callbacks::Callbacks;
 use self::job::Job;
-use self::shared::{Chunk, Mode, Shared};
+use self::shared::{Chunk, Mode, Payload, Shared};
 use self::task::TaskRef;
 #[cfg(feature = "mpi")]
 pub(crate) use self::{
@@ -409,7 +409,7 @@ pub(crate) fn submit_encoded(
                 job: Arc::clone(&job),
                 index,
                 task,
-                payload,
+                payload: Payload::Own(payload),
                 fds: Vec::new(),
             }),
     )?;
@@ -440,9 +440,51 @@ pub(crate) fn encode_chunk<A: serde::Serialize>(
         job: Arc::clone(job),
         index,
         task,
-        payload,
+        payload: Payload::Own(payload),
         fds,
     })
+}
+
+/// Encodes the arguments of every chunk of `job` (chunk `i` the `i`-th of `chunks`) into one
+/// buffer they share.
+pub(crate) fn encode_chunks<'a, A: serde::Serialize + 'a>(
+    job: &Arc<Job>,
+    task: TaskRef,
+    chunks: impl ExactSizeIterator<Item = &'a [A]>,
+) -> Result<Vec<Chunk>, TaskError> {
+    let mut all = Vec::new();
+    let mut parts = Vec::with_capacity(chunks.len());
+    for items in chunks {
+        let (start, mut fds) = (all.len(), Vec::new());
+        if start == 0 {
+            // Room for every item as they lie in memory, guessed from the first chunk.
+            let guess = std::mem::size_of_val(items).saturating_add(32);
+            all.reserve(
+                guess
+                    .saturating_mul(parts.capacity())
+                    .min(PAYLOAD_GUESS_MAX),
+            );
+        }
+        task::encode_chunk(items, &mut all, &mut fds).map_err(|source| TaskError::EncodeArgs {
+            task: task.name,
+            source,
+        })?;
+        parts.push((start..all.len(), fds));
+    }
+    let all = Arc::new(all);
+    Ok((0u32..)
+        .zip(parts)
+        .map(|(index, (range, fds))| Chunk {
+            job: Arc::clone(job),
+            index,
+            task,
+            payload: Payload::Part {
+                all: Arc::clone(&all),
+                range,
+            },
+            fds,
+        })
+        .collect())
 }
 
 impl Drop for Pool {

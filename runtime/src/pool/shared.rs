@@ -2,6 +2,7 @@
 //! state, and the waker of the pool's thread.
 
 use std::collections::VecDeque;
+use std::ops::Range;
 use std::os::fd::OwnedFd;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
@@ -17,9 +18,36 @@ pub(crate) struct Chunk {
     pub(crate) job: Arc<Job>,
     pub(crate) index: u32,
     pub(crate) task: TaskRef,
-    /// How many calls the chunk holds (counts toward `maxtasksperchild` as one task).
-    pub(crate) payload: Vec<u8>,
+    /// Its encoded arguments (one sequence, however many calls the chunk holds).
+    pub(crate) payload: Payload,
     pub(crate) fds: Vec<OwnedFd>,
+}
+
+/// A chunk's encoded arguments: a buffer of its own, or its part of one that the chunks of a
+/// `map` share (one allocation for the whole call, freed when its last chunk is published).
+#[derive(Debug)]
+pub(crate) enum Payload {
+    Own(Vec<u8>),
+    Part {
+        all: Arc<Vec<u8>>,
+        range: Range<usize>,
+    },
+}
+
+impl Payload {
+    pub(crate) fn bytes(&self) -> &[u8] {
+        match self {
+            Payload::Own(bytes) => bytes,
+            // An out-of-range part cannot be made (see `encode_chunks`); an empty one if it were.
+            Payload::Part { all, range } => all.get(range.clone()).unwrap_or_default(),
+        }
+    }
+}
+
+impl Default for Payload {
+    fn default() -> Self {
+        Payload::Own(Vec::new())
+    }
 }
 
 /// The pool's life cycle.

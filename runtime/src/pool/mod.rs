@@ -452,18 +452,15 @@ pub(crate) fn encode_chunks<'a, A: serde::Serialize + 'a>(
     task: TaskRef,
     chunks: impl ExactSizeIterator<Item = &'a [A]>,
 ) -> Result<Vec<Chunk>, TaskError> {
+    let count = chunks.len();
     let mut all = Vec::new();
-    let mut parts = Vec::with_capacity(chunks.len());
+    let mut parts = Vec::with_capacity(count);
     for items in chunks {
         let (start, mut fds) = (all.len(), Vec::new());
-        if start == 0 {
+        if parts.is_empty() {
             // Room for every item as they lie in memory, guessed from the first chunk.
             let guess = std::mem::size_of_val(items).saturating_add(32);
-            all.reserve(
-                guess
-                    .saturating_mul(parts.capacity())
-                    .min(PAYLOAD_GUESS_MAX),
-            );
+            all.reserve(guess.saturating_mul(count).min(PAYLOAD_GUESS_MAX));
         }
         task::encode_chunk(items, &mut all, &mut fds).map_err(|source| TaskError::EncodeArgs {
             task: task.name,

@@ -234,6 +234,17 @@ mod tests {
         let got = crate::codec::decode_seed(&bytes, Vec::new(), AppendValues(&mut out), "u64");
         assert!(got.is_err());
         assert!(out.capacity() * 8 <= PREALLOC_BYTES);
+        // A length of 2^21 with that many bytes behind it (so the deserializer believes the
+        // hint), none of them a valid value: only the room reserved up front is left, and it
+        // stays within the bound.
+        let n = 1usize << 21;
+        let mut bytes = postcard::to_allocvec(&(n as u64)).unwrap();
+        bytes.extend(std::iter::repeat_n(0xFFu8, n));
+        let mut out = Vec::<u64>::new();
+        let got = crate::codec::decode_seed(&bytes, Vec::new(), ValuesInto(&mut out), "u64");
+        assert!(got.is_err());
+        assert!(out.is_empty());
+        assert!(out.capacity() * 8 <= PREALLOC_BYTES, "{}", out.capacity());
     }
 
     #[test]

@@ -376,6 +376,18 @@ mod tests {
     }
 
     #[test]
+    fn arguments_ending_at_the_end_of_the_data_area_are_copied() {
+        let ring = Ring::new().unwrap();
+        let at = u32::try_from(DATA_BYTES - 2).unwrap();
+        ring.write_data(at, b"xy");
+        ring.publish(0, 0, Some((at, 2)));
+        let mut buf = Vec::new();
+        let claimed = ring.take(1, &mut buf).unwrap();
+        assert_eq!(claimed.args, Args::Copied);
+        assert_eq!(buf, b"xy");
+    }
+
+    #[test]
     fn a_garbled_claim_or_place_is_detected() {
         let ring = Ring::new().unwrap();
         ring.publish(0, 0, Some((u32::MAX, 8)));
